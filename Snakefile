@@ -1,0 +1,19 @@
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/nowcast.smk"
+include: "rules/cbh.smk"
+include: "rules/riskseg.smk"
+include: "rules/downscale.smk"
+
+
+rule all:
+    input:
+        all_targets,
+    default_target: True

@@ -1,0 +1,57 @@
+"""Turn a JSON-schema validation failure into one line that names the key and what was expected.
+
+Snakemake validates the configuration against ``config/schema.yaml`` before any job runs, but its
+error is the full jsonschema report (schema dumps included). Users need one line: which key, what
+it holds, what the schema wants. The workflow catches Snakemake's error and re-raises it through
+:func:`describe_validation_error`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from jsonschema.exceptions import ValidationError, best_match
+
+
+def dotted_key(path: Iterable[Any]) -> str:
+    """``['riskseg', 'train', 'lr']`` -> ``'riskseg.train.lr'``; list indices as ``[i]``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<top level>"
+
+
+def _expected(error: ValidationError) -> str:
+    value = error.validator_value
+    if error.validator == "type":
+        wanted = " or ".join(value) if isinstance(value, list) else value
+        return f"expected {wanted}, got {type(error.instance).__name__} {error.instance!r}"
+    if error.validator == "enum":
+        return f"expected one of {value}, got {error.instance!r}"
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed))
+        return f"unknown key(s) {unknown}; allowed keys are {allowed}"
+    if error.validator == "required":
+        return f"missing required key: {error.message.split(' is a required')[0]}"
+    return " ".join(error.message.split())
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line: ``config key 'a.b': <what was expected>``, for the most relevant sub-error."""
+    error = best_match([error, *error.context]) if error.context else error
+    return f"invalid config: key '{dotted_key(error.absolute_path)}': {_expected(error)}"
+
+
+def find_validation_error(exc: BaseException) -> ValidationError | None:
+    """Find the jsonschema error inside a wrapper exception (Snakemake's WorkflowError)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        for arg in getattr(seen, "args", ()):
+            if isinstance(arg, ValidationError):
+                return arg
+        if isinstance(seen, ValidationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None

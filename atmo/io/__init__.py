@@ -1,0 +1,1 @@
+"""Readers, writers and downloaders for the on-disk formats the experiments use."""

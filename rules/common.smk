@@ -1,0 +1,48 @@
+"""Config validation, path helpers and input functions shared by every module's rules."""
+
+import copy
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from atmo.config import describe_validation_error, find_validation_error
+
+
+try:
+    validate(config, "../config/schema.yaml")
+except WorkflowError as err:
+    found = find_validation_error(err)
+    if found is None:
+        raise
+    raise WorkflowError(describe_validation_error(found)) from None
+
+
+RESULTS = "results"
+RESOURCES = "resources"
+LOGS = "results/logs"
+BENCHMARKS = "results/benchmarks"
+
+
+def config_section(module, *keys):
+    """A deep copy of ``config[module][key]...``: the only config a rule's ``params:`` may carry.
+
+    Passing just this sub-tree makes Snakemake's params rerun trigger exact: editing one
+    experiment's settings reruns that experiment's jobs and nothing else.
+    """
+    node = config[module]
+    for key in keys:
+        node = node[key]
+    return copy.deepcopy(node)
+
+
+TARGETS = {}
+
+
+def register_targets(module, targets_function):
+    """Each module's .smk registers the function that lists its final outputs for `rule all`."""
+    TARGETS[module] = targets_function
+
+
+def all_targets(wildcards):
+    """Final outputs of every module enabled in ``config['modules']``."""
+    return [path for module in config["modules"] for path in TARGETS[module](wildcards)]

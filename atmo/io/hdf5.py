@@ -54,10 +54,11 @@ def require_dataset(
         raise InputError(where, f"dataset '{name}' has dtype {obj.dtype}, expected kind '{kinds}'")
     if ndim is not None and obj.ndim != ndim:
         raise InputError(where, f"dataset '{name}' has shape {obj.shape}, expected {ndim} dimensions")
-    if shape is not None:
-        if len(shape) != obj.ndim or any(s is not None and s != o for s, o in zip(shape, obj.shape)):
-            want = tuple("any" if s is None else s for s in shape)
-            raise InputError(where, f"dataset '{name}' has shape {obj.shape}, expected {want}")
+    if shape is not None and (
+        len(shape) != obj.ndim or any(s is not None and s != o for s, o in zip(shape, obj.shape, strict=True))
+    ):
+        want = tuple("any" if s is None else s for s in shape)
+        raise InputError(where, f"dataset '{name}' has shape {obj.shape}, expected {want}")
     if obj.size:
         try:
             obj[(np.s_[-1:],) * obj.ndim]

@@ -6,6 +6,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from atmo.config import describe_validation_error, find_validation_error
+from atmo.machine import count_local_gpus
 
 
 try:
@@ -15,6 +16,13 @@ except WorkflowError as err:
     if found is None:
         raise
     raise WorkflowError(describe_validation_error(found)) from None
+
+
+# The `gpu` resource caps how many training jobs run at once. Unless a profile or `--resources
+# gpu=N` sets it, take it from this machine: one job per GPU, and one at a time on a CPU-only
+# machine (training rules declare gpu=1 and then run on the CPU, which they would oversubscribe).
+if "gpu" not in workflow.global_resources:
+    workflow.register_resource("gpu", max(1, count_local_gpus()))
 
 
 RESULTS = "results"

@@ -1,0 +1,323 @@
+"""The epoch loop every experiment trains with: validation, early stopping, checkpoints, resume.
+
+A model module supplies only what is specific to it — ``loss_step(model, batch, device)`` and
+optionally ``val_step(model, batch, device)`` — and :class:`Trainer` does the rest identically for
+all experiments. ``out_dir`` receives:
+
+- ``checkpoints/epoch_0005.pt`` every ``checkpoint_every`` epochs, ``best.pt`` whenever the
+  monitored metric improves, ``last.pt`` after every epoch (with the full training state);
+- ``history.csv`` (rewritten after every epoch) and ``metrics.json`` (at the end).
+
+If ``last.pt`` already exists (a killed job restarted), training continues from it: weights,
+optimizer, scheduler, AMP scaler, early-stopping counters, history and RNG states are restored and
+each epoch's batches come from a loader re-seeded with ``seed + epoch``, so on CPU the final
+weights are bitwise those of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn, optim
+from tqdm import tqdm
+
+from atmo.errors import InputError
+from atmo.io.atomic import write_json
+from atmo.train.checkpoint import load_checkpoint, save_checkpoint
+from atmo.train.config import TrainConfig
+from atmo.train.device import amp_enabled, resolve_device
+from atmo.train.early_stopping import EarlyStopping
+from atmo.train.history import History
+from atmo.train.loader import reseed_loader
+from atmo.train.optim import build_optimizer, build_scheduler, step_scheduler
+from atmo.train.seeding import restore_rng_state, rng_state, seed_everything
+
+log = logging.getLogger(__name__)
+
+LossOutput = torch.Tensor | tuple[torch.Tensor, Mapping[str, Any]]
+LossStep = Callable[[nn.Module, Any, torch.device], LossOutput]
+ValStep = Callable[[nn.Module, Any, torch.device], Mapping[str, Any]]
+EpochCallback = Callable[[int, dict[str, Any]], None]
+
+# Settings that do not change the numbers, so a resumed run may differ in them.
+RESUME_IGNORED_KEYS = ("progress",)
+
+
+class Trainer:
+    """Train ``model`` with ``config``, writing checkpoints, history and metrics to ``out_dir``.
+
+    ``loss_step(model, batch, device)`` returns the scalar training loss, or ``(loss, extras)`` where
+    ``extras`` are per-batch means logged as ``train_<name>``; it moves the batch to ``device``
+    itself (see :func:`atmo.train.device.to_device`). ``val_step(model, batch, device)`` returns
+    per-batch means such as ``{"loss": ..., "csi": ...}``, logged as ``val_<name>``; without it,
+    validation runs ``loss_step`` and logs ``val_loss`` (and ``val_<extra>``). Both run under
+    ``torch.autocast`` when mixed precision is on; validation also under ``torch.no_grad``.
+
+    ``optimizer`` defaults to AdamW(lr, weight_decay). ``meta`` is plain data (e.g. the model's
+    constructor arguments) stored in every checkpoint and, like the config, required to match when
+    resuming. ``callbacks`` are called as ``fn(epoch, row)`` after each epoch's files are written.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        config: TrainConfig,
+        out_dir: str | os.PathLike[str],
+        *,
+        loss_step: LossStep,
+        val_step: ValStep | None = None,
+        optimizer: optim.Optimizer | None = None,
+        meta: Mapping[str, Any] | None = None,
+        callbacks: Sequence[EpochCallback] = (),
+    ) -> None:
+        self.config = config
+        self.out_dir = Path(out_dir)
+        self.device = resolve_device(config.device)
+        self.amp = amp_enabled(config.amp, self.device)
+        self.model = model.to(self.device)
+        self.loss_step = loss_step
+        self.val_step = val_step
+        self.optimizer = optimizer if optimizer is not None else build_optimizer(self.model, config)
+        self.scheduler = build_scheduler(self.optimizer, config)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
+        self.meta = dict(meta or {})
+        self.callbacks = tuple(callbacks)
+        self.stopper = EarlyStopping(config.monitor_mode, config.patience)
+        self.history = History()
+        log.info("training on %s (mixed precision %s)", self.device, "on" if self.amp else "off")
+
+    @property
+    def last_path(self) -> Path:
+        return self.out_dir / "last.pt"
+
+    @property
+    def best_path(self) -> Path:
+        return self.out_dir / "best.pt"
+
+    def checkpoint_path(self, epoch: int) -> Path:
+        return self.out_dir / "checkpoints" / f"epoch_{epoch:04d}.pt"
+
+    def fit(self, train_loader: Iterable[Any], val_loader: Iterable[Any] | None = None) -> dict[str, Any]:
+        """Run (or resume) training; return the summary also written to ``metrics.json``."""
+        cfg = self.config
+        if cfg.monitor.startswith("val_") and val_loader is None:
+            raise InputError("train.monitor", f"monitors {cfg.monitor!r} but no validation loader was given")
+        if hasattr(train_loader, "__len__") and len(train_loader) == 0:
+            raise InputError("train_loader", "yields no batches (dataset smaller than one batch with drop_last?)")
+        seed_everything(cfg.seed, cfg.deterministic)
+        start, finished = 1, False
+        if self.last_path.exists():
+            start, finished = self._resume()
+        epoch = start
+        while not finished:
+            row = self._run_epoch(epoch, train_loader, val_loader)
+            finished = self.stopper.should_stop or epoch == cfg.epochs
+            self._save_epoch(epoch, row, finished)
+            for callback in self.callbacks:
+                callback(epoch, row)
+            epoch += 1
+        return self._summarise()
+
+    # -- one epoch ---------------------------------------------------------------------------------
+
+    def _run_epoch(self, epoch: int, train_loader: Iterable[Any], val_loader: Iterable[Any] | None) -> dict[str, Any]:
+        cfg = self.config
+        started = time.perf_counter()
+        lr = self.optimizer.param_groups[0]["lr"]
+        if hasattr(train_loader, "generator"):
+            reseed_loader(train_loader, cfg.seed + epoch)
+        row: dict[str, Any] = {"epoch": epoch}
+        row.update(_prefixed("train_", self._train(epoch, train_loader)))
+        if val_loader is not None:
+            row.update(_prefixed("val_", self._validate(val_loader)))
+        if not math.isfinite(row["train_loss"]):
+            raise FloatingPointError(f"training loss is {row['train_loss']} at epoch {epoch}: the run diverged")
+        if cfg.monitor not in row:
+            names = sorted(key for key in row if key != "epoch")
+            raise InputError("train.monitor", f"metric {cfg.monitor!r} is not produced; available: {names}")
+        self.stopper.update(row[cfg.monitor], epoch)
+        step_scheduler(self.scheduler, row[cfg.monitor])
+        row.update(lr=lr, seconds=round(time.perf_counter() - started, 3))
+        self.history.append(row)
+        log.info(
+            "epoch %d/%d %s",
+            epoch,
+            cfg.epochs,
+            " ".join(f"{key}={value:.6g}" for key, value in row.items() if key != "epoch"),
+        )
+        return row
+
+    def _train(self, epoch: int, loader: Iterable[Any]) -> dict[str, float]:
+        self.model.train()
+        meter = _Meter()
+        bar = tqdm(
+            loader,
+            desc=f"epoch {epoch}/{self.config.epochs}",
+            disable=not self.config.progress,
+            file=sys.stderr,
+            leave=False,
+        )
+        for batch in bar:
+            self.optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(self.device.type, enabled=self.amp):
+                loss, extras = _split(self.loss_step(self.model, batch, self.device))
+            self.scaler.scale(loss).backward()
+            if self.config.grad_clip is not None:
+                self.scaler.unscale_(self.optimizer)
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            meter.add({"loss": loss, **extras}, _batch_len(batch))
+        return meter.means()
+
+    @torch.no_grad()
+    def _validate(self, loader: Iterable[Any]) -> dict[str, float]:
+        self.model.eval()
+        meter = _Meter()
+        for batch in loader:
+            with torch.autocast(self.device.type, enabled=self.amp):
+                if self.val_step is not None:
+                    metrics = dict(self.val_step(self.model, batch, self.device))
+                else:
+                    loss, extras = _split(self.loss_step(self.model, batch, self.device))
+                    metrics = {"loss": loss, **extras}
+            meter.add(metrics, _batch_len(batch))
+        return meter.means()
+
+    # -- files -------------------------------------------------------------------------------------
+
+    def _save_epoch(self, epoch: int, row: dict[str, Any], finished: bool) -> None:
+        cfg = self.config
+        common = {"model": self.model, "config": cfg.to_dict(), "epoch": epoch, "metrics": row, "meta": self.meta}
+        if self.stopper.best_epoch == epoch:
+            save_checkpoint(self.best_path, **common)
+        if epoch % cfg.checkpoint_every == 0:
+            save_checkpoint(self.checkpoint_path(epoch), **common)
+        state = {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else {},
+            "scaler": self.scaler.state_dict(),
+            "early_stopping": self.stopper.state_dict(),
+            "history": self.history.rows,
+            "rng": rng_state(),
+            "finished": finished,
+        }
+        save_checkpoint(self.last_path, **common, state=state)
+        self.history.write_csv(self.out_dir / "history.csv")
+
+    def _resume(self) -> tuple[int, bool]:
+        """Restore everything from ``last.pt``; return (first epoch to run, whether training is done)."""
+        path = self.last_path
+        checkpoint = load_checkpoint(path)  # on CPU: RNG states must stay there
+        if "state" not in checkpoint:
+            raise InputError(path, "has no training state (not a last.pt written by atmo.train.Trainer)")
+        self._check_same_run(path, checkpoint)
+        state = checkpoint["state"]
+        try:
+            self.model.load_state_dict(checkpoint["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            if self.scheduler is not None:
+                self.scheduler.load_state_dict(state["scheduler"])
+            self.scaler.load_state_dict(state["scaler"])
+            self.stopper.load_state_dict(state["early_stopping"])
+            self.history = History(state["history"])
+            restore_rng_state(state["rng"])
+        except (KeyError, ValueError, RuntimeError, TypeError) as error:
+            raise InputError(path, f"cannot restore the training state ({type(error).__name__}: {error})") from error
+        epoch = int(checkpoint["epoch"])
+        periodic = (
+            self.checkpoint_path(e)
+            for e in range(self.config.checkpoint_every, epoch + 1, self.config.checkpoint_every)
+        )
+        lost = [str(p) for p in periodic if not p.exists()]
+        if lost:  # e.g. deleted by Snakemake as outputs of the failed job; they cannot be recreated
+            log.warning("resuming without earlier periodic checkpoints %s", lost)
+        log.info("resuming from %s after epoch %d%s", path, epoch, " (already finished)" if state["finished"] else "")
+        return epoch + 1, bool(state["finished"])
+
+    def _check_same_run(self, path: Path, checkpoint: dict[str, Any]) -> None:
+        saved = {k: v for k, v in checkpoint["config"].items() if k not in RESUME_IGNORED_KEYS}
+        current = {k: v for k, v in self.config.to_dict().items() if k not in RESUME_IGNORED_KEYS}
+        for key in sorted(set(saved) | set(current)):
+            if saved.get(key) != current.get(key):
+                raise InputError(
+                    path,
+                    f"belongs to a different run (train.{key} was {saved.get(key)!r}, now {current.get(key)!r}); "
+                    f"delete {self.out_dir} to start over or restore the old setting",
+                )
+        if checkpoint.get("meta", {}) != self.meta:
+            raise InputError(
+                path, f"belongs to a different run (meta was {checkpoint.get('meta')!r}, now {self.meta!r})"
+            )
+
+    def _summarise(self) -> dict[str, Any]:
+        cfg = self.config
+        last = self.history.rows[-1]
+        best_epoch = self.stopper.best_epoch
+        summary: dict[str, Any] = {
+            "monitor": cfg.monitor,
+            "monitor_mode": cfg.monitor_mode,
+            "best_epoch": best_epoch,
+            "best_value": self.stopper.best if best_epoch is not None else None,
+            "epochs_run": last["epoch"],
+            "stopped_early": last["epoch"] < cfg.epochs,
+            "device": self.device.type,
+            "seconds": round(sum(row["seconds"] for row in self.history.rows), 3),
+        }
+        best_row = self.history.row(best_epoch) if best_epoch is not None else {}
+        for name in self.history.metric_names():
+            summary[f"final_{name}"] = last.get(name)
+            summary[f"best_{name}"] = best_row.get(name)
+        write_json(self.out_dir / "metrics.json", summary)
+        return summary
+
+
+class _Meter:
+    """Sample-weighted running means; tensors stay on the device until the end of the epoch so the
+    loop does not synchronise with the GPU after every batch."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, Any] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, values: Mapping[str, Any], n: int) -> None:
+        for key, value in values.items():
+            value = value.detach().float() if isinstance(value, torch.Tensor) else float(value)
+            self.sums[key] = self.sums.get(key, 0.0) + value * n
+            self.counts[key] = self.counts.get(key, 0) + n
+
+    def means(self) -> dict[str, float]:
+        return {key: float(total) / self.counts[key] for key, total in self.sums.items()}
+
+
+def _split(output: LossOutput) -> tuple[torch.Tensor, dict[str, Any]]:
+    """``loss`` or ``(loss, extras)`` -> ``(loss, extras)``."""
+    if isinstance(output, tuple):
+        loss, extras = output
+        return loss, dict(extras)
+    return output, {}
+
+
+def _batch_len(batch: Any) -> int:
+    """Samples in ``batch``: the leading size of its first tensor (1 if it holds none)."""
+    if isinstance(batch, torch.Tensor):
+        return int(batch.shape[0]) if batch.ndim else 1
+    if isinstance(batch, Mapping):
+        batch = list(batch.values())
+    if isinstance(batch, list | tuple):
+        for item in batch:
+            if isinstance(item, torch.Tensor | Mapping | list | tuple):
+                return _batch_len(item)
+    return 1
+
+
+def _prefixed(prefix: str, metrics: Mapping[str, float]) -> dict[str, float]:
+    return {f"{prefix}{key}": value for key, value in metrics.items()}

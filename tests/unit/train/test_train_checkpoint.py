@@ -1,0 +1,99 @@
+"""Checkpoints load with weights_only=True; missing, corrupt or foreign files are InputErrors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+from train_toys import make_trainer, tiny_net
+
+from atmo.errors import InputError
+from atmo.train import load_checkpoint, save_checkpoint
+
+
+def test_round_trip_into_a_model(tmp_path: Path) -> None:
+    model = tiny_net()
+    path = save_checkpoint(tmp_path / "model.pt", model, {"lr": 0.1}, epoch=3, metrics={"val_loss": 0.5})
+    copy = tiny_net()
+    checkpoint = load_checkpoint(path, copy)
+    assert checkpoint["epoch"] == 3 and checkpoint["config"] == {"lr": 0.1}
+    assert checkpoint["metrics"] == {"val_loss": 0.5}
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), copy.state_dict().values(), strict=True))
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]  # no temporary file left behind
+
+
+class NotATensor:
+    pass
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "checkpoint does not exist"),
+        (b"", "not a readable torch checkpoint"),
+        (b"garbage\x00" * 10, "not a readable torch checkpoint"),
+        ({"weights": torch.ones(1)}, "not an atmo checkpoint: missing key"),
+        (
+            {"model": {}, "config": {}, "epoch": 1, "metrics": {}, "x": NotATensor()},
+            r"not a readable torch checkpoint \(weights_only loading refused it: Unsupported global",
+        ),
+    ],
+)
+def test_bad_checkpoint_files(tmp_path: Path, content, problem: str) -> None:
+    path = tmp_path / "bad.pt"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        torch.save(content, path)
+    with pytest.raises(InputError, match=f"bad.pt: {problem}"):
+        load_checkpoint(path)
+
+
+def test_weights_that_do_not_fit_the_model(tmp_path: Path) -> None:
+    save_checkpoint(tmp_path / "m.pt", nn.Linear(3, 1), {}, epoch=1, metrics={})
+    with pytest.raises(InputError, match=r"m\.pt: weights do not fit the model"):
+        load_checkpoint(tmp_path / "m.pt", tiny_net())
+
+
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def foreign(path: Path) -> None:
+    save_checkpoint(path, tiny_net(), {}, epoch=1, metrics={})  # an exported model, not a last.pt
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (truncate, "not a readable torch checkpoint"),
+        (foreign, "has no training state"),
+    ],
+)
+def test_resume_refuses_a_damaged_last_pt(tmp_path: Path, damage, problem: str) -> None:
+    trainer, train, val, _ = make_trainer(tmp_path, epochs=1)
+    trainer.fit(train, val)
+    damage(tmp_path / "last.pt")
+    trainer, train, val, _ = make_trainer(tmp_path, epochs=2)
+    with pytest.raises(InputError, match=f"last.pt: {problem}"):
+        trainer.fit(train, val)
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"lr": 0.02}, r"train.lr was 0.01, now 0.02"),
+        ({"epochs": 3}, r"train.epochs was 2, now 3"),
+        ({"meta": {"hidden": 32}}, r"meta was \{'hidden': 16\}"),
+    ],
+)
+def test_resume_refuses_a_last_pt_of_another_config(tmp_path: Path, changes: dict, problem: str) -> None:
+    trainer, train, val, _ = make_trainer(tmp_path, epochs=2, meta={"hidden": 16})
+    trainer.fit(train, val)
+    before = (tmp_path / "last.pt").read_bytes()
+    trainer, train, val, _ = make_trainer(tmp_path, **{"epochs": 2, "meta": {"hidden": 16}, **changes})
+    with pytest.raises(InputError, match=f"last.pt: belongs to a different run \\({problem}"):
+        trainer.fit(train, val)
+    assert (tmp_path / "last.pt").read_bytes() == before  # nothing overwritten

@@ -1,0 +1,127 @@
+"""The downscale data stage through the snakemake CLI: synthetic, downloaded and bad local sources."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+from atmo.io.download import ManifestEntry, write_manifest
+from atmo.io.downscale import read_fields, read_split, write_fields
+from atmo.synth.downscale import generate_fields
+
+pytestmark = pytest.mark.workflow
+
+FIELDS = "results/downscale/fields.h5"
+ONLY_DOWNSCALE = "modules=[downscale]"
+
+
+def _set_source(workflow_dir: Path, **block: object) -> str:
+    """Write config/source.yaml: the test config with the downscale block updated by ``block``."""
+    config = yaml.safe_load((workflow_dir / "config/test.yaml").read_text())
+    config["downscale"].update(block)
+    (workflow_dir / "config/source.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return "config/source.yaml"
+
+
+def _synthetic_settings(workflow_dir: Path) -> dict:
+    """The test config's generator settings completed by the schema defaults."""
+    schema = yaml.safe_load((workflow_dir / "config/schema/downscale.schema.yaml").read_text())
+    defaults = {key: spec["default"] for key, spec in schema["properties"]["synthetic"]["properties"].items()}
+    return {**defaults, **yaml.safe_load((workflow_dir / "config/test.yaml").read_text())["downscale"]["synthetic"]}
+
+
+def test_synthetic_fields_match_the_test_config(workflow_dir: Path, snakemake_in) -> None:
+    snakemake_in(FIELDS, "--config", ONLY_DOWNSCALE)
+    cfg = yaml.safe_load((workflow_dir / "config/test.yaml").read_text())["downscale"]
+    syn, split_cfg = cfg["synthetic"], cfg["split"]
+    fields = read_fields(workflow_dir / FIELDS)
+    n, f = syn["n_samples"], syn["factor"]
+    assert fields.precip_hr_mm.shape == (n, syn["height"], syn["width"])
+    assert fields.predictors_lr.shape[2:] == (syn["height"] // f, syn["width"] // f) and fields.factor == f
+    split = read_split(workflow_dir / FIELDS)
+    n_val, n_test = round(n * split_cfg["val_fraction"]), round(n * split_cfg["test_fraction"])
+    assert (len(split.val), len(split.test)) == (n_val, n_test)
+    assert len(split.train) == n - n_val - n_test - 2 * split_cfg["gap_steps"]
+    assert 0.3 < np.mean(fields.precip_hr_mm == 0) < 0.8 and fields.precip_hr_mm.max() > 10
+
+    summary = json.loads((workflow_dir / "results/downscale/fields.json").read_text())
+    assert summary["predictors"] == list(fields.predictor_names)
+    for name, indices in split.items():
+        assert summary[name]["n_samples"] == len(indices)
+        assert summary[name]["max_mm"] == pytest.approx(float(fields.precip_hr_mm[indices].max()))
+    assert "generated 40 synthetic days" in (workflow_dir / "results/logs/downscale/downscale_fields.log").read_text()
+    assert (workflow_dir / "results/benchmarks/downscale/downscale_fields.tsv").exists()
+
+
+@pytest.fixture
+def archive_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A plain HTTP server on 127.0.0.1 serving the files of a temporary directory."""
+    root = tmp_path / "served"
+    root.mkdir()
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", root
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+def test_url_source_downloads_verifies_and_joins_the_archive(workflow_dir: Path, snakemake_in, archive_server) -> None:
+    base, root = archive_server
+    archive = generate_fields(seed=5, **{**_synthetic_settings(workflow_dir), "n_samples": 30})
+    entries = []
+    for name, part in (("2001b.h5", slice(15, None)), ("2001a.h5", slice(None, 15))):
+        half = replace(
+            archive,
+            precip_hr_mm=archive.precip_hr_mm[part],
+            precip_lr_mm=archive.precip_lr_mm[part],
+            predictors_lr=archive.predictors_lr[part],
+            time_s=archive.time_s[part],
+        )
+        write_fields(root / name, half)
+        data = (root / name).read_bytes()
+        entries.append(ManifestEntry(f"{base}/{name}", f"years/{name}", len(data), hashlib.sha256(data).hexdigest()))
+    write_manifest(workflow_dir / "manifest.yaml", entries)
+    config = _set_source(workflow_dir, source="url", url={"manifest": "manifest.yaml", "backoff_s": 0})
+
+    snakemake_in(FIELDS, "--config", ONLY_DOWNSCALE, config=config)
+    assert (workflow_dir / "resources/downscale/raw/years/2001a.h5").read_bytes() == (root / "2001a.h5").read_bytes()
+    fields = read_fields(workflow_dir / FIELDS)
+    np.testing.assert_array_equal(fields.precip_hr_mm, archive.precip_hr_mm)
+    np.testing.assert_array_equal(fields.time_s, archive.time_s)
+    assert len(read_split(workflow_dir / FIELDS).test) == 6
+
+
+def test_foreign_local_file_fails_with_one_line_and_no_output(workflow_dir: Path, snakemake_in) -> None:
+    foreign = workflow_dir / "foreign.h5"
+    with h5py.File(foreign, "w") as out:
+        out["temperature"] = np.zeros((4, 8, 8), np.float32)
+    config = _set_source(workflow_dir, source="local", local={"paths": ["foreign.h5"]})
+    result = snakemake_in(FIELDS, "--config", ONLY_DOWNSCALE, config=config, check=False)
+    assert result.returncode != 0
+    log = (workflow_dir / "results/logs/downscale/downscale_fields.log").read_text()
+    errors = [line for line in log.splitlines() if line.startswith("atmo.errors.InputError")]
+    assert errors == ["atmo.errors.InputError: foreign.h5: missing dataset 'precip_hr_mm'"]
+    assert not any((workflow_dir / "results/downscale").glob("*")), "no output, not even a temporary file"
+
+
+def test_missing_local_file_stops_before_any_job(workflow_dir: Path, snakemake_in) -> None:
+    config = _set_source(workflow_dir, source="local", local={"paths": ["archive/missing.h5"]})
+    result = snakemake_in(FIELDS, "--config", ONLY_DOWNSCALE, config=config, check=False)
+    assert result.returncode != 0
+    assert "archive/missing.h5" in result.stdout + result.stderr
+    assert not (workflow_dir / "results/downscale").exists()

@@ -1,0 +1,17 @@
+"""Build results/downscale/fields.h5: generate or read (and validate) the fields, then split by time."""
+
+from atmo.io.atomic import write_json
+from atmo.io.downscale import describe_fields, load_fields, time_split, write_fields
+from atmo.runlog import log_to
+from atmo.synth.downscale import generate_fields
+
+log = log_to(snakemake.log[0])
+params = snakemake.params
+if params.source == "synthetic":
+    fields = generate_fields(seed=params.seed, **params.synthetic)
+else:
+    fields = load_fields(snakemake.input.sources)
+split = time_split(fields.time_s, **params.split, where=fields.source)
+write_fields(snakemake.output.fields, fields, split)
+write_json(snakemake.output.summary, describe_fields(fields, split))
+log.info("split sizes: %s", {name: len(indices) for name, indices in split.items()})

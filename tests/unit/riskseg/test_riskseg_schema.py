@@ -1,0 +1,63 @@
+"""The riskseg config schema: defaults equal the library's, sources need their blocks, one-line errors."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from pathlib import Path
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+from atmo.config import describe_validation_error
+from atmo.riskseg.tiles import TilingSettings
+from atmo.synth.riskseg import SyntheticSceneSettings
+
+CONFIG_DIR = Path(__file__).resolve().parents[3] / "config"
+SCHEMA = yaml.safe_load((CONFIG_DIR / "schema/riskseg.schema.yaml").read_text())
+
+
+def _errors(block: dict) -> list[str]:
+    validator = Draft202012Validator(SCHEMA)
+    return [describe_validation_error(error) for error in validator.iter_errors(block)]
+
+
+@pytest.mark.parametrize(("key", "settings"), [("synthetic", SyntheticSceneSettings), ("tiles", TilingSettings)])
+def test_schema_defaults_are_the_library_defaults(key: str, settings: type) -> None:
+    properties = SCHEMA["properties"][key]["properties"]
+    assert set(properties) == {field.name for field in dataclasses.fields(settings)}
+    assert {name: spec["default"] for name, spec in properties.items()} == dataclasses.asdict(settings())
+
+
+@pytest.mark.parametrize("tier", ["test.yaml", "config.yaml", "full.yaml"])
+def test_shipped_blocks_are_valid_and_build_the_settings(tier: str) -> None:
+    block = yaml.safe_load((CONFIG_DIR / tier).read_text())["riskseg"]
+    assert _errors(block) == []
+    SyntheticSceneSettings(**block["synthetic"])
+    TilingSettings(**block["tiles"])
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"source": "local"}, "missing required key: 'local'"),
+        ({"source": "url"}, "missing required key: 'url'"),
+        ({"source": "local", "local": {"scene": "a.tif"}}, "missing required key: 'labels'"),
+        ({"source": "local", "local": {"scene": "", "labels": "b.tif"}}, "key 'local.scene'"),
+        ({"source": "s3"}, "expected one of ['synthetic', 'local', 'url']"),
+        ({"tiles": {"tile_sise": 64}}, "unknown key(s) ['tile_sise']"),
+        ({"synthetic": {"class1_fraction": 0.0}}, "key 'synthetic.class1_fraction'"),
+    ],
+    ids=["local-missing", "url-missing", "labels-missing", "empty-path", "bad-source", "typo", "no-class-1"],
+)
+def test_a_config_pointing_at_nothing_is_one_line_naming_the_key(change: dict, expected: str) -> None:
+    block = copy.deepcopy(yaml.safe_load((CONFIG_DIR / "test.yaml").read_text())["riskseg"])
+    block.update(change)
+    errors = _errors(block)  # validated alone, so keys are relative to the riskseg block
+    assert len(errors) == 1 and "\n" not in errors[0]
+    assert expected in errors[0], errors[0]
+
+
+def test_a_complete_local_source_is_valid() -> None:
+    assert _errors({"source": "local", "local": {"scene": "s.tif", "labels": "l.tif"}}) == []

@@ -1,0 +1,10 @@
+"""Download the riskseg scene and label rasters listed in the configured manifest (source: url)."""
+
+from pathlib import Path
+
+from atmo.riskseg.scene import fetch_scene
+from atmo.runlog import log_to
+
+log = log_to(snakemake.log[0])
+paths = fetch_scene(snakemake.input.manifest, Path(snakemake.output.scene).parent)
+log.info("downloaded and verified %s", [str(path) for path in paths])

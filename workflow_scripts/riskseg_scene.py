@@ -1,0 +1,16 @@
+"""Write the riskseg scene and label GeoTIFFs in the standard form, from the configured source."""
+
+from atmo.riskseg.scene import import_scene
+from atmo.runlog import log_to
+from atmo.synth.riskseg import SyntheticSceneSettings, write_synthetic_scene
+
+log_to(snakemake.log[0])
+if snakemake.params.source == "synthetic":
+    write_synthetic_scene(
+        snakemake.output.scene,
+        snakemake.output.labels,
+        SyntheticSceneSettings(**snakemake.params.synthetic),
+        snakemake.params.seed,
+    )
+else:
+    import_scene(snakemake.input.scene, snakemake.input.labels, snakemake.output.scene, snakemake.output.labels)

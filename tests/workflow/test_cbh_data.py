@@ -1,0 +1,86 @@
+"""The CBH data stage through the snakemake CLI: cache content, local source, CDS without credentials."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+from atmo.cbh.cache import read_cache_table
+from atmo.io.cbh import read_flight_track
+from atmo.synth.cbh import CameraSettings, write_synthetic_flight
+
+pytestmark = pytest.mark.workflow
+
+CACHE = "results/cbh/cache.h5"
+
+
+def _edit_cbh_config(workflow_dir: Path, **changes) -> dict:
+    path = workflow_dir / "config/test.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["cbh"].update(changes)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return config["cbh"]
+
+
+def test_cache_from_test_config(workflow_dir: Path, snakemake_in) -> None:
+    cbh = yaml.safe_load((workflow_dir / "config/test.yaml").read_text())["cbh"]
+    snakemake_in(CACHE)
+    table = read_cache_table(workflow_dir / CACHE)
+    assert table.flights == [f["name"] for f in cbh["flights"]]
+    assert np.bincount(table.flight_index).tolist() == [f["samples"] for f in cbh["flights"]]
+    assert table.era5_names[:2] == ["t2m", "d2m"] and "lcl_m" in table.era5_names
+    assert np.isfinite(table.era5).all() and np.isfinite(table.cbh_km).all()
+    lcl_km = table.era5[:, table.era5_names.index("lcl_m")] / 1000
+    assert np.corrcoef(lcl_km, table.cbh_km)[0, 1] > 0.5
+    with h5py.File(workflow_dir / CACHE) as f:
+        assert f["images"].shape[1:] == (3, cbh["cache"]["image_height"], cbh["cache"]["image_width"])
+    for flight in cbh["flights"]:
+        assert (workflow_dir / f"results/logs/cbh/cbh_flights/{flight['name']}.log").exists()
+        assert (workflow_dir / f"results/benchmarks/cbh/cbh_geometry/{flight['name']}.tsv").exists()
+
+
+def test_cds_source_without_credentials_fails_with_one_clear_line(
+    workflow_dir: Path, snakemake_in, tmp_path: Path
+) -> None:
+    _edit_cbh_config(workflow_dir, era5={"source": "era5_cds"})
+    env = {"HOME": str(tmp_path / "home"), "CDSAPI_URL": "", "CDSAPI_KEY": "", "CDSAPI_RC": ""}
+    (tmp_path / "home").mkdir()
+    result = snakemake_in("resources/cbh/era5.nc", check=False, env=env)
+    assert result.returncode != 0
+    log = (workflow_dir / "results/logs/cbh/cbh_era5.log").read_text()
+    assert "no Copernicus CDS credentials" in log and "CDSAPI_URL and CDSAPI_KEY" in log
+    assert not (workflow_dir / "resources/cbh/era5.nc").exists()
+
+
+def test_local_source_imports_campaign_files_and_names_a_missing_one(workflow_dir: Path, snakemake_in) -> None:
+    local = workflow_dir / "campaign"
+    cbh = yaml.safe_load((workflow_dir / "config/test.yaml").read_text())["cbh"]
+    camera = CameraSettings(32, 48, 3, 10.0, 20000.0, 10.0)
+    flights = cbh["flights"]
+    for index, flight in enumerate(flights[:-1]):
+        write_synthetic_flight(
+            local / f"{flight['name']}.h5", flight["name"], index, len(flights), flight["samples"], camera, 3
+        )
+    _edit_cbh_config(workflow_dir, source="local", local_dir="campaign")
+    first = flights[0]["name"]
+    snakemake_in(f"resources/cbh/flights/{first}.h5")
+    assert read_flight_track(workflow_dir / f"resources/cbh/flights/{first}.h5").n_samples == flights[0]["samples"]
+
+    missing = flights[-1]["name"]
+    result = snakemake_in(f"resources/cbh/flights/{missing}.h5", check=False)
+    assert result.returncode != 0
+    log = (workflow_dir / f"results/logs/cbh/cbh_flights/{missing}.log").read_text()
+    assert f"campaign/{missing}.h5: file does not exist" in log
+    assert not (workflow_dir / f"resources/cbh/flights/{missing}.h5").exists()
+
+
+@pytest.mark.parametrize("config", ["config/config.yaml", "config/test.yaml", "config/full.yaml"])
+def test_dry_run_plans_every_cbh_rule(snakemake_in, config: str) -> None:
+    """Full uses the local files and the CDS: planning needs neither data nor credentials."""
+    output = snakemake_in("-n", CACHE, config=config).stdout
+    for rule in ("cbh_flights", "cbh_era5", "cbh_geometry", "cbh_cache"):
+        assert f"rule {rule}:" in output or f"{rule} " in output, rule

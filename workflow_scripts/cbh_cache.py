@@ -1,0 +1,17 @@
+"""cbh_cache: frames, labels, ERA5 and geometry features of every flight in one HDF5 file."""
+
+from atmo.cbh.cache import build_cache
+from atmo.runlog import log_to
+
+log = log_to(snakemake.log[0])
+cache = snakemake.params.cache
+build_cache(
+    snakemake.output.cache,
+    [flight["name"] for flight in snakemake.params.flights],
+    snakemake.input.flights,
+    snakemake.input.geometry,
+    snakemake.input.era5,
+    snakemake.params.variables,
+    (cache["image_height"], cache["image_width"]),
+)
+log.info("wrote %s", snakemake.output.cache)

@@ -1,0 +1,26 @@
+"""cbh_flights: write one flight's HDF5 file, synthetic or the validated local campaign file."""
+
+from pathlib import Path
+
+from atmo.io.cbh import import_local_flight
+from atmo.runlog import log_to
+from atmo.synth.cbh import CameraSettings, write_synthetic_flight
+
+log = log_to(snakemake.log[0])
+names = [flight["name"] for flight in snakemake.params.flights]
+index = names.index(snakemake.wildcards.flight)
+flight = snakemake.params.flights[index]
+if snakemake.params.source == "local":
+    source = Path(snakemake.params.local_dir) / f"{flight['name']}.h5"
+    import_local_flight(source, snakemake.output.flight, flight["name"], flight["samples"])
+else:
+    write_synthetic_flight(
+        snakemake.output.flight,
+        flight["name"],
+        index,
+        len(names),
+        flight["samples"],
+        CameraSettings(**snakemake.params.synthetic),
+        snakemake.params.seed,
+    )
+log.info("wrote %s (%s, %d samples)", snakemake.output.flight, snakemake.params.source, flight["samples"])

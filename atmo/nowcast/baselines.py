@@ -1,0 +1,84 @@
+"""Untrained nowcasting baselines of the SEVIR benchmark: persistence and optical flow.
+
+Both take the VIL history of a batch, ``(B, T_in, H, W)`` in code/255 scale (``x[:, :, 0]`` of a
+nowcast batch), and return ``(B, T_out, H, W)`` float32 in the same scale, so they are scored exactly
+like a trained model.
+
+- Persistence repeats the last observed frame: the floor every model must beat.
+- Optical flow estimates one motion field with Lucas-Kanade feature tracking over the last
+  ``n_motion_frames`` frames (pysteps ``motion.get_method("LK")``) and advects the last frame along it
+  with semi-Lagrangian extrapolation (pysteps ``nowcasts.get_method("extrapolation")``). Pixels whose
+  backward trajectory leaves the domain come back as NaN (unknown inflow) and are set to 0 (no echo);
+  the result is clipped to [0, 1]. pysteps works on one sample at a time, so the batch is looped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+log = logging.getLogger(__name__)
+
+
+def persistence(vil_history: ArrayLike, n_leads: int) -> np.ndarray:
+    """Repeat the last frame of ``(B, T_in, H, W)`` for ``n_leads`` steps -> ``(B, n_leads, H, W)``."""
+    history = _check_history(vil_history, n_leads, min_frames=1)
+    last = history[:, -1:]
+    return np.repeat(last, n_leads, axis=1)
+
+
+def optical_flow(vil_history: ArrayLike, n_leads: int, *, n_motion_frames: int = 3) -> np.ndarray:
+    """Lucas-Kanade motion + semi-Lagrangian extrapolation of ``(B, T_in, H, W)`` -> ``(B, n_leads, H, W)``.
+
+    The motion field is in pixels per frame interval, so lead ``k`` lies ``k`` intervals ahead.
+    """
+    if n_motion_frames < 2:
+        raise ValueError(f"n_motion_frames must be >= 2 (motion needs two frames), got {n_motion_frames}")
+    history = _check_history(vil_history, n_leads, min_frames=n_motion_frames)
+    motion_method, extrapolate = _pysteps_methods()
+    out = np.empty((history.shape[0], n_leads, *history.shape[2:]), dtype=np.float32)
+    for b, frames in enumerate(history):
+        recent = frames[-n_motion_frames:].astype(np.float64)
+        velocity = motion_method(recent)
+        advected = extrapolate(recent[-1], velocity, n_leads)
+        out[b] = np.clip(np.nan_to_num(advected, nan=0.0), 0.0, 1.0)
+        log.debug("sample %d: mean |motion| %.2f px/frame", b, float(np.hypot(*velocity).mean()))
+    return out
+
+
+#: Baselines by the names the workflow uses; each maps ``(vil_history, n_leads) -> forecast``.
+BASELINES: dict[str, Callable[..., np.ndarray]] = {
+    "persistence": persistence,
+    "optical_flow": optical_flow,
+}
+
+
+@cache
+def _pysteps_methods() -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """Import pysteps lazily (slow, and it prints its config path to stdout) and fetch the two methods."""
+    banner = io.StringIO()
+    with contextlib.redirect_stdout(banner):
+        from pysteps import motion, nowcasts
+    log.debug("pysteps import: %s", banner.getvalue().strip())
+    return motion.get_method("LK"), nowcasts.get_method("extrapolation")
+
+
+def _check_history(vil_history: ArrayLike, n_leads: int, *, min_frames: int) -> np.ndarray:
+    """Validate ``(B, T_in, H, W)`` with ``T_in >= min_frames`` and finite values; return it as float32."""
+    history = np.asarray(vil_history, dtype=np.float32)
+    if history.ndim != 4:
+        raise ValueError(f"VIL history must have shape (B, T_in, H, W), got {history.shape}")
+    if history.shape[1] < min_frames:
+        raise ValueError(f"need at least {min_frames} input frames, got {history.shape[1]}")
+    if n_leads < 1:
+        raise ValueError(f"n_leads must be >= 1, got {n_leads}")
+    if not np.isfinite(history).all():
+        raise ValueError("VIL history contains NaN or infinite values")
+    return history

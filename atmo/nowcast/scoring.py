@@ -1,0 +1,193 @@
+"""Score nowcasts against the truth of a test split: one flat, JSON-able dict per model.
+
+Inputs are ``(N, T, H, W)`` arrays in code/255 scale, or HDF5 files holding them: a forecast file
+with dataset :data:`FORECAST_DATASET` and the nowcast cache split (dataset ``y``). Files are read
+``batch_size`` samples at a time, so a full test set never has to fit in memory. When both files
+carry ``event_id`` they must list the same events in the same order.
+
+Keys of the result (``t`` = threshold in VIL code, ``k`` = lead index 1..T; lead ``k`` is
+``5 * k`` minutes ahead in SEVIR). Undefined scores (zero denominator) are ``None`` (JSON null):
+
+- ``n_samples``, ``n_leads``, ``thresholds`` (list of codes), ``code_tolerance``
+- ``csi_{t}_lead{k}``, ``pod_{t}_lead{k}``, ``far_{t}_lead{k}``, ``bias_{t}_lead{k}``: per lead time
+- ``csi_{t}``, ``pod_{t}``, ``far_{t}``, ``bias_{t}``: counts pooled over all leads and pixels
+- ``hits_{t}``, ``misses_{t}``, ``false_alarms_{t}``, ``correct_negatives_{t}``: those pooled counts
+- ``csi_m``: mean of ``csi_{t}`` over thresholds (the benchmark's CSI-M); ``csi_m_lead{k}`` per lead
+- ``mse``, ``mae``, ``mse_lead{k}``, ``mae_lead{k}``: in VIL code units (0..255 scale, squared for
+  MSE), as the SEVIR benchmark reports MSE (persistence about 1339 on the real test set)
+- ``lpips``: mean LPIPS (AlexNet v0.1) over all N*T frames, or ``None`` with ``lpips_reason``;
+  ``lpips_n_frames``
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from atmo.errors import InputError
+from atmo.io.hdf5 import open_hdf5, require_dataset
+from atmo.metrics.contingency import (
+    CODE_TOLERANCE,
+    SEVIR_THRESHOLDS,
+    ContingencyAccumulator,
+    check_thresholds,
+    threshold_label,
+)
+from atmo.metrics.lpips_offline import MIN_FRAME_SIZE, LpipsMeter, LpipsResult, load_lpips_alexnet
+from atmo.metrics.regression import ErrorAccumulator
+
+log = logging.getLogger(__name__)
+
+#: Dataset holding ``(N, T_out, H, W)`` forecasts in code/255 scale in a forecast HDF5 file.
+FORECAST_DATASET = "forecast"
+#: Dataset holding the truth in a nowcast cache split file.
+TRUTH_DATASET = "y"
+
+_CODE_SCALE = 255.0
+
+Source = str | os.PathLike[str] | ArrayLike
+
+
+def score_forecasts(
+    forecast: Source,
+    truth: Source,
+    thresholds: Sequence[float] = SEVIR_THRESHOLDS,
+    *,
+    batch_size: int = 8,
+    lpips: bool = True,
+    lpips_weights: str | os.PathLike[str] | None = None,
+    device: str = "cpu",
+) -> dict[str, Any]:
+    """Score ``(N, T, H, W)`` forecasts against truth (arrays or HDF5 paths); see the module docstring.
+
+    Bad files raise :class:`InputError` and bad thresholds ``ValueError``, both before any scoring.
+    """
+    thresholds_code = check_thresholds(thresholds)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    with ExitStack() as stack:
+        f_source = _open_source(forecast, FORECAST_DATASET, stack)
+        o_source = _open_source(truth, TRUTH_DATASET, stack)
+        _check_pair(f_source, o_source)
+        f_data, o_data = f_source[0], o_source[0]
+        n_samples, n_leads = f_data.shape[:2]
+
+        contingency = ContingencyAccumulator(thresholds_code, n_leads)
+        errors = ErrorAccumulator(n_leads)
+        meter, lpips_reason = _lpips_meter(lpips, lpips_weights, f_data.shape[-2:], device)
+        for start, f_batch, o_batch in _batches(f_data, o_data, batch_size):
+            try:
+                contingency.update(f_batch, o_batch)
+            except ValueError as err:  # NaN/inf found only once the values are read
+                raise InputError(f_source[2], f"samples from index {start}: {err}") from err
+            errors.update(f_batch.astype(np.float32) * _CODE_SCALE, o_batch.astype(np.float32) * _CODE_SCALE)
+            if meter is not None:
+                meter.update(f_batch, o_batch)
+        log.info("scored %d samples x %d leads", n_samples, n_leads)
+
+    result: dict[str, Any] = {
+        "n_samples": int(n_samples),
+        "n_leads": int(n_leads),
+        "thresholds": [int(t) if float(t).is_integer() else float(t) for t in thresholds_code],
+        "code_tolerance": CODE_TOLERANCE,
+    }
+    result.update(_contingency_entries(contingency))
+    result.update(_error_entries(errors))
+    lpips_result = meter.result() if meter is not None else LpipsResult(None, 0, lpips_reason)
+    result.update(lpips=lpips_result.value, lpips_reason=lpips_result.reason, lpips_n_frames=lpips_result.n_frames)
+    return {key: _json_value(value) for key, value in result.items()}
+
+
+def _contingency_entries(acc: ContingencyAccumulator) -> dict[str, Any]:
+    """Flatten per-lead and pooled scores, pooled counts and CSI-M into ``name_{t}[_lead{k}]`` keys."""
+    scores = acc.scores()
+    out: dict[str, Any] = {}
+    counts = {
+        "hits": acc.hits,
+        "misses": acc.misses,
+        "false_alarms": acc.false_alarms,
+        "correct_negatives": acc.correct_negatives,
+    }
+    for i, threshold in enumerate(acc.thresholds):
+        label = threshold_label(threshold)
+        for name in ("csi", "pod", "far", "bias"):
+            out[f"{name}_{label}"] = scores[f"{name}_all"][i]
+            for k in range(acc.n_leads):
+                out[f"{name}_{label}_lead{k + 1}"] = scores[name][i, k]
+        for name, table in counts.items():
+            out[f"{name}_{label}"] = int(table[i].sum())
+    out["csi_m"] = acc.csi_m()
+    for k, value in enumerate(acc.csi_m_per_lead()):
+        out[f"csi_m_lead{k + 1}"] = value
+    return out
+
+
+def _error_entries(acc: ErrorAccumulator) -> dict[str, Any]:
+    """MSE/MAE overall and per lead (code units)."""
+    out: dict[str, Any] = {"mse": acc.mse_overall(), "mae": acc.mae_overall()}
+    for k, (mse_k, mae_k) in enumerate(zip(acc.mse(), acc.mae(), strict=True)):
+        out[f"mse_lead{k + 1}"] = mse_k
+        out[f"mae_lead{k + 1}"] = mae_k
+    return out
+
+
+def _lpips_meter(
+    enabled: bool, weights: str | os.PathLike[str] | None, frame_shape: Sequence[int], device: str
+) -> tuple[LpipsMeter | None, str | None]:
+    """An LPIPS meter, or ``None`` and the reason LPIPS is not reported."""
+    if not enabled:
+        return None, "disabled"
+    if min(frame_shape) < MIN_FRAME_SIZE:
+        return None, f"frames of {tuple(frame_shape)} px are smaller than AlexNet's {MIN_FRAME_SIZE} px"
+    model, reason = load_lpips_alexnet(weights)
+    if model is None:
+        log.warning("LPIPS not computed: %s", reason)
+        return None, reason
+    return LpipsMeter(model, device=device), None
+
+
+def _open_source(source: Source, dataset: str, stack: ExitStack) -> tuple[Any, np.ndarray | None, str]:
+    """``(data, event_ids, name)``: the HDF5 dataset for a path (kept open by ``stack``) or the array."""
+    if isinstance(source, str | os.PathLike):
+        handle = stack.enter_context(open_hdf5(source))
+        data = require_dataset(handle, dataset, kinds="f", ndim=4)
+        event_ids = handle["event_id"][()] if "event_id" in handle else None
+        return data, event_ids, os.fspath(source)
+    array = np.asarray(source)
+    if array.ndim != 4 or array.dtype.kind != "f":
+        raise ValueError(f"expected a float (N, T, H, W) array in code/255 scale, got {array.dtype} {array.shape}")
+    return array, None, f"{dataset} array"
+
+
+def _check_pair(forecast: tuple[Any, np.ndarray | None, str], truth: tuple[Any, np.ndarray | None, str]) -> None:
+    """Raise :class:`InputError` naming the forecast unless forecast and truth line up sample by sample."""
+    (f_data, f_ids, f_name), (o_data, o_ids, o_name) = forecast, truth
+    if tuple(f_data.shape) != tuple(o_data.shape):
+        raise InputError(f_name, f"forecast shape {tuple(f_data.shape)} differs from {o_name} {tuple(o_data.shape)}")
+    if f_data.shape[0] == 0:
+        raise InputError(f_name, "no samples to score")
+    if f_ids is not None and o_ids is not None and not np.array_equal(f_ids, o_ids):
+        raise InputError(f_name, f"event_id order differs from {o_name}: forecasts belong to other samples")
+
+
+def _batches(f_data: Any, o_data: Any, batch_size: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """``(start, forecast, truth)`` for consecutive ``batch_size`` slices of both sources, as numpy arrays."""
+    for start in range(0, f_data.shape[0], batch_size):
+        stop = start + batch_size
+        yield start, np.asarray(f_data[start:stop]), np.asarray(o_data[start:stop])
+
+
+def _json_value(value: Any) -> Any:
+    """numpy scalars -> Python; NaN -> None so the dict is strict JSON."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value

@@ -1,0 +1,138 @@
+"""Contingency counts and scores against hand-worked tables and scikit-learn's confusion matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import confusion_matrix
+
+from atmo.metrics.contingency import (
+    SEVIR_THRESHOLDS,
+    ContingencyAccumulator,
+    check_thresholds,
+    safe_ratio,
+    threshold_label,
+)
+
+
+def as_cache_scale(codes: np.ndarray) -> np.ndarray:
+    """Integer VIL codes -> code/255 float16, exactly as the nowcast cache stores truth."""
+    return (np.asarray(codes, dtype=np.float64) / 255.0).astype(np.float16)
+
+
+def test_hand_worked_table_uses_greater_equal() -> None:
+    # One sample, one lead, 2 x 4 pixels, threshold 74. Codes at exactly 74 are events (>=, not >).
+    truth = np.array([[74, 80, 10, 73], [200, 0, 74, 5]])
+    fcst = np.array([[74, 10, 90, 73], [100, 0, 73, 74]])
+    # pixel by pixel: H, M, F, C / H, C, M, F  -> H=2, M=2, F=2, C=2
+    acc = ContingencyAccumulator([74], n_leads=1)
+    acc.update(as_cache_scale(fcst)[None, None], as_cache_scale(truth)[None, None])
+    assert (acc.hits[0, 0], acc.misses[0, 0], acc.false_alarms[0, 0], acc.correct_negatives[0, 0]) == (2, 2, 2, 2)
+    assert acc.hits.dtype == np.int64 and acc.hits.shape == (1, 1)
+    s = acc.scores()
+    assert s["csi"][0, 0] == pytest.approx(2 / 6)
+    assert s["pod"][0, 0] == pytest.approx(2 / 4)
+    assert s["far"][0, 0] == pytest.approx(2 / 4)
+    assert s["bias"][0, 0] == pytest.approx(4 / 4)
+
+
+def test_hand_worked_per_lead_and_threshold() -> None:
+    # Lead 1: truth [20, 140], fcst [20, 20]; lead 2: truth [0, 0], fcst [140, 0].
+    truth = np.array([[[[20, 140]], [[0, 0]]]])
+    fcst = np.array([[[[20, 20]], [[140, 0]]]])
+    acc = ContingencyAccumulator([16, 133], n_leads=2)
+    acc.update(as_cache_scale(fcst), as_cache_scale(truth))
+    # threshold 16:  lead1 H=2 M=0 F=0 C=0; lead2 H=0 M=0 F=1 C=1
+    # threshold 133: lead1 H=0 M=1 F=0 C=1; lead2 H=0 M=0 F=1 C=1
+    np.testing.assert_array_equal(acc.hits, [[2, 0], [0, 0]])
+    np.testing.assert_array_equal(acc.misses, [[0, 0], [1, 0]])
+    np.testing.assert_array_equal(acc.false_alarms, [[0, 1], [0, 1]])
+    np.testing.assert_array_equal(acc.correct_negatives, [[0, 1], [1, 1]])
+    s = acc.scores()
+    np.testing.assert_allclose(s["csi"], [[1.0, 0.0], [0.0, 0.0]])
+    # lead 2 has no observed event: POD and bias undefined -> NaN, not 0
+    assert np.isnan(s["pod"][0, 1]) and np.isnan(s["bias"][1, 1])
+    # pooled over leads, threshold 16: H=2 M=0 F=1 -> CSI 2/3; threshold 133: H=0 M=1 F=1 -> 0
+    np.testing.assert_allclose(s["csi_all"], [2 / 3, 0.0])
+    assert acc.csi_m() == pytest.approx((2 / 3 + 0.0) / 2)
+    np.testing.assert_allclose(acc.csi_m_per_lead(), [0.5, 0.0])
+
+
+def test_streaming_equals_one_pass_and_sklearn() -> None:
+    rng = np.random.default_rng(3)
+    truth_codes = rng.integers(0, 255, size=(5, 3, 16, 16))
+    fcst_codes = np.clip(truth_codes + rng.integers(-40, 40, size=truth_codes.shape), 0, 254)
+    truth, fcst = as_cache_scale(truth_codes), (fcst_codes / 255.0).astype(np.float32)
+
+    whole = ContingencyAccumulator(SEVIR_THRESHOLDS, n_leads=3)
+    whole.update(fcst, truth)
+    streamed = ContingencyAccumulator(SEVIR_THRESHOLDS, n_leads=3)
+    for start, stop in ((0, 2), (2, 3), (3, 5)):
+        streamed.update(fcst[start:stop], truth[start:stop])
+    for name in ("hits", "misses", "false_alarms", "correct_negatives"):
+        np.testing.assert_array_equal(getattr(whole, name), getattr(streamed, name))
+
+    for k, threshold in enumerate(SEVIR_THRESHOLDS):
+        for lead in range(3):
+            o = truth_codes[:, lead].ravel() >= threshold
+            f = fcst_codes[:, lead].ravel() >= threshold
+            (cn, fa), (mi, hi) = confusion_matrix(o, f, labels=[False, True])
+            assert (whole.hits[k, lead], whole.misses[k, lead]) == (hi, mi)
+            assert (whole.false_alarms[k, lead], whole.correct_negatives[k, lead]) == (fa, cn)
+
+
+def test_every_float16_code_binarises_like_the_integer_code() -> None:
+    codes = np.arange(256)
+    stored = as_cache_scale(codes).reshape(1, 1, 16, 16)
+    thresholds = list(range(256))
+    acc = ContingencyAccumulator(thresholds, n_leads=1)
+    acc.update(stored, stored)
+    # events of threshold t are the codes >= t: 256 - t of them, all hits
+    np.testing.assert_array_equal(acc.hits[:, 0], 256 - np.arange(256))
+    np.testing.assert_array_equal(acc.false_alarms, 0)
+    np.testing.assert_array_equal(acc.misses, 0)
+
+
+def test_undefined_scores_are_nan() -> None:
+    acc = ContingencyAccumulator([219], n_leads=1)
+    zeros = np.zeros((1, 1, 4, 4), dtype=np.float32)
+    acc.update(zeros, zeros)
+    s = acc.scores()
+    for name in ("csi", "pod", "far", "bias"):
+        assert np.isnan(s[name]).all(), name
+    assert np.isnan(acc.csi_m())
+
+
+def test_far_defined_and_pod_zero_when_all_missed() -> None:
+    acc = ContingencyAccumulator([74], n_leads=1)
+    truth = np.full((1, 1, 2, 2), 100 / 255, dtype=np.float32)
+    acc.update(np.zeros_like(truth), truth)
+    s = acc.scores()
+    assert s["pod"][0, 0] == 0.0 and s["csi"][0, 0] == 0.0 and s["bias"][0, 0] == 0.0
+    assert np.isnan(s["far"][0, 0])  # no forecast event: FAR undefined
+
+
+@pytest.mark.parametrize("bad", [[-1], [256], [74, 300.5], [], [np.nan]])
+def test_thresholds_outside_code_range_raise(bad: list[float]) -> None:
+    with pytest.raises(ValueError, match="VIL codes"):
+        check_thresholds(bad)
+    with pytest.raises(ValueError, match="VIL codes"):
+        ContingencyAccumulator(bad, n_leads=1)
+
+
+def test_bad_arrays_raise() -> None:
+    acc = ContingencyAccumulator([74], n_leads=2)
+    good = np.zeros((1, 2, 3, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match="differs"):
+        acc.update(good, good[:, :1])
+    with pytest.raises(ValueError, match=r"\(B, 2, H, W\)"):
+        acc.update(good[:, :1], good[:, :1])
+    bad = good.copy()
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        acc.update(bad, good)
+
+
+def test_helpers() -> None:
+    np.testing.assert_array_equal(safe_ratio(np.array([1, 0]), np.array([2, 0])), [0.5, np.nan])
+    assert threshold_label(74) == "74" and threshold_label(74.0) == "74" and threshold_label(74.5) == "74.5"

@@ -1,0 +1,136 @@
+"""score_forecasts on arrays and on real HDF5 files written here: values, keys, JSON, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from atmo.errors import InputError
+from atmo.metrics.contingency import SEVIR_THRESHOLDS
+from atmo.nowcast.scoring import FORECAST_DATASET, TRUTH_DATASET, score_forecasts
+
+N, T, H = 5, 3, 32
+
+
+@pytest.fixture(scope="module")
+def truth_codes() -> np.ndarray:
+    rng = np.random.default_rng(11)
+    return rng.integers(0, 255, size=(N, T, H, H))
+
+
+@pytest.fixture(scope="module")
+def truth(truth_codes: np.ndarray) -> np.ndarray:
+    return (truth_codes / 255.0).astype(np.float16)
+
+
+@pytest.fixture(scope="module")
+def forecast(truth_codes: np.ndarray) -> np.ndarray:
+    rng = np.random.default_rng(12)
+    return (np.clip(truth_codes + rng.normal(0, 30, truth_codes.shape), 0, 255) / 255.0).astype(np.float32)
+
+
+def write_h5(path: Path, name: str, data: np.ndarray, event_ids: list[bytes] | None = None) -> Path:
+    with h5py.File(path, "w") as f:
+        f.create_dataset(name, data=data)
+        if event_ids is not None:
+            f.create_dataset("event_id", data=np.array(event_ids, dtype="S8"))
+    return path
+
+
+EVENTS = [f"S{i:06d}".encode() for i in range(N)]
+
+
+def test_perfect_forecast(truth: np.ndarray) -> None:
+    s = score_forecasts(truth.astype(np.float32), truth)
+    assert s["n_samples"] == N and s["n_leads"] == T and s["thresholds"] == list(SEVIR_THRESHOLDS)
+    for t in SEVIR_THRESHOLDS:
+        assert s[f"csi_{t}"] == 1.0 and s[f"pod_{t}"] == 1.0 and s[f"far_{t}"] == 0.0 and s[f"bias_{t}"] == 1.0
+        assert s[f"misses_{t}"] == 0 and s[f"false_alarms_{t}"] == 0
+    assert s["csi_m"] == 1.0 and s["mse"] == pytest.approx(0.0, abs=1e-6)
+    assert s["lpips"] == pytest.approx(0.0, abs=1e-6) and s["lpips_n_frames"] == N * T
+
+
+def test_values_match_independent_numpy(truth_codes: np.ndarray, truth: np.ndarray, forecast: np.ndarray) -> None:
+    s = score_forecasts(forecast, truth, batch_size=2, lpips=False)
+    f_code, o_code = forecast.astype(np.float64) * 255, truth_codes.astype(np.float64)
+    stored_code = truth.astype(np.float64) * 255  # errors are measured against the stored float16 truth
+    assert s["mse"] == pytest.approx(np.mean((f_code - stored_code) ** 2), rel=1e-6)  # code units, 0..255 scale
+    assert s["mae_lead2"] == pytest.approx(np.mean(np.abs(f_code - stored_code)[:, 1]), rel=1e-6)
+    for t in (74, 181):
+        f_event, o_event = f_code >= t - 0.1, o_code >= t
+        hits = (f_event & o_event).sum()
+        misses, false_alarms = (~f_event & o_event).sum(), (f_event & ~o_event).sum()
+        assert (s[f"hits_{t}"], s[f"misses_{t}"], s[f"false_alarms_{t}"]) == (hits, misses, false_alarms)
+        assert s[f"csi_{t}"] == pytest.approx(hits / (hits + misses + false_alarms))
+        lead = 2
+        h2 = (f_event & o_event)[:, lead].sum()
+        m2 = (~f_event & o_event)[:, lead].sum()
+        f2 = (f_event & ~o_event)[:, lead].sum()
+        assert s[f"csi_{t}_lead{lead + 1}"] == pytest.approx(h2 / (h2 + m2 + f2))
+        assert s[f"far_{t}_lead{lead + 1}"] == pytest.approx(f2 / (f2 + h2))
+    assert s["csi_m"] == pytest.approx(np.mean([s[f"csi_{t}"] for t in SEVIR_THRESHOLDS]))
+    assert s["lpips"] is None and s["lpips_reason"] == "disabled"
+    # batch size does not change anything
+    assert score_forecasts(forecast, truth, batch_size=N, lpips=False) == s
+
+
+def test_strict_json_with_null_for_undefined(truth: np.ndarray) -> None:
+    zeros = np.zeros_like(truth, dtype=np.float32)
+    s = score_forecasts(zeros, zeros, lpips=False)
+    text = json.dumps(s, allow_nan=False)  # raises if a NaN slipped through
+    assert json.loads(text)["csi_219_lead1"] is None and s["csi_m"] is None
+    assert all(isinstance(v, int | float | str | list | type(None)) for v in s.values())
+
+
+def test_files_equal_arrays(tmp_path: Path, truth: np.ndarray, forecast: np.ndarray) -> None:
+    truth_path = write_h5(tmp_path / "test.h5", TRUTH_DATASET, truth, EVENTS)
+    fcst_path = write_h5(tmp_path / "forecast.h5", FORECAST_DATASET, forecast.astype(np.float16), EVENTS)
+    from_files = score_forecasts(fcst_path, truth_path, batch_size=2)
+    from_arrays = score_forecasts(forecast.astype(np.float16), truth, batch_size=3)
+    # LPIPS sums frames in different groups per batch size: equal up to float rounding
+    assert from_files.pop("lpips") == pytest.approx(from_arrays.pop("lpips"), rel=1e-5)
+    assert from_files == from_arrays
+    assert from_files["lpips_n_frames"] == N * T and from_files["lpips_reason"] is None
+
+
+def test_small_frames_report_lpips_reason(truth: np.ndarray) -> None:
+    small = truth[..., :16, :16]
+    s = score_forecasts(small.astype(np.float32), small)
+    assert s["lpips"] is None and "smaller" in s["lpips_reason"]
+
+
+def test_bad_files_raise_input_error(tmp_path: Path, truth: np.ndarray, forecast: np.ndarray) -> None:
+    truth_path = write_h5(tmp_path / "test.h5", TRUTH_DATASET, truth, EVENTS)
+    shifted = write_h5(tmp_path / "shifted.h5", FORECAST_DATASET, forecast, EVENTS[1:] + EVENTS[:1])
+    with pytest.raises(InputError, match=r"shifted\.h5: event_id order differs"):
+        score_forecasts(shifted, truth_path, lpips=False)
+    short = write_h5(tmp_path / "short.h5", FORECAST_DATASET, forecast[:, :2])
+    with pytest.raises(InputError, match=r"short.h5: forecast shape \(5, 2, 32, 32\) differs"):
+        score_forecasts(short, truth_path, lpips=False)
+    wrong_name = write_h5(tmp_path / "wrong.h5", "y_hat", forecast)
+    with pytest.raises(InputError, match=r"wrong\.h5: missing dataset 'forecast'"):
+        score_forecasts(wrong_name, truth_path, lpips=False)
+    with pytest.raises(InputError, match="does not exist"):
+        score_forecasts(tmp_path / "absent.h5", truth_path, lpips=False)
+    empty = write_h5(tmp_path / "empty.h5", FORECAST_DATASET, forecast[:0])
+    empty_truth = write_h5(tmp_path / "empty_truth.h5", TRUTH_DATASET, truth[:0])
+    with pytest.raises(InputError, match="no samples"):
+        score_forecasts(empty, empty_truth, lpips=False)
+    broken = forecast.copy()
+    broken[3, 1, 0, 0] = np.nan
+    with_nan = write_h5(tmp_path / "nan.h5", FORECAST_DATASET, broken)
+    with pytest.raises(InputError, match=r"nan\.h5: samples from index 2: forecast contains NaN"):
+        score_forecasts(with_nan, truth_path, batch_size=2, lpips=False)
+
+
+def test_bad_arguments_raise(truth: np.ndarray, forecast: np.ndarray) -> None:
+    with pytest.raises(ValueError, match=r"VIL codes in 0\.\.255"):
+        score_forecasts(forecast, truth, thresholds=[74, 400])
+    with pytest.raises(ValueError, match="float"):
+        score_forecasts((forecast * 255).astype(np.uint8), truth)
+    with pytest.raises(ValueError, match="batch_size"):
+        score_forecasts(forecast, truth, batch_size=0)

@@ -1,0 +1,104 @@
+"""Nowcast training loss: MSE, extra weight on extreme pixels, and a physics term for advection models.
+
+``total = mse_weight * MSE + extreme_weight * extreme + physics_weight * (conservation_weight *
+conservation + smoothness_weight * smoothness)``, where
+
+- ``MSE = mean((pred - y)^2)`` over all pixels;
+- ``extreme = mean(1[y >= threshold] * (pred - y)^2)`` over all pixels, so with ``mse_weight = 1`` the
+  two together are a pixel-weighted MSE with weight ``1 + extreme_weight`` on extreme truth pixels
+  (VIP >= 181 by default, the level where storms turn severe and where MSE-trained models fail);
+- ``conservation = mean(mass_residual^2)``: the change of domain-mean VIL per step that advection alone
+  causes, i.e. mass change beyond the predicted source/sink;
+- ``smoothness = mean(|d motion / dx|^2 + |d motion / dy|^2)`` in pixels per step per pixel.
+
+The physics terms need a model that returns :class:`PhysicsTerms` (the SGT); for the baselines they are
+absent from the parts. ``physics_weight = 0`` and ``extreme_weight = 0`` are the two loss ablations.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from atmo.nowcast.models.base import PhysicsTerms
+
+CODE_SCALE = 255.0
+
+
+def extreme_squared_error(pred: torch.Tensor, target: torch.Tensor, threshold: float) -> torch.Tensor:
+    """``mean(1[target >= threshold] * (pred - target)^2)`` over all elements (0 when none is extreme)."""
+    return ((pred - target) ** 2 * (target >= threshold)).mean()
+
+
+def conservation_penalty(mass_residual: torch.Tensor) -> torch.Tensor:
+    """Mean squared mass residual ``(B, T_out) -> ()``."""
+    return (mass_residual**2).mean()
+
+
+def smoothness_penalty(motion_px: torch.Tensor) -> torch.Tensor:
+    """Mean squared finite-difference gradient of ``motion_px (..., H, W)`` along rows plus along columns."""
+    d_rows = motion_px[..., 1:, :] - motion_px[..., :-1, :]
+    d_cols = motion_px[..., :, 1:] - motion_px[..., :, :-1]
+    return (d_rows**2).mean() + (d_cols**2).mean()
+
+
+class NowcastLoss(nn.Module):
+    """Weighted nowcast loss; ``forward(pred, target, physics=None) -> (total, parts)``.
+
+    ``pred``, ``target`` are ``(B, T_out, H, W)`` in code/255. ``parts`` maps ``mse``, ``extreme`` and,
+    when ``physics`` is given, ``conservation``, ``smoothness`` and ``physics`` (the weighted sum of the
+    two) to detached floats, plus ``total``; every part is reported even when its weight is 0, so ablations
+    can be compared on the same numbers.
+
+    Args:
+        mse_weight, extreme_weight, physics_weight: weights of the three terms (>= 0).
+        conservation_weight, smoothness_weight: weights inside the physics term (>= 0).
+        extreme_threshold_code: VIL code (0..254) from which a truth pixel counts as extreme.
+    """
+
+    def __init__(
+        self,
+        mse_weight: float = 1.0,
+        extreme_weight: float = 2.0,
+        physics_weight: float = 0.1,
+        conservation_weight: float = 1.0,
+        smoothness_weight: float = 1.0,
+        extreme_threshold_code: float = 181,
+    ) -> None:
+        super().__init__()
+        weights = {
+            "mse_weight": mse_weight,
+            "extreme_weight": extreme_weight,
+            "physics_weight": physics_weight,
+            "conservation_weight": conservation_weight,
+            "smoothness_weight": smoothness_weight,
+        }
+        negative = [name for name, value in weights.items() if value < 0]
+        if negative:
+            raise ValueError(f"loss weights must be >= 0: {', '.join(negative)}")
+        self.mse_weight, self.extreme_weight, self.physics_weight = mse_weight, extreme_weight, physics_weight
+        self.conservation_weight, self.smoothness_weight = conservation_weight, smoothness_weight
+        self.extreme_threshold = extreme_threshold_code / CODE_SCALE
+
+    def forward(
+        self, pred: torch.Tensor, target: torch.Tensor, physics: PhysicsTerms | None = None
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        if pred.shape != target.shape:
+            raise ValueError(f"prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
+        pred = pred.float()
+        target = target.float()
+        terms = {
+            "mse": ((pred - target) ** 2).mean(),
+            "extreme": extreme_squared_error(pred, target, self.extreme_threshold),
+        }
+        total = self.mse_weight * terms["mse"] + self.extreme_weight * terms["extreme"]
+        if physics is not None:
+            terms["conservation"] = conservation_penalty(physics.mass_residual.float())
+            terms["smoothness"] = smoothness_penalty(physics.motion_px.float())
+            terms["physics"] = (
+                self.conservation_weight * terms["conservation"] + self.smoothness_weight * terms["smoothness"]
+            )
+            total = total + self.physics_weight * terms["physics"]
+        parts = {name: float(value.detach()) for name, value in terms.items()}
+        parts["total"] = float(total.detach())
+        return total, parts

@@ -1,0 +1,78 @@
+"""Part 6 of the Storm-Graph Transformer: decoder with learnable advection.
+
+Precipitation mostly moves and only slowly grows or decays, so the decoder forecasts the way
+semi-Lagrangian extrapolation does, with learned fields: from the context features it predicts, for
+every output step, a motion field and a source/sink term; each step warps the previous frame
+backwards along the motion (``grid_sample``) and adds the source. The mass that the warp alone
+creates or destroys (convergent flow, outflow through the boundary) is reported as the conservation
+residual for the physics loss.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from atmo.nowcast.models.base import Forecast, PhysicsTerms, log2_int
+
+HEAD_INIT_STD = 1e-3  # near-zero motion and source at initialisation: the untrained model is persistence
+
+
+def semi_lagrangian_warp(field: torch.Tensor, motion_px: torch.Tensor) -> torch.Tensor:
+    """Advect ``field (B, C, H, W)`` one step: ``out(p) = field(p - motion(p))``, bilinear, zero inflow.
+
+    ``motion_px (B, 2, H, W)`` is the displacement per step in pixels, channels ``(x, y)`` (columns,
+    rows); a constant motion ``(dx, dy)`` shifts the field by ``dx`` columns and ``dy`` rows. Values
+    entering from outside the domain are 0, as in pysteps' extrapolation.
+    """
+    _, _, height, width = field.shape
+    cols = torch.arange(width, device=field.device, dtype=field.dtype)
+    rows = torch.arange(height, device=field.device, dtype=field.dtype)
+    src_x = cols[None, None, :] - motion_px[:, 0]
+    src_y = rows[None, :, None] - motion_px[:, 1]
+    # align_corners=True maps pixel index i to 2 i / (n - 1) - 1 exactly.
+    grid = torch.stack([2 * src_x / max(width - 1, 1) - 1, 2 * src_y / max(height - 1, 1) - 1], dim=-1)
+    return F.grid_sample(field, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+
+
+class AdvectionDecoder(nn.Module):
+    """Context ``(B, C, h, w)`` and last VIL frame ``(B, H, W)`` -> :class:`Forecast` with physics terms.
+
+    The context is upsampled by ``stride`` (bilinear + conv per factor of two, halving channels down to
+    8), concatenated with the last frame, and a 3x3 convolution predicts ``(dx, dy, source)`` for each
+    of the ``frames_out`` steps at full resolution.
+    """
+
+    def __init__(self, hidden_dim: int, frames_out: int, stride: int) -> None:
+        super().__init__()
+        self.frames_out = frames_out
+        layers: list[nn.Module] = []
+        channels = hidden_dim
+        for _ in range(log2_int(stride, "stride")):
+            out_channels = max(channels // 2, 8)
+            layers += [
+                nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                nn.Conv2d(channels, out_channels, 3, padding=1),
+                nn.GELU(),
+            ]
+            channels = out_channels
+        self.upsample = nn.Sequential(*layers)
+        self.head = nn.Conv2d(channels + 1, 3 * frames_out, 3, padding=1)
+        nn.init.normal_(self.head.weight, std=HEAD_INIT_STD)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, context: torch.Tensor, last_vil: torch.Tensor) -> Forecast:
+        batch, height, width = last_vil.shape
+        previous = last_vil[:, None]
+        fields = self.head(torch.cat([self.upsample(context), previous], dim=1))
+        fields = fields.view(batch, self.frames_out, 3, height, width)
+        motion_px, source = fields[:, :, :2], fields[:, :, 2]
+        frames, residuals = [], []
+        for step in range(self.frames_out):
+            advected = semi_lagrangian_warp(previous, motion_px[:, step])
+            residuals.append((advected - previous).mean(dim=(1, 2, 3)))
+            previous = advected + source[:, step, None]
+            frames.append(previous[:, 0])
+        physics = PhysicsTerms(motion_px=motion_px, source=source, mass_residual=torch.stack(residuals, dim=1))
+        return Forecast(vil=torch.stack(frames, dim=1), physics=physics)

@@ -1,0 +1,58 @@
+"""UNet baseline: all input frames of all modalities stacked as channels, as in the SEVIR benchmark's UNet."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from atmo.nowcast.models.base import N_MODALITIES, Forecast, NowcastModel, check_inputs
+
+
+def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
+    """Two 3x3 conv + GroupNorm + ReLU; GroupNorm because nowcast batches are small."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1),
+        nn.GroupNorm(min(8, out_channels), out_channels),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(out_channels, out_channels, 3, padding=1),
+        nn.GroupNorm(min(8, out_channels), out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class UNet2D(NowcastModel):
+    """``(B, T_in, 4, H, W), (B, 4) -> (B, T_out, H, W)``; ``H``, ``W`` divisible by ``2**depth``.
+
+    Input channels are the ``T_in * 4`` frames plus the 4 ``present`` flags as constant planes, so the
+    network can tell a missing modality (zeros) from a real zero signal.
+
+    Args:
+        frames_in, frames_out: sequence lengths.
+        base_channels: channels at full resolution, doubled at every level.
+        depth: number of 2x downsamplings.
+    """
+
+    def __init__(self, frames_in: int = 12, frames_out: int = 6, base_channels: int = 16, depth: int = 3) -> None:
+        super().__init__()
+        self.frames_in, self.frames_out = frames_in, frames_out
+        self.depth = depth
+        widths = [base_channels * 2**level for level in range(depth + 1)]
+        in_channels = [frames_in * N_MODALITIES + N_MODALITIES, *widths[:-1]]
+        self.down = nn.ModuleList(conv_block(c_in, c_out) for c_in, c_out in zip(in_channels, widths, strict=True))
+        self.pool = nn.MaxPool2d(2)
+        self.up = nn.ModuleList(nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2) for i in range(depth))
+        self.merge = nn.ModuleList(conv_block(2 * widths[i], widths[i]) for i in range(depth))
+        self.head = nn.Conv2d(base_channels, frames_out, 1)
+
+    def forecast(self, x: torch.Tensor, present: torch.Tensor) -> Forecast:
+        check_inputs(x, present, self.frames_in, 2**self.depth)
+        batch, _, _, height, width = x.shape
+        flags = present.to(x.dtype)[:, :, None, None].expand(batch, N_MODALITIES, height, width)
+        h = torch.cat([x.flatten(1, 2), flags], dim=1)
+        skips = []
+        for level, block in enumerate(self.down):
+            h = block(h if level == 0 else self.pool(h))
+            skips.append(h)
+        for level in reversed(range(self.depth)):
+            h = self.merge[level](torch.cat([self.up[level](h), skips[level]], dim=1))
+        return Forecast(vil=self.head(h))

@@ -1,0 +1,54 @@
+"""Semi-Lagrangian warp and the advection decoder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from atmo.nowcast.models.advection import AdvectionDecoder, semi_lagrangian_warp
+
+
+def test_constant_motion_shifts_a_blob_by_the_expected_pixels(blob: Callable[..., torch.Tensor]) -> None:
+    field = blob(32, 10.0, 12.0, 2.0, 1.0)[None, None]
+    motion = torch.zeros(1, 2, 32, 32)
+    motion[:, 0], motion[:, 1] = 3.0, -2.0  # 3 columns right, 2 rows up
+    moved = semi_lagrangian_warp(field, motion)
+    assert torch.allclose(moved, blob(32, 13.0, 10.0, 2.0, 1.0)[None, None], atol=1e-5)
+    row, col = divmod(int(moved.argmax()), 32)
+    assert (col, row) == (13, 10)
+
+
+def test_fractional_motion_moves_the_centroid() -> None:
+    field = torch.zeros(1, 1, 16, 16)
+    field[0, 0, 8, 8] = 1.0
+    motion = torch.zeros(1, 2, 16, 16)
+    motion[:, 0] = 0.25
+    moved = semi_lagrangian_warp(field, motion)[0, 0]
+    cols = torch.arange(16, dtype=torch.float32)
+    assert torch.isclose((moved.sum(dim=0) * cols).sum() / moved.sum(), torch.tensor(8.25))
+
+
+def test_inflow_from_outside_is_zero() -> None:
+    moved = semi_lagrangian_warp(torch.ones(1, 1, 8, 8), torch.full((1, 2, 8, 8), 2.0))
+    assert moved[0, 0, :, :2].abs().max() < 1e-6 and torch.allclose(moved[0, 0, 2:, 2:], torch.ones(6, 6))
+
+
+def test_decoder_starts_near_persistence_and_reports_physics() -> None:
+    decoder = AdvectionDecoder(hidden_dim=16, frames_out=3, stride=4)
+    last = torch.rand(2, 32, 32)
+    out = decoder(torch.randn(2, 16, 8, 8), last)
+    assert out.vil.shape == (2, 3, 32, 32)
+    assert out.physics.motion_px.shape == (2, 3, 2, 32, 32)
+    assert out.physics.source.shape == (2, 3, 32, 32)
+    assert out.physics.mass_residual.shape == (2, 3)
+    assert (out.vil - last[:, None]).abs().max() < 0.1
+
+
+def test_mass_residual_is_the_mass_change_beyond_the_source() -> None:
+    decoder = AdvectionDecoder(hidden_dim=8, frames_out=2, stride=2)
+    last = torch.rand(1, 16, 16)
+    out = decoder(torch.randn(1, 8, 8, 8), last)
+    previous = torch.cat([last[:, None], out.vil[:, :-1]], dim=1)
+    expected = (out.vil - previous - out.physics.source).mean(dim=(2, 3))
+    assert torch.allclose(out.physics.mass_residual, expected, atol=1e-6)

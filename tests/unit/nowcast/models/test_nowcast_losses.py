@@ -1,0 +1,79 @@
+"""NowcastLoss: each part against a hand computation, and each weight moves only its part."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from atmo.nowcast.losses import NowcastLoss, smoothness_penalty
+from atmo.nowcast.models import PhysicsTerms
+
+
+@pytest.fixture
+def case() -> tuple[torch.Tensor, torch.Tensor, PhysicsTerms]:
+    target = torch.zeros(1, 2, 4, 4)
+    target[0, 0, 0, 0] = 200 / 255  # extreme (>= 181)
+    target[0, 1, 1, 1] = 181 / 255  # extreme, exactly at the threshold
+    target[0, 1, 2, 2] = 180 / 255  # not extreme
+    pred = target + 0.1
+    motion = torch.zeros(1, 2, 2, 4, 4)
+    motion[0, 0, 0, :, 2:] = 1.0  # one jump of 1 px/step along the columns, on all 4 rows
+    physics = PhysicsTerms(motion_px=motion, source=torch.zeros(1, 2, 4, 4), mass_residual=torch.tensor([[0.1, -0.3]]))
+    return pred, target, physics
+
+
+def test_parts_match_hand_computation(case) -> None:
+    pred, target, physics = case
+    total, parts = NowcastLoss(
+        mse_weight=1, extreme_weight=2, physics_weight=0.5, conservation_weight=1, smoothness_weight=3
+    )(pred, target, physics)
+    assert math.isclose(parts["mse"], 0.01, rel_tol=1e-5)
+    assert math.isclose(parts["extreme"], 2 * 0.01 / 32, rel_tol=1e-5)
+    assert math.isclose(parts["conservation"], (0.01 + 0.09) / 2, rel_tol=1e-5)
+    # column differences: 4 of the 2*2*4*3 = 48 differences equal 1; row differences all 0
+    assert math.isclose(parts["smoothness"], 4 / 48, rel_tol=1e-5)
+    physics_part = parts["conservation"] + 3 * parts["smoothness"]
+    expected_total = parts["mse"] + 2 * parts["extreme"] + 0.5 * physics_part
+    assert math.isclose(parts["physics"], physics_part, rel_tol=1e-6)
+    assert math.isclose(total.item(), expected_total, rel_tol=1e-6) and parts["total"] == total.item()
+
+
+@pytest.mark.parametrize(
+    ("weight", "part"),
+    [("mse_weight", "mse"), ("extreme_weight", "extreme"), ("physics_weight", "physics")],
+)
+def test_each_weight_scales_its_part_only(case, weight: str, part: str) -> None:
+    pred, target, physics = case
+    low_total, low = NowcastLoss(**{weight: 1.0})(pred, target, physics)
+    high_total, high = NowcastLoss(**{weight: 3.0})(pred, target, physics)
+    assert {k: v for k, v in low.items() if k != "total"} == {k: v for k, v in high.items() if k != "total"}
+    assert math.isclose(high_total.item() - low_total.item(), 2.0 * low[part], rel_tol=1e-5)
+
+
+def test_zero_weights_are_the_loss_ablations(case) -> None:
+    pred, target, physics = case
+    total, parts = NowcastLoss(physics_weight=0.0, extreme_weight=0.0)(pred, target, physics)
+    assert math.isclose(total.item(), parts["mse"], rel_tol=1e-6)
+    assert parts["physics"] > 0 and parts["extreme"] > 0  # still reported for comparison
+
+
+def test_without_physics_terms_only_data_parts() -> None:
+    pred, target = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
+    _, parts = NowcastLoss()(pred, target)
+    assert set(parts) == {"mse", "extreme", "total"}
+
+
+def test_physics_gradient_smooths_motion() -> None:
+    motion = torch.randn(1, 1, 2, 8, 8, requires_grad=True)
+    smoothness_penalty(motion).backward()
+    smoother = motion.detach() - 0.1 * motion.grad
+    assert smoothness_penalty(smoother) < smoothness_penalty(motion.detach())
+
+
+def test_rejects_negative_weights_and_shape_mismatch() -> None:
+    with pytest.raises(ValueError, match="physics_weight"):
+        NowcastLoss(physics_weight=-1.0)
+    with pytest.raises(ValueError, match="differ in shape"):
+        NowcastLoss()(torch.zeros(1, 2, 4, 4), torch.zeros(1, 3, 4, 4))

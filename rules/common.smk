@@ -9,13 +9,29 @@ from atmo.config import describe_validation_error, find_validation_error
 from atmo.machine import count_local_gpus
 
 
-try:
-    validate(config, "../config/schema.yaml")
-except WorkflowError as err:
-    found = find_validation_error(err)
-    if found is None:
-        raise
-    raise WorkflowError(describe_validation_error(found)) from None
+def validate_config():
+    """Validate the whole config, then each module's sub-tree on its own to fill its defaults.
+
+    jsonschema does not apply Snakemake's default-filling to a `$ref`'d schema that declares its
+    own `$schema`, so each module block is validated against its file as well. Errors become one
+    line naming the key; module errors are prefixed with the module's name.
+    """
+    checks = [(config, "../config/schema.yaml", "")] + [
+        (config[module], f"../config/schema/{module}.schema.yaml", module)
+        for module in ("nowcast", "cbh", "riskseg", "downscale")
+    ]
+    for data, schema, prefix in checks:
+        try:
+            validate(data, schema)
+        except WorkflowError as err:
+            found = find_validation_error(err)
+            if found is None:
+                raise
+            found.path.extendleft([prefix] if prefix else [])
+            raise WorkflowError(describe_validation_error(found)) from None
+
+
+validate_config()
 
 
 # The `gpu` resource caps how many training jobs run at once. Unless a profile or `--resources

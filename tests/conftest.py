@@ -18,6 +18,7 @@ WORKFLOW_PARTS = ("Snakefile", "rules", "workflow_scripts", "config", "profiles"
 
 def copy_workflow(dest: Path) -> Path:
     """Copy the workflow definition (not results) into ``dest`` so a test owns its working dir."""
+    dest.mkdir(parents=True, exist_ok=True)
     for part in WORKFLOW_PARTS:
         src = REPO / part
         if src.is_dir():

@@ -90,3 +90,13 @@ def test_h5_dataset_rejects_unaligned_sample_counts(tmp_path: Path) -> None:
         f["y"] = np.zeros(4)
     with pytest.raises(InputError, match="different sample counts"):
         H5ArrayDataset(path, ["x", "y"])
+
+
+def test_atomic_output_gets_umask_permissions(tmp_path: Path) -> None:
+    import os
+
+    target = tmp_path / "shared.json"
+    write_json(target, {})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -13,12 +13,16 @@ def validate_config():
     """Validate the whole config, then each module's sub-tree on its own to fill its defaults.
 
     jsonschema does not apply Snakemake's default-filling to a `$ref`'d schema that declares its
-    own `$schema`, so each module block is validated against its file as well. Errors become one
+    own `$schema`, so each module block (and its `train` block) is validated against its file as well. Errors become one
     line naming the key; module errors are prefixed with the module's name.
     """
-    checks = [(config, "../config/schema.yaml", "")] + [
-        (config[module], f"../config/schema/{module}.schema.yaml", module)
-        for module in ("nowcast", "cbh", "riskseg", "downscale")
+    modules = ("nowcast", "cbh", "riskseg", "downscale")
+    checks = [(config, "../config/schema.yaml", "")]
+    checks += [(config[m], f"../config/schema/{m}.schema.yaml", m) for m in modules]
+    checks += [
+        (config[m]["train"], "../config/schema/train.schema.yaml", f"{m}.train")
+        for m in modules
+        if "train" in config[m]
     ]
     for data, schema, prefix in checks:
         try:
@@ -27,7 +31,7 @@ def validate_config():
             found = find_validation_error(err)
             if found is None:
                 raise
-            found.path.extendleft([prefix] if prefix else [])
+            found.path.extendleft(reversed(prefix.split(".")) if prefix else [])
             raise WorkflowError(describe_validation_error(found)) from None
 
 

@@ -1,0 +1,207 @@
+"""Build the nowcast training cache: SEVIR events -> aligned, normalised input/target samples.
+
+Reading SEVIR per training step would decode GB-sized files hundreds of times, so each split is
+extracted once into a chunked HDF5 file (one chunk per sample) that a DataLoader reads with
+``num_workers > 0``. Per event this
+
+1. decodes every modality and resamples it to one ``grid_size x grid_size`` grid over the event's
+   patch (area mean when shrinking, bilinear when enlarging), so VIL (1 km), IR (2 km) and
+   lightning (8 km) line up pixel for pixel;
+2. rasterises lightning flashes to counts per cell and 5-minute frame, frame ``k`` counting the
+   flashes of the 5 minutes *before* its time (causal: an input frame never sees later flashes);
+3. normalises: VIL as code/255 (so benchmark threshold ``t`` is ``t/255`` in both ``x`` and ``y``),
+   IR and lightning as ``(value - offset) / scale`` with the benchmark's constants (config);
+4. cuts samples ``[t0, t0 + frames_in) -> [t0 + frames_in, t0 + frames_in + frames_out)`` with
+   ``t0 = 0, stride, 2 stride, ...`` (SEVIR benchmark: 13 -> 12 with stride 12 gives its three
+   samples per event).
+
+A modality an event lacks in the catalog is a zero channel with ``present = False`` (and a log
+line), never silent zeros. Layout: see the contract in the project notes, ``write_cache``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from atmo.errors import InputError
+from atmo.io.atomic import atomic_path
+from atmo.io.sevir import (
+    FRAME_MINUTES,
+    FRAME_OFFSETS_MIN,
+    MODALITIES,
+    N_FRAMES,
+    VIL_MISSING,
+    SevirReader,
+    check_data_files,
+    rows_by_event,
+)
+
+log = logging.getLogger(__name__)
+
+# SEVIR benchmark normalisation (value - offset) / scale, IR in stored units (degC x 100) and
+# lightning in flashes per cell and frame.
+DEFAULT_NORMALISATION = {
+    "ir069": {"offset": -3683.58, "scale": 1174.68},
+    "ir107": {"offset": -1552.80, "scale": 2562.43},
+    "lght": {"offset": 0.02990, "scale": 0.60517},
+}
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """The ``nowcast.cache`` config block."""
+
+    grid_size: int = 64
+    frames_in: int = 13
+    frames_out: int = 12
+    stride: int = 6
+    compression: str | None = "lzf"
+    normalisation: dict = field(default_factory=lambda: json.loads(json.dumps(DEFAULT_NORMALISATION)))
+
+    def __post_init__(self) -> None:
+        if self.frames_in + self.frames_out > N_FRAMES:
+            raise ValueError(f"frames_in + frames_out = {self.frames_in + self.frames_out} exceeds {N_FRAMES}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CacheConfig:
+        """From the config's ``nowcast.cache`` block; channels it does not normalise keep the defaults."""
+        normalisation = {**json.loads(json.dumps(DEFAULT_NORMALISATION)), **d.get("normalisation", {})}
+        return cls(**{**d, "normalisation": normalisation})
+
+
+def sample_starts(frames_in: int, frames_out: int, stride: int) -> list[int]:
+    """First input frame of each sample cut from a 49-frame event."""
+    return list(range(0, N_FRAMES - frames_in - frames_out + 1, stride))
+
+
+def resample(field_hwt: np.ndarray, grid_size: int) -> np.ndarray:
+    """``(H, W, T)`` -> ``(T, grid, grid)`` float32: area mean when shrinking, bilinear otherwise."""
+    frames = torch.from_numpy(np.ascontiguousarray(np.moveaxis(field_hwt, -1, 0), dtype=np.float32))[:, None]
+    if frames.shape[-1] == grid_size and frames.shape[-2] == grid_size:
+        return frames[:, 0].numpy()
+    shrink = frames.shape[-1] > grid_size
+    mode = {"mode": "area"} if shrink else {"mode": "bilinear", "align_corners": False}
+    return F.interpolate(frames, size=(grid_size, grid_size), **mode)[:, 0].numpy()
+
+
+def rasterise_flashes(flashes: np.ndarray, lght_pixels: int, grid_size: int) -> np.ndarray:
+    """Flashes ``(n, 5)`` [t_s, lat, lon, x, y] -> counts ``(49, grid, grid)`` float32.
+
+    ``x, y`` are in the lightning row's pixels (``lght_pixels`` per side). Frame ``k`` at time
+    ``T_k`` counts flashes with ``T_k - 5 min < t <= T_k``; flashes outside the patch or the event
+    window are dropped.
+    """
+    counts = np.zeros((N_FRAMES, grid_size, grid_size), dtype=np.float32)
+    if len(flashes) == 0:
+        return counts
+    frame_s = FRAME_MINUTES * 60.0
+    frame = np.ceil((flashes[:, 0] - FRAME_OFFSETS_MIN[0] * 60.0) / frame_s).astype(np.int64)
+    col = np.floor(flashes[:, 3] * grid_size / lght_pixels).astype(np.int64)
+    row = np.floor(flashes[:, 4] * grid_size / lght_pixels).astype(np.int64)
+    inside = (frame >= 0) & (frame < N_FRAMES) & (col >= 0) & (col < grid_size) & (row >= 0) & (row < grid_size)
+    np.add.at(counts, (frame[inside], row[inside], col[inside]), 1.0)
+    return counts
+
+
+def event_channels(reader: SevirReader, rows: dict[str, pd.Series], cfg: CacheConfig) -> tuple[np.ndarray, np.ndarray]:
+    """All 49 frames of one event: ``(49, 4, grid, grid)`` float32 normalised, and ``present (4,)``."""
+    grid = cfg.grid_size
+    out = np.zeros((N_FRAMES, len(MODALITIES), grid, grid), dtype=np.float32)
+    present = np.array([m in rows for m in MODALITIES])
+    for channel, img_type in enumerate(MODALITIES):
+        if img_type not in rows:
+            continue
+        row = rows[img_type]
+        raw = reader.raw(row)
+        if img_type == "vil":
+            missing = raw == VIL_MISSING
+            if missing.any():
+                log.warning("%s: %.2f%% VIL pixels missing, set to 0", row["id"], 100 * missing.mean())
+            out[:, channel] = resample(np.where(missing, 0, raw), grid) / 255.0
+            continue
+        value = rasterise_flashes(raw, int(row["size_x"]), grid) if img_type == "lght" else resample(raw, grid)
+        norm = cfg.normalisation[img_type]
+        out[:, channel] = (value - norm["offset"]) / norm["scale"]
+    return out, present
+
+
+def _patch_km(catalog: pd.DataFrame, where: Path) -> float:
+    """Side of the events' patch in km; every event of one cache must share it (one grid)."""
+    widths = catalog.loc[catalog["img_type"] == "vil", "width_m"].unique()
+    if len(widths) != 1:
+        raise InputError(where, f"events have different patch widths {sorted(widths)} m; one cache needs one grid")
+    return float(widths[0]) / 1000.0
+
+
+def build_cache(
+    catalog: pd.DataFrame,
+    event_ids: list[str],
+    data_dir: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    cfg: CacheConfig,
+) -> dict:
+    """Write the cache of ``event_ids`` (in that order) to ``out_path``; return a summary dict.
+
+    All data files are checked against the catalog first, so bad input fails before any decoding
+    and leaves no output.
+    """
+    rows = catalog[catalog["id"].isin(set(event_ids)) & catalog["img_type"].isin(MODALITIES)]
+    unknown = sorted(set(event_ids) - set(rows.loc[rows["img_type"] == "vil", "id"]))
+    if unknown:
+        raise InputError(Path(data_dir), f"{len(unknown)} event(s) without a VIL row in the catalog, e.g. {unknown[0]}")
+    check_data_files(rows, data_dir)
+    patch_km = _patch_km(rows, Path(data_dir))
+    starts = sample_starts(cfg.frames_in, cfg.frames_out, cfg.stride)
+    n_samples, grid, t_in, t_out = len(event_ids) * len(starts), cfg.grid_size, cfg.frames_in, cfg.frames_out
+    missing = Counter()
+    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as handle, SevirReader(data_dir) as reader:
+        compression = cfg.compression if cfg.compression != "none" else None
+        x_shape = (t_in, len(MODALITIES), grid, grid)
+        x = handle.create_dataset("x", (n_samples, *x_shape), np.float16, chunks=(1, *x_shape), compression=compression)
+        y = handle.create_dataset(
+            "y", (n_samples, t_out, grid, grid), np.float16, chunks=(1, t_out, grid, grid), compression=compression
+        )
+        present = np.zeros((n_samples, len(MODALITIES)), dtype=bool)
+        ids = np.zeros(n_samples, dtype=f"S{max((len(i) for i in event_ids), default=1)}")
+        t0 = np.zeros(n_samples, dtype=np.int16)
+        k = 0
+        for event_id, event_rows in rows_by_event(rows, event_ids):
+            frames, flags = event_channels(reader, event_rows, cfg)
+            for name in (m for m, p in zip(MODALITIES, flags, strict=True) if not p):
+                missing[name] += 1
+                log.warning("%s has no %s in the catalog: channel set to 0, present=False", event_id, name)
+            for start in starts:
+                x[k] = frames[start : start + t_in]
+                y[k] = frames[start + t_in : start + t_in + t_out, 0]
+                present[k], ids[k], t0[k] = flags, event_id.encode("ascii"), start
+                k += 1
+        handle.create_dataset("present", data=present)
+        handle.create_dataset("event_id", data=ids)
+        handle.create_dataset("t0", data=t0)
+        handle.attrs.update(
+            frames_in=t_in,
+            frames_out=t_out,
+            grid_size=grid,
+            km_per_pixel=patch_km / grid,
+            modalities=list(MODALITIES),
+            normalisation=json.dumps({"vil": {"offset": 0.0, "scale": 255.0}, **cfg.normalisation}, sort_keys=True),
+        )
+    summary = {
+        "events": len(event_ids),
+        "samples": n_samples,
+        "missing_modalities": dict(missing),
+        "config": asdict(cfg),
+    }
+    log.info("wrote %s: %s", out_path, summary)
+    return summary

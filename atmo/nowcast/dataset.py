@@ -1,0 +1,43 @@
+"""PyTorch dataset over a nowcast cache file (``results/nowcast/cache/{split}.h5``).
+
+It reuses :class:`atmo.io.h5dataset.H5ArrayDataset`, which opens the HDF5 file lazily once per
+worker process, so a ``DataLoader`` with ``num_workers > 0`` is safe. On construction it checks the
+file's layout against the cache contract so a stale or foreign cache fails with the file's name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from atmo.errors import InputError
+from atmo.io.h5dataset import H5ArrayDataset
+from atmo.io.hdf5 import open_hdf5, require_dataset
+from atmo.io.sevir import MODALITIES
+
+REQUIRED_ATTRS = ("frames_in", "frames_out", "grid_size", "km_per_pixel", "modalities", "normalisation")
+
+
+class NowcastDataset(H5ArrayDataset):
+    """Item: ``{"x": (T_in, 4, H, W) f32, "y": (T_out, H, W) f32, "present": (4,) bool}``.
+
+    Channels of ``x`` are ``[vil, ir069, ir107, lght]``; VIL in ``x`` and ``y`` is code/255, so
+    persistence is ``x[:, -1, 0]``. Attributes ``frames_in``, ``frames_out``, ``grid_size``,
+    ``km_per_pixel`` and ``normalisation`` (dict) describe the file.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        with open_hdf5(path) as handle:
+            absent = [a for a in REQUIRED_ATTRS if a not in handle.attrs]
+            if absent:
+                raise InputError(path, f"not a nowcast cache: attribute(s) {absent} missing")
+            t_in, t_out, grid = (int(handle.attrs[a]) for a in ("frames_in", "frames_out", "grid_size"))
+            if list(handle.attrs["modalities"]) != list(MODALITIES):
+                raise InputError(path, f"channels {list(handle.attrs['modalities'])}, expected {list(MODALITIES)}")
+            n = require_dataset(handle, "x", kinds="f", shape=(None, t_in, len(MODALITIES), grid, grid)).shape[0]
+            require_dataset(handle, "y", kinds="f", shape=(n, t_out, grid, grid))
+            require_dataset(handle, "present", kinds="b", shape=(n, len(MODALITIES)))
+            self.frames_in, self.frames_out, self.grid_size = t_in, t_out, grid
+            self.km_per_pixel = float(handle.attrs["km_per_pixel"])
+            self.normalisation = json.loads(handle.attrs["normalisation"])
+        super().__init__(path, ("x", "y", "present"))

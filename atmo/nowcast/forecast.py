@@ -1,0 +1,82 @@
+"""Forecast every test sample with a trained model or an untrained baseline, into one HDF5 file.
+
+The forecast file holds ``forecast (N, T_out, H, W)`` float32 in the code/255 scale (the format
+:func:`atmo.nowcast.scoring.score_forecasts` reads) and the cache's ``event_id``, so scoring can
+check that forecasts and truth are aligned. The wall time per sample is stored as an attribute,
+which is how the inference cost of a learned model is compared with the optical-flow baseline.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+
+import h5py
+import numpy as np
+import torch
+
+from atmo.io.atomic import atomic_path
+from atmo.io.hdf5 import open_hdf5
+from atmo.nowcast.baselines import BASELINES
+from atmo.nowcast.dataset import NowcastDataset
+from atmo.nowcast.scoring import FORECAST_DATASET
+
+log = logging.getLogger(__name__)
+
+Predictor = Callable[[torch.Tensor, torch.Tensor], np.ndarray]
+
+
+def model_predictor(model: torch.nn.Module, device: torch.device | str = "cpu") -> Predictor:
+    """Wrap a trained model: ``(x, present) -> (B, T_out, H, W)`` numpy, clipped to [0, 1]."""
+
+    @torch.no_grad()
+    def predict(x: torch.Tensor, present: torch.Tensor) -> np.ndarray:
+        vil = model(x.to(device), present.to(device))
+        return vil.clamp(0, 1).float().cpu().numpy()
+
+    return predict
+
+
+def baseline_predictor(name: str, frames_out: int) -> Predictor:
+    """Wrap an untrained baseline (``persistence``, ``optical_flow``) working on the VIL history."""
+    if name not in BASELINES:
+        raise ValueError(f"unknown nowcast baseline {name!r}; known: {', '.join(sorted(BASELINES))}")
+    baseline = BASELINES[name]
+
+    def predict(x: torch.Tensor, present: torch.Tensor) -> np.ndarray:
+        return baseline(x[:, :, 0].numpy(), frames_out)
+
+    return predict
+
+
+def write_forecasts(
+    test_cache: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    predict: Predictor,
+    *,
+    batch_size: int = 8,
+    label: str = "",
+) -> float:
+    """Run ``predict`` over the test cache and write the forecast file; returns seconds per sample."""
+    dataset = NowcastDataset(test_cache)
+    with open_hdf5(test_cache) as cache:
+        event_id = cache["event_id"][...]
+    n, shape = len(dataset), (len(dataset), dataset.frames_out, dataset.grid_size, dataset.grid_size)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    seconds = 0.0
+    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as out:
+        forecast = out.create_dataset(FORECAST_DATASET, shape=shape, dtype="float32", chunks=(1, *shape[1:]))
+        start = 0
+        for batch in loader:
+            tick = time.perf_counter()
+            values = predict(batch["x"], batch["present"])
+            seconds += time.perf_counter() - tick
+            forecast[start : start + len(values)] = values
+            start += len(values)
+        out["event_id"] = event_id
+        out.attrs["seconds_per_sample"] = seconds / max(n, 1)
+        out.attrs["label"] = label
+    log.info("%s: %d forecasts, %.4f s per sample", label, n, seconds / max(n, 1))
+    return seconds / max(n, 1)

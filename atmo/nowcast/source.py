@@ -1,0 +1,109 @@
+"""Where SEVIR comes from: one interface over three sources (config ``nowcast.source``).
+
+* ``synthetic``: :mod:`atmo.synth.sevir` generates the catalog and each data file.
+* ``sevir_s3``: HTTPS downloads from the public bucket (``nowcast.sevir.base_url``), verified and
+  resumable through :func:`atmo.io.download.download`.
+* ``sevir_local``: a directory already holding SEVIR's layout (``CATALOG.csv`` + ``data/``), as
+  clusters keep it on shared storage. Files are checked and *symlinked*, never copied (1 TB).
+
+Every source ends in the same files: ``<root>/CATALOG.csv`` and ``<root>/data/<file_name>``, so the
+split and cache steps do not know which source ran. Every fetched file is checked against the
+catalog rows that refer to it before it is accepted; a bad one raises :class:`InputError` and leaves
+nothing at the destination.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from atmo.errors import InputError
+from atmo.io.atomic import atomic_path
+from atmo.io.download import download
+from atmo.io.sevir import check_data_file, read_catalog, write_catalog
+from atmo.synth.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("synthetic", "sevir_s3", "sevir_local")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """``nowcast.source`` plus the block that source needs (``synthetic`` or ``sevir``)."""
+
+    source: str
+    synthetic: SyntheticSevirConfig
+    base_url: str = "https://sevir.s3.amazonaws.com"
+    local_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"unknown SEVIR source {self.source!r}; expected one of {SOURCES}")
+
+    @classmethod
+    def from_config(cls, source: str, seed: int, synthetic: dict, sevir: dict) -> SourceConfig:
+        base_url = sevir.get("base_url", cls.base_url)
+        return cls(source, SyntheticSevirConfig.from_dict(synthetic, seed), base_url, sevir.get("local_dir"))
+
+    def local_root(self) -> Path:
+        """The local SEVIR directory, which must exist (checked before anything is read)."""
+        if not self.local_dir:
+            raise InputError("nowcast.sevir.local_dir", "source 'sevir_local' needs a directory, got none")
+        root = Path(self.local_dir)
+        if not root.is_dir():
+            raise InputError(root, "SEVIR directory (nowcast.sevir.local_dir) does not exist")
+        return root
+
+
+def _symlink(src: Path, dest: str | os.PathLike[str]) -> None:
+    """Point ``dest`` at ``src`` (absolute), replacing it atomically."""
+    with atomic_path(dest) as tmp:
+        tmp.unlink()
+        tmp.symlink_to(src.resolve())
+
+
+def fetch_catalog(cfg: SourceConfig, dest: str | os.PathLike[str]) -> pd.DataFrame:
+    """Put the source's full ``CATALOG.csv`` at ``dest`` (checked) and return it."""
+    dest = Path(dest)
+    if cfg.source == "synthetic":
+        write_catalog(dest, synthetic_catalog(cfg.synthetic))
+    elif cfg.source == "sevir_local":
+        src = cfg.local_root() / "CATALOG.csv"
+        read_catalog(src)
+        _symlink(src, dest)
+    else:
+        download(f"{cfg.base_url.rstrip('/')}/CATALOG.csv", dest)
+    try:
+        return read_catalog(dest)
+    except InputError:
+        dest.unlink(missing_ok=True)
+        raise
+
+
+def fetch_data_file(cfg: SourceConfig, catalog: pd.DataFrame, file_name: str, dest: str | os.PathLike[str]) -> Path:
+    """Put data file ``file_name`` (relative to SEVIR's ``data/``) at ``dest``, checked against
+    the rows of ``catalog`` (the source's full catalog) that refer to it."""
+    dest = Path(dest)
+    rows = catalog[catalog["file_name"] == file_name]
+    if rows.empty:
+        raise InputError(dest, f"no catalog row refers to {file_name}")
+    if cfg.source == "synthetic":
+        write_synthetic_file(catalog, file_name, dest, cfg.synthetic)
+    elif cfg.source == "sevir_local":
+        src = cfg.local_root() / "data" / file_name
+        check_data_file(src, rows)
+        _symlink(src, dest)
+        return dest
+    else:
+        download(f"{cfg.base_url.rstrip('/')}/data/{file_name}", dest)
+    try:
+        check_data_file(dest, rows)
+    except InputError:
+        dest.unlink(missing_ok=True)
+        raise
+    return dest

@@ -1,0 +1,105 @@
+"""Assign SEVIR events to train / val / test, deterministically and without leakage.
+
+Two methods:
+
+* ``date``: the benchmark's way. Events before ``train_end`` train, before ``val_end`` validate,
+  the rest test (Earthformer: 2019-01-01 / 2019-06-01; the original SEVIR benchmark has no
+  validation split and trains before 2019-06-01).
+* ``fraction``: for small synthetic sets whose dates are arbitrary. Whole NWS episodes (several
+  SEVIR storm events of one weather situation share an ``episode_id``) go to one split, so nearly
+  identical neighbouring events never end up on both sides; random events are their own group.
+
+The result is a table ``id, split, time_utc`` written as CSV; it is the only place that decides
+which events a cache file holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from atmo.errors import InputError
+from atmo.io.atomic import atomic_path
+from atmo.io.sevir import event_table
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """The ``nowcast.split`` config block; dates are ISO strings (``YYYY-MM-DD``, UTC)."""
+
+    method: str = "fraction"
+    train_end: str = "2019-01-01"
+    val_end: str = "2019-06-01"
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SplitConfig:
+        return cls(**d)
+
+
+def _by_date(events: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
+    train_end, val_end = pd.Timestamp(cfg.train_end), pd.Timestamp(cfg.val_end)
+    return np.where(events["time_utc"] < train_end, "train", np.where(events["time_utc"] < val_end, "val", "test"))
+
+
+def _by_fraction(events: pd.DataFrame, cfg: SplitConfig, seed: int) -> np.ndarray:
+    group = events["episode_id"].map(lambda e: None if pd.isna(e) else f"episode {int(e)}")
+    group = group.fillna(events["id"])
+    groups = np.array(sorted(set(group)))
+    order = np.random.default_rng(seed).permutation(len(groups))
+    n_test = max(1, round(cfg.test_fraction * len(groups))) if cfg.test_fraction > 0 else 0
+    n_val = max(1, round(cfg.val_fraction * len(groups))) if cfg.val_fraction > 0 else 0
+    assigned = {}
+    for rank, g in enumerate(groups[order]):
+        assigned[g] = "test" if rank < n_test else "val" if rank < n_test + n_val else "train"
+    return group.map(assigned).to_numpy()
+
+
+def split_events(catalog: pd.DataFrame, cfg: SplitConfig, seed: int, where: str | os.PathLike[str]) -> pd.DataFrame:
+    """``id, split, time_utc`` for every event of ``catalog`` (sorted by time then id).
+
+    Raises :class:`InputError` naming ``where`` (the catalog) when a split would be empty, since a
+    model cannot be trained, selected or scored on nothing.
+    """
+    events = event_table(catalog)
+    if events.empty:
+        raise InputError(where, "catalog selects no events")
+    split = _by_date(events, cfg) if cfg.method == "date" else _by_fraction(events, cfg, seed)
+    table = pd.DataFrame({"id": events["id"], "split": split, "time_utc": events["time_utc"]})
+    counts = table["split"].value_counts().reindex(SPLITS, fill_value=0)
+    empty = [s for s in SPLITS if counts[s] == 0]
+    if empty:
+        raise InputError(
+            where, f"split(s) {empty} would be empty with method '{cfg.method}' ({dict(counts)} of {len(table)} events)"
+        )
+    log.info("split %d events: %s", len(table), dict(counts))
+    return table
+
+
+def write_split(path: str | os.PathLike[str], table: pd.DataFrame) -> None:
+    """Write the split table as CSV, atomically."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, date_format="%Y-%m-%d %H:%M:%S")
+
+
+def read_split(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a split table written by :func:`write_split`, checking its columns and labels."""
+    try:
+        table = pd.read_csv(path, parse_dates=["time_utc"])
+    except (FileNotFoundError, ValueError, pd.errors.ParserError) as err:
+        raise InputError(path, f"not a split table ({err})") from err
+    bad = sorted(set(table["split"]) - set(SPLITS))
+    if bad:
+        raise InputError(path, f"unknown split label(s) {bad}")
+    if table["id"].duplicated().any():
+        raise InputError(path, f"event {table.loc[table['id'].duplicated(), 'id'].iloc[0]} is listed twice")
+    return table

@@ -1,0 +1,66 @@
+"""atmo.nowcast.split: date and fraction splits, episodes kept together, empty splits refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from atmo.errors import InputError
+from atmo.nowcast.split import SplitConfig, read_split, split_events, write_split
+
+
+def _catalog(times: list[str], episodes: list[float]) -> pd.DataFrame:
+    """Minimal catalog: one VIL row per event (only the columns the split reads)."""
+    ids = [f"S{700000 + i}" if not np.isnan(e) else f"R1901010000{i:04d}" for i, e in enumerate(episodes)]
+    return pd.DataFrame(
+        {
+            "id": ids,
+            "img_type": "vil",
+            "time_utc": pd.to_datetime(times, format="ISO8601"),
+            "episode_id": episodes,
+            "event_type": "Hail",
+        }
+    )
+
+
+def test_date_split_uses_the_boundaries() -> None:
+    times = ["2018-03-01", "2018-12-31 23:59", "2019-01-01", "2019-05-31", "2019-06-01", "2019-11-11"]
+    table = split_events(_catalog(times, [1.0] * 6), SplitConfig(method="date"), seed=0, where="c.csv")
+    assert table["split"].tolist() == ["train", "train", "val", "val", "test", "test"]
+
+
+def test_fraction_split_keeps_episodes_together_and_is_deterministic() -> None:
+    episodes = [float(i // 3) for i in range(30)] + [np.nan] * 10
+    times = pd.date_range("2018-01-01", periods=40, freq="7D").astype(str).tolist()
+    catalog = _catalog(times, episodes)
+    cfg = SplitConfig(method="fraction", val_fraction=0.2, test_fraction=0.2)
+    table = split_events(catalog, cfg, seed=4, where="c.csv")
+    assert table.equals(split_events(catalog, cfg, seed=4, where="c.csv"))
+    assert not table.equals(split_events(catalog, cfg, seed=5, where="c.csv"))
+    merged = table.merge(catalog[["id", "episode_id"]], on="id")
+    per_episode = merged.dropna(subset=["episode_id"]).groupby("episode_id")["split"].nunique()
+    assert (per_episode == 1).all()
+    counts = table["split"].value_counts()
+    assert counts["test"] >= 6 and counts["val"] >= 6 and counts["train"] > counts["val"]
+    assert table["id"].is_unique
+
+
+def test_empty_split_is_an_input_error() -> None:
+    catalog = _catalog(["2018-03-01", "2018-04-01", "2018-05-01"], [1.0, 2.0, 3.0])
+    with pytest.raises(InputError, match=r"c.csv: split\(s\) \['val', 'test'\] would be empty"):
+        split_events(catalog, SplitConfig(method="date"), seed=0, where="c.csv")
+
+
+def test_split_table_round_trip(tmp_path: Path) -> None:
+    table = split_events(
+        _catalog(["2018-03-01", "2019-02-01", "2019-07-01"], [1.0, 2.0, 3.0]), SplitConfig("date"), 0, "c"
+    )
+    write_split(tmp_path / "split.csv", table)
+    back = read_split(tmp_path / "split.csv")
+    assert back["id"].tolist() == table["id"].tolist() and back["split"].tolist() == ["train", "val", "test"]
+    (tmp_path / "bad.csv").write_text("id,split,time_utc\nS1,holdout,2019-01-01\n")
+    with pytest.raises(InputError, match="unknown split label"):
+        read_split(tmp_path / "bad.csv")

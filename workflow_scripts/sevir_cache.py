@@ -1,0 +1,19 @@
+"""Build the nowcast cache of one split (decode, resample, align, rasterise, normalise, cut)."""
+
+from atmo.io.atomic import write_json
+from atmo.io.sevir import read_catalog
+from atmo.nowcast.cache import CacheConfig, build_cache
+from atmo.nowcast.split import read_split
+from atmo.runlog import log_to
+
+log_to(snakemake.log[0])
+table = read_split(snakemake.input.split)
+event_ids = list(table.loc[table["split"] == snakemake.wildcards.split, "id"])
+summary = build_cache(
+    read_catalog(snakemake.input.catalog),
+    event_ids,
+    snakemake.params.data_dir,
+    snakemake.output.cache,
+    CacheConfig.from_dict(snakemake.params.cache),
+)
+write_json(snakemake.output.summary, summary)

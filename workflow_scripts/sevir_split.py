@@ -1,0 +1,14 @@
+"""Assign the selected SEVIR events to train / val / test."""
+
+from atmo.io.sevir import read_catalog
+from atmo.nowcast.split import SplitConfig, split_events, write_split
+from atmo.runlog import log_to
+
+log_to(snakemake.log[0])
+table = split_events(
+    read_catalog(snakemake.input.catalog),
+    SplitConfig.from_dict(snakemake.params.split),
+    snakemake.params.seed,
+    where=snakemake.input.catalog,
+)
+write_split(snakemake.output.split, table)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from atmo.io.atomic import atomic_path
-from atmo.io.hdf5 import open_hdf5
+from atmo.io.hdf5 import open_hdf5, require_dataset
 from atmo.nowcast.baselines import BASELINES
 from atmo.nowcast.dataset import NowcastDataset
 from atmo.nowcast.scoring import FORECAST_DATASET
@@ -29,7 +29,11 @@ Predictor = Callable[[torch.Tensor, torch.Tensor], np.ndarray]
 
 
 def model_predictor(model: torch.nn.Module, device: torch.device | str = "cpu") -> Predictor:
-    """Wrap a trained model: ``(x, present) -> (B, T_out, H, W)`` numpy, clipped to [0, 1]."""
+    """Wrap a trained model: ``(x, present) -> (B, T_out, H, W)`` numpy, clipped to [0, 1].
+
+    The model is put in eval mode, so a model handed over straight from training forecasts like a loaded one.
+    """
+    model.eval()
 
     @torch.no_grad()
     def predict(x: torch.Tensor, present: torch.Tensor) -> np.ndarray:
@@ -59,11 +63,14 @@ def write_forecasts(
     batch_size: int = 8,
     label: str = "",
 ) -> float:
-    """Run ``predict`` over the test cache and write the forecast file; returns seconds per sample."""
+    """Run ``predict`` over the test cache and write the forecast file; returns seconds per sample.
+
+    A forecast of the wrong shape raises ``ValueError`` and leaves no file.
+    """
     dataset = NowcastDataset(test_cache)
-    with open_hdf5(test_cache) as cache:
-        event_id = cache["event_id"][...]
     n, shape = len(dataset), (len(dataset), dataset.frames_out, dataset.grid_size, dataset.grid_size)
+    with open_hdf5(test_cache) as cache:
+        event_id = require_dataset(cache, "event_id", kinds="S", shape=(n,))[...]
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
     seconds = 0.0
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as out:
@@ -73,6 +80,9 @@ def write_forecasts(
             tick = time.perf_counter()
             values = predict(batch["x"], batch["present"])
             seconds += time.perf_counter() - tick
+            if values.shape != (len(batch["x"]), *shape[1:]):
+                expected = ", ".join(str(size) for size in shape[1:])
+                raise ValueError(f"{label or 'predictor'}: forecast shape {values.shape}, expected (B, {expected})")
             forecast[start : start + len(values)] = values
             start += len(values)
         out["event_id"] = event_id

@@ -29,9 +29,11 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from atmo.errors import InputError
 from atmo.io.atomic import atomic_path, write_text
-from atmo.io.hdf5 import open_hdf5
+from atmo.io.hdf5 import open_hdf5, require_dataset
 from atmo.metrics.contingency import threshold_label
+from atmo.nowcast.scoring import FORECAST_DATASET
 
 Kind = Literal["model", "baseline", "ablation"]
 KIND_ORDER: tuple[Kind, ...] = ("model", "baseline", "ablation")
@@ -245,6 +247,20 @@ def _save(fig: Figure, path: str | os.PathLike[str]) -> None:
         fig.savefig(tmp, dpi=100, metadata={"Software": None})
 
 
+def read_scores(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The score dict of one model from its JSON file; :class:`InputError` if missing or not a score file."""
+    try:
+        scores = json.loads(Path(path).read_text())
+    except FileNotFoundError as err:
+        raise InputError(path, "score file does not exist") from err
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(path, f"not valid JSON ({err})") from err
+    absent = [key for key in ("thresholds", "n_leads") if not isinstance(scores, dict) or key not in scores]
+    if absent:
+        raise InputError(path, f"not a nowcast score file: key(s) {absent} missing")
+    return scores
+
+
 def write_report(
     score_paths: Mapping[str, str | os.PathLike[str]],
     kinds: Mapping[str, Kind],
@@ -261,20 +277,28 @@ def write_report(
     """Everything the nowcast table job writes, from the per-model score JSON and forecast files.
 
     The event panel shows test sample ``event_index`` (clipped to the test set) so every model's
-    forecast of the same storm can be compared by eye. Returns the markdown table.
+    forecast of the same storm can be compared by eye. Every input is read and checked before the
+    first output is written, so a bad score or forecast file (:class:`InputError`) leaves no outputs.
+    Returns the markdown table.
     """
-    entries = [ModelScores(name, kinds[name], json.loads(Path(path).read_text())) for name, path in score_paths.items()]
+    unknown = sorted(set(score_paths) - set(kinds) | set(score_paths) - set(forecast_paths))
+    if unknown:
+        raise ValueError(f"models without a kind or a forecast file: {unknown}")
+    entries = ordered([ModelScores(name, kinds[name], read_scores(path)) for name, path in score_paths.items()])
+    table = markdown_table(entries)  # also checks that all models share one set of thresholds
+    with open_hdf5(test_cache) as cache:
+        truth_data = require_dataset(cache, "y", kinds="f", ndim=4)
+        index = min(max(event_index, 0), truth_data.shape[0] - 1)
+        inputs, truth = cache["x"][index, :, 0].astype(np.float32), truth_data[index].astype(np.float32)
+        event = cache["event_id"][index].decode()
+        truth_shape = truth_data.shape
+    forecasts = {}
+    for entry in entries:
+        with open_hdf5(forecast_paths[entry.name]) as handle:
+            forecasts[entry.name] = require_dataset(handle, FORECAST_DATASET, kinds="f", shape=truth_shape)[index]
     write_tables(entries, csv_path=csv_path, markdown_path=markdown_path)
     plot_csi_by_lead(csi_figure, entries, minutes_per_lead=minutes_per_lead)
-    with open_hdf5(test_cache) as cache:
-        index = min(max(event_index, 0), cache["y"].shape[0] - 1)
-        inputs, truth = cache["x"][index, :, 0].astype(np.float32), cache["y"][index].astype(np.float32)
-        event = cache["event_id"][index].decode()
-    forecasts = {}
-    for entry in ordered(entries):
-        with open_hdf5(forecast_paths[entry.name]) as handle:
-            forecasts[entry.name] = handle["forecast"][index]
     plot_event_panel(
         event_figure, inputs, truth, forecasts, minutes_per_lead=minutes_per_lead, title=f"test event {event}"
     )
-    return markdown_table(entries)
+    return table

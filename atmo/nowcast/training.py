@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from atmo.errors import InputError
 from atmo.nowcast.dataset import NowcastDataset
 from atmo.nowcast.losses import NowcastLoss
 from atmo.nowcast.models import NowcastModel, build_model
@@ -45,9 +46,15 @@ def build_from_meta(meta: Mapping[str, Any]) -> NowcastModel:
 
 
 def load_trained_model(path: str | os.PathLike[str], device: torch.device | str = "cpu") -> NowcastModel:
-    """Load ``model.pt`` written by :func:`train_nowcast_model` (``weights_only=True``)."""
+    """Load ``model.pt`` written by :func:`train_nowcast_model` (``weights_only=True``).
+
+    A checkpoint without the architecture ``meta`` (e.g. one of another module) raises :class:`InputError`.
+    """
     checkpoint = load_checkpoint(path)
-    model = build_from_meta(checkpoint["meta"])
+    meta = checkpoint.get("meta")
+    if not isinstance(meta, dict) or not {"arch", "params"} <= meta.keys():
+        raise InputError(path, "not a nowcast model checkpoint: no 'meta' with the architecture and its parameters")
+    model = build_from_meta(meta)
     model.load_state_dict(checkpoint["model"])
     return model.to(device).eval()
 

@@ -7,7 +7,7 @@ from atmo.train import resolve_device
 
 log_to(snakemake.log[0])
 name = snakemake.wildcards.name
-if "model" in snakemake.input.keys():
+if hasattr(snakemake.input, "model"):  # Namedlist: `in` would test values, not names
     device = resolve_device(snakemake.params.device)
     predict = model_predictor(load_trained_model(snakemake.input.model, device), device)
 else:

@@ -52,9 +52,8 @@ def test_open_hdf5_rejects_missing_empty_foreign_and_truncated(tmp_path: Path) -
         f.create_dataset("x", data=np.random.default_rng(0).random((200, 100)))
     truncated = tmp_path / "truncated.h5"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    with pytest.raises(InputError) as info:
-        with open_hdf5(truncated) as handle:
-            require_dataset(handle, "x", kinds="f")
+    with pytest.raises(InputError) as info, open_hdf5(truncated) as handle:
+        require_dataset(handle, "x", kinds="f")
     assert str(truncated) in str(info.value) and "\n" not in str(info.value)
 
 

@@ -1,0 +1,379 @@
+"""The workflow on a real SLURM cluster, through ``profiles/slurm`` and snakemake-executor-plugin-slurm.
+
+A single-node SLURM (slurmctld + slurmd + munge, two fake GPUs, partitions ``cpu`` and ``gpu`` as
+named in the profile) is started once for this module. The workflow then runs twice on the same
+config: locally, and with ``--profile`` = ``profiles/slurm`` plus only what this test cluster
+needs (:data:`TEST_CLUSTER_SETTINGS`). During the SLURM run one training job is cancelled with
+``scancel`` after it wrote its first checkpoint. The tests then read what happened:
+
+* every job ran inside a SLURM allocation (its SLURM log shows it), none on the submitting machine;
+* jobs whose rule declares ``gpu=1`` were submitted with a GPU (``TresPerJob=gres:gpu:1``) to the
+  GPU partition, all others without one to the CPU partition;
+* the cancelled training job was resubmitted with twice the memory (``attempt`` 2), resumed from
+  its ``last.pt`` and the run completed;
+* every output file equals the local run's by content (tolerance in ``tests/compare_outputs.py``:
+  floats ``rtol=1e-5, atol=1e-8``, everything else exact);
+* after editing one experiment's config, rerunning through the profile submits only that
+  experiment's jobs, and ``--rerun-triggers mtime`` would submit none.
+
+To keep CI short the config is ``config/test.yaml`` with two nowcast models and one baseline (all
+four modules and every rule kind still run) and more epochs, which leaves time to cancel a training
+job between its first checkpoint and its end. Skipped, with the reason, where SLURM cannot start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+from compare_outputs import compare_trees
+from conftest import REPO, SNAKEMAKE, copy_workflow
+from slurm_cluster import SlurmCluster, unavailable_reason
+
+UNAVAILABLE = unavailable_reason()
+pytestmark = [
+    pytest.mark.workflow,
+    pytest.mark.slurm,
+    pytest.mark.skipif(UNAVAILABLE is not None, reason=f"no SLURM cluster: {UNAVAILABLE}"),
+]
+
+PROFILE = REPO / "profiles/slurm/config.yaml"
+CONFIG = "config/test_slurm.yaml"
+KEEP_MODELS = ("sgt", "unet")
+KEEP_BASELINES = ("persistence",)
+EPOCHS = 20
+TRAIN_RULE = "nowcast_train"
+KILLED = "sgt"  # the model whose training job is cancelled mid-run
+RUN_TIMEOUT_S = 480
+# The test node claims enough CPUs and memory for the profile's real requests (8 CPUs and 32 GB per
+# training job, doubled on a retry); its two fake GPUs are /dev/null character devices.
+NODE = {"gpus": 2, "cpus": 64, "memory_mb": 512_000}
+# All this test adds to the real profile: the test cluster has no slurmdbd, so `sacct` cannot report
+# job states and `squeue` must (slurm.conf keeps finished jobs for MinJobAge=600 s); it is a 2-core
+# machine, so few jobs at once and quick status checks; the test reads each job's SLURM log.
+TEST_CLUSTER_SETTINGS = {
+    "slurm-status-command": "squeue",
+    "slurm-init-seconds-before-status-checks": 1,
+    "seconds-between-status-checks": 1,
+    "slurm-keep-successful-logs": True,
+    "latency-wait": 5,
+    "jobs": 4,
+}
+
+JOB_BLOCK = re.compile(
+    r"^(?P<indent> *)(?P<kind>(?:local)?(?:rule|checkpoint)) (?P<rule>\w+):\n(?P<body>(?:(?P=indent)    .*\n)*)", re.M
+)
+# `show-failed-logs` copies a failed job's logs into the main log, between lines of 80 `=`.
+ECHOED_LOG = re.compile(r"^Logfile [^\n]*:\n={80}\n.*?^={80}\n", re.M | re.S)
+MEMORY_UNITS = {"M": 1, "G": 1024, "T": 1024**2}
+WILDCARDS = re.compile(r"^ *wildcards: (.*)$", re.M)
+RESOURCES = re.compile(r"^ *resources: (.*)$", re.M)
+RUN_ID = re.compile(r"SLURM run ID: (\S+)")
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """One Snakemake job as printed in a log: rule, wildcards and whether it asked for a GPU."""
+
+    rule: str
+    wildcards: str
+    gpu: bool = field(compare=False)
+
+
+def jobs_in_log(text: str, local: bool) -> set[Job]:
+    """Jobs a Snakemake log announces as ``rule X:`` (scheduled) or, ``local``, ``localrule X:`` (run here)."""
+    jobs = set()
+    for block in JOB_BLOCK.finditer(ECHOED_LOG.sub("", text)):
+        if block["kind"].startswith("local") != local:
+            continue
+        wildcards = WILDCARDS.search(block["body"])
+        resources = RESOURCES.search(block["body"])
+        gpu = bool(resources and re.search(r"\bgpu=[1-9]", resources[1]))
+        jobs.add(Job(block["rule"], wildcards[1] if wildcards else "", gpu))
+    return jobs
+
+
+class Snakemake:
+    """``snakemake args`` started in its own process group, waited for with a time limit.
+
+    The SLURM plugin can ignore SIGTERM while it waits for job states, so a plain
+    ``subprocess.run(timeout=...)`` could leave it (and its children) behind: on timeout the whole
+    group is terminated, then killed.
+    """
+
+    def __init__(self, args: Sequence[str], cwd: Path) -> None:
+        self.args = list(args)
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            [SNAKEMAKE, *args],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+
+    def wait(self, timeout_s: float = RUN_TIMEOUT_S) -> tuple[str, float]:
+        """The output and wall time of a successful run; fail the test otherwise."""
+        try:
+            output, _ = self.process.communicate(timeout=max(1.0, timeout_s - (time.monotonic() - self.started)))
+        except subprocess.TimeoutExpired:
+            output = self.stop()
+            pytest.fail(f"snakemake {' '.join(self.args)} ran over {timeout_s} s:\n{output[-6000:]}")
+        if self.process.returncode != 0:
+            pytest.fail(f"snakemake {' '.join(self.args)} failed ({self.process.returncode}):\n{output[-8000:]}")
+        return output, time.monotonic() - self.started
+
+    def stop(self) -> str:
+        """Terminate, then kill, the whole process group; return what it printed."""
+        if self.process.returncode is not None:  # already waited for
+            return ""
+        output = ""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, sig)
+            try:
+                output, _ = self.process.communicate(timeout=10)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        return output or ""
+
+
+def slurm_jobs(run_id: str) -> list[dict[str, str]]:
+    """``scontrol show job`` records of one Snakemake run (the plugin names every job by its run ID)."""
+    shown = subprocess.run(["scontrol", "show", "job", "--oneliner"], capture_output=True, text=True, check=True)
+    records = [dict(re.findall(r"(?:^|\s)([^\s=]+)=(\S*)", line)) for line in shown.stdout.splitlines()]
+    return sorted((r for r in records if r.get("JobName") == run_id), key=lambda r: int(r["JobId"]))
+
+
+def jobs_run_by(record: dict[str, str]) -> set[Job]:
+    """The Snakemake jobs a SLURM job executed, read from its SLURM log."""
+    return jobs_in_log(Path(record["StdOut"]).read_text(), local=True)
+
+
+def write_test_profile(directory: Path) -> Path:
+    """``profiles/slurm/config.yaml`` with :data:`TEST_CLUSTER_SETTINGS` added, nothing else changed."""
+    profile = yaml.safe_load(PROFILE.read_text())
+    profile.update(TEST_CLUSTER_SETTINGS)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
+    return directory
+
+
+def profile_setting(rule: str | None, key: str) -> str:
+    """A resource of ``rule`` in the real profile (``None``: its default-resources)."""
+    profile = yaml.safe_load(PROFILE.read_text())
+    resources = profile["default-resources"] if rule is None else profile["set-resources"][rule]
+    return str(resources[key])
+
+
+def profile_partitions() -> list[str]:
+    """Partitions the real profile submits to (default first), so the test cluster has them all."""
+    profile = yaml.safe_load(PROFILE.read_text())
+    names = [profile["default-resources"]["slurm_partition"]]
+    names += [r["slurm_partition"] for r in profile["set-resources"].values() if "slurm_partition" in r]
+    return list(dict.fromkeys(names))
+
+
+def write_config(workdir: Path) -> str:
+    """config/test.yaml with fewer nowcast models and more epochs (see the module docstring)."""
+    config = yaml.safe_load((workdir / "config/test.yaml").read_text())
+    nowcast = config["nowcast"]
+    nowcast["models"] = {name: nowcast["models"][name] for name in KEEP_MODELS}
+    nowcast["baselines"] = list(KEEP_BASELINES)
+    nowcast["train"]["epochs"] = EPOCHS
+    (workdir / CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))
+    return CONFIG
+
+
+class TrainingJobKiller(threading.Thread):
+    """Cancel the SLURM job training :data:`KILLED` once it has written its first ``last.pt``."""
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(daemon=True)
+        self.checkpoint = workdir / f"results/nowcast/models/{KILLED}/run/last.pt"
+        self.comment = f"rule_{TRAIN_RULE}_wildcards_{KILLED}"
+        self.done = threading.Event()
+        self.killed_job: str | None = None
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            if self.checkpoint.exists():
+                running = subprocess.run(
+                    ["squeue", "-h", "-t", "RUNNING", "-o", "%i %k"], capture_output=True, text=True
+                ).stdout.split("\n")
+                job_ids = [line.split()[0] for line in running if line.split()[1:] == [self.comment]]
+                if job_ids:
+                    subprocess.run(["scancel", job_ids[0]], check=True)
+                    self.killed_job = job_ids[0]
+                    return
+            time.sleep(0.05)
+
+
+@dataclass
+class SlurmRun:
+    """What one run through the profile left behind."""
+
+    workdir: Path
+    log: str
+    run_id: str
+    seconds: float
+    killed_job: str | None = None
+
+    def records(self) -> list[dict[str, str]]:
+        return slurm_jobs(self.run_id)
+
+
+def run_through_profile(workdir: Path, profile: Path, *extra: str, killer: TrainingJobKiller | None = None) -> SlurmRun:
+    if killer is not None:
+        killer.start()
+    try:
+        log, seconds = Snakemake(["--profile", str(profile), "--configfile", CONFIG, *extra], workdir).wait()
+    finally:
+        if killer is not None:
+            killer.done.set()
+    run_id = RUN_ID.search(log)
+    assert run_id, "the SLURM executor did not log its run ID"
+    return SlurmRun(workdir, log, run_id[1], seconds, killer.killed_job if killer else None)
+
+
+# -- fixtures (once per module: the cluster and both runs) ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory):
+    """The test cluster; a machine where it cannot start (e.g. a container without mknod) skips."""
+    slurm = SlurmCluster(tmp_path_factory.mktemp("slurm"), partitions=profile_partitions(), **NODE)
+    try:
+        slurm.__enter__()  # restores /etc/slurm itself if it fails
+    except (OSError, RuntimeError, subprocess.CalledProcessError) as error:
+        pytest.skip(f"SLURM could not be started here: {error}")
+    try:
+        yield slurm
+    finally:
+        slurm.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def test_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_test_profile(tmp_path_factory.mktemp("profile") / "slurm-test")
+
+
+@pytest.fixture(scope="module")
+def local_started(tmp_path_factory: pytest.TempPathFactory):
+    """The local reference run, started in the background: it overlaps the SLURM run, which mostly
+    waits for the scheduler, and so costs little extra wall time."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("local") / "wf")
+    write_config(workdir)
+    run = Snakemake(["--cores", "2", "--configfile", CONFIG], workdir)
+    yield workdir, run
+    run.stop()
+
+
+@pytest.fixture(scope="module")
+def local_run(local_started: tuple[Path, Snakemake]) -> Path:
+    workdir, run = local_started
+    run.wait()
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def slurm_run(
+    cluster: SlurmCluster, test_profile: Path, local_started: object, tmp_path_factory: pytest.TempPathFactory
+) -> SlurmRun:
+    workdir = copy_workflow(tmp_path_factory.mktemp("slurm_run") / "wf")
+    write_config(workdir)
+    return run_through_profile(workdir, test_profile, killer=TrainingJobKiller(workdir))
+
+
+# -- tests -------------------------------------------------------------------------------------------
+
+
+def test_every_job_runs_inside_a_slurm_job(slurm_run: SlurmRun) -> None:
+    scheduled = jobs_in_log(slurm_run.log, local=False)
+    ran_locally = {job.rule for job in jobs_in_log(slurm_run.log, local=True)}
+    assert ran_locally <= {"all"}, f"jobs ran on the submitting machine: {ran_locally}"
+    executed = set().union(*(jobs_run_by(record) for record in slurm_run.records()))
+    assert {job.rule for job in scheduled} >= {TRAIN_RULE, "sevir_fetch", "cbh_flights", "riskseg_scene"}
+    assert scheduled == executed, (
+        f"scheduled but not run in SLURM: {scheduled - executed}; run in SLURM unscheduled: {executed - scheduled}"
+    )
+
+
+def test_training_jobs_request_a_gpu_and_data_jobs_do_not(slurm_run: SlurmRun) -> None:
+    gpu_partition = profile_setting(TRAIN_RULE, "slurm_partition")
+    cpu_partition = profile_setting(None, "slurm_partition")
+    gpu_jobs = 0
+    for record in slurm_run.records():
+        jobs = jobs_run_by(record)
+        where = f"SLURM job {record['JobId']} ({sorted(j.rule for j in jobs)})"
+        wants_gpu = {job.gpu for job in jobs}
+        assert len(wants_gpu) == 1, f"{where} ran no Snakemake job, or mixed GPU and CPU jobs"
+        if wants_gpu.pop():
+            gpu_jobs += 1
+            assert record.get("TresPerJob") == "gres:gpu:1", f"{where} did not request a GPU: {record}"
+            assert record["Partition"] == gpu_partition, where
+            assert all(job.rule == TRAIN_RULE for job in jobs), where
+        else:
+            assert "gpu" not in record.get("TresPerJob", ""), f"{where} requested a GPU: {record}"
+            assert record["Partition"] == cpu_partition, where
+    assert gpu_jobs >= len(KEEP_MODELS), "every model's training job must have been submitted with a GPU"
+
+
+def test_a_cancelled_training_job_is_resubmitted_and_resumes(slurm_run: SlurmRun) -> None:
+    assert slurm_run.killed_job, f"the {KILLED} training job finished before it could be cancelled"
+    attempts = [r for r in slurm_run.records() if Job(TRAIN_RULE, f"model={KILLED}", True) in jobs_run_by(r)]
+    states = [(r["JobId"], r["JobState"]) for r in attempts]
+    assert [state for _, state in states] == ["CANCELLED", "COMPLETED"], states
+    assert attempts[0]["JobId"] == slurm_run.killed_job
+    first_mb = int(re.match(r"(\d+) \* attempt", profile_setting(TRAIN_RULE, "mem_mb"))[1])
+    memory = [round(float(r["MinMemoryNode"][:-1]) * MEMORY_UNITS[r["MinMemoryNode"][-1]]) for r in attempts]
+    assert memory == [first_mb, 2 * first_mb], "the retry (attempt 2) must ask for twice the memory"
+
+    run_dir = slurm_run.workdir / f"results/nowcast/models/{KILLED}/run"
+    train_log = (slurm_run.workdir / f"results/logs/nowcast/{TRAIN_RULE}/{KILLED}.log").read_text()
+    assert re.search(r"resuming from \S*last\.pt after epoch \d+", train_log), train_log[-3000:]
+    history = (run_dir / "history.csv").read_text().splitlines()[1:]
+    assert [int(row.split(",")[0]) for row in history] == list(range(1, EPOCHS + 1))
+
+
+def test_results_equal_the_local_run(slurm_run: SlurmRun, local_run: Path) -> None:
+    differences = compare_trees(local_run, slurm_run.workdir)
+    assert not differences, "\n".join(differences[:50])
+
+
+def test_editing_one_experiment_submits_only_its_jobs(
+    slurm_run: SlurmRun, test_profile: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    workdir = tmp_path_factory.mktemp("rerun") / "wf"
+    shutil.copytree(slurm_run.workdir, workdir, symlinks=True)
+    config_path = workdir / CONFIG
+    config = yaml.safe_load(config_path.read_text())
+    config["riskseg"]["seed"] += 1
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    mtime_only, _ = Snakemake(
+        ["-n", "--cores", "1", "--configfile", CONFIG, "--rerun-triggers", "mtime"], workdir
+    ).wait()
+    assert not jobs_in_log(mtime_only, local=False), "with --rerun-triggers mtime a config edit alone reruns nothing"
+
+    rerun = run_through_profile(workdir, test_profile)
+    submitted = set().union(*(jobs_run_by(record) for record in rerun.records()))
+    assert submitted, "the edited experiment's jobs must be resubmitted"
+    assert all(job.rule.startswith("riskseg_") for job in submitted), submitted
+    assert {job.rule for job in jobs_in_log(rerun.log, local=False)} - {"all"} == {job.rule for job in submitted}

@@ -38,8 +38,8 @@ from pathlib import Path
 import pytest
 import yaml
 from compare_outputs import compare_trees
-from conftest import REPO, SNAKEMAKE, copy_workflow
 from slurm_cluster import SlurmCluster, unavailable_reason
+from workflow_helpers import REPO, SNAKEMAKE, copy_workflow
 
 UNAVAILABLE = unavailable_reason()
 pytestmark = [

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 import yaml
+from local_http import serve_directory
 
 from atmo.io.download import ManifestEntry, write_manifest
 from atmo.io.downscale import read_fields, read_split, write_fields
@@ -69,15 +67,8 @@ def archive_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A plain HTTP server on 127.0.0.1 serving the files of a temporary directory."""
     root = tmp_path / "served"
     root.mkdir()
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *args: None
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", root
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with serve_directory(root) as url:
+        yield url, root
 
 
 def test_url_source_downloads_verifies_and_joins_the_archive(workflow_dir: Path, snakemake_in, archive_server) -> None:

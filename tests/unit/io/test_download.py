@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import numpy as np
 import pytest
+from local_http import serve
 
 from atmo.errors import InputError
 from atmo.io.download import ManifestEntry, download, download_manifest, read_manifest, write_manifest
@@ -73,13 +73,8 @@ class RangeHandler(BaseHTTPRequestHandler):
 def server() -> Iterator[tuple[str, ServerState]]:
     state = ServerState(files={"/data.bin": PAYLOAD, "/small.txt": b"hello\n"})
     handler = type("Handler", (RangeHandler,), {"state": state})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", state
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with serve(handler) as url:
+        yield url, state
 
 
 FAST = {"backoff_s": 0.0, "timeout_s": 10.0}

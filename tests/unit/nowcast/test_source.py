@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +9,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+from local_http import serve_directory
 from sevir_helpers import SMALL
 
 from atmo.errors import InputError
@@ -19,22 +17,11 @@ from atmo.io.sevir import check_data_files, data_file_names, read_catalog
 from atmo.nowcast.source import SourceConfig, fetch_catalog, fetch_data_file
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def served(sevir_tree: Path) -> Iterator[tuple[str, Path]]:
     """Serve a SEVIR tree over HTTP on 127.0.0.1 (stands in for the S3 bucket)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=sevir_tree))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", sevir_tree
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_directory(sevir_tree) as url:
+        yield url, sevir_tree
 
 
 def _fetch_all(cfg: SourceConfig, dest: Path) -> pd.DataFrame:

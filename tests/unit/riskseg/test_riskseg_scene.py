@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Iterator
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from local_http import serve_directory
 from rasterio.transform import from_origin
 from riskseg_helpers import TRANSFORM, write_raster
 
@@ -142,14 +141,8 @@ def http_folder(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """A folder served over HTTP on 127.0.0.1, and its base URL."""
     served = tmp_path / "served"
     served.mkdir()
-    handler = partial(SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *args: None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve_directory(served) as url:
+        yield served, url
 
 
 def test_fetch_downloads_and_verifies_the_manifest_rasters(http_folder: tuple[Path, str], tmp_path: Path) -> None:

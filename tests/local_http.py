@@ -1,0 +1,38 @@
+"""A real HTTP server on 127.0.0.1 for download tests, started and stopped around a block."""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+
+class _QuietFileHandler(SimpleHTTPRequestHandler):
+    """Serves files without writing an access log line per request to the test output."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serve(handler: Callable[..., BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on a free port of 127.0.0.1 while the block runs; yields the base URL."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+@contextmanager
+def serve_directory(root: str | os.PathLike[str]) -> Iterator[str]:
+    """Serve the files under ``root``; yields the base URL."""
+    with serve(functools.partial(_QuietFileHandler, directory=os.fspath(root))) as url:
+        yield url

@@ -91,9 +91,7 @@ def train_nowcast_model(
         return total, {name: value for name, value in parts.items() if name != "total"}
 
     def val_step(model: NowcastModel, batch: dict, device: torch.device) -> dict[str, float]:
-        batch = to_device(batch, device)
-        forecast = model.forecast(batch["x"], batch["present"])
-        total, parts = criterion(forecast.vil, batch["y"], forecast.physics)
+        total, parts = loss_step(model, batch, device)
         return {"loss": float(total), "mse": parts["mse"], "extreme": parts["extreme"]}
 
     trainer = Trainer(model, config, out_dir, loss_step=loss_step, val_step=val_step, meta=meta)

@@ -4,10 +4,13 @@ min_version("9.0")
 
 
 include: "rules/common.smk"
-include: "rules/nowcast.smk"
-include: "rules/cbh.smk"
-include: "rules/riskseg.smk"
-include: "rules/downscale.smk"
+
+
+# Only the modules listed in `modules:` are parsed: another module's rules, manifests and input
+# functions are never read (the list of modules itself is atmo.workflow_config.MODULES).
+for module in config["modules"]:
+
+    include: f"rules/{module}.smk"
 
 
 rule all:

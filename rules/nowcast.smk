@@ -25,9 +25,9 @@ rule sevir_source_catalog:
         runtime=30,
     params:
         source=config_section("nowcast", "source"),
-        seed=config_section("nowcast", "seed"),
-        synthetic=config_section("nowcast", "synthetic"),
-        sevir=config_section("nowcast", "sevir"),
+        seed=sevir_source_setting("seed"),
+        synthetic=sevir_source_setting("synthetic"),
+        sevir=sevir_source_setting("sevir"),
     script:
         "../workflow_scripts/sevir_source_catalog.py"
 
@@ -70,9 +70,9 @@ rule sevir_fetch:
         runtime=120,
     params:
         source=config_section("nowcast", "source"),
-        seed=config_section("nowcast", "seed"),
-        synthetic=config_section("nowcast", "synthetic"),
-        sevir=config_section("nowcast", "sevir"),
+        seed=sevir_source_setting("seed"),
+        synthetic=sevir_source_setting("synthetic"),
+        sevir=sevir_source_setting("sevir"),
     script:
         "../workflow_scripts/sevir_fetch.py"
 

@@ -2,10 +2,29 @@
 
 import re
 
+from atmo.errors import ConfigError
 from atmo.io.sevir import data_file_names, read_catalog
+from atmo.nowcast.training import build_entry
+from atmo.train import check_entries
 
 SEVIR_ROOT = f"{RESOURCES}/nowcast/sevir"
 NOWCAST_SPLITS = ["train", "val", "test"]
+
+
+def sevir_source_setting(key):
+    """A params function: ``nowcast.<key>`` if the configured source reads it, else a fixed value.
+
+    The synthetic source reads `seed` and `synthetic`; the real ones read only `sevir`. A setting the
+    source ignores must not rerun the catalog and fetch jobs (for sevir_s3: download everything again).
+    """
+    real = config["nowcast"]["source"] != "synthetic"
+    used = {"seed": not real, "synthetic": not real, "sevir": real}[key]
+    unused = {"seed": 0, "synthetic": {}, "sevir": {}}[key]
+
+    def setting(wildcards):
+        return config_section("nowcast", key) if used else unused
+
+    return setting
 
 
 def sevir_data_files(wildcards):
@@ -25,20 +44,29 @@ NOWCAST_MODELS = list(config["nowcast"]["models"])
 NOWCAST_BASELINES = list(config["nowcast"]["baselines"])
 NOWCAST_NAMES = NOWCAST_MODELS + NOWCAST_BASELINES
 NOWCAST_MODEL_PATTERN = "|".join(map(re.escape, NOWCAST_MODELS)) or "(?!)"
+NOWCAST_BASELINE_PATTERN = "|".join(map(re.escape, NOWCAST_BASELINES)) or "(?!)"
 NOWCAST_NAME_PATTERN = "|".join(map(re.escape, NOWCAST_NAMES)) or "(?!)"
+
+
+# Every model entry is built once (meta device: no memory, no compute) before any job runs, so a
+# setting its constructor refuses stops the workflow with one line naming the key.
+try:
+    check_entries(
+        "nowcast",
+        config["nowcast"]["models"],
+        lambda spec: build_entry(
+            spec,
+            config["nowcast"]["cache"]["frames_in"],
+            config["nowcast"]["cache"]["frames_out"],
+        ),
+    )
+except ConfigError as error:
+    raise WorkflowError(str(error)) from None
 
 
 def nowcast_model_spec(wildcards):
     """Only this model's entry of `nowcast.models`: editing one model retrains only that model."""
     return config_section("nowcast", "models", wildcards.model)
-
-
-def nowcast_forecast_inputs(wildcards):
-    """A learned model forecasts from its trained weights; a baseline needs only the test split."""
-    inputs = {"test": f"{RESULTS}/nowcast/cache/test.h5"}
-    if wildcards.name in NOWCAST_MODELS:
-        inputs["model"] = f"{RESULTS}/nowcast/models/{wildcards.name}/model.pt"
-    return inputs
 
 
 def nowcast_frames_out(wildcards):

@@ -1,4 +1,4 @@
-"""Collect every forecaster's scores into the nowcast table, the CSI-by-lead plot and an event panel."""
+"""Collect every forecaster's scores into the nowcast tables (csv, tidy csv, markdown) and the two figures."""
 
 from atmo.nowcast.report import write_report
 from atmo.runlog import log_to
@@ -12,6 +12,7 @@ table = write_report(
     snakemake.input.test,
     csv_path=snakemake.output.csv,
     markdown_path=snakemake.output.markdown,
+    long_csv_path=snakemake.output.long_csv,
     csi_figure=snakemake.output.csi_by_lead,
     event_figure=snakemake.output.event_panel,
     event_index=snakemake.params.event_index,

@@ -82,7 +82,7 @@ class NowcastLoss(nn.Module):
 
     def forward(
         self, pred: torch.Tensor, target: torch.Tensor, physics: PhysicsTerms | None = None
-    ) -> tuple[torch.Tensor, dict[str, float]]:
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         if pred.shape != target.shape:
             raise ValueError(f"prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
         pred = pred.float()
@@ -99,6 +99,7 @@ class NowcastLoss(nn.Module):
                 self.conservation_weight * terms["conservation"] + self.smoothness_weight * terms["smoothness"]
             )
             total = total + self.physics_weight * terms["physics"]
-        parts = {name: float(value.detach()) for name, value in terms.items()}
-        parts["total"] = float(total.detach())
+        # Detached tensors, not floats: reading a value would wait for the GPU after every batch.
+        parts = {name: value.detach() for name, value in terms.items()}
+        parts["total"] = total.detach()
         return total, parts

@@ -8,10 +8,13 @@ all experiments. ``out_dir`` receives:
   monitored metric improves, ``last.pt`` after every epoch (with the full training state);
 - ``history.csv`` (rewritten after every epoch) and ``metrics.json`` (at the end).
 
-If ``last.pt`` already exists (a killed job restarted), training continues from it: weights,
-optimizer, scheduler, AMP scaler, early-stopping counters, history and RNG states are restored and
-each epoch's batches come from a loader re-seeded with ``seed + epoch``, so on CPU the final
-weights are bitwise those of an uninterrupted run.
+``out_dir`` is claimed for one fingerprint (train settings, ``meta``, content hashes of
+``inputs``) and one process (:mod:`atmo.train.run_dir`). If it holds a ``last.pt`` of the same
+fingerprint (a killed job restarted), training continues from it: weights, optimizer, scheduler,
+AMP scaler, early-stopping counters, history and RNG states are restored and each epoch's batches
+come from a loader re-seeded with ``seed + epoch``, so on CPU at a fixed thread count the final
+weights are bitwise those of an uninterrupted run. A run of any other fingerprint is removed and
+training starts at epoch 1.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from atmo.train.early_stopping import EarlyStopping
 from atmo.train.history import History
 from atmo.train.loader import reseed_loader
 from atmo.train.optim import build_optimizer, build_scheduler, step_scheduler
+from atmo.train.run_dir import claim_run_dir, run_fingerprint
 from atmo.train.seeding import restore_rng_state, rng_state, seed_everything
 
 log = logging.getLogger(__name__)
@@ -48,7 +52,7 @@ ValStep = Callable[[nn.Module, Any, torch.device], Mapping[str, Any]]
 EpochCallback = Callable[[int, dict[str, Any]], None]
 
 # Settings that do not change the numbers, so a resumed run may differ in them.
-RESUME_IGNORED_KEYS = ("progress",)
+FINGERPRINT_IGNORED_KEYS = ("progress",)
 
 
 class Trainer:
@@ -62,8 +66,10 @@ class Trainer:
     ``torch.autocast`` when mixed precision is on; validation also under ``torch.no_grad``.
 
     ``optimizer`` defaults to AdamW(lr, weight_decay). ``meta`` is plain data (e.g. the model's
-    constructor arguments) stored in every checkpoint and, like the config, required to match when
-    resuming. ``callbacks`` are called as ``fn(epoch, row)`` after each epoch's files are written.
+    constructor arguments) stored in every checkpoint. ``inputs`` maps a role to a data file whose
+    content the run depends on. Config (bar ``progress``), ``meta`` and the inputs' hashes form the
+    run's fingerprint: only a run directory of the same fingerprint is resumed.
+    ``callbacks`` are called as ``fn(epoch, row)`` after each epoch's files are written.
     """
 
     def __init__(
@@ -76,6 +82,7 @@ class Trainer:
         val_step: ValStep | None = None,
         optimizer: optim.Optimizer | None = None,
         meta: Mapping[str, Any] | None = None,
+        inputs: Mapping[str, str | os.PathLike[str]] | None = None,
         callbacks: Sequence[EpochCallback] = (),
     ) -> None:
         self.config = config
@@ -89,6 +96,7 @@ class Trainer:
         self.scheduler = build_scheduler(self.optimizer, config)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
         self.meta = dict(meta or {})
+        self.inputs = dict(inputs or {})
         self.callbacks = tuple(callbacks)
         self.stopper = EarlyStopping(config.monitor_mode, config.patience)
         self.history = History()
@@ -113,18 +121,20 @@ class Trainer:
         if hasattr(train_loader, "__len__") and len(train_loader) == 0:
             raise InputError("train_loader", "yields no batches (dataset smaller than one batch with drop_last?)")
         seed_everything(cfg.seed, cfg.deterministic)
-        start, finished = 1, False
-        if self.last_path.exists():
-            start, finished = self._resume()
-        epoch = start
-        while not finished:
-            row = self._run_epoch(epoch, train_loader, val_loader)
-            finished = self.stopper.should_stop or epoch == cfg.epochs
-            self._save_epoch(epoch, row, finished)
-            for callback in self.callbacks:
-                callback(epoch, row)
-            epoch += 1
-        return self._summarise()
+        settings = {k: v for k, v in cfg.to_dict().items() if k not in FINGERPRINT_IGNORED_KEYS}
+        with claim_run_dir(self.out_dir, run_fingerprint(settings, self.meta, self.inputs)):
+            start, finished = 1, False
+            if self.last_path.exists():
+                start, finished = self._resume()
+            epoch = start
+            while not finished:
+                row = self._run_epoch(epoch, train_loader, val_loader)
+                finished = self.stopper.should_stop or epoch == cfg.epochs
+                self._save_epoch(epoch, row, finished)
+                for callback in self.callbacks:
+                    callback(epoch, row)
+                epoch += 1
+            return self._summarise()
 
     # -- one epoch ---------------------------------------------------------------------------------
 
@@ -219,7 +229,6 @@ class Trainer:
         checkpoint = load_checkpoint(path)  # on CPU: RNG states must stay there
         if "state" not in checkpoint:
             raise InputError(path, "has no training state (not a last.pt written by atmo.train.Trainer)")
-        self._check_same_run(path, checkpoint)
         state = checkpoint["state"]
         try:
             self.model.load_state_dict(checkpoint["model"])
@@ -242,21 +251,6 @@ class Trainer:
             log.warning("resuming without earlier periodic checkpoints %s", lost)
         log.info("resuming from %s after epoch %d%s", path, epoch, " (already finished)" if state["finished"] else "")
         return epoch + 1, bool(state["finished"])
-
-    def _check_same_run(self, path: Path, checkpoint: dict[str, Any]) -> None:
-        saved = {k: v for k, v in checkpoint["config"].items() if k not in RESUME_IGNORED_KEYS}
-        current = {k: v for k, v in self.config.to_dict().items() if k not in RESUME_IGNORED_KEYS}
-        for key in sorted(set(saved) | set(current)):
-            if saved.get(key) != current.get(key):
-                raise InputError(
-                    path,
-                    f"belongs to a different run (train.{key} was {saved.get(key)!r}, now {current.get(key)!r}); "
-                    f"delete {self.out_dir} to start over or restore the old setting",
-                )
-        if checkpoint.get("meta", {}) != self.meta:
-            raise InputError(
-                path, f"belongs to a different run (meta was {checkpoint.get('meta')!r}, now {self.meta!r})"
-            )
 
     def _summarise(self) -> dict[str, Any]:
         cfg = self.config

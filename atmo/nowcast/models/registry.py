@@ -1,4 +1,4 @@
-"""Model names used in the config (``nowcast.models``) mapped to their classes."""
+"""Model names used in the config (``nowcast.models.<name>.arch``) mapped to their classes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from atmo.nowcast.models.base import NowcastModel
 from atmo.nowcast.models.convlstm import ConvLSTM
 from atmo.nowcast.models.sgt import StormGraphTransformer
 from atmo.nowcast.models.unet import UNet2D
+from atmo.train.registry import build_model as build_registered
 
 MODELS: dict[str, type[NowcastModel]] = {
     "sgt": StormGraphTransformer,
@@ -17,11 +18,9 @@ MODELS: dict[str, type[NowcastModel]] = {
 
 
 def build_model(name: str, **kwargs: Any) -> NowcastModel:
-    """Instantiate model ``name`` with its config block as keyword arguments.
+    """Instantiate nowcast model ``name`` with its config block as keyword arguments.
 
     Unknown names raise ``ValueError`` listing the known ones; unknown keys raise the constructor's
     ``TypeError``, which names the key.
     """
-    if name not in MODELS:
-        raise ValueError(f"unknown nowcast model {name!r}; known: {', '.join(sorted(MODELS))}")
-    return MODELS[name](**kwargs)
+    return build_registered(MODELS, "nowcast", name, kwargs)

@@ -30,9 +30,14 @@ class UNet2D(NowcastModel):
         frames_in, frames_out: sequence lengths.
         base_channels: channels at full resolution, doubled at every level.
         depth: number of 2x downsamplings.
+
+    ``base_channels`` must be below 8 or a multiple of 8: GroupNorm splits every width into
+    ``min(8, width)`` groups, and the check names the key instead of failing inside GroupNorm.
     """
 
     def __init__(self, frames_in: int = 12, frames_out: int = 6, base_channels: int = 16, depth: int = 3) -> None:
+        if base_channels < 1 or (base_channels > 8 and base_channels % 8):
+            raise ValueError(f"base_channels: must be 1..8 or a multiple of 8 (GroupNorm groups), got {base_channels}")
         super().__init__()
         self.frames_in, self.frames_out = frames_in, frames_out
         self.depth = depth

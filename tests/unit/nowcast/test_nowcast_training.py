@@ -1,23 +1,25 @@
-"""atmo.nowcast.training on real tiny caches: files written, safe loading, resume of a finished run."""
+"""atmo.nowcast.training on real tiny caches: files, safe loading, resume of a finished run, restart of a changed one."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import h5py
 import pytest
 import torch
+from sevir_helpers import build_caches, event_ids
 
 from atmo.errors import InputError
-from atmo.io.sevir import read_catalog
-from atmo.nowcast.cache import CacheConfig, build_cache
+from atmo.nowcast.cache import CacheConfig
 from atmo.nowcast.dataset import NowcastDataset
 from atmo.nowcast.models import StormGraphTransformer, UNet2D
-from atmo.nowcast.training import count_parameters, load_trained_model, train_nowcast_model
-from atmo.train import save_checkpoint
+from atmo.nowcast.training import load_nowcast_model, train_nowcast_model
+from atmo.train import count_parameters, load_checkpoint, model_meta, save_checkpoint
+
+# The machine is shared: train on one thread (module scope, so the shared runs use it too).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 CACHE = CacheConfig(grid_size=16, frames_in=12, frames_out=6, stride=12)  # 3 samples per event
 SGT = {
@@ -35,29 +37,17 @@ UNET = {"arch": "unet", "params": {"base_channels": 4, "depth": 2}, "loss": {"ex
 TRAIN = {"epochs": 2, "batch_size": 4, "lr": 0.003, "monitor": "val_mse", "device": "cpu", "progress": False}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    """The machine is shared: train on one thread (module scope, so the shared runs use it too)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def caches(pristine_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Train cache of three events (9 samples) and validation cache of one event (3 samples)."""
-    catalog = read_catalog(pristine_tree / "CATALOG.csv")
-    ids = list(catalog.drop_duplicates("id")["id"])
-    out = tmp_path_factory.mktemp("nowcast_cache")
-    for split, events in {"train": ids[:3], "val": ids[3:4]}.items():
-        build_cache(catalog, events, pristine_tree / "data", out / f"{split}.h5", CACHE)
-    return {"train": out / "train.h5", "val": out / "val.h5"}
+    ids = event_ids(pristine_tree)
+    events = {"train": ids[:3], "val": ids[3:4]}
+    return build_caches(pristine_tree, tmp_path_factory.mktemp("nowcast_cache"), events, CACHE)
 
 
 def train(caches: dict[str, Path], spec: dict[str, Any], root: Path) -> dict[str, Any]:
     """Train ``spec`` into ``root/run`` and ``root/model.pt``; return the summary."""
-    return train_nowcast_model(caches["train"], caches["val"], spec, TRAIN, root / "run", root / "model.pt")
+    return train_nowcast_model(caches["train"], caches["val"], spec, TRAIN, root / "model.pt")
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +69,9 @@ def assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) 
 def test_sgt_run_writes_a_safely_loadable_model(sgt_run: tuple[Path, dict[str, Any]], caches: dict[str, Path]) -> None:
     root, summary = sgt_run
     run = root / "run"
-    assert {"last.pt", "best.pt", "history.csv", "metrics.json"} <= {p.name for p in run.iterdir()}
+    assert {"last.pt", "best.pt", "history.csv", "metrics.json", "fingerprint.json"} <= {p.name for p in run.iterdir()}
+    assert (root / "history.csv").read_text() == (run / "history.csv").read_text()  # the rule's outputs
+    assert (root / "metrics.json").is_file()
     with (run / "history.csv").open() as handle:
         history = list(csv.DictReader(handle))
     assert [int(row["epoch"]) for row in history] == [1, 2]
@@ -96,7 +88,7 @@ def test_sgt_run_writes_a_safely_loadable_model(sgt_run: tuple[Path, dict[str, A
     assert checkpoint["epoch"] == summary["best_epoch"]
     assert_same_weights(checkpoint["model"], weights(run / "best.pt"))
 
-    model = load_trained_model(root / "model.pt")
+    model = load_nowcast_model(root / "model.pt")
     assert isinstance(model, StormGraphTransformer) and not model.training
     assert count_parameters(model) == summary["n_parameters"] > 0
     item = NowcastDataset(caches["val"])[0]
@@ -125,17 +117,22 @@ def test_fresh_run_is_deterministic(
     assert_same_weights(weights(tmp_path / "model.pt"), weights(sgt_run[0] / "model.pt"))
 
 
-def test_changed_spec_refuses_to_resume(sgt_run: tuple[Path, dict[str, Any]], caches: dict[str, Path]) -> None:
-    root, _ = sgt_run
+def test_changed_spec_restarts_from_epoch_1(caches: dict[str, Path], tmp_path: Path) -> None:
+    train(caches, SGT, tmp_path)
     changed = {**SGT, "params": {**SGT["params"], "hidden_dim": 16}}
-    with pytest.raises(InputError, match="different run"):
-        train_nowcast_model(caches["train"], caches["val"], changed, TRAIN, root / "run", root / "other.pt")
-    assert not (root / "other.pt").exists()
+    summary = train(caches, changed, tmp_path)
+    assert summary["epochs_run"] == 2
+    with (tmp_path / "run" / "history.csv").open() as handle:
+        assert [int(row["epoch"]) for row in csv.DictReader(handle)] == [1, 2]
+    assert load_checkpoint(tmp_path / "model.pt")["meta"]["params"]["hidden_dim"] == 16
+    fresh = tmp_path / "fresh"
+    train(caches, changed, fresh)
+    assert_same_weights(weights(tmp_path / "model.pt"), weights(fresh / "model.pt"))
 
 
 def test_unet_spec(caches: dict[str, Path], tmp_path: Path) -> None:
     summary = train(caches, UNET, tmp_path)
-    model = load_trained_model(tmp_path / "model.pt")
+    model = load_nowcast_model(tmp_path / "model.pt")
     assert isinstance(model, UNet2D) and model.depth == 2
     assert summary["n_parameters"] == count_parameters(model)
     assert "final_train_physics" not in summary  # a UNet has no physics terms
@@ -146,8 +143,22 @@ def test_unet_spec(caches: dict[str, Path], tmp_path: Path) -> None:
 def test_checkpoint_without_architecture_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "foreign.pt"
     save_checkpoint(path, torch.nn.Linear(2, 2), {}, epoch=1, metrics={})
-    with pytest.raises(InputError, match="not a nowcast model checkpoint"):
-        load_trained_model(path)
+    with pytest.raises(InputError, match="not an atmo model file"):
+        load_nowcast_model(path)
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(InputError, match=r"junk\.pt: not a readable torch checkpoint"):
-        load_trained_model(tmp_path / "junk.pt")
+        load_nowcast_model(tmp_path / "junk.pt")
+
+
+@pytest.mark.parametrize(
+    ("meta", "problem"),
+    [
+        (model_meta("cbh", "sgt", {}), "is a cbh model \\(sgt\\), not a nowcast model"),
+        (model_meta("nowcast", "gan", {}), "architecture 'gan' is not a nowcast architecture"),
+    ],
+)
+def test_model_of_another_module_or_architecture_is_refused(tmp_path: Path, meta: dict, problem: str) -> None:
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, torch.nn.Linear(2, 2), {}, epoch=1, metrics={}, meta=meta)
+    with pytest.raises(InputError, match=problem):
+        load_nowcast_model(path)

@@ -1,24 +1,37 @@
-"""Nowcast report: CSV/markdown tables from real score dicts, and the two figures as PNG files."""
+"""Nowcast report: the nowcast columns, key pattern, score files and figures on top of atmo.report.
+
+The generic parts (ordering, number formatting, atomic writes) are tested in tests/unit/report; here
+the tables come from real score dicts, and from fixed ones whose bytes are pinned to the output of
+the implementation before it moved onto atmo.report, so scores.csv and scores.md cannot drift.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
+import h5py
 import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
 
+from atmo.errors import InputError
 from atmo.nowcast.baselines import persistence
 from atmo.nowcast.report import (
-    ModelScores,
     markdown_table,
+    parse_score_key,
     plot_csi_by_lead,
     plot_event_panel,
+    read_scores,
+    scores_frame,
     scores_long,
+    write_report,
     write_tables,
 )
-from atmo.nowcast.scoring import score_forecasts
+from atmo.nowcast.scoring import FORECAST_DATASET, score_forecasts
+from atmo.report import Row
 
 T_IN, T_OUT, H = 4, 3, 24
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -39,14 +52,86 @@ def case() -> dict[str, np.ndarray]:
     }
 
 
+KINDS = {"sgt_no_graph": "ablation", "persistence": "baseline", "sgt": "model"}
+
+
 @pytest.fixture(scope="module")
-def entries(case: dict[str, np.ndarray]) -> list[ModelScores]:
+def entries(case: dict[str, np.ndarray]) -> list[Row]:
     # given out of order on purpose: the report puts models, then baselines, then ablations
-    kinds = {"sgt_no_graph": "ablation", "persistence": "baseline", "sgt": "model"}
-    return [ModelScores(name, kind, score_forecasts(case[name], case["truth"])) for name, kind in kinds.items()]
+    return [Row(name, kind, score_forecasts(case[name], case["truth"])) for name, kind in KINDS.items()]
 
 
-def test_tables(tmp_path: Path, entries: list[ModelScores]) -> None:
+def fixed_scores(csi16: float, csi74: float | None, mse: float, mae: float, lpips: float | None, reason=None):
+    """A small score dict in the layout of ``score_forecasts`` (two thresholds, two leads)."""
+    scores = {"n_samples": 4, "n_leads": 2, "thresholds": [16, 74], "code_tolerance": 0.1}
+    for label, csi in (("16", csi16), ("74", csi74)):
+        scores[f"csi_{label}"] = csi
+        scores[f"csi_{label}_lead1"] = None if csi is None else csi + 0.05
+        scores[f"csi_{label}_lead2"] = None if csi is None else csi - 0.05
+        scores[f"hits_{label}"] = 12
+    defined = [c for c in (csi16, csi74) if c is not None]
+    scores["csi_m"] = sum(defined) / len(defined)
+    scores.update(mse=mse, mae=mae, mse_lead1=mse * 0.5, mse_lead2=mse * 1.5)
+    scores.update(lpips=lpips, lpips_reason=reason, lpips_n_frames=0 if lpips is None else 8)
+    return scores
+
+
+FIXED = [
+    Row("flow", "baseline", fixed_scores(0.61234, 0.25, 1339.04999, 21.125, None, "disabled")),
+    Row("sgt", "model", fixed_scores(0.81256, 0.4449, 612.25, 12.5, 0.23456)),
+    Row("sgt_no_gnn", "ablation", fixed_scores(0.7, None, 802.0, float("nan"), None, "weights not found")),
+    Row("persistence", "baseline", fixed_scores(0.5, 0.0, 2000.0, 30.0, None, "disabled")),
+]
+
+# Written by atmo/nowcast/report.py before the move onto atmo.report, for FIXED.
+EXPECTED_CSV = """\
+model,kind,code_tolerance,csi_16,csi_16_lead1,csi_16_lead2,csi_74,csi_74_lead1,csi_74_lead2,csi_m,hits_16,hits_74,\
+lpips,lpips_n_frames,lpips_reason,mae,mse,mse_lead1,mse_lead2,n_leads,n_samples
+sgt,model,0.1,0.81256,0.86256,0.7625599999999999,0.4449,0.4949,0.39490000000000003,0.62873,12,12,0.23456,8,,12.5,\
+612.25,306.125,918.375,2,4
+flow,baseline,0.1,0.61234,0.66234,0.56234,0.25,0.3,0.2,0.43117,12,12,,0,disabled,21.125,1339.04999,669.524995,\
+2008.574985,2,4
+persistence,baseline,0.1,0.5,0.55,0.45,0.0,0.05,-0.05,0.25,12,12,,0,disabled,30.0,2000.0,1000.0,3000.0,2,4
+sgt_no_gnn,ablation,0.1,0.7,0.75,0.6499999999999999,,,,0.7,12,12,,0,weights not found,,802.0,401.0,1203.0,2,4
+"""
+EXPECTED_MD = """\
+| model | kind | CSI-M | CSI-16 | CSI-74 | MSE | MAE | LPIPS |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+| sgt | model | 0.629 | 0.813 | 0.445 | 612.2 | 12.50 | 0.235 |
+| flow | baseline | 0.431 | 0.612 | 0.250 | 1339.0 | 21.12 | n/a |
+| persistence | baseline | 0.250 | 0.500 | 0.000 | 2000.0 | 30.00 | n/a |
+| sgt_no_gnn | ablation | 0.700 | 0.700 | n/a | 802.0 | n/a | n/a |
+
+CSI pooled over all lead times and test pixels, events are VIL code >= threshold; MSE/MAE in VIL code units \
+(0..255); n/a = undefined or not computed.
+LPIPS n/a for flow: disabled
+LPIPS n/a for persistence: disabled
+LPIPS n/a for sgt_no_gnn: weights not found
+"""
+EXPECTED_LONG_SHA256 = "8398936cb01f1ef9b94785efd7ada4acaf037a5b79f65531acdc2951c4566e1b"
+
+
+def test_tables_bytes_unchanged(tmp_path: Path) -> None:
+    csv, md, long_csv = tmp_path / "scores.csv", tmp_path / "scores.md", tmp_path / "scores_long.csv"
+    write_tables(FIXED, csv_path=csv, markdown_path=md, long_csv_path=long_csv)
+    assert csv.read_text() == EXPECTED_CSV
+    assert md.read_text() == EXPECTED_MD
+    lines = long_csv.read_text().splitlines()
+    assert len(lines) == 1 + 4 * 19 - 3  # header + 19 keys per model, less 3 string lpips_reason
+    assert lines[:5] == [
+        "model,kind,metric,threshold,lead,value",
+        "sgt,model,n_samples,,,4.0",
+        "sgt,model,n_leads,,,2.0",
+        "sgt,model,code_tolerance,,,0.1",
+        "sgt,model,csi,16.0,,0.81256",
+    ]
+    assert "sgt,model,csi,74.0,2,0.39490000000000003" in lines
+    assert "sgt,model,mse,,1,306.125" in lines
+    assert "sgt_no_gnn,ablation,csi,74.0,1," in lines  # undefined: empty value, not 0
+    assert hashlib.sha256(long_csv.read_bytes()).hexdigest() == EXPECTED_LONG_SHA256
+
+
+def test_tables(tmp_path: Path, entries: list[Row]) -> None:
     csv, md, long_csv = tmp_path / "scores.csv", tmp_path / "table.md", tmp_path / "scores_long.csv"
     write_tables(entries, csv_path=csv, markdown_path=md, long_csv_path=long_csv)
 
@@ -62,6 +147,7 @@ def test_tables(tmp_path: Path, entries: list[ModelScores]) -> None:
     text = md.read_text()
     lines = [line for line in text.splitlines() if line.startswith("| ")]
     assert lines[0].startswith("| model | kind | CSI-M | CSI-16 | CSI-74")
+    assert lines[0].endswith("| CSI-219 | MSE | MAE | LPIPS |")
     assert [line.split(" | ")[0] for line in lines[2:]] == ["| sgt", "| persistence", "| sgt_no_graph"]
     assert f"{by_name['persistence']['csi_m']:.3f}" in lines[3]
     assert "LPIPS n/a for sgt: frames of (24, 24) px" in text  # small test frames: reason shown, no number
@@ -73,15 +159,33 @@ def test_tables(tmp_path: Path, entries: list[ModelScores]) -> None:
     assert not list(tmp_path.glob(".*"))  # no temporary siblings left behind
 
 
-def test_long_format_parses_keys(entries: list[ModelScores]) -> None:
+@pytest.mark.parametrize(
+    ("key", "parsed"),
+    [
+        ("csi_74_lead6", {"metric": "csi", "threshold": 74.0, "lead": 6}),
+        ("csi_74.5", {"metric": "csi", "threshold": 74.5, "lead": None}),
+        ("csi_m_lead2", {"metric": "csi_m", "threshold": None, "lead": 2}),
+        ("false_alarms_219", {"metric": "false_alarms", "threshold": 219.0, "lead": None}),
+        ("mse", {"metric": "mse", "threshold": None, "lead": None}),
+        ("CSI_74", None),
+    ],
+)
+def test_score_key_pattern(key: str, parsed: dict | None) -> None:
+    assert parse_score_key(key) == parsed
+
+
+def test_long_format_parses_keys(entries: list[Row]) -> None:
     tidy = scores_long(entries)
     metrics = set(tidy["metric"])
     assert {"csi", "pod", "far", "bias", "hits", "csi_m", "mse", "mae", "n_samples"} <= metrics
     mse = tidy.query("model == 'sgt' and metric == 'mse'")
     assert mse["lead"].isna().sum() == 1 and mse["lead"].dropna().tolist() == [1, 2, 3]
+    assert str(tidy["lead"].dtype) == "Int64" and str(tidy["threshold"].dtype) == "float64"
+    assert "thresholds" not in metrics  # lists are not scores
+    assert list(scores_frame(entries).columns[:2]) == ["model", "kind"]
 
 
-def test_figures(tmp_path: Path, entries: list[ModelScores], case: dict[str, np.ndarray]) -> None:
+def test_figures(tmp_path: Path, entries: list[Row], case: dict[str, np.ndarray]) -> None:
     csi_png, panel_png = tmp_path / "csi_by_lead.png", tmp_path / "event.png"
     plot_csi_by_lead(csi_png, entries)
     forecasts = {name: case[name][0] for name in ("sgt", "persistence", "sgt_no_graph")}
@@ -93,15 +197,68 @@ def test_figures(tmp_path: Path, entries: list[ModelScores], case: dict[str, np.
     assert not list(tmp_path.glob(".*"))
 
 
-def test_bad_inputs_write_nothing(tmp_path: Path, entries: list[ModelScores], case: dict[str, np.ndarray]) -> None:
+def test_bad_inputs_write_nothing(tmp_path: Path, entries: list[Row], case: dict[str, np.ndarray]) -> None:
     out = tmp_path / "event.png"
     with pytest.raises(ValueError, match="forecast 'bad'"):
         plot_event_panel(out, case["inputs"][0], case["truth"][0], {"bad": case["truth"][0, :2]})
-    other = ModelScores("other", "model", {**entries[0].scores, "thresholds": [74]})
+    other = Row("other", "model", {**entries[0].scores, "thresholds": [74]})
     with pytest.raises(ValueError, match="different thresholds"):
         plot_csi_by_lead(tmp_path / "csi.png", [*entries, other])
+    with pytest.raises(ValueError, match="different thresholds"):
+        write_tables([*entries, other], csv_path=tmp_path / "s.csv", markdown_path=tmp_path / "s.md")
     with pytest.raises(ValueError, match="unique"):
         markdown_table([entries[0], entries[0]])
     with pytest.raises(ValueError, match="kind"):
-        ModelScores("x", "teacher", {})  # type: ignore[arg-type]
+        markdown_table([Row("x", "teacher", entries[0].scores)])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_read_scores(tmp_path: Path) -> None:
+    good = tmp_path / "sgt.json"
+    good.write_text(json.dumps(FIXED[1].scores))
+    assert read_scores(good) == FIXED[1].scores
+    other = tmp_path / "cbh.json"
+    other.write_text(json.dumps({"mae_km": 0.3}))
+    with pytest.raises(InputError, match=r"not a nowcast score file: key\(s\) \['thresholds', 'n_leads'\] missing"):
+        read_scores(other)
+
+
+def test_write_report_long_csv(tmp_path: Path, case: dict[str, np.ndarray], entries: list[Row]) -> None:
+    """``write_report`` passes ``long_csv_path`` through; the tables match :func:`write_tables` byte for byte."""
+    cache = tmp_path / "test.h5"
+    with h5py.File(cache, "w") as handle:
+        handle["x"] = case["inputs"][:, :, None]  # (N, T_in, C, H, W)
+        handle["y"] = case["truth"]
+        handle["event_id"] = np.array([b"S1", b"S2"])
+    score_paths, forecast_paths = {}, {}
+    for entry in entries:
+        score_paths[entry.name] = tmp_path / f"{entry.name}.json"
+        score_paths[entry.name].write_text(json.dumps(entry.scores))
+        forecast_paths[entry.name] = tmp_path / f"{entry.name}.h5"
+        with h5py.File(forecast_paths[entry.name], "w") as handle:
+            handle[FORECAST_DATASET] = case[entry.name]
+    out = tmp_path / "out"
+    table = write_report(
+        score_paths,
+        KINDS,
+        forecast_paths,
+        cache,
+        csv_path=out / "scores.csv",
+        markdown_path=out / "scores.md",
+        long_csv_path=out / "scores_long.csv",
+        csi_figure=out / "csi_by_lead.png",
+        event_figure=out / "event_panel.png",
+        event_index=1,
+    )
+    names = ["csi_by_lead.png", "event_panel.png", "scores.csv", "scores.md", "scores_long.csv"]
+    assert sorted(p.name for p in out.iterdir()) == names
+    reference = tmp_path / "reference"
+    write_tables(
+        entries,
+        csv_path=reference / "scores.csv",
+        markdown_path=reference / "scores.md",
+        long_csv_path=reference / "scores_long.csv",
+    )
+    for name in ("scores.csv", "scores.md", "scores_long.csv"):
+        assert (out / name).read_bytes() == (reference / name).read_bytes(), name
+    assert table == (out / "scores.md").read_text()

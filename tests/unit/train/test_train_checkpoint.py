@@ -76,24 +76,6 @@ def test_resume_refuses_a_damaged_last_pt(tmp_path: Path, damage, problem: str) 
     trainer, train, val, _ = make_trainer(tmp_path, epochs=1)
     trainer.fit(train, val)
     damage(tmp_path / "last.pt")
-    trainer, train, val, _ = make_trainer(tmp_path, epochs=2)
+    trainer, train, val, _ = make_trainer(tmp_path, epochs=1)  # same fingerprint: it must resume
     with pytest.raises(InputError, match=f"last.pt: {problem}"):
         trainer.fit(train, val)
-
-
-@pytest.mark.parametrize(
-    ("changes", "problem"),
-    [
-        ({"lr": 0.02}, r"train.lr was 0.01, now 0.02"),
-        ({"epochs": 3}, r"train.epochs was 2, now 3"),
-        ({"meta": {"hidden": 32}}, r"meta was \{'hidden': 16\}"),
-    ],
-)
-def test_resume_refuses_a_last_pt_of_another_config(tmp_path: Path, changes: dict, problem: str) -> None:
-    trainer, train, val, _ = make_trainer(tmp_path, epochs=2, meta={"hidden": 16})
-    trainer.fit(train, val)
-    before = (tmp_path / "last.pt").read_bytes()
-    trainer, train, val, _ = make_trainer(tmp_path, **{"epochs": 2, "meta": {"hidden": 16}, **changes})
-    with pytest.raises(InputError, match=f"last.pt: belongs to a different run \\({problem}"):
-        trainer.fit(train, val)
-    assert (tmp_path / "last.pt").read_bytes() == before  # nothing overwritten

@@ -112,6 +112,7 @@ def test_checkpoint_every_n_epochs_gives_exactly_those_files(tmp_path: Path) -> 
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "best.pt",
         "checkpoints",
+        "fingerprint.json",
         "history.csv",
         "last.pt",
         "metrics.json",

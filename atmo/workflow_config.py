@@ -1,0 +1,107 @@
+"""The workflow's config check: schema validation with defaults filled, one line per error.
+
+``rules/common.smk`` calls :func:`validate_workflow_config` before any rule is defined, and the unit
+tests call the same function, so what they test is what the workflow does.
+
+- The list of modules is :data:`MODULES`, here and nowhere else (the schema's enum is checked
+  against it by a test). Only the modules named in ``modules:`` are validated and later included,
+  so a user running one experiment is not affected by another's settings or absence.
+- Each enabled module's block is validated against ``config/schema/<module>.schema.yaml`` and its
+  ``train`` block (if the schema has one) against ``train.schema.yaml``; missing keys take the
+  schema's defaults in place. Doing it per block, with one validator class that fills defaults,
+  avoids jsonschema's switch to a plain validator at a ``$ref`` to a file with its own ``$schema``.
+- A missing module block or a missing required block is the same one-line error as a bad value:
+  ``invalid config: key 'cbh': missing module block (the module is listed in 'modules')``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from atmo.config import describe_validation_error
+from atmo.errors import ConfigError
+
+MODULES = ("nowcast", "cbh", "riskseg", "downscale")
+
+
+def _fill_defaults(validator_class: type) -> type:
+    """``validator_class`` that also writes each property's ``default`` into the instance."""
+    check_properties = validator_class.VALIDATORS["properties"]
+
+    def properties(validator: Any, props: dict, instance: Any, schema: dict) -> Iterator[ValidationError]:
+        if isinstance(instance, MutableMapping):
+            for name, sub in props.items():
+                if isinstance(sub, dict) and "default" in sub and name not in instance:
+                    instance[name] = _copy(sub["default"])
+        yield from check_properties(validator, props, instance, schema)
+
+    return validators.extend(validator_class, {"properties": properties})
+
+
+def _copy(value: Any) -> Any:
+    return yaml.safe_load(yaml.safe_dump(value))
+
+
+_Filling = _fill_defaults(Draft202012Validator)
+
+
+def _registry(schema_dir: Path) -> Registry:
+    def retrieve(uri: str) -> Resource:
+        path = Path(uri.removeprefix("file://"))
+        return Resource.from_contents(yaml.safe_load(path.read_text()), default_specification=DRAFT202012)
+
+    return Registry(retrieve=retrieve)
+
+
+def _load(path: Path) -> dict:
+    schema = yaml.safe_load(path.read_text())
+    schema["$id"] = path.resolve().as_uri()  # relative $refs resolve beside the file
+    return schema
+
+
+def _check(instance: Any, schema_path: Path, prefix: str, registry: Registry) -> None:
+    validator = _Filling(_load(schema_path), registry=registry)
+    error = best_match(validator.iter_errors(instance))
+    if error is not None:
+        if prefix:
+            error.path.extendleft(reversed(prefix.split(".")))
+        raise ConfigError(describe_validation_error(error))
+
+
+def validate_workflow_config(config: dict, schema_dir: str | os.PathLike[str]) -> dict:
+    """Validate ``config`` in place (defaults filled) against the schemas in ``schema_dir``.
+
+    ``schema_dir`` holds ``schema.yaml`` and ``schema/<module>.schema.yaml``. Raises
+    :class:`ConfigError` with one line naming the key. Returns ``config``.
+    """
+    schema_dir = Path(schema_dir)
+    registry = _registry(schema_dir)
+    top = _load(schema_dir / "schema.yaml")
+    top["properties"] = {  # module blocks are checked below, only for enabled modules
+        key: value if key == "modules" else {"type": "object"} for key, value in top["properties"].items()
+    }
+    top.pop("required", None)
+    error = best_match(_Filling(top, registry=registry).iter_errors(config))
+    if error is not None:
+        raise ConfigError(describe_validation_error(error))
+    for module in config["modules"]:
+        if not isinstance(config.get(module), dict):
+            raise ConfigError(
+                f"invalid config: key '{module}': missing module block (the module is listed in 'modules')"
+            )
+        module_schema = schema_dir / "schema" / f"{module}.schema.yaml"
+        _check(config[module], module_schema, module, registry)
+        if "train" in _load(module_schema).get("properties", {}):
+            if not isinstance(config[module].get("train"), dict):
+                raise ConfigError(f"invalid config: key '{module}.train': missing train block")
+            _check(config[module]["train"], schema_dir / "schema" / "train.schema.yaml", f"{module}.train", registry)
+    return config

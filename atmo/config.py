@@ -1,9 +1,8 @@
 """Turn a JSON-schema validation failure into one line that names the key and what was expected.
 
-Snakemake validates the configuration against ``config/schema.yaml`` before any job runs, but its
-error is the full jsonschema report (schema dumps included). Users need one line: which key, what
-it holds, what the schema wants. The workflow catches Snakemake's error and re-raises it through
-:func:`describe_validation_error`.
+A jsonschema error is a full report (schema dumps included). Users need one line: which key, what
+it holds, what the schema wants. :mod:`atmo.workflow_config` validates the workflow config and
+raises :func:`describe_validation_error`'s line.
 """
 
 from __future__ import annotations
@@ -42,16 +41,3 @@ def describe_validation_error(error: ValidationError) -> str:
     """One line: ``config key 'a.b': <what was expected>``, for the most relevant sub-error."""
     error = best_match([error, *error.context]) if error.context else error
     return f"invalid config: key '{dotted_key(error.absolute_path)}': {_expected(error)}"
-
-
-def find_validation_error(exc: BaseException) -> ValidationError | None:
-    """Find the jsonschema error inside a wrapper exception (Snakemake's WorkflowError)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        for arg in getattr(seen, "args", ()):
-            if isinstance(arg, ValidationError):
-                return arg
-        if isinstance(seen, ValidationError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None

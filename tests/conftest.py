@@ -1,7 +1,9 @@
-"""Shared fixtures: a runner that executes the real workflow through the snakemake CLI."""
+"""Shared fixtures: a runner that executes the real workflow through the snakemake CLI, and one
+executed run of ``config/test.yaml`` that the workflow tests share instead of each running their own."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -24,3 +26,23 @@ def snakemake_in(workflow_dir: Path) -> Callable[..., subprocess.CompletedProces
         return run_snakemake(workflow_dir, ["--configfile", config, "--cores", "2", *args], **kwargs)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def test_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One complete run of ``config/test.yaml`` (all four modules), executed once per session.
+
+    Read it, never write it: a test that reruns after an edit works on :func:`test_run_copy`.
+    """
+    workdir = copy_workflow(tmp_path_factory.mktemp("test_run") / "wf")
+    proc = run_snakemake(workdir, ["--configfile", "config/test.yaml", "--cores", "2"])
+    (workdir / "run.stdout").write_text(proc.stdout + proc.stderr)
+    return workdir
+
+
+@pytest.fixture
+def test_run_copy(test_run: Path, tmp_path: Path) -> Path:
+    """A private copy of :func:`test_run` (results and Snakemake's metadata included) to edit and rerun."""
+    dest = tmp_path / "wf"
+    shutil.copytree(test_run, dest, symlinks=True)
+    return dest

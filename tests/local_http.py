@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 class _QuietFileHandler(SimpleHTTPRequestHandler):
@@ -33,6 +34,7 @@ def serve(handler: Callable[..., BaseHTTPRequestHandler]) -> Iterator[str]:
 
 @contextmanager
 def serve_directory(root: str | os.PathLike[str]) -> Iterator[str]:
-    """Serve the files under ``root``; yields the base URL."""
+    """Serve the files under ``root`` (created if missing); yields the base URL."""
+    Path(root).mkdir(parents=True, exist_ok=True)
     with serve(functools.partial(_QuietFileHandler, directory=os.fspath(root))) as url:
         yield url

@@ -1,4 +1,4 @@
-"""Helpers that run the real workflow through the snakemake CLI (shared by conftest and test modules).
+"""Helpers that run the real workflow through the snakemake CLI, edit its config and read its output.
 
 Test modules import these from here, never from ``conftest``: several test folders have a
 ``conftest.py`` of their own, so ``import conftest`` would pick whichever pytest loaded first.
@@ -7,17 +7,21 @@ Test modules import these from here, never from ``conftest``: several test folde
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 WORKFLOW_PARTS = ("Snakefile", "rules", "workflow_scripts", "config", "profiles", "envs")
+# One job block of snakemake's output: "rule name:" (or localrule / checkpoint), then its indented lines.
+JOB_BLOCK = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):\n((?:    .*\n?)*)", re.MULTILINE)
 
 
 def copy_workflow(dest: Path) -> Path:
@@ -56,3 +60,51 @@ def run_snakemake(
         )
         pytest.fail(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}\n{logs}")
     return proc
+
+
+def load_config(workflow_dir: Path, path: str = "config/test.yaml") -> dict:
+    """The config file ``path`` of the workflow copy in ``workflow_dir``."""
+    return yaml.safe_load((workflow_dir / path).read_text())
+
+
+def edit_config(workflow_dir: Path, edit: Callable[[dict], None], path: str = "config/test.yaml") -> dict:
+    """Load the config file ``path`` of ``workflow_dir``, apply ``edit`` to it in place, write it back.
+
+    Returns the edited config, e.g. ``edit_config(wf, lambda c: c["riskseg"].update(seed=1))["riskseg"]``.
+    """
+    config = load_config(workflow_dir, path)
+    edit(config)
+    (workflow_dir / path).write_text(yaml.safe_dump(config, sort_keys=False))
+    return config
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """Jobs per rule in the "Job stats" table of a snakemake run or dry run (``all`` included, total not).
+
+    Snakemake prints the table before and after a dry run; the first one is read. Fails the test if
+    the output has no such table or its total is not the sum of its rows.
+    """
+    lines = output.splitlines()
+    if "Job stats:" not in lines:
+        pytest.fail(f"no 'Job stats' table in the snakemake output:\n{output[-6000:]}")
+    start = lines.index("Job stats:")
+    assert lines[start + 1].split() == ["job", "count"], lines[start : start + 3]
+    counts: dict[str, int] = {}
+    for line in lines[start + 3 :]:
+        if not line.strip():
+            break
+        rule, count = line.split()
+        counts[rule] = int(count)
+    total = counts.pop("total", None)
+    assert total == sum(counts.values()), f"Job stats total {total} != sum of {counts}"
+    return counts
+
+
+def planned_jobs(output: str) -> list[tuple[str, dict[str, str]]]:
+    """``(rule, wildcards)`` of every job block in a snakemake run or dry run output, in order."""
+    jobs = []
+    for rule, body in JOB_BLOCK.findall(output):
+        found = re.search(r"^    wildcards: (.*)$", body, re.MULTILINE)
+        pairs = found.group(1).split(", ") if found else []
+        jobs.append((rule, dict(pair.split("=", 1) for pair in pairs)))
+    return jobs

@@ -1,10 +1,11 @@
 """cbh_cache: frames, labels, ERA5 and geometry features of every flight in one HDF5 file."""
 
-from atmo.cbh.cache import build_cache
+from atmo.cbh.cache import CacheSettings, build_cache
+from atmo.config_blocks import build_block
 from atmo.runlog import log_to
 
 log = log_to(snakemake.log[0])
-cache = snakemake.params.cache
+cache = build_block(CacheSettings, snakemake.params.cache, "cbh.cache")
 build_cache(
     snakemake.output.cache,
     [flight["name"] for flight in snakemake.params.flights],
@@ -12,6 +13,6 @@ build_cache(
     snakemake.input.geometry,
     snakemake.input.era5,
     snakemake.params.variables,
-    (cache["image_height"], cache["image_width"]),
+    cache.image_size,
 )
 log.info("wrote %s", snakemake.output.cache)

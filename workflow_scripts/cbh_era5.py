@@ -1,15 +1,16 @@
 """cbh_era5: one ERA5 NetCDF covering every flight, synthetic or from the Copernicus CDS."""
 
+from atmo.config_blocks import build_block
 from atmo.io.cbh import read_flight_track
-from atmo.io.era5 import fetch_era5_cds
+from atmo.io.era5 import Era5Settings, fetch_era5_cds
 from atmo.runlog import log_to
 from atmo.synth.cbh import write_synthetic_era5
 
 log = log_to(snakemake.log[0])
-settings = snakemake.params.era5
+settings = build_block(Era5Settings, snakemake.params.era5, "cbh.era5")
 tracks = [read_flight_track(path) for path in snakemake.input.flights]
-if settings["source"] == "era5_cds":
+if settings.source == "era5_cds":
     fetch_era5_cds(snakemake.output.era5, tracks, settings)
 else:
     write_synthetic_era5(snakemake.output.era5, tracks, settings, snakemake.params.seed)
-log.info("wrote %s (%s, %d flights)", snakemake.output.era5, settings["source"], len(tracks))
+log.info("wrote %s (%s, %d flights)", snakemake.output.era5, settings.source, len(tracks))

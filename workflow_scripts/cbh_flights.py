@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from atmo.config_blocks import build_block
 from atmo.io.cbh import import_local_flight
 from atmo.runlog import log_to
 from atmo.synth.cbh import CameraSettings, write_synthetic_flight
@@ -20,7 +21,7 @@ else:
         index,
         len(names),
         flight["samples"],
-        CameraSettings(**snakemake.params.synthetic),
+        build_block(CameraSettings, snakemake.params.synthetic, "cbh.synthetic"),
         snakemake.params.seed,
     )
 log.info("wrote %s (%s, %d samples)", snakemake.output.flight, snakemake.params.source, flight["samples"])

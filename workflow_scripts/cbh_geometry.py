@@ -3,14 +3,14 @@
 import numpy as np
 
 from atmo.cbh.geometry import GEOMETRY_FEATURES, GeometrySettings, flight_shadow_features
+from atmo.config_blocks import build_block
 from atmo.io.cbh import read_flight_images, read_flight_track, write_features
 from atmo.runlog import log_to
 
 log = log_to(snakemake.log[0])
 track = read_flight_track(snakemake.input.flight, expected_name=snakemake.wildcards.flight)
-features = flight_shadow_features(
-    read_flight_images(snakemake.input.flight), track, GeometrySettings(**snakemake.params.geometry)
-)
+settings = build_block(GeometrySettings, snakemake.params.geometry, "cbh.geometry")
+features = flight_shadow_features(read_flight_images(snakemake.input.flight), track, settings)
 write_features(
     snakemake.output.features,
     track.name,

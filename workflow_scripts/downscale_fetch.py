@@ -1,16 +1,18 @@
 """Download one file of the downscale archive listed in the manifest, verified and resumable."""
 
-from atmo.io.download import download
+from atmo.config_blocks import build_block
+from atmo.io.download import DownloadSettings, download
 from atmo.runlog import log_to
 
 log_to(snakemake.log[0])
-entry, transfer = snakemake.params.entry, snakemake.params.transfer
+entry = snakemake.params.entry  # url, size, sha256 of one manifest entry (read by read_manifest)
+transfer = build_block(DownloadSettings, snakemake.params.transfer, "downscale.url")
 download(
     entry["url"],
     snakemake.output.data,
     size=entry["size"],
     sha256=entry["sha256"],
-    retries=transfer["retries"],
-    timeout_s=transfer["timeout_s"],
-    backoff_s=transfer["backoff_s"],
+    retries=transfer.retries,
+    timeout_s=transfer.timeout_s,
+    backoff_s=transfer.backoff_s,
 )

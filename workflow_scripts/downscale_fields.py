@@ -1,17 +1,22 @@
 """Build results/downscale/fields.h5: generate or read (and validate) the fields, then split by time."""
 
+from dataclasses import asdict
+
+from atmo.config_blocks import build_block
 from atmo.io.atomic import write_json
-from atmo.io.downscale import describe_fields, load_fields, time_split, write_fields
+from atmo.io.downscale import TimeSplitSettings, describe_fields, load_fields, time_split, write_fields
 from atmo.runlog import log_to
-from atmo.synth.downscale import generate_fields
+from atmo.synth.downscale import SyntheticDownscaleSettings, generate_fields
 
 log = log_to(snakemake.log[0])
 params = snakemake.params
 if params.source == "synthetic":
-    fields = generate_fields(seed=params.seed, **params.synthetic)
+    synthetic = build_block(SyntheticDownscaleSettings, params.synthetic, "downscale.synthetic")
+    fields = generate_fields(seed=params.seed, **asdict(synthetic))
 else:
     fields = load_fields(snakemake.input.sources)
-split = time_split(fields.time_s, **params.split, where=fields.source)
+split_settings = build_block(TimeSplitSettings, params.split, "downscale.split")
+split = time_split(fields.time_s, **asdict(split_settings), where=fields.source)
 write_fields(snakemake.output.fields, fields, split)
 write_json(snakemake.output.summary, describe_fields(fields, split))
 log.info("split sizes: %s", {name: len(indices) for name, indices in split.items()})

@@ -1,16 +1,17 @@
 """Score one forecaster's test forecasts: CSI/POD/FAR/bias per threshold and lead, MSE/MAE, LPIPS."""
 
+from atmo.config_blocks import build_block
 from atmo.io.atomic import write_json
-from atmo.nowcast.scoring import score_forecasts
+from atmo.nowcast.scoring import ScoringConfig, score_forecasts
 from atmo.runlog import log_to
 
 log_to(snakemake.log[0])
-scoring = snakemake.params.scoring
+scoring = build_block(ScoringConfig, snakemake.params.scoring, "nowcast.scoring")
 scores = score_forecasts(
     snakemake.input.forecast,
     snakemake.input.truth,
-    scoring["thresholds"],
-    batch_size=scoring["batch_size"],
-    lpips=scoring["lpips"],
+    scoring.thresholds,
+    batch_size=scoring.batch_size,
+    lpips=scoring.lpips,
 )
 write_json(snakemake.output.scores, scores)

@@ -1,5 +1,6 @@
 """Write the riskseg scene and label GeoTIFFs in the standard form, from the configured source."""
 
+from atmo.config_blocks import build_block
 from atmo.riskseg.scene import import_scene
 from atmo.runlog import log_to
 from atmo.synth.riskseg import SyntheticSceneSettings, write_synthetic_scene
@@ -9,7 +10,7 @@ if snakemake.params.source == "synthetic":
     write_synthetic_scene(
         snakemake.output.scene,
         snakemake.output.labels,
-        SyntheticSceneSettings(**snakemake.params.synthetic),
+        build_block(SyntheticSceneSettings, snakemake.params.synthetic, "riskseg.synthetic"),
         snakemake.params.seed,
     )
 else:

@@ -1,5 +1,6 @@
 """Cut the riskseg scene into spatially blocked train/val/test tiles (HDF5) plus a JSON summary."""
 
+from atmo.config_blocks import build_block
 from atmo.riskseg.tiles import TilingSettings, build_tiles
 from atmo.runlog import log_to
 
@@ -9,7 +10,7 @@ summary = build_tiles(
     snakemake.input.labels,
     snakemake.output.tiles,
     snakemake.output.summary,
-    TilingSettings(**snakemake.params.tiles),
+    build_block(TilingSettings, snakemake.params.tiles, "riskseg.tiles"),
     snakemake.params.seed,
 )
 log.info("tiles per split: %s", {split: entry["n_tiles"] for split, entry in summary["splits"].items()})

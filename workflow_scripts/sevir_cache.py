@@ -1,5 +1,6 @@
 """Build the nowcast cache of one split (decode, resample, align, rasterise, normalise, cut)."""
 
+from atmo.config_blocks import build_block
 from atmo.io.atomic import write_json
 from atmo.io.sevir import read_catalog
 from atmo.nowcast.cache import CacheConfig, build_cache
@@ -14,6 +15,6 @@ summary = build_cache(
     event_ids,
     snakemake.params.data_dir,
     snakemake.output.cache,
-    CacheConfig.from_dict(snakemake.params.cache),
+    build_block(CacheConfig, snakemake.params.cache, "nowcast.cache"),
 )
 write_json(snakemake.output.summary, summary)

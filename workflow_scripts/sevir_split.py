@@ -1,5 +1,6 @@
 """Assign the selected SEVIR events to train / val / test."""
 
+from atmo.config_blocks import build_block
 from atmo.io.sevir import read_catalog
 from atmo.nowcast.split import SplitConfig, split_events, write_split
 from atmo.runlog import log_to
@@ -7,7 +8,7 @@ from atmo.runlog import log_to
 log_to(snakemake.log[0])
 table = split_events(
     read_catalog(snakemake.input.catalog),
-    SplitConfig.from_dict(snakemake.params.split),
+    build_block(SplitConfig, snakemake.params.split, "nowcast.split"),
     snakemake.params.seed,
     where=snakemake.input.catalog,
 )

@@ -35,6 +35,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import cv2
 import h5py
@@ -52,6 +53,21 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 #: Track variables copied into the cache next to the label (``cbh_km`` is written separately).
 AUXILIARY = tuple(name for name in TRACK_VARIABLES if name != "cbh_km")
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    """The ``cbh.cache`` config block: the frame size of the cache, pixels."""
+
+    WHERE: ClassVar[str] = "cbh.cache"
+
+    image_height: int = 48
+    image_width: int = 64
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        """``(height, width)`` as :func:`build_cache` takes it."""
+        return self.image_height, self.image_width
 
 
 @dataclass(frozen=True)

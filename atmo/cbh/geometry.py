@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -33,13 +34,15 @@ GEOMETRY_FEATURES: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True)
 class GeometrySettings:
-    """Detection thresholds (config ``cbh.geometry``).
+    """Detection thresholds (config block ``cbh.geometry``).
 
     ``cloud_threshold``/``shadow_threshold`` are multiples of the frame's median brightness;
     ``min_fraction`` is the least fraction of the frame that must be cloud and shadow;
     ``min_confidence`` the least intersection over union of a match; ``max_cbh_km`` bounds the
     search; below ``min_sun_zenith_deg`` shadows hide under their clouds.
     """
+
+    WHERE: ClassVar[str] = "cbh.geometry"
 
     cloud_threshold: float = 1.4
     shadow_threshold: float = 0.7

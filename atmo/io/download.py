@@ -29,6 +29,7 @@ import urllib.request
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
+from typing import ClassVar
 
 import yaml
 
@@ -53,6 +54,22 @@ class ManifestEntry:
     path: str
     size: int | None = None
     sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class DownloadSettings:
+    """A ``url`` source block (``downscale.url``): the manifest and how :func:`download` retries.
+
+    ``retries`` further attempts after a transient failure, ``timeout_s`` per request, and
+    ``backoff_s`` before the first retry (doubled for each further one).
+    """
+
+    WHERE: ClassVar[str] = "downscale.url"
+
+    manifest: str | None = None
+    retries: int = 3
+    timeout_s: float = 60.0
+    backoff_s: float = 1.0
 
 
 class _TransientError(Exception):
@@ -192,9 +209,9 @@ def download(
     *,
     size: int | None = None,
     sha256: str | None = None,
-    retries: int = 3,
-    timeout_s: float = 60.0,
-    backoff_s: float = 1.0,
+    retries: int = DownloadSettings.retries,
+    timeout_s: float = DownloadSettings.timeout_s,
+    backoff_s: float = DownloadSettings.backoff_s,
 ) -> Path:
     """Fetch ``url`` to ``dest`` through ``dest.part`` with resume, verify, then rename into place.
 

@@ -35,6 +35,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import h5py
 import numpy as np
@@ -72,6 +73,17 @@ class DownscaleFields:
 
     def __len__(self) -> int:
         return int(self.precip_hr_mm.shape[0])
+
+
+@dataclass(frozen=True)
+class TimeSplitSettings:
+    """The ``downscale.split`` config block: the keywords of :func:`time_split`."""
+
+    WHERE: ClassVar[str] = "downscale.split"
+
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    gap_steps: int = 3
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import netCDF4
 import numpy as np
 
+from atmo.config_blocks import build_block, check
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path
 from atmo.io.cbh import FlightTrack
@@ -57,9 +58,41 @@ ERA5_VARIABLES: dict[str, tuple[str, str, str]] = {
 #: Espy's estimate of the lifting condensation level: about 125 m per kelvin of dewpoint depression.
 LCL_M_PER_K = 125.0
 
+SOURCES = ("synthetic", "era5_cds")
+
 TIME_NAMES = ("valid_time", "time")
 LATITUDE_NAMES = ("latitude", "lat")
 LONGITUDE_NAMES = ("longitude", "lon")
+
+
+@dataclass(frozen=True)
+class Era5Settings:
+    """The ``cbh.era5`` config block: where the predictors come from, which ones, and the area and hours.
+
+    ``grid_deg`` is the grid spacing requested, ``margin_deg`` and ``margin_h`` widen the area and
+    time span around the flights; ``lcl_noise_m`` is the synthetic LCL's scatter (synthetic only).
+    """
+
+    WHERE: ClassVar[str] = "cbh.era5"
+
+    source: str = "synthetic"
+    variables: tuple[str, ...] = ("t2m", "d2m", "sp", "blh", "tcwv", "u10", "v10", "lcc", "cape")
+    grid_deg: float = 0.25
+    margin_deg: float = 0.5
+    margin_h: float = 1.0
+    lcl_noise_m: float = 150.0
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.variables if name not in ERA5_VARIABLES]
+        check(
+            self,
+            [
+                ("source", self.source in SOURCES, f"expected one of {list(SOURCES)}"),
+                ("variables", not unknown, f"expected ERA5 short names from {list(ERA5_VARIABLES)}"),
+                ("variables", {"t2m", "d2m"} <= set(self.variables), "expected t2m and d2m among them"),
+                ("grid_deg", self.grid_deg > 0, "expected > 0"),
+            ],
+        )
 
 
 @dataclass(frozen=True)
@@ -367,25 +400,27 @@ def cds_client() -> CdsClient:
 def fetch_era5_cds(
     out_path: str | os.PathLike[str],
     tracks: Sequence[FlightTrack],
-    settings: Mapping[str, Any],
+    settings: Era5Settings | Mapping[str, Any],
     client: CdsClient | None = None,
 ) -> None:
     """The real source: request ERA5 for every flight from the CDS and write one NetCDF file.
 
-    ``settings`` is the config block ``cbh.era5``. Without a ``client`` the CDS credentials are
-    checked first (one-line :class:`InputError` saying what to set) and ``cdsapi.Client`` is used.
+    ``settings`` is the config block ``cbh.era5``, built or as a mapping (missing keys take their
+    defaults). Without a ``client`` the CDS credentials are checked first (one-line
+    :class:`InputError` saying what to set) and ``cdsapi.Client`` is used.
     """
+    settings = build_block(Era5Settings, settings, "cbh.era5")
     if client is None:
         require_cds_credentials()
         client = cds_client()
     requests = build_cds_requests(
         tracks,
-        settings["variables"],
-        grid_deg=settings["grid_deg"],
-        margin_deg=settings["margin_deg"],
-        margin_h=settings["margin_h"],
+        settings.variables,
+        grid_deg=settings.grid_deg,
+        margin_deg=settings.margin_deg,
+        margin_h=settings.margin_h,
     )
-    retrieve_era5_cds(out_path, requests, settings["variables"], client)
+    retrieve_era5_cds(out_path, requests, settings.variables, client)
 
 
 def retrieve_era5_cds(

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import ClassVar
 
 import h5py
 import numpy as np
@@ -187,11 +188,15 @@ def event_table(catalog: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Selection:
-    """Which events to use. Real SEVIR is ~1 TB, so real runs pick a subset; ``None`` = no limit.
+    """The ``nowcast.selection`` block: which events to use (built by :func:`atmo.config_blocks.build_block`).
+
+    Real SEVIR is ~1 TB, so real runs pick a subset; ``None`` = no limit.
 
     ``modalities`` are the modality rows kept (others, e.g. ``vis``, are dropped); ``require``
     are the modalities an event must have (VIL, the forecast target, always).
     """
+
+    WHERE: ClassVar[str] = "nowcast.selection"
 
     modalities: tuple[str, ...] = MODALITIES
     require: tuple[str, ...] = ("vil",)
@@ -200,12 +205,6 @@ class Selection:
     start: str | None = None
     end: str | None = None
     max_events: int | None = None
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Selection:
-        """From the config's ``nowcast.selection`` block."""
-        tuples = {"modalities", "require", "kinds", "event_types"}
-        return cls(**{k: tuple(v) if k in tuples else v for k, v in d.items()})
 
 
 def select_events(catalog: pd.DataFrame, selection: Selection) -> pd.DataFrame:

@@ -25,8 +25,9 @@ import json
 import logging
 import os
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import h5py
 import numpy as np
@@ -34,6 +35,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from atmo.config_blocks import check
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path
 from atmo.io.sevir import (
@@ -49,35 +51,57 @@ from atmo.io.sevir import (
 
 log = logging.getLogger(__name__)
 
-# SEVIR benchmark normalisation (value - offset) / scale, IR in stored units (degC x 100) and
-# lightning in flashes per cell and frame.
-DEFAULT_NORMALISATION = {
-    "ir069": {"offset": -3683.58, "scale": 1174.68},
-    "ir107": {"offset": -1552.80, "scale": 2562.43},
-    "lght": {"offset": 0.02990, "scale": 0.60517},
-}
+COMPRESSIONS = ("none", "lzf", "gzip")
+
+
+@dataclass(frozen=True)
+class Affine:
+    """``(value - offset) / scale`` of one channel (config ``nowcast.cache.normalisation.<channel>``)."""
+
+    offset: float
+    scale: float
+
+    def __post_init__(self) -> None:
+        check(self, [("scale", self.scale > 0, "expected > 0")])
+
+
+@dataclass(frozen=True)
+class Normalisation:
+    """The ``nowcast.cache.normalisation`` block: the SEVIR benchmark's constants by default.
+
+    IR in stored units (degC x 100), lightning in flashes per cell and 5-min frame; VIL is always
+    code/255 and has no entry.
+    """
+
+    WHERE: ClassVar[str] = "nowcast.cache.normalisation"
+
+    ir069: Affine = Affine(offset=-3683.58, scale=1174.68)
+    ir107: Affine = Affine(offset=-1552.80, scale=2562.43)
+    lght: Affine = Affine(offset=0.02990, scale=0.60517)
 
 
 @dataclass(frozen=True)
 class CacheConfig:
-    """The ``nowcast.cache`` config block."""
+    """The ``nowcast.cache`` config block (built by :func:`atmo.config_blocks.build_block`)."""
+
+    WHERE: ClassVar[str] = "nowcast.cache"
 
     grid_size: int = 64
     frames_in: int = 13
     frames_out: int = 12
     stride: int = 6
-    compression: str | None = "lzf"
-    normalisation: dict = field(default_factory=lambda: json.loads(json.dumps(DEFAULT_NORMALISATION)))
+    compression: str = "lzf"
+    normalisation: Normalisation = Normalisation()
 
     def __post_init__(self) -> None:
-        if self.frames_in + self.frames_out > N_FRAMES:
-            raise ValueError(f"frames_in + frames_out = {self.frames_in + self.frames_out} exceeds {N_FRAMES}")
-
-    @classmethod
-    def from_dict(cls, d: dict) -> CacheConfig:
-        """From the config's ``nowcast.cache`` block; channels it does not normalise keep the defaults."""
-        normalisation = {**json.loads(json.dumps(DEFAULT_NORMALISATION)), **d.get("normalisation", {})}
-        return cls(**{**d, "normalisation": normalisation})
+        most = N_FRAMES - self.frames_in
+        check(
+            self,
+            [
+                ("compression", self.compression in COMPRESSIONS, f"expected one of {list(COMPRESSIONS)}"),
+                ("frames_out", self.frames_out <= most, f"expected <= {most} (frames_in + frames_out <= {N_FRAMES})"),
+            ],
+        )
 
 
 def sample_starts(frames_in: int, frames_out: int, stride: int) -> list[int]:
@@ -131,8 +155,8 @@ def event_channels(reader: SevirReader, rows: dict[str, pd.Series], cfg: CacheCo
             out[:, channel] = resample(np.where(missing, 0, raw), grid) / 255.0
             continue
         value = rasterise_flashes(raw, int(row["size_x"]), grid) if img_type == "lght" else resample(raw, grid)
-        norm = cfg.normalisation[img_type]
-        out[:, channel] = (value - norm["offset"]) / norm["scale"]
+        norm = getattr(cfg.normalisation, img_type)
+        out[:, channel] = (value - norm.offset) / norm.scale
     return out, present
 
 
@@ -195,7 +219,9 @@ def build_cache(
             grid_size=grid,
             km_per_pixel=patch_km / grid,
             modalities=list(MODALITIES),
-            normalisation=json.dumps({"vil": {"offset": 0.0, "scale": 255.0}, **cfg.normalisation}, sort_keys=True),
+            normalisation=json.dumps(
+                {"vil": {"offset": 0.0, "scale": 255.0}, **asdict(cfg.normalisation)}, sort_keys=True
+            ),
         )
     summary = {
         "events": len(event_ids),

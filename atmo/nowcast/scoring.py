@@ -26,11 +26,13 @@ import math
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from atmo.config_blocks import check
 from atmo.errors import InputError
 from atmo.io.hdf5 import open_hdf5, require_dataset
 from atmo.metrics.contingency import (
@@ -55,13 +57,40 @@ _CODE_SCALE = 255.0
 Source = str | os.PathLike[str] | ArrayLike
 
 
+@dataclass(frozen=True)
+class ScoringConfig:
+    """The ``nowcast.scoring`` config block (built by :func:`atmo.config_blocks.build_block`).
+
+    ``thresholds`` are VIL codes (0..255) of the contingency scores, ``lpips`` switches LPIPS on,
+    ``batch_size`` is the samples read at a time and ``event_index`` the test sample of the event
+    panel (used by the table step, not by :func:`score_forecasts`).
+    """
+
+    WHERE: ClassVar[str] = "nowcast.scoring"
+
+    thresholds: tuple[float, ...] = SEVIR_THRESHOLDS
+    lpips: bool = True
+    batch_size: int = 8
+    event_index: int = 0
+
+    def __post_init__(self) -> None:
+        check(
+            self,
+            [
+                ("thresholds", len(self.thresholds) >= 1, "expected at least one threshold"),
+                ("batch_size", self.batch_size >= 1, "expected >= 1"),
+                ("event_index", self.event_index >= 0, "expected >= 0"),
+            ],
+        )
+
+
 def score_forecasts(
     forecast: Source,
     truth: Source,
-    thresholds: Sequence[float] = SEVIR_THRESHOLDS,
+    thresholds: Sequence[float] = ScoringConfig.thresholds,
     *,
-    batch_size: int = 8,
-    lpips: bool = True,
+    batch_size: int = ScoringConfig.batch_size,
+    lpips: bool = ScoringConfig.lpips,
     lpips_weights: str | os.PathLike[str] | None = None,
     device: str = "cpu",
 ) -> dict[str, Any]:

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pandas as pd
 
+from atmo.config_blocks import build_block, check
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path
 from atmo.io.download import download
@@ -33,22 +36,37 @@ SOURCES = ("synthetic", "sevir_s3", "sevir_local")
 
 
 @dataclass(frozen=True)
-class SourceConfig:
-    """``nowcast.source`` plus the block that source needs (``synthetic`` or ``sevir``)."""
+class SevirConfig:
+    """The ``nowcast.sevir`` config block: where the real sources are."""
 
-    source: str
-    synthetic: SyntheticSevirConfig
+    WHERE: ClassVar[str] = "nowcast.sevir"
+
     base_url: str = "https://sevir.s3.amazonaws.com"
     local_dir: str | None = None
 
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """``nowcast.source`` plus the block that source needs (``synthetic`` or ``sevir``)."""
+
+    WHERE: ClassVar[str] = "nowcast"
+
+    source: str = "synthetic"
+    synthetic: SyntheticSevirConfig = field(default_factory=SyntheticSevirConfig)
+    base_url: str = SevirConfig.base_url
+    local_dir: str | None = SevirConfig.local_dir
+
     def __post_init__(self) -> None:
-        if self.source not in SOURCES:
-            raise ValueError(f"unknown SEVIR source {self.source!r}; expected one of {SOURCES}")
+        check(self, [("source", self.source in SOURCES, f"expected one of {list(SOURCES)}")])
 
     @classmethod
-    def from_config(cls, source: str, seed: int, synthetic: dict, sevir: dict) -> SourceConfig:
-        base_url = sevir.get("base_url", cls.base_url)
-        return cls(source, SyntheticSevirConfig.from_dict(synthetic, seed), base_url, sevir.get("local_dir"))
+    def from_config(
+        cls, source: str, seed: int, synthetic: Mapping[str, Any] | None, sevir: Mapping[str, Any] | None
+    ) -> SourceConfig:
+        """From the config's ``nowcast.source``, ``nowcast.seed``, ``nowcast.synthetic`` and ``nowcast.sevir``."""
+        generator = replace(build_block(SyntheticSevirConfig, synthetic, "nowcast.synthetic"), seed=seed)
+        real = build_block(SevirConfig, sevir, "nowcast.sevir")
+        return cls(source, generator, real.base_url, real.local_dir)
 
     def local_root(self) -> Path:
         """The local SEVIR directory, which must exist (checked before anything is read)."""

@@ -18,10 +18,12 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
+from atmo.config_blocks import check
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path
 from atmo.io.sevir import event_table
@@ -29,11 +31,17 @@ from atmo.io.sevir import event_table
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
+METHODS = ("date", "fraction")
 
 
 @dataclass(frozen=True)
 class SplitConfig:
-    """The ``nowcast.split`` config block; dates are ISO strings (``YYYY-MM-DD``, UTC)."""
+    """The ``nowcast.split`` config block (built by :func:`atmo.config_blocks.build_block`).
+
+    Dates are ISO strings (``YYYY-MM-DD``, UTC).
+    """
+
+    WHERE: ClassVar[str] = "nowcast.split"
 
     method: str = "fraction"
     train_end: str = "2019-01-01"
@@ -41,9 +49,8 @@ class SplitConfig:
     val_fraction: float = 0.15
     test_fraction: float = 0.15
 
-    @classmethod
-    def from_dict(cls, d: dict) -> SplitConfig:
-        return cls(**d)
+    def __post_init__(self) -> None:
+        check(self, [("method", self.method in METHODS, f"expected one of {list(METHODS)}")])
 
 
 def _by_date(events: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import h5py
 import numpy as np
@@ -46,6 +46,8 @@ SPLITS = ("train", "val", "test")
 @dataclass(frozen=True)
 class TilingSettings:
     """The ``riskseg.tiles`` config block, one field per key (see the schema for meanings)."""
+
+    WHERE: ClassVar[str] = "riskseg.tiles"
 
     tile_size: int = 64
     block_tiles: int = 2

@@ -27,14 +27,23 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import ClassVar
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from atmo.cbh.geometry import shadow_shift_px, shift_mask
+from atmo.config_blocks import build_block
 from atmo.io.cbh import FlightTrack, write_flight
-from atmo.io.era5 import ERA5_VARIABLES, LCL_M_PER_K, Era5Grid, request_area, request_hours, write_era5
+from atmo.io.era5 import (
+    ERA5_VARIABLES,
+    LCL_M_PER_K,
+    Era5Grid,
+    Era5Settings,
+    request_area,
+    request_hours,
+    write_era5,
+)
 
 #: ER-2 cruise speed, m/s, and the length of the racetrack legs flown over the cloud field, m.
 CRUISE_SPEED_MS = 210.0
@@ -67,12 +76,14 @@ GRID_NOISE = {
 class CameraSettings:
     """Synthetic camera: frame size, angular pixel size and flight altitude (config ``cbh.synthetic``)."""
 
-    image_height: int
-    image_width: int
-    channels: int
-    ifov_mrad: float
-    altitude_m: float
-    sample_interval_s: float
+    WHERE: ClassVar[str] = "cbh.synthetic"
+
+    image_height: int = 96
+    image_width: int = 128
+    channels: int = 3
+    ifov_mrad: float = 4.0
+    altitude_m: float = 20000.0
+    sample_interval_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -347,16 +358,20 @@ def _flight_fields(
 
 
 def write_synthetic_era5(
-    path: str | os.PathLike[str], tracks: Sequence[FlightTrack], settings: Mapping[str, Any], seed: int
+    path: str | os.PathLike[str], tracks: Sequence[FlightTrack], settings: Era5Settings | Mapping, seed: int
 ) -> None:
-    """Write :func:`synthetic_era5` for ``tracks`` as an ERA5 NetCDF file (``settings``: config ``cbh.era5``)."""
+    """Write :func:`synthetic_era5` for ``tracks`` as an ERA5 NetCDF file.
+
+    ``settings`` is the config block ``cbh.era5``, built or as a mapping (missing keys take defaults).
+    """
+    settings = build_block(Era5Settings, settings, "cbh.era5")
     grid = synthetic_era5(
         tracks,
-        settings["variables"],
-        grid_deg=settings["grid_deg"],
-        margin_deg=settings["margin_deg"],
-        margin_h=settings["margin_h"],
-        lcl_noise_m=settings["lcl_noise_m"],
+        settings.variables,
+        grid_deg=settings.grid_deg,
+        margin_deg=settings.margin_deg,
+        margin_h=settings.margin_h,
+        lcl_noise_m=settings.lcl_noise_m,
         seed=seed,
     )
     write_era5(path, grid)

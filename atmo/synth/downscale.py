@@ -24,7 +24,9 @@ orography), so they carry the learnable signal exactly as a reanalysis would.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import numpy as np
 from scipy.special import ndtri
@@ -47,6 +49,30 @@ _EARTH_M_PER_DEG = 111_195.0
 # Weights of the standardised drivers in the large-scale rain index L (ascent, moisture,
 # instability, season, upslope flow); L is divided by the root of their summed squares.
 _WEIGHTS = {"ascent": 1.0, "moisture": 0.6, "instability": 0.4, "season": 0.3, "upslope": 0.5}
+
+
+@dataclass(frozen=True)
+class SyntheticDownscaleSettings:
+    """The ``downscale.synthetic`` config block: the keywords of :func:`generate_fields` but ``seed``.
+
+    Units and meanings are in the schema; ``generate_fields(seed=s, **dataclasses.asdict(settings))``.
+    """
+
+    WHERE: ClassVar[str] = "downscale.synthetic"
+
+    n_samples: int = 365
+    height: int = 64
+    width: int = 64
+    factor: int = 8
+    dry_fraction: float = 0.55
+    intensity_mm: float = 8.5
+    tail: float = 0.6
+    predictability: float = 0.6
+    persistence: float = 0.6
+    start_date: str = "2001-01-01"
+    south_lat_deg: float = 43.0
+    west_lon_deg: float = 5.0
+    spacing_deg: float = 0.0625
 
 
 def _spectrum(height: int, width: int, beta: float) -> np.ndarray:

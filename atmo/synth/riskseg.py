@@ -22,12 +22,14 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 from scipy.ndimage import fourier_gaussian
 
+from atmo.config_blocks import check
 from atmo.io.geotiff import write_geotiff
 from atmo.riskseg import LABEL_NODATA, SCENE_NODATA
 
@@ -47,6 +49,8 @@ _ORIGIN_NORTHING_M = 4_500_000.0
 class SyntheticSceneSettings:
     """The ``riskseg.synthetic`` config block, one field per key (see the schema for units)."""
 
+    WHERE: ClassVar[str] = "riskseg.synthetic"
+
     height: int = 512
     width: int = 512
     pixel_size_m: float = 30.0
@@ -59,10 +63,15 @@ class SyntheticSceneSettings:
 
     def __post_init__(self) -> None:
         low, high = self.class1_fraction, self.class2_fraction
-        if low <= 0 or high <= 0 or low + high >= 1:
-            raise ValueError(f"class fractions {low}, {high} must be positive and sum to less than 1")
-        if not CRS.from_epsg(self.epsg).is_projected:
-            raise ValueError(f"EPSG:{self.epsg} is not a projected CRS; the grid's pixels are given in metres")
+        check(
+            self,
+            [
+                ("class1_fraction", low > 0, "expected > 0"),
+                ("class2_fraction", high > 0, "expected > 0"),
+                ("class2_fraction", low + high < 1, f"expected class1_fraction ({low}) + class2_fraction < 1"),
+                ("epsg", CRS.from_epsg(self.epsg).is_projected, "expected a projected CRS (pixels are in metres)"),
+            ],
+        )
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,14 @@ import os
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import h5py
 import numpy as np
 import pandas as pd
 from scipy.ndimage import gaussian_filter
 
+from atmo.config_blocks import check
 from atmo.io.atomic import atomic_path
 from atmo.io.sevir import (
     FRAME_OFFSETS_MIN,
@@ -59,11 +61,13 @@ LIGHTNING_RATE = 0.02  # expected flashes per km2, 5-min frame and kg/m2 of VIL 
 
 @dataclass(frozen=True)
 class SyntheticSevirConfig:
-    """The ``nowcast.synthetic`` config block (plus the module seed).
+    """The ``nowcast.synthetic`` config block plus the module seed ``nowcast.seed``.
 
     ``image_size`` is the VIL side in 1 km pixels (SEVIR: 384); IR is at 2 km (``size/2``) and the
     lightning grid at 8 km (``size/8``), so it must be a multiple of 8.
     """
+
+    WHERE: ClassVar[str] = "nowcast.synthetic"
 
     n_events: int = 80
     image_size: int = 128
@@ -74,12 +78,8 @@ class SyntheticSevirConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.image_size % PIXEL_KM["lght"]:
-            raise ValueError(f"image_size {self.image_size} must be a multiple of {PIXEL_KM['lght']}")
-
-    @classmethod
-    def from_dict(cls, d: dict, seed: int) -> SyntheticSevirConfig:
-        return cls(**d, seed=seed)
+        step = PIXEL_KM["lght"]
+        check(self, [("image_size", self.image_size % step == 0, f"expected a multiple of {step}")])
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 A module's ``train:`` block in the workflow config (schema: ``config/schema/train.schema.yaml``) maps
 one-to-one onto :class:`TrainConfig`, so a key means the same thing in every experiment. Snakemake
-validates the config before jobs run; :meth:`TrainConfig.from_dict` checks again so the library is
-safe to call from a notebook or a test with a hand-written dict.
+validates the config before jobs run; :meth:`TrainConfig.from_dict` (one call of
+:func:`atmo.config_blocks.build_block`) checks again so the library is safe to call from a notebook
+or a test with a hand-written dict.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from typing import Any, get_type_hints
+from typing import Any, ClassVar
 
-from atmo.errors import ConfigError
+from atmo.config_blocks import build_block, check, coerce_fields
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 SCHEDULERS = ("none", "cosine", "plateau")
@@ -25,7 +26,11 @@ class TrainConfig:
     """Seeding, device, optimisation, early-stopping and checkpoint settings of one training run.
 
     Defaults equal the ``default:`` entries of ``train.schema.yaml`` (a unit test keeps them in sync).
+    Built from a config block by :func:`atmo.config_blocks.build_block` (or :meth:`from_dict`);
+    direct construction is checked the same way.
     """
+
+    WHERE: ClassVar[str] = "train"
 
     seed: int = 0
     deterministic: bool = True
@@ -47,8 +52,31 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        for name, value in _validated(self.to_dict(), "train").items():
-            object.__setattr__(self, name, value)
+        coerce_fields(self)
+        check(
+            self,
+            [
+                ("device", self.device in DEVICES, f"expected one of {list(DEVICES)}"),
+                ("scheduler", self.scheduler in SCHEDULERS, f"expected one of {list(SCHEDULERS)}"),
+                ("monitor_mode", self.monitor_mode in MONITOR_MODES, f"expected one of {list(MONITOR_MODES)}"),
+                (
+                    "monitor",
+                    self.monitor.startswith(("train_", "val_")),
+                    "expected a name starting with train_ or val_",
+                ),
+                ("seed", self.seed >= 0, "expected >= 0"),
+                ("epochs", self.epochs >= 1, "expected >= 1"),
+                ("batch_size", self.batch_size >= 1, "expected >= 1"),
+                ("num_workers", self.num_workers >= 0, "expected >= 0"),
+                ("lr", math.isfinite(self.lr) and self.lr > 0, "expected a finite number > 0"),
+                ("weight_decay", self.weight_decay >= 0, "expected >= 0"),
+                ("plateau_factor", 0 < self.plateau_factor < 1, "expected 0 < value < 1"),
+                ("plateau_patience", self.plateau_patience >= 0, "expected >= 0"),
+                ("grad_clip", self.grad_clip is None or self.grad_clip > 0, "expected null or > 0"),
+                ("patience", self.patience is None or self.patience >= 1, "expected null or >= 1"),
+                ("checkpoint_every", self.checkpoint_every >= 1, "expected >= 1"),
+            ],
+        )
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None, where: str = "train") -> TrainConfig:
@@ -57,75 +85,8 @@ class TrainConfig:
         ``where`` is the dotted config path of the block (``"cbh.train"``), used in error messages.
         Raises :class:`ConfigError` naming the key for unknown keys and invalid values.
         """
-        d = dict(d or {})
-        known = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(d) - set(known))
-        if unknown:
-            raise ConfigError(f"invalid config: key '{where}.{unknown[0]}': unknown key; allowed keys are {known}")
-        defaults = cls().to_dict()
-        return cls(**_validated({**defaults, **d}, where))
+        return build_block(cls, d, where)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved settings as a plain dict (what checkpoints store)."""
         return dataclasses.asdict(self)
-
-
-def _validated(values: dict[str, Any], where: str) -> dict[str, Any]:
-    """``values`` with ints widened to float where a float is expected; ConfigError names a bad key."""
-    hints = get_type_hints(TrainConfig)
-    out = {}
-    for name, value in values.items():
-        out[name] = _coerce(value, hints[name])
-        if out[name] is _INVALID:
-            raise ConfigError(
-                f"invalid config: key '{where}.{name}': expected {_type_name(hints[name])}, "
-                f"got {type(value).__name__} {value!r}"
-            )
-    for name, problem in _range_problems(out):
-        raise ConfigError(f"invalid config: key '{where}.{name}': {problem}, got {out[name]!r}")
-    return out
-
-
-def _range_problems(v: dict[str, Any]) -> list[tuple[str, str]]:
-    checks = [
-        ("device", v["device"] in DEVICES, f"expected one of {list(DEVICES)}"),
-        ("scheduler", v["scheduler"] in SCHEDULERS, f"expected one of {list(SCHEDULERS)}"),
-        ("monitor_mode", v["monitor_mode"] in MONITOR_MODES, f"expected one of {list(MONITOR_MODES)}"),
-        ("monitor", v["monitor"].startswith(("train_", "val_")), "expected a name starting with train_ or val_"),
-        ("seed", v["seed"] >= 0, "expected >= 0"),
-        ("epochs", v["epochs"] >= 1, "expected >= 1"),
-        ("batch_size", v["batch_size"] >= 1, "expected >= 1"),
-        ("num_workers", v["num_workers"] >= 0, "expected >= 0"),
-        ("lr", math.isfinite(v["lr"]) and v["lr"] > 0, "expected a finite number > 0"),
-        ("weight_decay", v["weight_decay"] >= 0, "expected >= 0"),
-        ("plateau_factor", 0 < v["plateau_factor"] < 1, "expected 0 < value < 1"),
-        ("plateau_patience", v["plateau_patience"] >= 0, "expected >= 0"),
-        ("grad_clip", v["grad_clip"] is None or v["grad_clip"] > 0, "expected null or > 0"),
-        ("patience", v["patience"] is None or v["patience"] >= 1, "expected null or >= 1"),
-        ("checkpoint_every", v["checkpoint_every"] >= 1, "expected >= 1"),
-    ]
-    return [(name, problem) for name, ok, problem in checks if not ok]
-
-
-_INVALID = object()
-
-
-def _coerce(value: Any, hint: Any) -> Any:
-    """``value`` converted to ``hint`` (int -> float allowed; bool is never a number), else ``_INVALID``."""
-    options = getattr(hint, "__args__", (hint,))
-    if value is None:
-        return None if type(None) in options else _INVALID
-    if isinstance(value, bool):
-        return value if bool in options else _INVALID
-    if int in options and isinstance(value, int):
-        return value
-    if float in options and isinstance(value, int | float):
-        return float(value)
-    if str in options and isinstance(value, str):
-        return value
-    return _INVALID
-
-
-def _type_name(hint: Any) -> str:
-    options = getattr(hint, "__args__", (hint,))
-    return " or ".join("null" if option is type(None) else option.__name__ for option in options)

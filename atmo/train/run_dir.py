@@ -15,7 +15,8 @@ and the content hashes of the input files — in ``fingerprint.json``:
 A second trainer on the same directory (an orphan of a killed ``snakemake``, or a rerun after
 ``--unlock``) would interleave checkpoints with the first. :func:`claim_run_dir` therefore takes an
 exclusive OS file lock (``fcntl.flock``) on ``<run>.lock`` beside the directory; the kernel drops it
-when the holder dies, however it dies, so a stale lock never blocks a restart. A trainer that finds
+when the holder dies, however it dies, so a stale lock never blocks a restart. A holder that ends
+normally removes the file; one that was killed leaves it behind, unlocked, for the next to reuse. A trainer that finds
 the lock taken stops at once, naming the process that holds it.
 """
 
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -35,20 +35,11 @@ from typing import Any
 
 from atmo.errors import InputError
 from atmo.io.atomic import write_json
+from atmo.io.download import sha256_of
 
 log = logging.getLogger(__name__)
 
 FINGERPRINT_FILE = "fingerprint.json"
-_CHUNK = 8 << 20
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file's content, read in 8 MiB chunks (memory stays flat for large caches)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def run_fingerprint(
@@ -62,7 +53,7 @@ def run_fingerprint(
     return {
         "train": dict(train),
         "meta": json.loads(json.dumps(meta, sort_keys=True)),
-        "inputs": {role: file_sha256(path) for role, path in sorted(inputs.items())},
+        "inputs": {role: sha256_of(path) for role, path in sorted(inputs.items())},
     }
 
 
@@ -104,8 +95,11 @@ def claim_run_dir(run_dir: str | os.PathLike[str], fingerprint: Mapping[str, Any
         lock.truncate()
         lock.write(f"process {os.getpid()} on {socket.gethostname()}\n")
         lock.flush()
-        _ensure_fingerprint(run_dir, dict(fingerprint))
-        yield run_dir
+        try:
+            _ensure_fingerprint(run_dir, dict(fingerprint))
+            yield run_dir
+        finally:
+            lock_path.unlink(missing_ok=True)  # still locked until closed: a waiting claimer fails, a later one recreates it
 
 
 def _ensure_fingerprint(run_dir: Path, fingerprint: dict[str, Any]) -> None:

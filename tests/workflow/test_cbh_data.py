@@ -7,7 +7,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-import yaml
+from workflow_helpers import edit_config, job_counts, load_config, planned_jobs
 
 from atmo.cbh.cache import read_cache_table
 from atmo.io.cbh import read_flight_track
@@ -19,15 +19,12 @@ CACHE = "results/cbh/cache.h5"
 
 
 def _edit_cbh_config(workflow_dir: Path, **changes) -> dict:
-    path = workflow_dir / "config/test.yaml"
-    config = yaml.safe_load(path.read_text())
-    config["cbh"].update(changes)
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return config["cbh"]
+    """Apply ``changes`` to the cbh block of the test config; return the resulting block."""
+    return edit_config(workflow_dir, lambda config: config["cbh"].update(changes))["cbh"]
 
 
 def test_cache_from_test_config(workflow_dir: Path, snakemake_in) -> None:
-    cbh = yaml.safe_load((workflow_dir / "config/test.yaml").read_text())["cbh"]
+    cbh = load_config(workflow_dir)["cbh"]
     snakemake_in(CACHE)
     table = read_cache_table(workflow_dir / CACHE)
     assert table.flights == [f["name"] for f in cbh["flights"]]
@@ -58,7 +55,7 @@ def test_cds_source_without_credentials_fails_with_one_clear_line(
 
 def test_local_source_imports_campaign_files_and_names_a_missing_one(workflow_dir: Path, snakemake_in) -> None:
     local = workflow_dir / "campaign"
-    cbh = yaml.safe_load((workflow_dir / "config/test.yaml").read_text())["cbh"]
+    cbh = load_config(workflow_dir)["cbh"]
     camera = CameraSettings(32, 48, 3, 10.0, 20000.0, 10.0)
     flights = cbh["flights"]
     for index, flight in enumerate(flights[:-1]):
@@ -79,8 +76,12 @@ def test_local_source_imports_campaign_files_and_names_a_missing_one(workflow_di
 
 
 @pytest.mark.parametrize("config", ["config/config.yaml", "config/test.yaml", "config/full.yaml"])
-def test_dry_run_plans_every_cbh_rule(snakemake_in, config: str) -> None:
+def test_dry_run_plans_every_cbh_rule(workflow_dir: Path, snakemake_in, config: str) -> None:
     """Full uses the local files and the CDS: planning needs neither data nor credentials."""
+    flights = [flight["name"] for flight in load_config(workflow_dir, config)["cbh"]["flights"]]
     output = snakemake_in("-n", CACHE, config=config).stdout
-    for rule in ("cbh_flights", "cbh_era5", "cbh_geometry", "cbh_cache"):
-        assert f"rule {rule}:" in output or f"{rule} " in output, rule
+    n = len(flights)
+    assert job_counts(output) == {"cbh_flights": n, "cbh_era5": 1, "cbh_geometry": n, "cbh_cache": 1}
+    jobs = planned_jobs(output)
+    for rule in ("cbh_flights", "cbh_geometry"):
+        assert sorted(wildcards["flight"] for name, wildcards in jobs if name == rule) == sorted(flights), rule

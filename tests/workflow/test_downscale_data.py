@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 import yaml
+from downscale_helpers import time_subset
 from local_http import serve_directory
+from workflow_helpers import edit_config, load_config
 
 from atmo.io.download import ManifestEntry, write_manifest
 from atmo.io.downscale import read_fields, read_split, write_fields
@@ -21,27 +23,27 @@ from atmo.synth.downscale import generate_fields
 pytestmark = pytest.mark.workflow
 
 FIELDS = "results/downscale/fields.h5"
+SOURCE_CONFIG = "config/source.yaml"
 ONLY_DOWNSCALE = "modules=[downscale]"
 
 
 def _set_source(workflow_dir: Path, **block: object) -> str:
     """Write config/source.yaml: the test config with the downscale block updated by ``block``."""
-    config = yaml.safe_load((workflow_dir / "config/test.yaml").read_text())
-    config["downscale"].update(block)
-    (workflow_dir / "config/source.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    return "config/source.yaml"
+    shutil.copyfile(workflow_dir / "config/test.yaml", workflow_dir / SOURCE_CONFIG)
+    edit_config(workflow_dir, lambda config: config["downscale"].update(block), SOURCE_CONFIG)
+    return SOURCE_CONFIG
 
 
 def _synthetic_settings(workflow_dir: Path) -> dict:
     """The test config's generator settings completed by the schema defaults."""
     schema = yaml.safe_load((workflow_dir / "config/schema/downscale.schema.yaml").read_text())
     defaults = {key: spec["default"] for key, spec in schema["properties"]["synthetic"]["properties"].items()}
-    return {**defaults, **yaml.safe_load((workflow_dir / "config/test.yaml").read_text())["downscale"]["synthetic"]}
+    return {**defaults, **load_config(workflow_dir)["downscale"]["synthetic"]}
 
 
 def test_synthetic_fields_match_the_test_config(workflow_dir: Path, snakemake_in) -> None:
     snakemake_in(FIELDS, "--config", ONLY_DOWNSCALE)
-    cfg = yaml.safe_load((workflow_dir / "config/test.yaml").read_text())["downscale"]
+    cfg = load_config(workflow_dir)["downscale"]
     syn, split_cfg = cfg["synthetic"], cfg["split"]
     fields = read_fields(workflow_dir / FIELDS)
     n, f = syn["n_samples"], syn["factor"]
@@ -65,10 +67,8 @@ def test_synthetic_fields_match_the_test_config(workflow_dir: Path, snakemake_in
 @pytest.fixture
 def archive_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A plain HTTP server on 127.0.0.1 serving the files of a temporary directory."""
-    root = tmp_path / "served"
-    root.mkdir()
-    with serve_directory(root) as url:
-        yield url, root
+    with serve_directory(tmp_path / "served") as url:
+        yield url, tmp_path / "served"
 
 
 def test_url_source_downloads_verifies_and_joins_the_archive(workflow_dir: Path, snakemake_in, archive_server) -> None:
@@ -76,14 +76,7 @@ def test_url_source_downloads_verifies_and_joins_the_archive(workflow_dir: Path,
     archive = generate_fields(seed=5, **{**_synthetic_settings(workflow_dir), "n_samples": 30})
     entries = []
     for name, part in (("2001b.h5", slice(15, None)), ("2001a.h5", slice(None, 15))):
-        half = replace(
-            archive,
-            precip_hr_mm=archive.precip_hr_mm[part],
-            precip_lr_mm=archive.precip_lr_mm[part],
-            predictors_lr=archive.predictors_lr[part],
-            time_s=archive.time_s[part],
-        )
-        write_fields(root / name, half)
+        write_fields(root / name, time_subset(archive, part))
         data = (root / name).read_bytes()
         entries.append(ManifestEntry(f"{base}/{name}", f"years/{name}", len(data), hashlib.sha256(data).hexdigest()))
     write_manifest(workflow_dir / "manifest.yaml", entries)

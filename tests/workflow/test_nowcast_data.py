@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
+from workflow_helpers import edit_config, load_config
 
 from atmo.io.sevir import MODALITIES, data_file_names, read_catalog, write_catalog
 from atmo.synth.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
@@ -22,16 +22,12 @@ CACHES = [f"results/nowcast/cache/{split}.h5" for split in SPLITS]
 
 def _nowcast_config(workflow_dir: Path, **changes) -> dict:
     """Apply ``changes`` to the nowcast block of the test config; return the resulting block."""
-    path = workflow_dir / "config/test.yaml"
-    config = yaml.safe_load(path.read_text())
-    config["nowcast"].update(changes)
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return config["nowcast"]
+    return edit_config(workflow_dir, lambda config: config["nowcast"].update(changes))["nowcast"]
 
 
 def test_synthetic_sevir_to_caches(workflow_dir: Path, snakemake_in) -> None:
     snakemake_in(*CACHES)
-    block = yaml.safe_load((workflow_dir / "config/test.yaml").read_text())["nowcast"]
+    block = load_config(workflow_dir)["nowcast"]
     grid, t_in, t_out = (block["cache"][k] for k in ("grid_size", "frames_in", "frames_out"))
     catalog = read_catalog(workflow_dir / "results/nowcast/catalog.csv")
     have = catalog.groupby("id")["img_type"].agg(set)

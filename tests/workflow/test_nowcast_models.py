@@ -1,31 +1,26 @@
-"""The whole nowcast experiment through the snakemake CLI on config/test.yaml.
+"""The whole nowcast experiment through the snakemake CLI on config/test.yaml (the shared executed run).
 
-Trains every model and ablation, forecasts the held-out test events with them and the baselines,
-scores them and builds the table; then checks that a changed model setting retrains only that model.
+Every model and ablation was trained, forecast the held-out test events like the baselines did, was
+scored and tabulated. Rerunning after a model edit is tested in test_training_resume.py.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import h5py
 import pandas as pd
 import pytest
-import yaml
+from workflow_helpers import edit_config, load_config
 
 pytestmark = pytest.mark.workflow
 
-RULE_LINE = re.compile(r"^(?:local)?rule (\w+):\n(?:.*\n)*?    wildcards: (.*)$", re.MULTILINE)
-NOWCAST_ONLY = "modules=[nowcast]"
 
-
-def test_nowcast_experiment_end_to_end(workflow_dir: Path, snakemake_in) -> None:
-    snakemake_in("--config", NOWCAST_ONLY)
-    block = yaml.safe_load((workflow_dir / "config/test.yaml").read_text())["nowcast"]
+def test_nowcast_experiment_end_to_end(test_run: Path) -> None:
+    block = load_config(test_run)["nowcast"]
     names = [*block["models"], *block["baselines"]]
-    results = workflow_dir / "results/nowcast"
+    results = test_run / "results/nowcast"
 
     # Forecasts cover exactly the test events, none of which was used for training or validation.
     split = pd.read_csv(results / "split.csv")
@@ -52,24 +47,20 @@ def test_nowcast_experiment_end_to_end(workflow_dir: Path, snakemake_in) -> None
     for figure in ("csi_by_lead.png", "event_panel.png"):
         assert (results / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    # Editing one model's settings retrains that model only (and rescores it, and rebuilds the table).
-    config_path = workflow_dir / "config/test.yaml"
-    config = yaml.safe_load(config_path.read_text())
-    config["nowcast"]["models"]["unet"]["params"]["base_channels"] = 6
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    dry_run = snakemake_in("-n", "--config", NOWCAST_ONLY).stdout
-    stale = {(rule, wildcards) for rule, wildcards in RULE_LINE.findall(dry_run)}
-    rules = {rule for rule, _ in stale} | set(re.findall(r"^(?:local)?rule (\w+):", dry_run, re.MULTILINE))
-    assert rules - {"all"} == {"nowcast_train", "nowcast_forecast", "nowcast_score", "nowcast_table"}
-    assert {w for r, w in stale if r != "nowcast_table"} <= {"model=unet", "name=unet"}
-
 
 def test_thresholds_outside_vip_range_are_rejected(workflow_dir: Path, snakemake_in) -> None:
-    config_path = workflow_dir / "config/test.yaml"
-    config = yaml.safe_load(config_path.read_text())
-    config["nowcast"]["scoring"]["thresholds"] = [74, 300]
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    edit_config(workflow_dir, lambda c: c["nowcast"]["scoring"].update(thresholds=[74, 300]))
     result = snakemake_in("-n", check=False)
     assert result.returncode != 0
     assert "invalid config: key 'nowcast.scoring.thresholds[1]'" in result.stdout + result.stderr
+    assert not (workflow_dir / "results").exists()
+
+
+def test_a_setting_the_model_refuses_stops_before_any_job(workflow_dir: Path, snakemake_in) -> None:
+    edit_config(workflow_dir, lambda c: c["nowcast"]["models"]["unet"]["params"].update(base_channels=12))
+    result = snakemake_in(check=False)
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("invalid config")]
+    assert result.returncode != 0 and len(lines) == 1, result.stderr[-3000:]
+    assert lines[0].startswith("invalid config: key 'nowcast.models.unet.params.base_channels': unet rejects it")
+    assert "Traceback" not in result.stdout + result.stderr
     assert not (workflow_dir / "results").exists()

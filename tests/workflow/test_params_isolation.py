@@ -7,30 +7,29 @@ modules, edits the riskseg block of the config, and reads what a dry run would e
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
-import yaml
+from workflow_helpers import edit_config, planned_jobs
 
 pytestmark = pytest.mark.workflow
 
-RULE_LINE = re.compile(r"^(?:local)?rule (\w+):", re.MULTILINE)
 TWO_MODULES = "modules=[nowcast, riskseg]"
 
 
 def _rules_to_run(dry_run_output: str) -> set[str]:
-    return set(RULE_LINE.findall(dry_run_output)) - {"all"}
+    return {rule for rule, _ in planned_jobs(dry_run_output)} - {"all"}
+
+
+def _next_riskseg_seed(config: dict) -> None:
+    config["riskseg"]["seed"] += 1
 
 
 def test_riskseg_edit_reruns_only_riskseg(workflow_dir: Path, snakemake_in) -> None:
     snakemake_in("--config", TWO_MODULES)
     assert _rules_to_run(snakemake_in("-n", "--config", TWO_MODULES).stdout) == set()
 
-    config_path = workflow_dir / "config/test.yaml"
-    config = yaml.safe_load(config_path.read_text())
-    config["riskseg"]["seed"] += 1
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    edit_config(workflow_dir, _next_riskseg_seed)
 
     stale = _rules_to_run(snakemake_in("-n", "--config", TWO_MODULES).stdout)
     assert stale, "changing riskseg.seed must make riskseg outputs stale"

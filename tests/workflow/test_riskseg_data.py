@@ -10,6 +10,7 @@ import h5py
 import numpy as np
 import pytest
 import yaml
+from workflow_helpers import edit_config, load_config
 
 from atmo.io.geotiff import inspect_geotiff, read_geotiff, write_geotiff
 from atmo.riskseg import LABEL_NODATA
@@ -23,16 +24,12 @@ SPLITS = ("train", "val", "test")
 
 def _riskseg_config(workflow_dir: Path, **changes) -> dict:
     """Apply ``changes`` to the riskseg block of the test config; return the resulting block."""
-    path = workflow_dir / "config/test.yaml"
-    config = yaml.safe_load(path.read_text())
-    config["riskseg"].update(changes)
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return config["riskseg"]
+    return edit_config(workflow_dir, lambda config: config["riskseg"].update(changes))["riskseg"]
 
 
 def test_synthetic_scene_to_blocked_tiles(workflow_dir: Path, snakemake_in) -> None:
     snakemake_in(TILES)
-    block = yaml.safe_load((workflow_dir / "config/test.yaml").read_text())["riskseg"]
+    block = load_config(workflow_dir)["riskseg"]
     size, max_nodata = block["tiles"]["tile_size"], block["tiles"].get("max_nodata_fraction", 0.5)
 
     scene = inspect_geotiff(workflow_dir / "results/riskseg/scene.tif")

@@ -39,7 +39,7 @@ import pytest
 import yaml
 from compare_outputs import compare_trees
 from slurm_cluster import SlurmCluster, unavailable_reason
-from workflow_helpers import REPO, SNAKEMAKE, copy_workflow
+from workflow_helpers import REPO, SNAKEMAKE, copy_workflow, edit_config
 
 UNAVAILABLE = unavailable_reason()
 pytestmark = [
@@ -54,6 +54,7 @@ KEEP_MODELS = ("sgt", "unet")
 KEEP_BASELINES = ("persistence",)
 EPOCHS = 20
 TRAIN_RULE = "nowcast_train"
+GPU_RULES = (TRAIN_RULE, "nowcast_forecast")  # rules that declare gpu=1: training and running a trained model
 KILLED = "sgt"  # the model whose training job is cancelled mid-run
 RUN_TIMEOUT_S = 480
 # The test node claims enough CPUs and memory for the profile's real requests (8 CPUs and 32 GB per
@@ -69,6 +70,9 @@ TEST_CLUSTER_SETTINGS = {
     "slurm-keep-successful-logs": True,
     "latency-wait": 5,
     "jobs": 4,
+    # The local reference run trains with one torch thread per job (CPU-only machine); the thread
+    # count changes the last bits of every weight, so the cluster run must use one too.
+    "set-threads": {"nowcast_train": 1, "nowcast_forecast": 1},
 }
 
 JOB_BLOCK = re.compile(
@@ -192,13 +196,20 @@ def profile_partitions() -> list[str]:
 
 def write_config(workdir: Path) -> str:
     """config/test.yaml with fewer nowcast models and more epochs (see the module docstring)."""
-    config = yaml.safe_load((workdir / "config/test.yaml").read_text())
-    nowcast = config["nowcast"]
-    nowcast["models"] = {name: nowcast["models"][name] for name in KEEP_MODELS}
-    nowcast["baselines"] = list(KEEP_BASELINES)
-    nowcast["train"]["epochs"] = EPOCHS
-    (workdir / CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))
+
+    def shorten(config: dict) -> None:
+        nowcast = config["nowcast"]
+        nowcast["models"] = {name: nowcast["models"][name] for name in KEEP_MODELS}
+        nowcast["baselines"] = list(KEEP_BASELINES)
+        nowcast["train"]["epochs"] = EPOCHS
+
+    shutil.copyfile(workdir / "config/test.yaml", workdir / CONFIG)
+    edit_config(workdir, shorten, CONFIG)
     return CONFIG
+
+
+def _next_riskseg_seed(config: dict) -> None:
+    config["riskseg"]["seed"] += 1
 
 
 class TrainingJobKiller(threading.Thread):
@@ -317,6 +328,7 @@ def test_every_job_runs_inside_a_slurm_job(slurm_run: SlurmRun) -> None:
 
 def test_training_jobs_request_a_gpu_and_data_jobs_do_not(slurm_run: SlurmRun) -> None:
     gpu_partition = profile_setting(TRAIN_RULE, "slurm_partition")
+    assert {profile_setting(rule, "slurm_partition") for rule in GPU_RULES} == {gpu_partition}
     cpu_partition = profile_setting(None, "slurm_partition")
     gpu_jobs = 0
     for record in slurm_run.records():
@@ -328,11 +340,11 @@ def test_training_jobs_request_a_gpu_and_data_jobs_do_not(slurm_run: SlurmRun) -
             gpu_jobs += 1
             assert record.get("TresPerJob") == "gres:gpu:1", f"{where} did not request a GPU: {record}"
             assert record["Partition"] == gpu_partition, where
-            assert all(job.rule == TRAIN_RULE for job in jobs), where
+            assert all(job.rule in GPU_RULES for job in jobs), where
         else:
             assert "gpu" not in record.get("TresPerJob", ""), f"{where} requested a GPU: {record}"
             assert record["Partition"] == cpu_partition, where
-    assert gpu_jobs >= len(KEEP_MODELS), "every model's training job must have been submitted with a GPU"
+    assert gpu_jobs >= 2 * len(KEEP_MODELS), "every model's training and forecast job must have had a GPU"
 
 
 def test_a_cancelled_training_job_is_resubmitted_and_resumes(slurm_run: SlurmRun) -> None:
@@ -362,10 +374,7 @@ def test_editing_one_experiment_submits_only_its_jobs(
 ) -> None:
     workdir = tmp_path_factory.mktemp("rerun") / "wf"
     shutil.copytree(slurm_run.workdir, workdir, symlinks=True)
-    config_path = workdir / CONFIG
-    config = yaml.safe_load(config_path.read_text())
-    config["riskseg"]["seed"] += 1
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    edit_config(workdir, _next_riskseg_seed, CONFIG)
 
     mtime_only, _ = Snakemake(
         ["-n", "--cores", "1", "--configfile", CONFIG, "--rerun-triggers", "mtime"], workdir

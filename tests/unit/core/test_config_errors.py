@@ -1,84 +1,87 @@
-"""The one-line config errors: unknown keys and wrong types name the key and what was expected."""
+"""The workflow's config check (atmo.workflow_config, what rules/common.smk calls): one line per error."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
 import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
 
-from atmo.config import describe_validation_error, dotted_key, find_validation_error
+from atmo.config import dotted_key
+from atmo.errors import ConfigError
+from atmo.workflow_config import MODULES, validate_workflow_config
 
-SCHEMA_DIR = Path(__file__).resolve().parents[3] / "config"
-
-
-def _validator() -> Draft202012Validator:
-    def retrieve(uri: str) -> Resource:
-        return Resource.from_contents(yaml.safe_load((SCHEMA_DIR / uri.removeprefix("file://")).read_text()))
-
-    schema = yaml.safe_load((SCHEMA_DIR / "schema.yaml").read_text())
-    return Draft202012Validator(schema, registry=Registry(retrieve=retrieve))
+CONFIG_DIR = Path(__file__).resolve().parents[3] / "config"
 
 
-def _error(config: dict) -> ValidationError:
-    errors = list(_validator().iter_errors(config))
-    assert errors, "config was expected to be invalid"
-    return errors[0]
+def _config(name: str = "test.yaml") -> dict:
+    return yaml.safe_load((CONFIG_DIR / name).read_text())
 
 
-def _valid_config() -> dict:
-    return yaml.safe_load((SCHEMA_DIR / "test.yaml").read_text())
+def _message(config: dict) -> str:
+    with pytest.raises(ConfigError) as error:
+        validate_workflow_config(config, CONFIG_DIR)
+    message = str(error.value)
+    assert "\n" not in message and message.startswith("invalid config: key '")
+    return message
 
 
-def test_every_shipped_config_is_valid() -> None:
-    for name in ("config.yaml", "test.yaml", "full.yaml"):
-        config = yaml.safe_load((SCHEMA_DIR / name).read_text())
-        assert not list(_validator().iter_errors(config)), name
+@pytest.mark.parametrize("name", ["config.yaml", "test.yaml", "full.yaml"])
+def test_every_shipped_config_is_valid_and_enables_every_module(name: str) -> None:
+    config = validate_workflow_config(_config(name), CONFIG_DIR)
+    assert tuple(config["modules"]) == MODULES
+
+
+def test_defaults_are_filled_in_module_and_train_blocks() -> None:
+    config = _config()
+    del config["nowcast"]["scoring"]
+    validate_workflow_config(config, CONFIG_DIR)
+    assert config["nowcast"]["scoring"]["thresholds"] == [16, 74, 133, 160, 181, 219]
+    assert config["nowcast"]["train"]["patience"] is None and config["nowcast"]["train"]["scheduler"] == "cosine"
+    assert config["nowcast"]["models"]["sgt"]["loss"]["extreme_weight"] == 2.0  # inside a $defs entry
 
 
 def test_unknown_key_is_named_on_one_line() -> None:
-    config = _valid_config()
+    config = _config()
     config["riskseg"]["not_a_setting"] = 3
-    message = describe_validation_error(_error(config))
-    assert "\n" not in message
+    message = _message(config)
     assert "'riskseg'" in message and "not_a_setting" in message and "allowed keys" in message
 
 
-def test_wrong_type_names_key_and_expected_type() -> None:
-    config = _valid_config()
-    config["nowcast"]["seed"] = "zero"
-    message = describe_validation_error(_error(config))
-    assert message == "invalid config: key 'nowcast.seed': expected integer, got str 'zero'"
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda c: c["nowcast"].update(seed="zero"), "key 'nowcast.seed': expected integer, got str 'zero'"),
+        (lambda c: c["nowcast"]["train"].update(lr=-1), "key 'nowcast.train.lr'"),
+        (lambda c: c["nowcast"]["train"].update(epochs="7"), "key 'nowcast.train.epochs': expected integer"),
+        (lambda c: c.update(modules=["nowcast", "weather"]), "key 'modules[1]'"),
+        (lambda c: c.pop("cbh"), "key 'cbh': missing module block"),
+        (lambda c: c["nowcast"].update(train=None), "key 'nowcast.train': expected object"),
+        (lambda c: c["nowcast"]["models"].update(gan={"arch": "gan"}), "key 'nowcast.models.gan.arch'"),
+    ],
+)
+def test_bad_values_name_the_key(edit, expected: str) -> None:
+    config = _config()
+    edit(config)
+    assert expected in _message(config)
 
 
-def test_unknown_module_in_modules_list() -> None:
-    config = _valid_config()
-    config["modules"] = ["nowcast", "weather"]
-    message = describe_validation_error(_error(config))
-    assert "modules[1]" in message and "'weather'" in message
+def test_a_module_left_out_of_modules_is_not_checked() -> None:
+    config = _config()
+    config["modules"] = ["nowcast"]
+    config["cbh"] = {"this block": "is never read"}
+    del config["riskseg"]
+    validate_workflow_config(copy.deepcopy(config), CONFIG_DIR)
+
+
+def test_the_schema_lists_exactly_the_modules() -> None:
+    schema = yaml.safe_load((CONFIG_DIR / "schema.yaml").read_text())
+    assert tuple(schema["properties"]["modules"]["items"]["enum"]) == MODULES
+    assert tuple(schema["properties"]["modules"]["default"]) == MODULES
+    assert all((CONFIG_DIR / "schema" / f"{module}.schema.yaml").is_file() for module in MODULES)
 
 
 def test_dotted_key_renders_indices() -> None:
     assert dotted_key(["a", "b", 2, "c"]) == "a.b[2].c"
     assert dotted_key([]) == "<top level>"
-
-
-def test_find_validation_error_unwraps_wrappers() -> None:
-    inner = ValidationError("boom")
-    try:
-        try:
-            raise inner
-        except ValidationError as err:
-            raise RuntimeError("Error validating config file.", err) from err
-    except RuntimeError as outer:
-        assert find_validation_error(outer) is inner
-    assert find_validation_error(RuntimeError("nothing")) is None
-
-
-@pytest.mark.parametrize("name", ["config.yaml", "test.yaml", "full.yaml"])
-def test_configs_enable_all_modules(name: str) -> None:
-    config = yaml.safe_load((SCHEMA_DIR / name).read_text())
-    assert set(config["modules"]) == {"nowcast", "cbh", "riskseg", "downscale"}

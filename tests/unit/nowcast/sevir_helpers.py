@@ -1,12 +1,14 @@
-"""Shared test data for the nowcast data-stage tests: a small synthetic SEVIR tree on disk."""
+"""Shared test data for the nowcast tests: a small synthetic SEVIR tree on disk and caches built from it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from atmo.io.sevir import data_file_names, read_catalog, write_catalog
+from atmo.nowcast.cache import CacheConfig, build_cache
 from atmo.synth.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
 
 SMALL = SyntheticSevirConfig(n_events=6, image_size=32, storm_fraction=0.67, missing_fraction=0.2, seed=3)
@@ -19,3 +21,17 @@ def write_sevir_tree(root: Path, cfg: SyntheticSevirConfig = SMALL) -> pd.DataFr
     for name in data_file_names(catalog):
         write_synthetic_file(catalog, name, root / "data" / name, cfg)
     return read_catalog(root / "CATALOG.csv")
+
+
+def event_ids(tree: Path) -> list[str]:
+    """The event ids of ``tree``'s catalog, in catalog order."""
+    return list(read_catalog(tree / "CATALOG.csv").drop_duplicates("id")["id"])
+
+
+def build_caches(tree: Path, out_dir: Path, events: Mapping[str, Sequence[str]], cfg: CacheConfig) -> dict[str, Path]:
+    """One cache ``out_dir/<name>.h5`` per ``name`` of ``events``, holding ``tree``'s events ``events[name]``."""
+    catalog = read_catalog(tree / "CATALOG.csv")
+    paths = {name: out_dir / f"{name}.h5" for name in events}
+    for name, ids in events.items():
+        build_cache(catalog, list(ids), tree / "data", paths[name], cfg)
+    return paths

@@ -8,23 +8,19 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from sevir_helpers import build_caches, event_ids
 from torch.utils.data import DataLoader
 
 from atmo.errors import InputError
-from atmo.io.sevir import read_catalog
-from atmo.nowcast.cache import CacheConfig, build_cache
+from atmo.nowcast.cache import CacheConfig
 from atmo.nowcast.dataset import NowcastDataset
 
 
 @pytest.fixture(scope="module")
 def cache_file(pristine_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    catalog = read_catalog(pristine_tree / "CATALOG.csv")
-    out = tmp_path_factory.mktemp("cache") / "train.h5"
-    ids = list(catalog.drop_duplicates("id")["id"])
-    build_cache(
-        catalog, ids, pristine_tree / "data", out, CacheConfig(grid_size=16, frames_in=12, frames_out=6, stride=6)
-    )
-    return out
+    cfg = CacheConfig(grid_size=16, frames_in=12, frames_out=6, stride=6)
+    events = {"train": event_ids(pristine_tree)}
+    return build_caches(pristine_tree, tmp_path_factory.mktemp("cache"), events, cfg)["train"]
 
 
 def test_items_follow_the_contract(cache_file: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import h5py
@@ -11,15 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sevir_helpers import build_caches, event_ids
 
 from atmo.errors import InputError
 from atmo.io.atomic import write_json
-from atmo.io.sevir import read_catalog
-from atmo.nowcast.cache import CacheConfig, build_cache
+from atmo.nowcast.cache import CacheConfig
 from atmo.nowcast.forecast import baseline_predictor, model_predictor, write_forecasts
 from atmo.nowcast.models import build_model
 from atmo.nowcast.report import write_report
 from atmo.nowcast.scoring import FORECAST_DATASET, score_forecasts
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 T_OUT = 6
 CACHE = CacheConfig(grid_size=16, frames_in=12, frames_out=T_OUT, stride=12)  # 3 samples per event
@@ -27,24 +28,12 @@ SGT_PARAMS = {"hidden_dim": 8, "stem_channels": 4, "max_cells": 8, "gnn_heads": 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def caches(pristine_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """``test``: two events (6 samples); ``short``: one of them (3 samples); ``swapped``: both, other order."""
-    catalog = read_catalog(pristine_tree / "CATALOG.csv")
-    ids = list(catalog.drop_duplicates("id")["id"])[:2]
-    out = tmp_path_factory.mktemp("nowcast_test_cache")
+    ids = event_ids(pristine_tree)[:2]
     splits = {"test": ids, "short": ids[:1], "swapped": ids[::-1]}
-    for name, events in splits.items():
-        build_cache(catalog, events, pristine_tree / "data", out / f"{name}.h5", CACHE)
-    return {name: out / f"{name}.h5" for name in splits}
+    return build_caches(pristine_tree, tmp_path_factory.mktemp("nowcast_test_cache"), splits, CACHE)
 
 
 @pytest.fixture(scope="module")

@@ -139,10 +139,8 @@ def test_bad_pairs_fail_before_any_output_naming_the_file(tmp_path: Path, make, 
 @pytest.fixture
 def http_folder(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """A folder served over HTTP on 127.0.0.1, and its base URL."""
-    served = tmp_path / "served"
-    served.mkdir()
-    with serve_directory(served) as url:
-        yield served, url
+    with serve_directory(tmp_path / "served") as url:
+        yield tmp_path / "served", url
 
 
 def test_fetch_downloads_and_verifies_the_manifest_rasters(http_folder: tuple[Path, str], tmp_path: Path) -> None:

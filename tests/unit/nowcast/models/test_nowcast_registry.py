@@ -14,7 +14,7 @@ def test_names_map_to_classes() -> None:
 
 
 def test_unknown_name_lists_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="unknown nowcast model 'gan'; known: convlstm, sgt, unet"):
+    with pytest.raises(ValueError, match="unknown nowcast architecture 'gan'; known: convlstm, sgt, unet"):
         build_model("gan")
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from atmo.nowcast.losses import NowcastLoss
-from atmo.nowcast.models import StormGraphTransformer
+from atmo.nowcast.models import StormGraphTransformer, graph
 
 TINY: dict[str, Any] = {"hidden_dim": 16, "stem_channels": 8, "max_cells": 8, "gnn_heads": 2, "transformer_heads": 2}
 
@@ -93,7 +93,7 @@ def test_ablation_switches_remove_their_components() -> None:
     assert not names & {"gnn", "splat"}
 
 
-def test_gnn_switch_changes_the_forecast_only_through_storm_cells(storm_batch) -> None:
+def test_gnn_adds_nothing_without_storm_cells(storm_batch) -> None:
     """With no cell above threshold the graph adds nothing, so the output equals the graph-free path."""
     x, _, present = storm_batch([0, 0])
     model = StormGraphTransformer(4, 2, **TINY).eval()
@@ -103,6 +103,31 @@ def test_gnn_switch_changes_the_forecast_only_through_storm_cells(storm_batch) -
         without_graph = model(x, present)
         model.gnn = gnn
     assert torch.allclose(with_graph, without_graph)
+
+
+def test_gnn_changes_the_forecast_of_storm_cells(storm_batch, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several cells per sample: the same weights without the graph, or with its edges cut, forecast otherwise."""
+    x, _, present = storm_batch([3, 5])
+    model = StormGraphTransformer(4, 2, **TINY).eval()
+    # The head starts near zero (the untrained model is persistence), which would shrink every effect of
+    # the context on the forecast a thousandfold; a larger head lets the context drive the forecast.
+    torch.nn.init.normal_(model.decoder.head.weight, std=0.1)
+    with torch.no_grad():
+        cells = model.detector(x[:, -1, 0], model.encoder(x, present)[:, -1])
+        assert cells.valid.sum(dim=1).tolist() == [3, 5]
+        with_graph = model(x, present)
+        gnn, model.gnn = model.gnn, None
+        without_graph = model(x, present)
+        model.gnn = gnn
+        # no edges: each cell attends only to itself, so what changes is the message passing between cells
+        monkeypatch.setattr(graph, "knn_graph", lambda pos, k, batch: torch.empty(2, 0, dtype=torch.long))
+        without_edges = model(x, present)
+    assert torch.isfinite(without_edges).all()
+    per_sample = (1, 2, 3)
+    graph_effect = (with_graph - without_graph).abs().amax(dim=per_sample)
+    edge_effect = (with_graph - without_edges).abs().amax(dim=per_sample)
+    assert (graph_effect > 1e-2).all(), graph_effect  # measured 0.03 and 0.06
+    assert (edge_effect > 1e-4).all(), edge_effect  # measured 0.0008 and 0.0025
 
 
 def test_tiny_model_learns_the_storm_motion_of_a_fixed_batch(storm_batch) -> None:

@@ -2,7 +2,8 @@
 
 cbh_flights (one job per flight: synthetic, or the validated local campaign file) -> cbh_era5 (one
 ERA5 NetCDF for all flights: synthetic, or CDS requests) -> cbh_geometry (per flight: WP-1 shadow
-features) -> cbh_cache (frames, labels, ERA5 and geometry features of every flight in one HDF5).
+features) -> cbh_cache (frames, labels, ERA5 and geometry features of every flight in one HDF5) -> the models
+(cbh_models.smk).
 """
 
 
@@ -11,6 +12,7 @@ include: "cbh_inputs.smk"
 
 wildcard_constraints:
     flight=r"[0-3][0-9][A-Z][a-z][a-z][0-9][0-9]",
+    fold=r"\d+",
 
 
 rule cbh_flights:
@@ -100,5 +102,7 @@ rule cbh_cache:
         "../workflow_scripts/cbh_cache.py"
 
 
-# Final outputs of the cbh module (data stage: the cache).
+include: "cbh_models.smk"
+
+
 register_targets("cbh", cbh_targets)

@@ -3,4 +3,17 @@
 Data stage: :mod:`atmo.cbh.geometry` (WP-1 shadow-geometry features) and :mod:`atmo.cbh.cache`
 (every flight's frames, labels and tabular features read once into one HDF5 cache). File formats
 live in :mod:`atmo.io.cbh` and :mod:`atmo.io.era5`, synthetic data in :mod:`atmo.synth.cbh`.
+
+Models, all leave-one-flight-out (:mod:`atmo.cbh.folds`: one fold per flight, validation from the
+training flights only):
+
+- reference baselines (:mod:`atmo.cbh.baselines`) and WP-3 trees (:mod:`atmo.cbh.gbdt`), run per
+  fold by :mod:`atmo.cbh.lofo`;
+- WP-4: an MAE encoder (:mod:`atmo.cbh.mae`) pretrained on a view of each frame
+  (:mod:`atmo.cbh.views`), frozen inside a regression head with or without the physical features
+  (:mod:`atmo.cbh.models`, preprocessed by :mod:`atmo.cbh.features`), trained with a Huber loss
+  (:mod:`atmo.cbh.losses`) on in-memory datasets (:mod:`atmo.cbh.dataset`) through the shared
+  training path (:mod:`atmo.cbh.training`);
+- every approach writes test-flight predictions (:mod:`atmo.cbh.predictions`), from which
+  :mod:`atmo.cbh.report` builds the seed-format reports, the table and the figures.
 """

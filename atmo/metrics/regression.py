@@ -1,4 +1,4 @@
-"""Mean squared and mean absolute error, streamed over batches, optionally per group (lead time).
+"""Regression errors: MSE/MAE streamed over batches (optionally per group), RMSE and R² of arrays.
 
 Test sets do not fit in memory, so errors are accumulated as float64 sums and counts and divided
 at the end; the result equals the error over all elements pooled, not a mean of batch means
@@ -7,7 +7,8 @@ at the end; the result equals the error over all elements pooled, not a mean of 
     MSE = sum (p - y)^2 / n        MAE = sum |p - y| / n        RMSE = sqrt(MSE)
 
 Units are those of the inputs; callers scale first (the nowcast scores use VIL codes 0..255, as the
-SEVIR benchmark does).
+SEVIR benchmark does). :func:`r2` is the coefficient of determination of one set of predictions,
+``1 - sum (y - p)^2 / sum (y - mean y)^2``, undefined (NaN) when the truth is constant.
 """
 
 from __future__ import annotations
@@ -83,6 +84,30 @@ def mae(prediction: ArrayLike, target: ArrayLike) -> float:
     acc = ErrorAccumulator()
     acc.update(prediction, target)
     return acc.mae_overall()
+
+
+def rmse(prediction: ArrayLike, target: ArrayLike) -> float:
+    """Root mean squared error of two equal-shaped arrays: ``sqrt(sum (p - y)^2 / n)``."""
+    return float(np.sqrt(mse(prediction, target)))
+
+
+def r2(prediction: ArrayLike, target: ArrayLike) -> float:
+    """Coefficient of determination ``1 - sum (y - p)^2 / sum (y - mean y)^2`` (scikit-learn's ``r2_score``).
+
+    Arguments are in this module's order (prediction first). NaN when it is undefined: fewer than
+    two values or a constant ``target`` (scikit-learn's ``force_finite=False``), so a caller can
+    tell "undefined" from a score. Inputs must be finite and of equal shape.
+    """
+    p = np.asarray(prediction, dtype=np.float64).ravel()
+    y = np.asarray(target, dtype=np.float64).ravel()
+    if np.shape(prediction) != np.shape(target):
+        raise ValueError(f"prediction shape {np.shape(prediction)} differs from target shape {np.shape(target)}")
+    if not (np.isfinite(p).all() and np.isfinite(y).all()):
+        raise ValueError("prediction or target contains NaN or infinite values")
+    if y.size < 2 or np.all(y == y[0]):  # equality, not a zero sum: the mean of equal floats may round
+        return float("nan")
+    total = float(np.square(y - y.mean()).sum())
+    return 1.0 - float(np.square(y - p).sum()) / total
 
 
 def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:

@@ -34,8 +34,10 @@ def build_model(registry: Registry, module: str, arch: str, params: Mapping[str,
     return registry[arch](**params)
 
 
-def check_entries(module: str, entries: Mapping[str, Mapping[str, Any]], build: Callable[[Mapping], Any]) -> None:
-    """Call ``build(entry)`` for every entry of ``<module>.models`` on the meta device.
+def check_entries(
+    module: str, entries: Mapping[str, Mapping[str, Any]], build: Callable[[Mapping], Any], block: str = "models"
+) -> None:
+    """Call ``build(entry)`` for every entry of ``<module>.<block>`` (default ``models``) on the meta device.
 
     ``build`` constructs what a training job would (model and loss). A refusal raises
     :class:`ConfigError`: ``invalid config: key 'nowcast.models.unet.params.base_channels': ...``
@@ -46,8 +48,9 @@ def check_entries(module: str, entries: Mapping[str, Mapping[str, Any]], build: 
             with torch.device("meta"):
                 build(entry)
         except (TypeError, ValueError, RuntimeError, AssertionError) as error:
-            key, problem = _locate(f"{module}.models.{name}", entry, error)
-            raise ConfigError(f"invalid config: key '{key}': {entry.get('arch')} rejects it: {problem}") from None
+            key, problem = _locate(f"{module}.{block}.{name}", entry, error)
+            arch = entry.get("arch", name)
+            raise ConfigError(f"invalid config: key '{key}': {arch} rejects it: {problem}") from None
 
 
 def _locate(where: str, entry: Mapping[str, Any], error: BaseException) -> tuple[str, str]:

@@ -99,7 +99,7 @@ def claim_run_dir(run_dir: str | os.PathLike[str], fingerprint: Mapping[str, Any
             _ensure_fingerprint(run_dir, dict(fingerprint))
             yield run_dir
         finally:
-            lock_path.unlink(missing_ok=True)  # still locked until closed: a waiting claimer fails, a later one recreates it
+            lock_path.unlink(missing_ok=True)  # locked until closed; a later claimer recreates it
 
 
 def _ensure_fingerprint(run_dir: Path, fingerprint: dict[str, Any]) -> None:

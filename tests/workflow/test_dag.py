@@ -32,6 +32,19 @@ def expected_jobs(config: dict, workflow_dir: Path) -> list[Job]:
         flights = [flight["name"] for flight in config["cbh"]["flights"]]
         jobs += [("cbh_era5", {}), ("cbh_cache", {})]
         jobs += [(rule, {"flight": flight}) for rule in ("cbh_flights", "cbh_geometry") for flight in flights]
+        folds = [str(k) for k in range(len(flights))]
+        mae = config["cbh"]["mae"]
+        pretrain_folds = folds if mae["pretraining"] == "strict" else ["all"]
+        jobs += [(rule, {}) for rule in ("cbh_folds", "cbh_gbdt_pooled", "cbh_report")]
+        jobs += [(rule, {"fold": fold}) for rule in ("cbh_baselines", "cbh_gbdt") for fold in folds]
+        jobs += [
+            ("cbh_pretrain_mae", {"encoder": encoder, "pretrain_fold": fold})
+            for encoder in mae["encoders"]
+            for fold in pretrain_folds
+        ]
+        jobs += [
+            ("cbh_train", {"variant": variant, "fold": fold}) for variant in config["cbh"]["models"] for fold in folds
+        ]
     if "riskseg" in modules:
         jobs += [("riskseg_scene", {}), ("riskseg_tiles", {})]
         if config["riskseg"]["source"] == "url":

@@ -71,6 +71,6 @@ def test_settings_the_download_ignores_download_nothing(workflow_dir: Path, snak
         assert sum(path.startswith("/data/") for path in requests) == n_files
         edit_config(workflow_dir, lambda c: edit(c["nowcast"]))
         proc = snakemake_in(*CACHES)
-    rules = {rule for rule, _ in planned_jobs(out)}
+    rules = {rule for rule, _ in planned_jobs(proc.stdout + proc.stderr)}  # snakemake logs its jobs to stderr
     assert not rules & {"sevir_source_catalog", "sevir_fetch", "sevir_catalog"}, rules
     assert requests[first:] == [], f"downloaded again: {requests[first:]}"

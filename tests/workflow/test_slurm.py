@@ -16,9 +16,10 @@ needs (:data:`TEST_CLUSTER_SETTINGS`). During the SLURM run one training job is 
 * after editing one experiment's config, rerunning through the profile submits only that
   experiment's jobs, and ``--rerun-triggers mtime`` would submit none.
 
-To keep CI short the config is ``config/test.yaml`` with two nowcast models and one baseline (all
-four modules and every rule kind still run) and more epochs, which leaves time to cancel a training
-job between its first checkpoint and its end. Skipped, with the reason, where SLURM cannot start.
+To keep CI short the config is ``config/test.yaml`` with two nowcast models and one baseline, and
+two cbh flights with one WP-4 variant (all four modules and every rule kind still run), and more
+nowcast epochs, which leaves time to cancel a training job between its first checkpoint and its end.
+Skipped, with the reason, where SLURM cannot start.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ KEEP_MODELS = ("sgt", "unet")
 KEEP_BASELINES = ("persistence",)
 EPOCHS = 20
 TRAIN_RULE = "nowcast_train"
-GPU_RULES = (TRAIN_RULE, "nowcast_forecast")  # rules that declare gpu=1: training and running a trained model
+# rules that declare gpu=1: training and running a trained model
+GPU_RULES = (TRAIN_RULE, "nowcast_forecast", "cbh_pretrain_mae", "cbh_train")
 KILLED = "sgt"  # the model whose training job is cancelled mid-run
 RUN_TIMEOUT_S = 480
 # The test node claims enough CPUs and memory for the profile's real requests (8 CPUs and 32 GB per
@@ -72,7 +74,7 @@ TEST_CLUSTER_SETTINGS = {
     "jobs": 4,
     # The local reference run trains with one torch thread per job (CPU-only machine); the thread
     # count changes the last bits of every weight, so the cluster run must use one too.
-    "set-threads": {"nowcast_train": 1, "nowcast_forecast": 1},
+    "set-threads": {rule: 1 for rule in ("nowcast_train", "nowcast_forecast", "cbh_pretrain_mae", "cbh_train")},
 }
 
 JOB_BLOCK = re.compile(
@@ -202,6 +204,9 @@ def write_config(workdir: Path) -> str:
         nowcast["models"] = {name: nowcast["models"][name] for name in KEEP_MODELS}
         nowcast["baselines"] = list(KEEP_BASELINES)
         nowcast["train"]["epochs"] = EPOCHS
+        cbh = config["cbh"]  # two folds, one WP-4 variant: every cbh rule kind, few jobs
+        cbh["flights"] = cbh["flights"][:2]
+        cbh["models"] = {"concat": cbh["models"]["concat"]}
 
     shutil.copyfile(workdir / "config/test.yaml", workdir / CONFIG)
     edit_config(workdir, shorten, CONFIG)
@@ -344,7 +349,8 @@ def test_training_jobs_request_a_gpu_and_data_jobs_do_not(slurm_run: SlurmRun) -
         else:
             assert "gpu" not in record.get("TresPerJob", ""), f"{where} requested a GPU: {record}"
             assert record["Partition"] == cpu_partition, where
-    assert gpu_jobs >= 2 * len(KEEP_MODELS), "every model's training and forecast job must have had a GPU"
+    # each nowcast model trains and forecasts; cbh pretrains and trains one variant for each of 2 folds
+    assert gpu_jobs >= 2 * len(KEEP_MODELS) + 4, "every training and model-forecast job must have had a GPU"
 
 
 def test_a_cancelled_training_job_is_resubmitted_and_resumes(slurm_run: SlurmRun) -> None:

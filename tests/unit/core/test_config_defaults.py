@@ -27,7 +27,12 @@ import pytest
 import yaml
 
 from atmo.cbh.cache import CacheSettings
+from atmo.cbh.folds import ValidationSettings
+from atmo.cbh.gbdt import GbdtSettings
 from atmo.cbh.geometry import GeometrySettings
+from atmo.cbh.mae import MaskedAutoencoder
+from atmo.cbh.models import CBH_MODELS
+from atmo.cbh.views import ViewSettings
 from atmo.config_blocks import build_block
 from atmo.errors import ConfigError
 from atmo.io.download import DownloadSettings
@@ -65,6 +70,9 @@ BLOCKS: dict[str, type] = {
     "cbh.era5": Era5Settings,
     "cbh.geometry": GeometrySettings,
     "cbh.cache": CacheSettings,
+    "cbh.validation": ValidationSettings,
+    "cbh.gbdt": GbdtSettings,
+    "cbh.train": TrainConfig,
     "riskseg.synthetic": SyntheticSceneSettings,
     "riskseg.tiles": TilingSettings,
     "downscale.synthetic": SyntheticDownscaleSettings,
@@ -94,6 +102,14 @@ NO_DATACLASS: dict[str, str] = {
     "cbh.seed": "a scalar rule param passed to the generators as a required argument; no default in code",
     "cbh.local_dir": "a scalar rule param, a directory for source local; no default in code",
     "cbh.flights": "a list: rules/cbh.smk makes one job per flight; name and samples are required, no default",
+    "cbh.mae": (
+        "the pretraining mode (a rule switch), named encoder entries {view, params} (ViewSettings and "
+        "MaskedAutoencoder keywords, compared below) and a train block validated by train.schema.yaml"
+    ),
+    "cbh.models": (
+        "entries {arch, encoder, params, loss} reach atmo.cbh.training as mappings: params are the "
+        "architecture's constructor keywords (compared below)"
+    ),
     "riskseg.source": "a scalar rule param branched on in workflow_scripts/riskseg_scene.py; no default in code",
     "riskseg.seed": "a scalar rule param passed as a required argument; no default in code",
     "riskseg.local": "input paths of rules/riskseg.smk; both keys required, no defaults",
@@ -106,12 +122,14 @@ NO_DATACLASS: dict[str, str] = {
 #: Schema definitions of a constructor's keywords (style: constructor arguments = config keys).
 CONSTRUCTOR_BLOCKS: dict[tuple[str, str], Callable[..., Any]] = {
     ("nowcast", "#/$defs/loss"): NowcastLoss,
+    ("cbh", "#/$defs/view"): ViewSettings,
 }
 
 #: Per module, the schema's model entry definition and the architecture registry it must match.
-#: cbh, riskseg and downscale have no model registry yet: add theirs here when they get one.
+#: riskseg and downscale have no model registry yet: add theirs here when they get one.
 ARCH_REGISTRIES: dict[str, tuple[str, Mapping[str, Callable[..., Any]]]] = {
     "nowcast": ("#/$defs/model", MODELS),
+    "cbh": ("#/$defs/model", CBH_MODELS),
 }
 
 #: Per module, the schema's list of baseline names and the registry it must match.
@@ -119,8 +137,30 @@ BASELINE_REGISTRIES: dict[str, tuple[str, Mapping[str, Callable[..., Any]]]] = {
     "nowcast": ("#/properties/baselines/items", BASELINES),
 }
 
-#: Constructor keywords a config entry never sets (the data fix them).
-DATA_KEYWORDS = {"frames_in", "frames_out"}
+#: Per module, constructor keywords a config entry never sets (the data or the encoder checkpoint fix them).
+DATA_KEYWORDS = {
+    "nowcast": {"frames_in", "frames_out"},
+    "cbh": {
+        "n_physical",
+        "in_channels",
+        "n_tokens",
+        "patch_dim",
+        *(f"encoder_{k}" for k in ("dim", "depth", "heads", "mlp_ratio")),
+    },
+}
+
+
+def _keywords(constructor: Callable[..., Any]) -> set[str]:
+    """Keyword names of ``constructor``, following ``**kwargs`` up to the base class that takes them."""
+    names: set[str] = set()
+    for cls in getattr(constructor, "__mro__", (constructor,)):
+        if cls is object or ("__init__" not in vars(cls) and cls is not constructor):
+            continue
+        parameters = inspect.signature(cls).parameters
+        names |= {n for n, p in parameters.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+            break
+    return names
 
 
 # ----------------------------------------------------------------------------------------------
@@ -308,8 +348,13 @@ def test_every_architecture_the_schema_allows_is_registered(module: str) -> None
         params[arch] = _resolve(rule["then"]["properties"]["params"], doc)[0]["properties"]
     assert sorted(params) == sorted(registry), "every architecture needs a schema for its params"
     for arch, keys in params.items():
-        keywords = set(inspect.signature(registry[arch]).parameters) - DATA_KEYWORDS
+        keywords = _keywords(registry[arch]) - DATA_KEYWORDS[module]
         assert set(keys) == keywords, f"{arch}: schema params {sorted(keys)} vs constructor keywords {sorted(keywords)}"
+
+
+def test_mae_params_schema_equals_the_mae_constructor() -> None:
+    keys = _pointer(_load("cbh.schema.yaml"), "#/$defs/mae_params")["properties"]
+    assert set(keys) == _keywords(MaskedAutoencoder) - {"in_channels", "n_tokens", "patch_dim"}
 
 
 @pytest.mark.parametrize("module", list(BASELINE_REGISTRIES))

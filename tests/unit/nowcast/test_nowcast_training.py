@@ -1,4 +1,4 @@
-"""atmo.nowcast.training on real tiny caches: files, safe loading, resume of a finished run, restart of a changed one."""
+"""atmo.nowcast.training on real tiny caches: files, safe loading, resuming a finished run, restarting a changed one."""
 
 from __future__ import annotations
 

@@ -1,0 +1,195 @@
+"""The two CBH training jobs, through the shared path (:func:`atmo.train.train_job`).
+
+- :func:`pretrain_mae` trains the masked autoencoder of one encoder entry on the images of one
+  fold's *training* samples (strict: the encoder of fold k never saw flight k, and the fold's
+  validation samples pick its best epoch), or of every sample (``fold = "all"``: the seed's
+  transductive choice, then validated on a seeded share of all samples).
+- :func:`train_variant` trains one WP-4 variant on one fold: the physical features are imputed and
+  standardised with statistics of the fold's training samples only, the encoder is the frozen MAE
+  of that fold, early stopping and the exported epoch look at the validation samples of the
+  training flights only; then the exported model predicts the test flight, in the same job (a
+  separate job would pay the interpreter and torch start-up again for a few milliseconds of work).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from atmo.cbh.cache import CacheTable, read_cache_table
+from atmo.cbh.dataset import CbhDataset, MaeDataset
+from atmo.cbh.features import FeaturePreprocessor
+from atmo.cbh.folds import Fold, ValidationSettings, fold_indices, read_fold_table
+from atmo.cbh.losses import CbhLoss, mae_loss_step, regression_loss_step, regression_val_step
+from atmo.cbh.mae import ARCH as MAE_ARCH
+from atmo.cbh.mae import CBH_PRETRAIN, read_mae_checkpoint
+from atmo.cbh.models import CBH_MODELS, ENCODER_KEYWORDS, encoder_keywords, pretrained_registry
+from atmo.cbh.predictions import write_predictions
+from atmo.cbh.views import ViewSettings, view_params
+from atmo.config_blocks import build_block
+from atmo.errors import InputError
+from atmo.io.hdf5 import open_hdf5, require_dataset
+from atmo.train import load_model, model_meta, train_job
+
+log = logging.getLogger(__name__)
+
+MODULE = "cbh"
+TRANSDUCTIVE = "all"
+
+
+def build_encoder_entry(encoder: Mapping[str, Any], frame: tuple[int, int, int]) -> torch.nn.Module:
+    """The MAE a pretraining job builds for an encoder entry, on frames of ``frame`` = (C, h, w)."""
+    view = build_block(ViewSettings, encoder.get("view"), "view")
+    return CBH_PRETRAIN[MAE_ARCH](**{**encoder.get("params", {}), **view_params(view, frame)})
+
+
+def build_variant_entry(
+    spec: Mapping[str, Any], encoder: Mapping[str, Any], frame: tuple[int, int, int], n_physical: int
+) -> torch.nn.Module:
+    """The WP-4 model a training job builds for ``spec``, with the architecture of its ``encoder`` entry.
+
+    Used before any job runs (on the meta device) so that settings a constructor refuses, e.g.
+    attention heads that do not divide the encoder width, stop the workflow with one line.
+    """
+    mae = build_encoder_entry(encoder, frame)
+    encoder_args = {"in_channels": mae.in_channels, **mae.encoder.config}
+    keywords = {ours: encoder_args[theirs] for ours, theirs in ENCODER_KEYWORDS.items()}
+    loss = {"huber_delta": 0.5, **spec.get("loss", {})}
+    CbhLoss(delta=loss["huber_delta"])
+    params = {**spec.get("params", {}), "n_physical": n_physical, "in_channels": mae.in_channels, **keywords}
+    return CBH_MODELS[spec["arch"]](**params)
+
+
+def frame_shape(cache: str | os.PathLike[str]) -> tuple[int, int, int]:
+    """``(C, h, w)`` of the cache's frames."""
+    with open_hdf5(cache) as handle:
+        return tuple(require_dataset(handle, "images", kinds="u", ndim=4).shape[1:])
+
+
+def _fold(folds_path: str | os.PathLike[str], fold_id: int) -> Fold:
+    folds = read_fold_table(folds_path)
+    if not 0 <= fold_id < len(folds):
+        raise InputError(folds_path, f"has no fold {fold_id} (folds 0..{len(folds) - 1})")
+    return folds[fold_id]
+
+
+def _pretraining_split(
+    table: CacheTable, folds_path: str | os.PathLike[str], fold: str, validation: ValidationSettings, cache: str
+) -> dict[str, np.ndarray]:
+    """Train/val sample indices of a pretraining job: one fold's training flights, or every sample."""
+    if fold != TRANSDUCTIVE:
+        return fold_indices(table, _fold(folds_path, int(fold)), validation, source=folds_path)
+    labelled = np.flatnonzero(np.isfinite(table.cbh_km))
+    rng = np.random.default_rng(validation.seed)
+    val = np.sort(rng.choice(labelled, size=max(1, round(validation.fraction * labelled.size)), replace=False))
+    return {"train": np.setdiff1d(labelled, val), "val": val}
+
+
+def pretrain_mae(
+    *,
+    cache: str | os.PathLike[str],
+    folds_path: str | os.PathLike[str],
+    fold: str,
+    encoder_name: str,
+    encoder: Mapping[str, Any],
+    train: Mapping[str, Any],
+    validation: Mapping[str, Any],
+    model_path: str | os.PathLike[str],
+) -> dict[str, Any]:
+    """Pretrain encoder ``encoder_name`` for ``fold`` (an id, or ``"all"``); writes ``model.pt`` and its history."""
+    where = f"cbh.mae.encoders.{encoder_name}"
+    view = build_block(ViewSettings, encoder.get("view"), f"{where}.view")
+    settings = build_block(ValidationSettings, validation, "cbh.validation")
+    table = read_cache_table(cache)
+    split = _pretraining_split(table, folds_path, fold, settings, os.fspath(cache))
+    params = {**encoder.get("params", {}), **view_params(view, frame_shape(cache))}
+    meta = model_meta(MODULE, MAE_ARCH, params, view=asdict(view), pretraining_fold=fold)
+    log.info(
+        "pretraining %s for fold %s on %d images (%d validate)",
+        encoder_name,
+        fold,
+        len(split["train"]),
+        len(split["val"]),
+    )
+    return train_job(
+        registry=CBH_PRETRAIN,
+        meta=meta,
+        train=train,
+        train_set=MaeDataset(cache, split["train"], view),
+        val_set=MaeDataset(cache, split["val"], view),
+        loss_step=mae_loss_step,
+        inputs={"cache": cache, "folds": folds_path},
+        model_path=model_path,
+    )
+
+
+def train_variant(
+    *,
+    cache: str | os.PathLike[str],
+    folds_path: str | os.PathLike[str],
+    fold_id: int,
+    variant: str,
+    spec: Mapping[str, Any],
+    train: Mapping[str, Any],
+    validation: Mapping[str, Any],
+    encoder_path: str | os.PathLike[str],
+    model_path: str | os.PathLike[str],
+    predictions_path: str | os.PathLike[str],
+) -> dict[str, Any]:
+    """Train WP-4 ``variant`` on fold ``fold_id`` and write its test-flight predictions.
+
+    ``spec`` is the variant's entry of ``cbh.models`` with its encoder's ``view`` added. The MAE
+    checkpoint is checked (module, architecture, shape, view) before any training.
+    """
+    view = build_block(ViewSettings, spec.get("view"), f"cbh.models.{variant}.view")
+    settings = build_block(ValidationSettings, validation, "cbh.validation")
+    table = read_cache_table(cache)
+    fold = _fold(folds_path, fold_id)
+    split = fold_indices(table, fold, settings, source=folds_path)
+    features, names = table.tabular()
+    preprocessor = FeaturePreprocessor(names).fit(features[split["train"]])
+    physical = {name: preprocessor.transform(features[indices]) for name, indices in split.items()}
+    mae = read_mae_checkpoint(encoder_path)
+    params = {**spec.get("params", {}), "n_physical": features.shape[1], **encoder_keywords(mae)}
+    loss = {"huber_delta": 0.5, **spec.get("loss", {})}
+    meta = model_meta(MODULE, spec["arch"], params, loss=loss, features=preprocessor.to_dict())
+    criterion = CbhLoss(delta=loss["huber_delta"])
+    datasets = {name: CbhDataset(cache, indices, view, physical[name]) for name, indices in split.items()}
+    log.info(
+        "fold %d (test %s): %s trains on %d, validates on %d, tests on %d samples",
+        fold_id,
+        fold.test_flight,
+        variant,
+        *(len(datasets[name]) for name in ("train", "val", "test")),
+    )
+    summary = train_job(
+        registry=pretrained_registry(CBH_MODELS, encoder_path, view),
+        meta=meta,
+        train=train,
+        train_set=datasets["train"],
+        val_set=datasets["val"],
+        loss_step=regression_loss_step(criterion),
+        val_step=regression_val_step(criterion),
+        inputs={"cache": cache, "folds": folds_path, "encoder": encoder_path},
+        model_path=model_path,
+    )
+    model = load_model(model_path, CBH_MODELS, MODULE)
+    test = datasets["test"]
+    with torch.no_grad():
+        pred_km = torch.cat([model(b["view"], b["physical"]) for b in DataLoader(test, batch_size=256)]).numpy()
+    write_predictions(
+        predictions_path,
+        sample=test.indices,
+        flight=fold.test_flight,
+        fold_id=fold_id,
+        cbh_km=test.cbh_km,
+        pred_km=pred_km,
+    )
+    return summary

@@ -1,0 +1,271 @@
+"""The CBH report, rebuilt from prediction files and the fold table alone; the prediction file format."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+from test_cbh_folds import make_table
+
+from atmo.cbh.baselines import climatology
+from atmo.cbh.folds import ValidationSettings, fold_indices, make_folds, read_fold_table, write_fold_table
+from atmo.cbh.predictions import COLUMNS, read_predictions, write_predictions
+from atmo.cbh.report import PROTOCOL, report_file_name, seed_report, write_reports
+from atmo.errors import InputError
+
+SIZES = {"30Oct24": 12, "10Feb25": 9, "12Feb25": 7}
+SEED_FOLD_KEYS = {"fold_id", "test_flight", "n_train", "n_test", "r2", "mae_km", "rmse_km"}
+SEED_AGGREGATE_KEYS = {"mean_r2", "std_r2", "mean_mae_km", "std_mae_km", "mean_rmse_km", "std_rmse_km"}
+EXTRA = {"gbdt_pooled_r2": 0.9, "mae_pretraining": "strict", "validation_method": "fraction"}
+
+
+def _inputs(root: Path, constant_flight: str | None = None) -> tuple[dict, Path]:
+    """Fold table and prediction files of four approaches under ``root``; returns (approaches, fold table)."""
+    table = make_table(SIZES, seed=4)
+    if constant_flight is not None:
+        table.cbh_km[table.flight_index == list(SIZES).index(constant_flight)] = 1.25
+    validation = ValidationSettings()
+    folds = make_folds(table, validation)
+    fold_table = root / "folds.csv"
+    write_fold_table(fold_table, folds)
+    rng = np.random.default_rng(0)
+    approaches: dict[str, tuple[str, dict[int, Path]]] = {
+        "climatology": ("baseline", {}),
+        "image_only": ("model", {}),
+        "gbdt": ("baseline", {}),
+        "concat": ("model", {}),
+    }
+    for fold in folds:
+        split = fold_indices(table, fold, validation)
+        truth = table.cbh_km[split["test"]]
+        predictions = {
+            "climatology": climatology(table.cbh_km[split["train"]], len(truth)),
+            "image_only": truth + rng.normal(0, 0.3, len(truth)),
+            "gbdt": truth + rng.normal(0.2, 0.5, len(truth)),
+            "concat": truth.astype(np.float64),  # perfect
+        }
+        for name, pred in predictions.items():
+            path = root / "predictions" / name / f"fold{fold.fold_id}.csv"
+            write_predictions(
+                path, sample=split["test"], flight=fold.test_flight, fold_id=fold.fold_id, cbh_km=truth, pred_km=pred
+            )
+            approaches[name][1][fold.fold_id] = path
+    return approaches, fold_table
+
+
+def _outputs(out: Path) -> dict:
+    return {
+        "json_dir": out / "reports",
+        "all_json": out / "reports" / "WP4_Report_All.json",
+        "markdown": out / "cbh_table.md",
+        "figure_scatter": out / "predicted_vs_measured.png",
+        "figure_bars": out / "per_flight_scores.png",
+    }
+
+
+def test_reports_hold_the_seed_format_and_metrics_match_sklearn(tmp_path: Path) -> None:
+    approaches, fold_table = _inputs(tmp_path)
+    outputs = _outputs(tmp_path / "out")
+    text = write_reports(approaches, fold_table, **outputs, extra=EXTRA, n_boot=200)
+    names = sorted(p.name for p in outputs["json_dir"].iterdir())
+    assert names == [
+        "Baseline_Report_climatology.json",
+        "WP3_Report_gbdt.json",
+        "WP4_Report_All.json",
+        "WP4_Report_concat.json",
+        "WP4_Report_image_only.json",
+    ]
+    assert outputs["figure_scatter"].stat().st_size > 0 and outputs["figure_bars"].stat().st_size > 0
+    folds = read_fold_table(fold_table)
+
+    report = json.loads((outputs["json_dir"] / "WP4_Report_image_only.json").read_text())
+    assert report["model_variant"] == "image_only" and report["validation_protocol"] == PROTOCOL
+    assert [set(r) for r in report["fold_results"]] == [SEED_FOLD_KEYS] * 3
+    for result, fold in zip(report["fold_results"], folds, strict=True):
+        p = read_predictions(approaches["image_only"][1][fold.fold_id])
+        assert (result["fold_id"], result["test_flight"]) == (fold.fold_id, fold.test_flight)
+        assert (result["n_train"], result["n_test"]) == (fold.n_train, fold.n_test)
+        assert result["r2"] == pytest.approx(r2_score(p.cbh_km, p.pred_km))
+        assert result["mae_km"] == pytest.approx(mean_absolute_error(p.cbh_km, p.pred_km))
+        assert result["rmse_km"] == pytest.approx(root_mean_squared_error(p.cbh_km, p.pred_km))
+    aggregate = report["aggregate_metrics"]
+    assert set(aggregate) >= SEED_AGGREGATE_KEYS
+    r2s = [r["r2"] for r in report["fold_results"]]
+    assert aggregate["mean_r2"] == pytest.approx(np.mean(r2s)) and aggregate["std_r2"] == pytest.approx(np.std(r2s))
+    assert aggregate["n_folds"] == aggregate["n_folds_r2"] == 3 and aggregate["r2_undefined_folds"] == []
+    low, high = aggregate["mae_km_ci95"]
+    assert low < aggregate["mean_mae_km"] < high
+
+    perfect = json.loads((outputs["json_dir"] / "WP4_Report_concat.json").read_text())["aggregate_metrics"]
+    assert perfect["r2_ci95"] == [1.0, 1.0] and perfect["mae_km_ci95"] == [0.0, 0.0]
+    gbdt = json.loads((outputs["json_dir"] / "WP3_Report_gbdt.json").read_text())["aggregate_metrics"]
+    assert gbdt["pooled_kfold_r2"] == 0.9
+    combined = json.loads(outputs["all_json"].read_text())
+    assert set(combined["approaches"]) == set(approaches) and combined["extra"] == EXTRA
+    assert combined["approaches"]["climatology"]["kind"] == "baseline"
+    assert combined["approaches"]["climatology"]["report_file"] == "Baseline_Report_climatology.json"
+    assert (
+        combined["approaches"]["gbdt"]["fold_results"]
+        == json.loads((outputs["json_dir"] / "WP3_Report_gbdt.json").read_text())["fold_results"]
+    )
+
+    assert outputs["markdown"].read_text() == text
+    lines = text.splitlines()
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    assert header[:4] == ["approach", "kind", "R² mean ± std", "R² 95% CI"] and "R² pooled k-fold" in header
+    assert {"R² 30Oct24", "MAE km 12Feb25"} <= set(header)
+    rows = {cells[0]: cells for cells in ([c.strip() for c in line.strip("|").split("|")] for line in lines[2:6])}
+    assert [line.split("|")[1].strip() for line in lines[2:6]] == ["image_only", "concat", "climatology", "gbdt"]
+    pooled = header.index("R² pooled k-fold")
+    assert rows["gbdt"][pooled] == "0.900" and rows["climatology"][pooled] == "n/a"
+    assert rows["concat"][header.index("R² 95% CI")] == "[1.000, 1.000]"
+    assert rows["image_only"][header.index("R² mean ± std")] == f"{np.mean(r2s):.3f} ± {np.std(r2s):.3f}"
+    assert "- mae_pretraining: strict" in lines and "- validation_method: fraction" in lines
+    assert not any(line.startswith("- gbdt_pooled_r2") for line in lines)  # shown in its column
+
+
+def test_constant_truth_fold_has_undefined_r2_left_out_of_the_aggregates(tmp_path: Path) -> None:
+    approaches, fold_table = _inputs(tmp_path, constant_flight="12Feb25")
+    outputs = _outputs(tmp_path / "out")
+    text = write_reports(approaches, fold_table, **outputs, n_boot=100)
+    report = json.loads((outputs["json_dir"] / "WP4_Report_image_only.json").read_text())
+    assert report["fold_results"][2]["r2"] is None and report["fold_results"][2]["mae_km"] > 0
+    aggregate = report["aggregate_metrics"]
+    assert aggregate["n_folds_r2"] == 2 and aggregate["r2_undefined_folds"] == [2]
+    assert aggregate["mean_r2"] == pytest.approx(np.mean([r["r2"] for r in report["fold_results"][:2]]))
+    assert "R² undefined (constant measured height) on fold(s) [2]" in text
+    assert "R² pooled k-fold" not in text  # no pooled score passed
+
+
+def test_rerun_gives_identical_bytes(tmp_path: Path) -> None:
+    approaches, fold_table = _inputs(tmp_path)
+    first, second = _outputs(tmp_path / "a"), _outputs(tmp_path / "b")
+    write_reports(approaches, fold_table, **first, extra=EXTRA, n_boot=50)
+    write_reports(approaches, fold_table, **second, extra=EXTRA, n_boot=50)
+    for key in ("all_json", "markdown", "figure_scatter", "figure_bars"):
+        assert first[key].read_bytes() == second[key].read_bytes(), key
+
+
+def _drop_fold(approaches: dict, root: Path) -> None:
+    del approaches["gbdt"][1][1]
+
+
+def _wrong_flight(approaches: dict, root: Path) -> None:
+    path = approaches["gbdt"][1][0]
+    path.write_text(path.read_text().replace("30Oct24", "10Feb25"))
+
+
+def _other_samples(approaches: dict, root: Path) -> None:
+    path = approaches["gbdt"][1][0]
+    p = read_predictions(path)
+    write_predictions(
+        path, sample=p.sample + 100, flight=p.flight, fold_id=p.fold_id, cbh_km=p.cbh_km, pred_km=p.pred_km
+    )
+
+
+def _short_file(approaches: dict, root: Path) -> None:
+    path = approaches["image_only"][1][2]
+    path.write_text("\n".join(path.read_text().splitlines()[:-1]) + "\n")
+
+
+def _nan_prediction(approaches: dict, root: Path) -> None:
+    path = approaches["concat"][1][1]
+    lines = path.read_text().splitlines()
+    lines[1] = ",".join([*lines[1].split(",")[:-1], "nan"])
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _other_truth(approaches: dict, root: Path) -> None:
+    path = approaches["concat"][1][0]
+    p = read_predictions(path)
+    write_predictions(path, sample=p.sample, flight=p.flight, fold_id=p.fold_id, cbh_km=p.cbh_km + 1, pred_km=p.pred_km)
+
+
+@pytest.mark.parametrize(
+    ("breaks", "message", "names_file"),
+    [
+        (_drop_fold, "approach 'gbdt' has predictions for folds [0, 2]", "folds.csv"),
+        (_wrong_flight, "expected only fold 0's test flight '30Oct24'", "gbdt/fold0.csv"),
+        (_other_samples, "predicts other samples than approach", "gbdt/fold0.csv"),
+        (_short_file, "predictions, fold 2 has n_test 7", "image_only/fold2.csv"),
+        (_nan_prediction, "pred_km is not finite in row 1", "concat/fold1.csv"),
+        (_other_truth, "measured cbh_km differs", "concat/fold0.csv"),
+    ],
+)
+def test_bad_inputs_stop_before_any_output(tmp_path: Path, breaks, message: str, names_file: str) -> None:
+    approaches, fold_table = _inputs(tmp_path)
+    breaks(approaches, tmp_path)
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match=re.escape(message)) as err:
+        write_reports(approaches, fold_table, **_outputs(out), n_boot=10)
+    assert err.value.path.endswith(names_file)
+    assert not out.exists() or not any(out.rglob("*"))
+
+
+def test_bad_arguments_raise_before_any_output(tmp_path: Path) -> None:
+    approaches, fold_table = _inputs(tmp_path)
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match="kind must be one of"):
+        write_reports({**approaches, "gbdt": ("ablation", approaches["gbdt"][1])}, fold_table, **_outputs(out))
+    with pytest.raises(ValueError, match="not JSON"):
+        write_reports(approaches, fold_table, **_outputs(out), extra={"bad": object()}, n_boot=10)
+    assert not out.exists() or not any(out.rglob("*"))
+
+
+def test_report_file_names() -> None:
+    assert report_file_name("attention", "model") == "WP4_Report_attention.json"
+    assert report_file_name("gbdt", "baseline") == "WP3_Report_gbdt.json"
+    assert report_file_name("geometry", "baseline") == "Baseline_Report_geometry.json"
+
+
+def test_seed_report_needs_every_fold(tmp_path: Path) -> None:
+    approaches, fold_table = _inputs(tmp_path)
+    folds = read_fold_table(fold_table)
+    predictions = {k: read_predictions(p) for k, p in approaches["gbdt"][1].items() if k != 1}
+    with pytest.raises(ValueError, match=r"no predictions for folds \[1\]"):
+        seed_report("gbdt", PROTOCOL, folds, predictions)
+
+
+def test_prediction_files_round_trip_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "fold3.csv"
+    truth = np.array([0.3, 1.1, 2.7], dtype=np.float32)
+    pred = np.array([1 / 3, 1.0000000001, 2.0])
+    write_predictions(path, sample=[5, 9, 7], flight="12Feb25", fold_id=3, cbh_km=truth, pred_km=pred)
+    assert path.read_text().splitlines()[0] == ",".join(COLUMNS)
+    p = read_predictions(path)
+    np.testing.assert_array_equal(p.sample, [5, 9, 7])
+    assert p.flight.tolist() == ["12Feb25"] * 3 and p.fold_id.tolist() == [3, 3, 3]
+    np.testing.assert_array_equal(p.cbh_km, truth.astype(np.float64))
+    np.testing.assert_array_equal(p.pred_km, pred)
+    with pytest.raises(ValueError, match="differ in length"):
+        write_predictions(path, sample=[1, 2], flight="a", fold_id=0, cbh_km=[1.0], pred_km=[1.0, 2.0])
+    with pytest.raises(ValueError, match="not finite"):
+        write_predictions(path, sample=[1], flight="a", fold_id=0, cbh_km=[1.0], pred_km=[np.nan])
+    assert read_predictions(path).pred_km.tolist() == pred.tolist()  # a refused write left the file alone
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "cannot read predictions"),
+        ("sample,flight,fold_id,cbh_km\n1,a,0,1.0\n", r"missing columns \['pred_km'\]"),
+        ("sample,flight,fold_id,cbh_km,pred_km\n", "no predictions"),
+        ("sample,flight,fold_id,cbh_km,pred_km\n1.5,a,0,1.0,1.0\n", "sample must hold integers"),
+        ("sample,flight,fold_id,cbh_km,pred_km\n1,a,0,1.0,x\n", "line 2: pred_km 'x' is not a number"),
+        ("sample,flight,fold_id,cbh_km,pred_km\n1,a,0,1.0,1.0\n1,a,0,2.0,1.0\n", "sample indices repeat"),
+        ("sample,flight,fold_id,cbh_km,pred_km\n1,,0,1.0,1.0\n", "flight names must be non-empty"),
+        ("sample,flight,fold_id,cbh_km,pred_km\n1,a,0,inf,1.0\n", "cbh_km is not finite"),
+    ],
+)
+def test_bad_prediction_files_name_the_file(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "fold0.csv"
+    path.write_text(text)
+    with pytest.raises(InputError, match=message) as err:
+        read_predictions(path)
+    assert err.value.path == str(path)
+    with pytest.raises(InputError, match="cannot read predictions"):
+        read_predictions(tmp_path / "missing.csv")

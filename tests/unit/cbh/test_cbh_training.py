@@ -1,0 +1,140 @@
+"""The cbh jobs on a real small cache: strict pretraining, WP-4 training + test-flight predictions, baselines.
+
+Held-out data must not leak: the MAE of a fold trains on that fold's training samples only, and the
+physical-feature preprocessing of a WP-4 job does not change when the test flight's values do.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import atmo.cbh.training as training
+from atmo.cbh.cache import build_cache, read_cache_table
+from atmo.cbh.folds import ValidationSettings, fold_indices, make_folds, write_fold_table
+from atmo.cbh.lofo import write_baselines, write_gbdt, write_pooled_gbdt
+from atmo.errors import InputError
+from atmo.train import model_meta, save_checkpoint
+
+VALIDATION = {"method": "fraction", "fraction": 0.25, "seed": 0}
+ENCODER = {"view": {"kind": "column", "patch_height": 8}, "params": {"embed_dim": 8, "depth": 1, "heads": 2}}
+ENCODER["params"] |= {"decoder_dim": 8, "decoder_heads": 2, "mask_ratio": 0.5}
+TRAIN = {"epochs": 1, "batch_size": 8, "device": "cpu", "progress": False, "deterministic": False}
+SPEC = {"arch": "concat", "encoder": "column", "params": {"head_hidden": [8], "physical_hidden": 4}}
+SPEC["view"] = ENCODER["view"]
+
+
+@pytest.fixture(scope="module")
+def lofo(campaign, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A cache of the session campaign, its fold table and the fold-0 MAE encoder."""
+    root = tmp_path_factory.mktemp("cbh_training")
+    cache = root / "cache.h5"
+    variables = ["t2m", "d2m", "blh"]
+    build_cache(
+        cache, campaign.names, campaign.flight_paths, campaign.geometry_paths, campaign.era5_path, variables, (16, 24)
+    )
+    folds = root / "folds.csv"
+    write_fold_table(folds, make_folds(read_cache_table(cache), ValidationSettings(**VALIDATION)))
+    encoder = root / "mae" / "model.pt"
+    training.pretrain_mae(
+        cache=cache, folds_path=folds, fold="0", encoder_name="column", encoder=ENCODER, train=TRAIN,
+        validation=VALIDATION, model_path=encoder,
+    )  # fmt: skip
+    return {"root": root, "cache": cache, "folds": folds, "encoder": encoder}
+
+
+def _train(lofo: dict[str, Path], out: Path, cache: Path | None = None, encoder: Path | None = None) -> Path:
+    training.train_variant(
+        cache=cache or lofo["cache"], folds_path=lofo["folds"], fold_id=0, variant="concat", spec=SPEC,
+        train=TRAIN, validation=VALIDATION, encoder_path=encoder or lofo["encoder"], model_path=out / "model.pt",
+        predictions_path=out / "predictions.csv",
+    )  # fmt: skip
+    return out
+
+
+def test_strict_pretraining_sees_only_the_folds_training_samples(lofo, monkeypatch, tmp_path: Path) -> None:
+    seen: list[np.ndarray] = []
+    original = training.MaeDataset
+
+    def recording(path, indices, view):
+        seen.append(np.asarray(indices))
+        return original(path, indices, view)
+
+    monkeypatch.setattr(training, "MaeDataset", recording)
+    training.pretrain_mae(
+        cache=lofo["cache"], folds_path=lofo["folds"], fold="1", encoder_name="column", encoder=ENCODER,
+        train=TRAIN, validation=VALIDATION, model_path=tmp_path / "model.pt",
+    )  # fmt: skip
+    table = read_cache_table(lofo["cache"])
+    test_samples = np.flatnonzero(table.flight_index == 1)
+    assert len(seen) == 2 and not np.intersect1d(np.concatenate(seen), test_samples).size
+    meta = torch.load(tmp_path / "model.pt", weights_only=True)["meta"]
+    assert meta["module"] == "cbh" and meta["arch"] == "mae" and meta["pretraining_fold"] == "1"
+
+
+def test_transductive_pretraining_sees_every_flight(lofo, monkeypatch, tmp_path: Path) -> None:
+    seen: list[np.ndarray] = []
+    original = training.MaeDataset
+    monkeypatch.setattr(training, "MaeDataset", lambda p, i, v: seen.append(np.asarray(i)) or original(p, i, v))
+    training.pretrain_mae(
+        cache=lofo["cache"], folds_path=lofo["folds"], fold="all", encoder_name="column", encoder=ENCODER,
+        train=TRAIN, validation=VALIDATION, model_path=tmp_path / "model.pt",
+    )  # fmt: skip
+    flights = read_cache_table(lofo["cache"]).flight_index
+    assert set(flights[np.concatenate(seen)]) == set(range(len(set(flights))))
+
+
+def test_wp4_job_predicts_exactly_the_test_flight(lofo, tmp_path: Path) -> None:
+    out = _train(lofo, tmp_path)
+    predictions = pd.read_csv(out / "predictions.csv")
+    table = read_cache_table(lofo["cache"])
+    assert predictions["sample"].tolist() == np.flatnonzero(table.flight_index == 0).tolist()
+    assert set(predictions["flight"]) == {table.flights[0]} and np.isfinite(predictions["pred_km"]).all()
+    assert {"history.csv", "metrics.json"} <= {p.name for p in out.iterdir()}
+
+
+def test_changing_the_test_flights_features_changes_nothing_in_the_preprocessing(lofo, tmp_path: Path) -> None:
+    altered = tmp_path / "altered.h5"
+    shutil.copyfile(lofo["cache"], altered)
+    with h5py.File(altered, "r+") as handle:
+        test = handle["flight_index"][()] == 0
+        era5 = handle["era5"][()]
+        era5[test] = era5[test] * 3.0 + 100.0
+        handle["era5"][...] = era5
+    features = [
+        torch.load(_train(lofo, tmp_path / name, cache=cache) / "model.pt", weights_only=True)["meta"]["features"]
+        for name, cache in (("original", lofo["cache"]), ("altered", altered))
+    ]
+    assert features[0] == features[1]
+
+
+def test_an_encoder_of_another_module_stops_the_job_before_training(lofo, tmp_path: Path) -> None:
+    foreign = tmp_path / "foreign.pt"
+    save_checkpoint(foreign, torch.nn.Linear(2, 2), {}, epoch=1, metrics={}, meta=model_meta("nowcast", "unet", {}))
+    with pytest.raises(InputError, match=r"foreign\.pt: is a nowcast model"):
+        _train(lofo, tmp_path / "out", encoder=foreign)
+    assert not (tmp_path / "out" / "run").exists() and not (tmp_path / "out" / "predictions.csv").exists()
+
+
+def test_baselines_and_gbdt_use_the_training_flights_only(lofo, tmp_path: Path) -> None:
+    outputs = {"climatology": tmp_path / "clim.csv", "geometry": tmp_path / "geom.csv"}
+    facts = write_baselines(lofo["cache"], lofo["folds"], 2, VALIDATION, outputs)
+    write_gbdt(lofo["cache"], lofo["folds"], 2, VALIDATION, {"max_iter": 10}, tmp_path / "gbdt.csv")
+    table = read_cache_table(lofo["cache"])
+    split = fold_indices(
+        table, make_folds(table, ValidationSettings(**VALIDATION))[2], ValidationSettings(**VALIDATION)
+    )
+    climatology = pd.read_csv(outputs["climatology"])
+    expected = table.cbh_km[np.concatenate([split["train"], split["val"]])].mean()
+    assert np.allclose(climatology["pred_km"], expected) and set(climatology["flight"]) == {table.flights[2]}
+    assert 0.0 <= facts["geometry_filled_fraction"] <= 1.0
+    assert len(pd.read_csv(tmp_path / "gbdt.csv")) == len(split["test"])
+    score = write_pooled_gbdt(lofo["cache"], {"max_iter": 10, "pooled_folds": 3}, tmp_path / "pooled.json")
+    assert json.loads((tmp_path / "pooled.json").read_text())["gbdt_pooled_r2"] == pytest.approx(score)

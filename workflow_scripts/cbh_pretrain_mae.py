@@ -1,0 +1,16 @@
+"""cbh_pretrain_mae: pretrain one encoder (wildcard `encoder`) for one fold, or on all images (`all`)."""
+
+from atmo.cbh.training import pretrain_mae
+from atmo.train import start_job
+
+start_job(snakemake.log[0], snakemake.threads)
+pretrain_mae(
+    cache=snakemake.input.cache,
+    folds_path=snakemake.input.folds,
+    fold=snakemake.wildcards.pretrain_fold,
+    encoder_name=snakemake.wildcards.encoder,
+    encoder=snakemake.params.encoder,
+    train=snakemake.params.train,
+    validation=snakemake.params.validation,
+    model_path=snakemake.output.model,
+)

@@ -1,0 +1,18 @@
+"""cbh_train: train one WP-4 variant (wildcard `variant`) on one fold and predict its test flight."""
+
+from atmo.cbh.training import train_variant
+from atmo.train import start_job
+
+start_job(snakemake.log[0], snakemake.threads)
+train_variant(
+    cache=snakemake.input.cache,
+    folds_path=snakemake.input.folds,
+    fold_id=int(snakemake.wildcards.fold),
+    variant=snakemake.wildcards.variant,
+    spec=snakemake.params.spec,
+    train=snakemake.params.train,
+    validation=snakemake.params.validation,
+    encoder_path=snakemake.input.encoder,
+    model_path=snakemake.output.model,
+    predictions_path=snakemake.output.predictions,
+)

@@ -8,7 +8,8 @@ the same batches as ``num_workers = 0``.
 
 Items (collated into batches of ``B``)::
 
-    CbhDataset: {"view": (T, P) float32 in [0, 1], "physical": (F,) float32, "cbh_km": () float32, "index": int}
+    CbhDataset: {"view": (T, P) float32 in [0, 1], "physical": (F,) float32, "cbh_km": () float32,
+                 "prior_km": () float32 (0 unless given), "index": int}
     MaeDataset: {"view": (T, P) float32 in [0, 1], "index": int}
 
 ``index`` is the sample's row in the cache, so predictions can be joined back to flights.
@@ -89,7 +90,7 @@ class MaeDataset(Dataset):
 
 
 class CbhDataset(MaeDataset):
-    """Views, physical features and labels of cache rows ``indices``: ``{"view", "physical", "cbh_km", "index"}``.
+    """Views, physical features, labels and prior heights of cache rows ``indices`` (see the module doc).
 
     ``physical`` is (len(indices), F) float32, already imputed and standardised, row ``i`` for
     ``indices[i]``; ``None`` means no physical features (F = 0). Non-finite features or labels are
@@ -102,8 +103,12 @@ class CbhDataset(MaeDataset):
         indices: Sequence[int] | np.ndarray,
         view: ViewSettings,
         physical: np.ndarray | None = None,
+        prior_km: np.ndarray | None = None,
     ) -> None:
         n = np.asarray(indices).size
+        prior_km = np.zeros(n, np.float32) if prior_km is None else np.asarray(prior_km, np.float32).reshape(-1)
+        if prior_km.shape != (n,) or not np.isfinite(prior_km).all():
+            raise ValueError(f"prior_km must be {n} finite heights, one per index, got shape {prior_km.shape}")
         physical = np.zeros((n, 0), np.float32) if physical is None else np.asarray(physical, np.float32)
         if physical.ndim != 2 or physical.shape[0] != n:
             raise ValueError(f"physical features of shape {physical.shape}, expected ({n}, F): one row per index")
@@ -116,11 +121,13 @@ class CbhDataset(MaeDataset):
         if bad.size:
             raise InputError(path, f"cbh_km is not finite at samples {self.indices[bad[:5]].tolist()}")
         self.physical = np.ascontiguousarray(physical)
+        self.prior_km = prior_km
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor | int]:
         return {
             "view": self._view(i),
             "physical": torch.from_numpy(self.physical[i]),
             "cbh_km": torch.tensor(self.cbh_km[i], dtype=torch.float32),
+            "prior_km": torch.tensor(self.prior_km[i], dtype=torch.float32),
             "index": int(self.indices[i]),
         }

@@ -53,7 +53,7 @@ def regression_loss_step(criterion: CbhLoss) -> RegressionStep:
 
     def loss_step(model: nn.Module, batch: Mapping[str, Any], device: torch.device):
         batch = to_device(batch, device)
-        pred_km = model(batch["view"], batch["physical"])
+        pred_km = model(batch["view"], batch["physical"], batch.get("prior_km"))
         loss = criterion(pred_km, batch["cbh_km"])
         return loss, {"mae_km": (pred_km.detach().float() - batch["cbh_km"]).abs().mean()}
 

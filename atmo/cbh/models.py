@@ -70,6 +70,10 @@ class FrozenEncoderRegressor(nn.Module):
         head_hidden: hidden widths of the regression head (the seed: 256, 128).
         physical_hidden: width of the physical-feature embedding (concat, attention).
         dropout: dropout after every hidden layer of the head and the physical MLP.
+        residual_on_prior: predict a correction to a physical prior height ``prior_km`` (the fold's
+            WP-1 shadow estimate, climatology where it has none) instead of the height itself. A
+            network trained on four height regimes cannot extrapolate to a fifth; the shadow
+            geometry can, and the network then only learns where it errs.
     """
 
     uses_physical = False
@@ -88,8 +92,10 @@ class FrozenEncoderRegressor(nn.Module):
         head_hidden: Sequence[int] = (256, 128),
         physical_hidden: int = 64,
         dropout: float = 0.1,
+        residual_on_prior: bool = False,
     ) -> None:
         super().__init__()
+        self.residual_on_prior = bool(residual_on_prior)
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout: expected 0 <= value < 1, got {dropout!r}")
         if any(width < 1 for width in head_hidden):
@@ -123,8 +129,16 @@ class FrozenEncoderRegressor(nn.Module):
         """(B, T, D) tokens and (B, F) features -> (B, fused_dim)."""
         raise NotImplementedError
 
-    def forward(self, view: torch.Tensor, physical: torch.Tensor | None = None) -> torch.Tensor:
-        return self.head_out(self.head_body(self.fuse(self.tokens(view), physical))).squeeze(-1)
+    def forward(
+        self, view: torch.Tensor, physical: torch.Tensor | None = None, prior_km: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """(B,) km; with ``residual_on_prior`` the head's output is added to ``prior_km`` (B,)."""
+        out = self.head_out(self.head_body(self.fuse(self.tokens(view), physical))).squeeze(-1)
+        if not self.residual_on_prior:
+            return out
+        if prior_km is None:
+            raise ValueError("residual_on_prior: this model needs prior_km (the physical prior height) in forward")
+        return out + prior_km.to(out.dtype)
 
 
 class ImageOnlyRegressor(FrozenEncoderRegressor):

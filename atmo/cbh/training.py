@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from atmo.cbh.baselines import geometry_alone
 from atmo.cbh.cache import CacheTable, read_cache_table
 from atmo.cbh.dataset import CbhDataset, MaeDataset
 from atmo.cbh.features import FeaturePreprocessor
@@ -65,6 +66,17 @@ def build_variant_entry(
     CbhLoss(delta=loss["huber_delta"])
     params = {**spec.get("params", {}), "n_physical": n_physical, "in_channels": mae.in_channels, **keywords}
     return CBH_MODELS[spec["arch"]](**params)
+
+
+def physical_prior(table: CacheTable, split: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per split, the WP-1 shadow estimate in km, the training samples' mean where it has none.
+
+    The prior of ``residual_on_prior`` models; like every fitted quantity it uses the training
+    samples only (the fill value).
+    """
+    geometry = table.geometry[:, table.geometry_names.index("cbh_geom_km")]
+    y_train = table.cbh_km[split["train"]]
+    return {name: geometry_alone(geometry[indices], y_train)[0] for name, indices in split.items()}
 
 
 def frame_shape(cache: str | os.PathLike[str]) -> tuple[int, int, int]:
@@ -156,12 +168,13 @@ def train_variant(
     features, names = table.tabular()
     preprocessor = FeaturePreprocessor(names).fit(features[split["train"]])
     physical = {name: preprocessor.transform(features[indices]) for name, indices in split.items()}
+    prior = physical_prior(table, split)
     mae = read_mae_checkpoint(encoder_path)
     params = {**spec.get("params", {}), "n_physical": features.shape[1], **encoder_keywords(mae)}
     loss = {"huber_delta": 0.5, **spec.get("loss", {})}
     meta = model_meta(MODULE, spec["arch"], params, loss=loss, features=preprocessor.to_dict())
     criterion = CbhLoss(delta=loss["huber_delta"])
-    datasets = {name: CbhDataset(cache, indices, view, physical[name]) for name, indices in split.items()}
+    datasets = {name: CbhDataset(cache, indices, view, physical[name], prior[name]) for name, indices in split.items()}
     log.info(
         "fold %d (test %s): %s trains on %d, validates on %d, tests on %d samples",
         fold_id,
@@ -183,7 +196,8 @@ def train_variant(
     model = load_model(model_path, CBH_MODELS, MODULE)
     test = datasets["test"]
     with torch.no_grad():
-        pred_km = torch.cat([model(b["view"], b["physical"]) for b in DataLoader(test, batch_size=256)]).numpy()
+        batches = DataLoader(test, batch_size=256)
+        pred_km = torch.cat([model(b["view"], b["physical"], b["prior_km"]) for b in batches]).numpy()
     write_predictions(
         predictions_path,
         sample=test.indices,

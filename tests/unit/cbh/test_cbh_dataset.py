@@ -55,7 +55,7 @@ def test_dataset_items_hold_the_view_physical_features_and_label(cache: Path) ->
     assert len(data) == 5
     for i, index in enumerate(indices):
         item = data[i]
-        assert set(item) == {"view", "physical", "cbh_km", "index"} and item["index"] == index
+        assert set(item) == {"view", "physical", "cbh_km", "prior_km", "index"} and item["index"] == index
         assert item["view"].dtype == torch.float32 and item["view"].shape == (2 * 3, 3 * 8)  # 2 columns of 3 tokens
         torch.testing.assert_close(item["view"], expected[rows[index]])
         torch.testing.assert_close(item["physical"], torch.from_numpy(physical[i]))

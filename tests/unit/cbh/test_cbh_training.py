@@ -20,8 +20,9 @@ import atmo.cbh.training as training
 from atmo.cbh.cache import build_cache, read_cache_table
 from atmo.cbh.folds import ValidationSettings, fold_indices, make_folds, write_fold_table
 from atmo.cbh.lofo import write_baselines, write_gbdt, write_pooled_gbdt
+from atmo.cbh.models import CBH_MODELS
 from atmo.errors import InputError
-from atmo.train import model_meta, save_checkpoint
+from atmo.train import load_model, model_meta, save_checkpoint
 
 VALIDATION = {"method": "fraction", "fraction": 0.25, "seed": 0}
 ENCODER = {"view": {"kind": "column", "patch_height": 8}, "params": {"embed_dim": 8, "depth": 1, "heads": 2}}
@@ -138,3 +139,28 @@ def test_baselines_and_gbdt_use_the_training_flights_only(lofo, tmp_path: Path) 
     assert len(pd.read_csv(tmp_path / "gbdt.csv")) == len(split["test"])
     score = write_pooled_gbdt(lofo["cache"], {"max_iter": 10, "pooled_folds": 3}, tmp_path / "pooled.json")
     assert json.loads((tmp_path / "pooled.json").read_text())["gbdt_pooled_r2"] == pytest.approx(score)
+
+
+def test_a_residual_model_corrects_the_shadow_prior(lofo, tmp_path: Path) -> None:
+    spec = {**SPEC, "params": {**SPEC["params"], "residual_on_prior": True}}
+    training.train_variant(
+        cache=lofo["cache"], folds_path=lofo["folds"], fold_id=0, variant="concat_prior", spec=spec, train=TRAIN,
+        validation=VALIDATION, encoder_path=lofo["encoder"], model_path=tmp_path / "model.pt",
+        predictions_path=tmp_path / "predictions.csv",
+    )  # fmt: skip
+    model = load_model(tmp_path / "model.pt", CBH_MODELS, "cbh")
+    table = read_cache_table(lofo["cache"])
+    split = fold_indices(
+        table, make_folds(table, ValidationSettings(**VALIDATION))[0], ValidationSettings(**VALIDATION)
+    )
+    prior = training.physical_prior(table, split)["test"]
+    expected = np.where(np.isfinite(table.geometry[split["test"], 0]) & (table.geometry[split["test"], 0] > 0),
+                        table.geometry[split["test"], 0], table.cbh_km[split["train"]].mean())  # fmt: skip
+    assert np.allclose(prior, expected)
+    view = torch.rand(len(prior), model.encoder.config["n_tokens"], model.encoder.config["patch_dim"])
+    physical = torch.zeros(len(prior), model.physical_mlp[0].in_features)
+    with torch.no_grad():
+        shift = model(view, physical, torch.as_tensor(prior)) - model(view, physical, torch.zeros(len(prior)))
+    assert torch.allclose(shift, torch.as_tensor(prior, dtype=torch.float32))
+    with pytest.raises(ValueError, match="needs prior_km"):
+        model(view, physical)

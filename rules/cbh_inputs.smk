@@ -3,9 +3,7 @@
 import re
 
 from atmo.cbh.report import report_file_name
-from atmo.cbh.training import build_encoder_entry, build_variant_entry
 from atmo.errors import ConfigError
-from atmo.train import check_entries
 
 CBH = f"{RESULTS}/cbh"
 
@@ -33,6 +31,12 @@ def _check_cbh_entries():
     The frame is the cache's (channels of the synthetic camera; 3 for campaign files); the count of
     physical features only sizes a linear layer, so any positive number checks the constructors.
     """
+    from atmo.cbh.training import (
+        build_encoder_entry,
+        build_variant_entry,
+    )  # torch: seconds to import
+    from atmo.train import check_entries
+
     block = config["cbh"]
     for name, spec in block["models"].items():
         if spec["encoder"] not in block["mae"]["encoders"]:
@@ -60,10 +64,12 @@ def _check_cbh_entries():
     )
 
 
-try:
-    _check_cbh_entries()
-except ConfigError as error:
-    raise WorkflowError(str(error)) from None
+# Checked once, by the snakemake the user started; a job it spawns (a cluster job step) need not.
+if workflow.is_main_process:
+    try:
+        _check_cbh_entries()
+    except ConfigError as error:
+        raise WorkflowError(str(error)) from None
 
 
 def cbh_variant_spec(wildcards):

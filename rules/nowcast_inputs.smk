@@ -4,8 +4,6 @@ import re
 
 from atmo.errors import ConfigError
 from atmo.io.sevir import data_file_names, read_catalog
-from atmo.nowcast.training import build_entry
-from atmo.train import check_entries
 
 SEVIR_ROOT = f"{RESOURCES}/nowcast/sevir"
 NOWCAST_SPLITS = ["train", "val", "test"]
@@ -48,20 +46,28 @@ NOWCAST_BASELINE_PATTERN = "|".join(map(re.escape, NOWCAST_BASELINES)) or "(?!)"
 NOWCAST_NAME_PATTERN = "|".join(map(re.escape, NOWCAST_NAMES)) or "(?!)"
 
 
-# Every model entry is built once (meta device: no memory, no compute) before any job runs, so a
-# setting its constructor refuses stops the workflow with one line naming the key.
-try:
+def _check_nowcast_entries():
+    """Build every model entry once (meta device: no memory, no compute) before any job runs, so a
+    setting its constructor refuses stops the workflow with one line naming the key."""
+    from atmo.nowcast.training import (
+        build_entry,
+    )  # torch and torch_geometric: seconds to import
+    from atmo.train import check_entries
+
+    cache = config["nowcast"]["cache"]
     check_entries(
         "nowcast",
         config["nowcast"]["models"],
-        lambda spec: build_entry(
-            spec,
-            config["nowcast"]["cache"]["frames_in"],
-            config["nowcast"]["cache"]["frames_out"],
-        ),
+        lambda spec: build_entry(spec, cache["frames_in"], cache["frames_out"]),
     )
-except ConfigError as error:
-    raise WorkflowError(str(error)) from None
+
+
+# Checked once, by the snakemake the user started; a job it spawns (a cluster job step) need not.
+if workflow.is_main_process:
+    try:
+        _check_nowcast_entries()
+    except ConfigError as error:
+        raise WorkflowError(str(error)) from None
 
 
 def nowcast_model_spec(wildcards):

@@ -15,6 +15,13 @@ from atmo.synth.cbh import CameraSettings, write_synthetic_flight
 
 pytestmark = pytest.mark.workflow
 
+
+@pytest.fixture(autouse=True)
+def only_cbh(workflow_dir: Path) -> None:
+    """The test config with only this module: the others' rules are not even parsed (faster runs)."""
+    edit_config(workflow_dir, lambda config: config.update(modules=["cbh"]))
+
+
 CACHE = "results/cbh/cache.h5"
 
 

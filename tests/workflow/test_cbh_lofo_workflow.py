@@ -73,7 +73,7 @@ def test_editing_one_variant_reruns_only_its_folds_and_the_report(test_run_copy:
 
 def test_editing_the_mae_reruns_pretraining_and_every_wp4_job_but_not_wp3(test_run_copy: Path) -> None:
     wf = test_run_copy
-    config = edit_config(wf, lambda c: c["cbh"]["mae"]["encoders"]["column"]["params"].update(mask_ratio=0.75))
+    config = edit_config(wf, lambda c: c["cbh"]["mae"]["encoders"]["column"]["params"].update(decoder_dim=12))
     jobs = _jobs(wf)
     rules = {rule for rule, _ in jobs}
     n_folds, n_variants = len(config["cbh"]["flights"]), len(config["cbh"]["models"])

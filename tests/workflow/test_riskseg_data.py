@@ -18,6 +18,13 @@ from atmo.synth.riskseg import SyntheticSceneSettings, write_synthetic_scene
 
 pytestmark = pytest.mark.workflow
 
+
+@pytest.fixture(autouse=True)
+def only_riskseg(workflow_dir: Path) -> None:
+    """The test config with only this module: the others' rules are not even parsed (faster runs)."""
+    edit_config(workflow_dir, lambda config: config.update(modules=["riskseg"]))
+
+
 TILES = "results/riskseg/tiles/tiles.h5"
 SPLITS = ("train", "val", "test")
 

@@ -52,25 +52,25 @@ def _bucket(root: Path) -> int:
     return len(names)
 
 
-@pytest.mark.parametrize(
-    "edit",
-    [
-        pytest.param(lambda n: n.update(seed=n["seed"] + 1), id="seed"),
-        pytest.param(lambda n: n["split"].update(val_fraction=0.3), id="split"),
-        pytest.param(lambda n: n["synthetic"].update(n_events=n["synthetic"]["n_events"] + 2), id="synthetic"),
-    ],
-)
-def test_settings_the_download_ignores_download_nothing(workflow_dir: Path, snakemake_in, tmp_path: Path, edit) -> None:
+EDITS = {
+    "seed": lambda n: n.update(seed=n["seed"] + 1),
+    "split": lambda n: n["split"].update(val_fraction=0.3),
+    "synthetic": lambda n: n["synthetic"].update(n_events=n["synthetic"]["n_events"] + 2),
+}
+
+
+def test_settings_the_download_ignores_download_nothing(workflow_dir: Path, snakemake_in, tmp_path: Path) -> None:
     n_files = _bucket(tmp_path / "bucket")
     requests: list[str] = []
     handler = functools.partial(_CountingHandler, requests=requests, directory=os.fspath(tmp_path / "bucket"))
     with serve(handler) as url:
         edit_config(workflow_dir, lambda c: c["nowcast"].update(source="sevir_s3", sevir={"base_url": url}))
         snakemake_in(*CACHES)
-        first = len(requests)
         assert sum(path.startswith("/data/") for path in requests) == n_files
-        edit_config(workflow_dir, lambda c: edit(c["nowcast"]))
-        proc = snakemake_in(*CACHES)
-    rules = {rule for rule, _ in planned_jobs(proc.stdout + proc.stderr)}  # snakemake logs its jobs to stderr
-    assert not rules & {"sevir_source_catalog", "sevir_fetch", "sevir_catalog"}, rules
-    assert requests[first:] == [], f"downloaded again: {requests[first:]}"
+        for name, edit in EDITS.items():  # one after the other, each rerun on the last one's outputs
+            first = len(requests)
+            edit_config(workflow_dir, lambda c, edit=edit: edit(c["nowcast"]))
+            proc = snakemake_in(*CACHES)
+            rules = {rule for rule, _ in planned_jobs(proc.stdout + proc.stderr)}  # jobs are logged to stderr
+            assert not rules & {"sevir_source_catalog", "sevir_fetch", "sevir_catalog"}, (name, rules)
+            assert requests[first:] == [], f"editing {name} downloaded again: {requests[first:]}"

@@ -282,6 +282,14 @@ def read_fold_table(path: str | os.PathLike[str]) -> list[Fold]:
     return folds
 
 
+def read_fold(path: str | os.PathLike[str], fold_id: int) -> Fold:
+    """Fold ``fold_id`` of the fold table ``path``; :class:`InputError` if the table has no such fold."""
+    folds = read_fold_table(path)
+    if not 0 <= fold_id < len(folds):
+        raise InputError(path, f"has no fold {fold_id} (folds 0..{len(folds) - 1})")
+    return folds[fold_id]
+
+
 def read_string_table(path: str | os.PathLike[str], what: str) -> pd.DataFrame:
     """A CSV with every cell as written (strings, no NA guessing); :class:`InputError` if unreadable."""
     try:

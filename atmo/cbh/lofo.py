@@ -17,11 +17,10 @@ import numpy as np
 
 from atmo.cbh.baselines import climatology, geometry_alone
 from atmo.cbh.cache import read_cache_table
-from atmo.cbh.folds import ValidationSettings, fold_indices, read_fold_table
+from atmo.cbh.folds import ValidationSettings, fold_indices, read_fold
 from atmo.cbh.gbdt import GbdtSettings, fit_predict, pooled_kfold_predictions
 from atmo.cbh.predictions import write_predictions
 from atmo.config_blocks import build_block
-from atmo.errors import InputError
 from atmo.io.atomic import write_json
 from atmo.metrics.regression import r2
 
@@ -30,12 +29,10 @@ log = logging.getLogger(__name__)
 
 def _split(cache: str | os.PathLike[str], folds_path: str | os.PathLike[str], fold_id: int, validation: Mapping):
     table = read_cache_table(cache)
-    folds = read_fold_table(folds_path)
-    if not 0 <= fold_id < len(folds):
-        raise InputError(folds_path, f"has no fold {fold_id} (folds 0..{len(folds) - 1})")
+    fold = read_fold(folds_path, fold_id)
     settings = build_block(ValidationSettings, validation, "cbh.validation")
-    split = fold_indices(table, folds[fold_id], settings, source=folds_path)
-    return table, folds[fold_id], np.sort(np.concatenate([split["train"], split["val"]])), split["test"]
+    split = fold_indices(table, fold, settings, source=folds_path)
+    return table, fold, np.sort(np.concatenate([split["train"], split["val"]])), split["test"]
 
 
 def write_baselines(

@@ -193,24 +193,28 @@ CBH_MODELS: dict[str, type[FrozenEncoderRegressor]] = {
 }
 
 
+def keywords_of_encoder(in_channels: int, encoder: Mapping[str, Any]) -> dict[str, Any]:
+    """The WP-4 constructor keywords of an encoder: ``in_channels`` and its :class:`PatchEncoder` keywords renamed."""
+    return {"in_channels": in_channels, **{ours: encoder[theirs] for ours, theirs in ENCODER_KEYWORDS.items()}}
+
+
 def encoder_keywords(checkpoint: MaeCheckpoint) -> dict[str, Any]:
     """The WP-4 constructor keywords the MAE checkpoint fixes: ``in_channels`` and the encoder's architecture."""
-    encoder = checkpoint.encoder_params()
-    keywords = {ours: encoder[theirs] for ours, theirs in ENCODER_KEYWORDS.items()}
-    return {"in_channels": checkpoint.params["in_channels"], **keywords}
+    return keywords_of_encoder(checkpoint.params["in_channels"], checkpoint.encoder_params())
 
 
 def load_encoder_into(
-    model: FrozenEncoderRegressor, path: str | os.PathLike[str], view: ViewSettings | None = None
+    model: FrozenEncoderRegressor, source: MaeCheckpoint | str | os.PathLike[str], view: ViewSettings | None = None
 ) -> FrozenEncoderRegressor:
-    """Copy the encoder weights of the MAE checkpoint ``path`` into ``model`` (which stays frozen).
+    """Copy the encoder weights of the MAE checkpoint ``source`` (a path, or one already read) into ``model``.
 
     Raises :class:`InputError` in one line, before any training, for a checkpoint that is not a
     ``cbh``/``mae`` model file, whose encoder differs in shape (``embed_dim``, ``n_tokens``, ...) or
     channels from ``model``'s, or — when ``view`` is given and the checkpoint records its view — that
     was pretrained on another view.
     """
-    checkpoint = read_mae_checkpoint(path)
+    checkpoint = source if isinstance(source, MaeCheckpoint) else read_mae_checkpoint(source)
+    path = checkpoint.path
     theirs = {**checkpoint.encoder_params(), "in_channels": checkpoint.params["in_channels"]}
     ours = {**model.encoder.config, "in_channels": model.in_channels}
     differing = [key for key in (*ENCODER_KEYS, "in_channels") if theirs[key] != ours[key]]
@@ -229,10 +233,10 @@ def load_encoder_into(
 
 def pretrained_registry(
     registry: Mapping[str, Callable[..., FrozenEncoderRegressor]],
-    path: str | os.PathLike[str],
+    source: MaeCheckpoint | str | os.PathLike[str],
     view: ViewSettings | None = None,
 ) -> dict[str, Callable[..., FrozenEncoderRegressor]]:
-    """``registry`` whose builders also load the encoder of ``path``: what :func:`atmo.train.train_job` gets.
+    """``registry`` whose builders also load the encoder of ``source``: what :func:`atmo.train.train_job` gets.
 
     ``train_job`` builds the model from the registry; this makes the built model carry the
     pretrained encoder from the first epoch on (a refused checkpoint stops the job before training).
@@ -240,7 +244,7 @@ def pretrained_registry(
 
     def builder(cls: Callable[..., FrozenEncoderRegressor]) -> Callable[..., FrozenEncoderRegressor]:
         def build(**params: Any) -> FrozenEncoderRegressor:
-            return load_encoder_into(cls(**params), path, view)
+            return load_encoder_into(cls(**params), source, view)
 
         return build
 

@@ -27,15 +27,14 @@ from atmo.cbh.baselines import geometry_alone
 from atmo.cbh.cache import CacheTable, read_cache_table
 from atmo.cbh.dataset import CbhDataset, MaeDataset
 from atmo.cbh.features import FeaturePreprocessor
-from atmo.cbh.folds import Fold, ValidationSettings, fold_indices, read_fold_table
+from atmo.cbh.folds import ValidationSettings, fold_indices, read_fold
 from atmo.cbh.losses import CbhLoss, mae_loss_step, regression_loss_step, regression_val_step
 from atmo.cbh.mae import ARCH as MAE_ARCH
 from atmo.cbh.mae import CBH_PRETRAIN, read_mae_checkpoint
-from atmo.cbh.models import CBH_MODELS, ENCODER_KEYWORDS, encoder_keywords, pretrained_registry
+from atmo.cbh.models import CBH_MODELS, encoder_keywords, keywords_of_encoder, pretrained_registry
 from atmo.cbh.predictions import write_predictions
 from atmo.cbh.views import ViewSettings, view_params
 from atmo.config_blocks import build_block
-from atmo.errors import InputError
 from atmo.io.hdf5 import open_hdf5, require_dataset
 from atmo.train import load_model, model_meta, train_job
 
@@ -60,12 +59,19 @@ def build_variant_entry(
     attention heads that do not divide the encoder width, stop the workflow with one line.
     """
     mae = build_encoder_entry(encoder, frame)
-    encoder_args = {"in_channels": mae.in_channels, **mae.encoder.config}
-    keywords = {ours: encoder_args[theirs] for ours, theirs in ENCODER_KEYWORDS.items()}
-    loss = {"huber_delta": 0.5, **spec.get("loss", {})}
-    CbhLoss(delta=loss["huber_delta"])
-    params = {**spec.get("params", {}), "n_physical": n_physical, "in_channels": mae.in_channels, **keywords}
+    variant_loss(spec)
+    params = {
+        **spec.get("params", {}),
+        "n_physical": n_physical,
+        **keywords_of_encoder(mae.in_channels, mae.encoder.config),
+    }
     return CBH_MODELS[spec["arch"]](**params)
+
+
+def variant_loss(spec: Mapping[str, Any]) -> tuple[dict[str, Any], CbhLoss]:
+    """A WP-4 entry's ``loss`` block with its default filled in, and the criterion it makes."""
+    loss = {"huber_delta": 0.5, **spec.get("loss", {})}
+    return loss, CbhLoss(delta=loss["huber_delta"])
 
 
 def physical_prior(table: CacheTable, split: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -85,19 +91,12 @@ def frame_shape(cache: str | os.PathLike[str]) -> tuple[int, int, int]:
         return tuple(require_dataset(handle, "images", kinds="u", ndim=4).shape[1:])
 
 
-def _fold(folds_path: str | os.PathLike[str], fold_id: int) -> Fold:
-    folds = read_fold_table(folds_path)
-    if not 0 <= fold_id < len(folds):
-        raise InputError(folds_path, f"has no fold {fold_id} (folds 0..{len(folds) - 1})")
-    return folds[fold_id]
-
-
 def _pretraining_split(
-    table: CacheTable, folds_path: str | os.PathLike[str], fold: str, validation: ValidationSettings, cache: str
+    table: CacheTable, folds_path: str | os.PathLike[str], fold: str, validation: ValidationSettings
 ) -> dict[str, np.ndarray]:
     """Train/val sample indices of a pretraining job: one fold's training flights, or every sample."""
     if fold != TRANSDUCTIVE:
-        return fold_indices(table, _fold(folds_path, int(fold)), validation, source=folds_path)
+        return fold_indices(table, read_fold(folds_path, int(fold)), validation, source=folds_path)
     labelled = np.flatnonzero(np.isfinite(table.cbh_km))
     rng = np.random.default_rng(validation.seed)
     val = np.sort(rng.choice(labelled, size=max(1, round(validation.fraction * labelled.size)), replace=False))
@@ -120,7 +119,7 @@ def pretrain_mae(
     view = build_block(ViewSettings, encoder.get("view"), f"{where}.view")
     settings = build_block(ValidationSettings, validation, "cbh.validation")
     table = read_cache_table(cache)
-    split = _pretraining_split(table, folds_path, fold, settings, os.fspath(cache))
+    split = _pretraining_split(table, folds_path, fold, settings)
     params = {**encoder.get("params", {}), **view_params(view, frame_shape(cache))}
     meta = model_meta(MODULE, MAE_ARCH, params, view=asdict(view), pretraining_fold=fold)
     log.info(
@@ -163,7 +162,7 @@ def train_variant(
     view = build_block(ViewSettings, spec.get("view"), f"cbh.models.{variant}.view")
     settings = build_block(ValidationSettings, validation, "cbh.validation")
     table = read_cache_table(cache)
-    fold = _fold(folds_path, fold_id)
+    fold = read_fold(folds_path, fold_id)
     split = fold_indices(table, fold, settings, source=folds_path)
     features, names = table.tabular()
     preprocessor = FeaturePreprocessor(names).fit(features[split["train"]])
@@ -171,9 +170,8 @@ def train_variant(
     prior = physical_prior(table, split)
     mae = read_mae_checkpoint(encoder_path)
     params = {**spec.get("params", {}), "n_physical": features.shape[1], **encoder_keywords(mae)}
-    loss = {"huber_delta": 0.5, **spec.get("loss", {})}
+    loss, criterion = variant_loss(spec)
     meta = model_meta(MODULE, spec["arch"], params, loss=loss, features=preprocessor.to_dict())
-    criterion = CbhLoss(delta=loss["huber_delta"])
     datasets = {name: CbhDataset(cache, indices, view, physical[name], prior[name]) for name, indices in split.items()}
     log.info(
         "fold %d (test %s): %s trains on %d, validates on %d, tests on %d samples",
@@ -183,7 +181,7 @@ def train_variant(
         *(len(datasets[name]) for name in ("train", "val", "test")),
     )
     summary = train_job(
-        registry=pretrained_registry(CBH_MODELS, encoder_path, view),
+        registry=pretrained_registry(CBH_MODELS, mae, view),  # checked and read once, above
         meta=meta,
         train=train,
         train_set=datasets["train"],

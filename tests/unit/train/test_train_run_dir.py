@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -96,37 +98,43 @@ def _hold_lock(run: str, ready, release) -> None:
         release.wait(30)
 
 
-def test_a_second_writer_stops_at_once_naming_the_holder(tmp_path: Path) -> None:
-    run = tmp_path / "run"
+@contextlib.contextmanager
+def _lock_holder(run: Path) -> Iterator[multiprocessing.Process]:
+    """Another process that claims ``run`` and holds it until the block ends (or it is killed)."""
     ctx = multiprocessing.get_context("fork")
     ready, release = ctx.Event(), ctx.Event()
     holder = ctx.Process(target=_hold_lock, args=(str(run), ready, release))
     holder.start()
     try:
         assert ready.wait(30)
-        started = time.monotonic()
-        with pytest.raises(InputError, match=f"is being written by process {holder.pid} on "):  # noqa: SIM117
-            with claim_run_dir(run, run_fingerprint({}, {}, {})):
-                pass
-        assert time.monotonic() - started < 5
+        yield holder
     finally:
-        release.set()
+        if holder.is_alive():  # Event.set waits for every sleeper to wake: never for a killed one
+            release.set()
         holder.join(30)
-    with claim_run_dir(run, run_fingerprint({}, {}, {})):  # free again once the holder is gone
+
+
+def _claim(run: Path) -> None:
+    with claim_run_dir(run, run_fingerprint({}, {}, {})):
         pass
+
+
+def test_a_second_writer_stops_at_once_naming_the_holder(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    with _lock_holder(run) as holder:
+        started = time.monotonic()
+        with pytest.raises(InputError, match=f"is being written by process {holder.pid} on "):
+            _claim(run)
+        assert time.monotonic() - started < 5
+    _claim(run)  # free again once the holder is gone
 
 
 def test_the_lock_dies_with_its_process(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    ctx = multiprocessing.get_context("fork")
-    ready, release = ctx.Event(), ctx.Event()
-    holder = ctx.Process(target=_hold_lock, args=(str(run), ready, release))
-    holder.start()
-    assert ready.wait(30)
-    os.kill(holder.pid, signal.SIGKILL)
-    holder.join(30)
-    with claim_run_dir(run, run_fingerprint({}, {}, {})):
-        pass
+    with _lock_holder(run) as holder:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.join(30)
+        _claim(run)
 
 
 ORPHAN = """

@@ -1,4 +1,4 @@
-"""Riskseg data stage.
+"""Riskseg data stage (this file) and models (riskseg_models.smk).
 
 riskseg_fetch (source url only: download the rasters listed in a manifest) -> riskseg_scene (scene
 and label GeoTIFFs in the checked standard form, whatever the source) -> riskseg_tiles (spatially
@@ -56,7 +56,7 @@ rule riskseg_tiles:
         scene=rules.riskseg_scene.output.scene,
         labels=rules.riskseg_scene.output.labels,
     output:
-        tiles=f"{RISKSEG}/tiles/tiles.h5",
+        tiles=RISKSEG_TILES,
         summary=f"{RISKSEG}/tiles/summary.json",
     log:
         f"{LOGS}/riskseg/riskseg_tiles.log",
@@ -72,6 +72,9 @@ rule riskseg_tiles:
         seed=config_section("riskseg", "seed"),
     script:
         "../workflow_scripts/riskseg_tiles.py"
+
+
+include: "riskseg_models.smk"
 
 
 register_targets("riskseg", riskseg_targets)

@@ -1,6 +1,90 @@
-"""Paths and input functions of the riskseg rules (kept apart from the rules: snakemake --lint)."""
+"""Paths, names and input functions of the riskseg rules (kept apart from the rules: snakemake --lint)."""
+
+import re
+
+from atmo.errors import ConfigError
 
 RISKSEG = f"{RESULTS}/riskseg"
+RISKSEG_TILES = f"{RISKSEG}/tiles/tiles.h5"
+
+RISKSEG_VARIANTS = config["riskseg"]["variants"]
+RISKSEG_COMPARISON = config["riskseg"]["comparison"]
+RISKSEG_FULL = RISKSEG_COMPARISON["full"]
+# Probabilities the ensemble, CRF and scores use: with or without test-time augmentation.
+RISKSEG_MODE = "tta" if config["riskseg"]["inference"]["tta"] else "plain"
+RISKSEG_OTHER_MODE = "plain" if RISKSEG_MODE == "tta" else "tta"
+RISKSEG_VARIANT_PATTERN = "|".join(map(re.escape, RISKSEG_VARIANTS)) or "(?!)"
+RISKSEG_SCHEMES = list(config["riskseg"]["oversampling"])
+RISKSEG_SCHEME_PATTERN = "|".join(map(re.escape, RISKSEG_SCHEMES)) or "(?!)"
+RISKSEG_CRF_PATTERN = "|".join(map(re.escape, config["riskseg"]["crf"])) or "(?!)"
+
+
+def _check_riskseg_names():
+    """Every name a variant or the comparison refers to exists: one line naming the key otherwise."""
+    block = config["riskseg"]
+    for name, spec in RISKSEG_VARIANTS.items():
+        for key, known in (
+            ("oversampling", block["oversampling"]),
+            ("crf", block["crf"]),
+        ):
+            value = spec.get(key)
+            if value is not None and value not in known:
+                raise ConfigError(
+                    f"invalid config: key 'riskseg.variants.{name}.{key}': {value!r} is not an entry of "
+                    f"riskseg.{key} {sorted(known)}"
+                )
+    roles = {
+        "full": RISKSEG_COMPARISON["full"],
+        "v2": RISKSEG_COMPARISON.get("v2"),
+        **{
+            f"ablations.{k}": v
+            for k, v in RISKSEG_COMPARISON.get("ablations", {}).items()
+        },
+    }
+    for role, name in roles.items():
+        if name is not None and name not in RISKSEG_VARIANTS:
+            raise ConfigError(
+                f"invalid config: key 'riskseg.comparison.{role}': {name!r} is not an entry of "
+                f"riskseg.variants {sorted(RISKSEG_VARIANTS)}"
+            )
+
+
+def _check_riskseg_entries():
+    """Build every variant once on the meta device; window and tile sizes must fit its stride."""
+    from atmo.riskseg.training import build_variant_entry  # torch: seconds to import
+    from atmo.train import check_entries
+
+    block = config["riskseg"]
+    n_bands = (
+        5 if block["source"] == "synthetic" else 1
+    )  # the constructors accept any band count
+    sizes = {
+        "riskseg.inference.window": block["inference"]["window"],
+        "riskseg.tiles.tile_size": block["tiles"]["tile_size"],
+    }
+    for name, spec in RISKSEG_VARIANTS.items():
+        stride = 2 ** spec.get("params", {}).get("encoder_depth", 5)
+        for key, size in sizes.items():
+            if size % stride:
+                raise ConfigError(
+                    f"invalid config: key '{key}': {size} px is not a multiple of {stride}, the stride of "
+                    f"riskseg.variants.{name} (2 ** encoder_depth)"
+                )
+    check_entries(
+        "riskseg",
+        RISKSEG_VARIANTS,
+        lambda spec: build_variant_entry("entry", spec, n_bands),
+        block="variants",
+    )
+
+
+# Checked once, by the snakemake the user started; a job it spawns (a cluster job step) need not.
+if workflow.is_main_process:
+    try:
+        _check_riskseg_names()
+        _check_riskseg_entries()
+    except ConfigError as error:
+        raise WorkflowError(str(error)) from None
 
 
 def riskseg_source_rasters(wildcards):
@@ -18,6 +102,89 @@ def riskseg_manifest(wildcards):
     return config_section("riskseg", "url", "manifest")
 
 
+def riskseg_training_spec(wildcards):
+    """What changes a variant's weights: arch, params, loss and oversampling (not its CRF or seed list)."""
+    spec = config_section("riskseg", "variants", wildcards.variant)
+    return {key: spec.get(key) for key in ("arch", "params", "loss", "oversampling")}
+
+
+def riskseg_scheme_settings(wildcards):
+    """Only this scheme's entry of `riskseg.oversampling`."""
+    return config_section("riskseg", "oversampling", wildcards.scheme)
+
+
+def riskseg_train_tiles(wildcards):
+    """The variant's oversampled training tiles, or the original tiles when it does not oversample."""
+    scheme = RISKSEG_VARIANTS[wildcards.variant].get("oversampling")
+    return RISKSEG_TILES if scheme is None else f"{RISKSEG}/oversampled/{scheme}.h5"
+
+
+def riskseg_inference_settings(wildcards):
+    """The inference block without `tta`: the {mode} wildcard decides, so toggling tta adds jobs, reruns none."""
+    settings = config_section("riskseg", "inference")
+    settings.pop("tta", None)
+    return settings
+
+
+def riskseg_seed_probabilities(wildcards):
+    """The probabilities of every seed of a variant, in the configured inference mode."""
+    return [
+        f"{RISKSEG}/probabilities/{wildcards.variant}/seed{seed}_{RISKSEG_MODE}.tif"
+        for seed in RISKSEG_VARIANTS[wildcards.variant]["seeds"]
+    ]
+
+
+def riskseg_crf_settings(wildcards):
+    """Only this entry of `riskseg.crf`."""
+    return config_section("riskseg", "crf", wildcards.crf)
+
+
+def riskseg_products():
+    """Every raster the score job scores, by product name: ``<variant>/<what>``.
+
+    Per seed in the configured mode; the full variant's first seed in the other mode too (the TTA
+    row); every variant's ensemble and its own CRF; the full variant under every CRF setting.
+    """
+    products = {}
+    for name, spec in RISKSEG_VARIANTS.items():
+        for seed in spec["seeds"]:
+            products[f"{name}/seed{seed}_{RISKSEG_MODE}"] = (
+                f"{RISKSEG}/probabilities/{name}/seed{seed}_{RISKSEG_MODE}.tif"
+            )
+        products[f"{name}/ensemble"] = f"{RISKSEG}/ensemble/{name}/classes.tif"
+        crfs = list(config["riskseg"]["crf"]) if name == RISKSEG_FULL else [spec["crf"]]
+        for crf in crfs:
+            products[f"{name}/crf_{crf}"] = f"{RISKSEG}/crf/{name}/{crf}.tif"
+    first = RISKSEG_VARIANTS[RISKSEG_FULL]["seeds"][0]
+    products[f"{RISKSEG_FULL}/seed{first}_{RISKSEG_OTHER_MODE}"] = (
+        f"{RISKSEG}/probabilities/{RISKSEG_FULL}/seed{first}_{RISKSEG_OTHER_MODE}.tif"
+    )
+    return products
+
+
+def riskseg_oversampling_summaries():
+    """The summary JSON of every oversampling scheme a variant uses."""
+    schemes = sorted(
+        {
+            spec["oversampling"]
+            for spec in RISKSEG_VARIANTS.values()
+            if spec.get("oversampling")
+        }
+    )
+    return {scheme: f"{RISKSEG}/oversampled/{scheme}.json" for scheme in schemes}
+
+
+def riskseg_report_context():
+    """What the report needs besides the scores: roles, modes, CRF names and each variant's CRF."""
+    return {
+        "comparison": config_section("riskseg", "comparison"),
+        "mode": RISKSEG_MODE,
+        "other_mode": RISKSEG_OTHER_MODE,
+        "crf": {name: spec["crf"] for name, spec in RISKSEG_VARIANTS.items()},
+        "seeds": {name: list(spec["seeds"]) for name, spec in RISKSEG_VARIANTS.items()},
+    }
+
+
 def riskseg_targets(wildcards):
-    """Final outputs of the riskseg module (data stage: the tiles and their summary)."""
-    return list(rules.riskseg_tiles.output)
+    """Final outputs of the riskseg module: the report (tables, figures) and every class raster."""
+    return [*rules.riskseg_report.output]

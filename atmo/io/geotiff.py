@@ -19,6 +19,7 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.crs import CRS
+from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 # GDAL creation options: internal tiling makes windowed reads (tiling, sliding-window inference)
 # touch only the blocks they need; DEFLATE is lossless and readable by every GIS.
-_CREATION_OPTIONS = {"tiled": True, "blockxsize": 256, "blockysize": 256, "compress": "deflate", "BIGTIFF": "IF_SAFER"}
+CREATION_OPTIONS = {"tiled": True, "blockxsize": 256, "blockysize": 256, "compress": "deflate", "BIGTIFF": "IF_SAFER"}
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,34 @@ def _window(row: int, col: int, height: int, width: int) -> Window:
     return Window(col_off=col, row_off=row, width=width, height=height)
 
 
+def overview_factors(height: int, width: int, block: int = CREATION_OPTIONS["blockxsize"]) -> list[int]:
+    """Decimation factors 2, 4, 8, ... until the coarsest overview fits in one ``block``-px tile.
+
+    At least one level (factor 2) for any raster larger than 1 px, so small test rasters exercise
+    the same code path; none for a single pixel.
+    """
+    size = max(height, width)
+    factors: list[int] = []
+    factor = 2
+    while size > 1 and (not factors or size / (factor // 2) > block):
+        factors.append(factor)
+        factor *= 2
+    return factors
+
+
+def build_overviews(dst: rasterio.io.DatasetWriter, resampling: str) -> list[int]:
+    """Build internal overviews of the open GeoTIFF ``dst`` (before it is closed) and return their factors.
+
+    GIS tools then display a large raster without decoding every pixel. ``resampling`` is a GDAL
+    method name: ``average`` for continuous values (probabilities), ``nearest`` or ``mode`` for classes.
+    """
+    factors = overview_factors(dst.height, dst.width)
+    if factors:
+        dst.build_overviews(factors, Resampling[resampling])
+        dst.update_tags(ns="rio_overview", resampling=resampling)
+    return factors
+
+
 def write_geotiff(
     path: str | os.PathLike[str],
     data: np.ndarray,
@@ -156,11 +185,13 @@ def write_geotiff(
     nodata: float | None,
     descriptions: Sequence[str] | None = None,
     tags: dict[str, str] | None = None,
+    overviews: str | None = None,
 ) -> Path:
     """Write ``data`` ``(C, H, W)`` (or ``(H, W)``) as a tiled, DEFLATE-compressed GeoTIFF, atomically.
 
     ``descriptions`` name the bands (GIS tools show them; readers here use them to check band
     order); ``tags`` are stored as dataset metadata (e.g. how a synthetic scene was made).
+    ``overviews`` names a resampling method (see :func:`build_overviews`) to add internal overviews.
     """
     bands = data[np.newaxis] if data.ndim == 2 else data
     if bands.ndim != 3:
@@ -177,7 +208,7 @@ def write_geotiff(
         "crs": CRS.from_user_input(crs),
         "transform": transform,
         "nodata": nodata,
-        **_CREATION_OPTIONS,
+        **CREATION_OPTIONS,
     }
     with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
         dst.write(bands)
@@ -185,5 +216,7 @@ def write_geotiff(
             dst.set_band_description(index, description)
         if tags:
             dst.update_tags(**tags)
+        if overviews is not None:
+            build_overviews(dst, overviews)
     log.info("wrote %s (%d band(s), %dx%d, %s)", path, count, height, width, bands.dtype.name)
     return Path(path)

@@ -46,7 +46,20 @@ def expected_jobs(config: dict, workflow_dir: Path) -> list[Job]:
             ("cbh_train", {"variant": variant, "fold": fold}) for variant in config["cbh"]["models"] for fold in folds
         ]
     if "riskseg" in modules:
-        jobs += [("riskseg_scene", {}), ("riskseg_tiles", {})]
+        jobs += [(rule, {}) for rule in ("riskseg_scene", "riskseg_tiles", "riskseg_score", "riskseg_report")]
+        riskseg = config["riskseg"]
+        variants, full = riskseg["variants"], riskseg["comparison"]["full"]
+        mode = "tta" if riskseg["inference"]["tta"] else "plain"
+        schemes = {spec["oversampling"] for spec in variants.values() if spec.get("oversampling")}
+        jobs += [("riskseg_oversample", {"scheme": scheme}) for scheme in schemes]
+        for variant, spec in variants.items():
+            jobs += [("riskseg_train", {"variant": variant, "seed": str(seed)}) for seed in spec["seeds"]]
+            jobs += [("riskseg_predict", {"variant": variant, "seed": str(s), "mode": mode}) for s in spec["seeds"]]
+            jobs.append(("riskseg_ensemble", {"variant": variant}))
+            crfs = list(riskseg["crf"]) if variant == full else [spec["crf"]]
+            jobs += [("riskseg_crf", {"variant": variant, "crf": crf}) for crf in crfs]
+        other = "plain" if mode == "tta" else "tta"
+        jobs.append(("riskseg_predict", {"variant": full, "seed": str(variants[full]["seeds"][0]), "mode": other}))
         if config["riskseg"]["source"] == "url":
             jobs.append(("riskseg_fetch", {}))
     if "downscale" in modules:

@@ -56,7 +56,7 @@ KEEP_BASELINES = ("persistence",)
 EPOCHS = 20
 TRAIN_RULE = "nowcast_train"
 # rules that declare gpu=1: training and running a trained model
-GPU_RULES = (TRAIN_RULE, "nowcast_forecast", "cbh_pretrain_mae", "cbh_train")
+GPU_RULES = (TRAIN_RULE, "nowcast_forecast", "cbh_pretrain_mae", "cbh_train", "riskseg_train", "riskseg_predict")
 KILLED = "sgt"  # the model whose training job is cancelled mid-run
 RUN_TIMEOUT_S = 480
 # The test node claims enough CPUs and memory for the profile's real requests (8 CPUs and 32 GB per
@@ -74,7 +74,7 @@ TEST_CLUSTER_SETTINGS = {
     "jobs": 4,
     # The local reference run trains with one torch thread per job (CPU-only machine); the thread
     # count changes the last bits of every weight, so the cluster run must use one too.
-    "set-threads": {rule: 1 for rule in ("nowcast_train", "nowcast_forecast", "cbh_pretrain_mae", "cbh_train")},
+    "set-threads": {rule: 1 for rule in GPU_RULES},
 }
 
 JOB_BLOCK = re.compile(
@@ -207,14 +207,20 @@ def write_config(workdir: Path) -> str:
         cbh = config["cbh"]  # two folds, one WP-4 variant: every cbh rule kind, few jobs
         cbh["flights"] = cbh["flights"][:2]
         cbh["models"] = {"concat": cbh["models"]["concat"]}
+        riskseg = config["riskseg"]  # the full variant alone, one seed: every riskseg rule kind, few jobs
+        full = riskseg["comparison"]["full"]
+        riskseg["variants"] = {full: {**riskseg["variants"][full], "seeds": riskseg["variants"][full]["seeds"][:1]}}
+        riskseg["comparison"] = {"full": full, "v2": None, "ablations": {}}
 
     shutil.copyfile(workdir / "config/test.yaml", workdir / CONFIG)
     edit_config(workdir, shorten, CONFIG)
     return CONFIG
 
 
-def _next_riskseg_seed(config: dict) -> None:
-    config["riskseg"]["seed"] += 1
+def _more_crf_iterations(config: dict) -> None:
+    """An edit of one riskseg setting: only that CRF, the scores and the report depend on it."""
+    riskseg = config["riskseg"]
+    riskseg["crf"][riskseg["variants"][riskseg["comparison"]["full"]]["crf"]]["iterations"] += 1
 
 
 class TrainingJobKiller(threading.Thread):
@@ -380,7 +386,7 @@ def test_editing_one_experiment_submits_only_its_jobs(
 ) -> None:
     workdir = tmp_path_factory.mktemp("rerun") / "wf"
     shutil.copytree(slurm_run.workdir, workdir, symlinks=True)
-    edit_config(workdir, _next_riskseg_seed, CONFIG)
+    edit_config(workdir, _more_crf_iterations, CONFIG)
 
     mtime_only, _ = Snakemake(
         ["-n", "--cores", "1", "--configfile", CONFIG, "--rerun-triggers", "mtime"], workdir
@@ -390,5 +396,5 @@ def test_editing_one_experiment_submits_only_its_jobs(
     rerun = run_through_profile(workdir, test_profile)
     submitted = set().union(*(jobs_run_by(record) for record in rerun.records()))
     assert submitted, "the edited experiment's jobs must be resubmitted"
-    assert all(job.rule.startswith("riskseg_") for job in submitted), submitted
+    assert {job.rule for job in submitted} == {"riskseg_crf", "riskseg_score", "riskseg_report"}, submitted
     assert {job.rule for job in jobs_in_log(rerun.log, local=False)} - {"all"} == {job.rule for job in submitted}

@@ -34,9 +34,9 @@ from atmo.cbh.mae import MaskedAutoencoder
 from atmo.cbh.models import CBH_MODELS
 from atmo.cbh.views import ViewSettings
 from atmo.config_blocks import build_block
+from atmo.downscale.split import TimeSplitSettings
 from atmo.errors import ConfigError
 from atmo.io.download import DownloadSettings
-from atmo.io.downscale import TimeSplitSettings
 from atmo.io.era5 import Era5Settings
 from atmo.io.sevir import Selection
 from atmo.nowcast.baselines import BASELINES
@@ -46,6 +46,12 @@ from atmo.nowcast.models.registry import MODELS
 from atmo.nowcast.scoring import ScoringConfig
 from atmo.nowcast.source import SevirConfig, SourceConfig
 from atmo.nowcast.split import SplitConfig
+from atmo.riskseg.augment import AugmentSettings
+from atmo.riskseg.crf import CrfSettings
+from atmo.riskseg.inference import InferenceSettings
+from atmo.riskseg.losses import LossSettings
+from atmo.riskseg.models import RISKSEG_MODELS
+from atmo.riskseg.oversample import OversamplingSettings
 from atmo.riskseg.tiles import TilingSettings
 from atmo.synth.cbh import CameraSettings
 from atmo.synth.downscale import SyntheticDownscaleSettings
@@ -75,6 +81,9 @@ BLOCKS: dict[str, type] = {
     "cbh.train": TrainConfig,
     "riskseg.synthetic": SyntheticSceneSettings,
     "riskseg.tiles": TilingSettings,
+    "riskseg.augment": AugmentSettings,
+    "riskseg.train": TrainConfig,
+    "riskseg.inference": InferenceSettings,
     "downscale.synthetic": SyntheticDownscaleSettings,
     "downscale.url": DownloadSettings,
     "downscale.split": TimeSplitSettings,
@@ -114,6 +123,15 @@ NO_DATACLASS: dict[str, str] = {
     "riskseg.seed": "a scalar rule param passed as a required argument; no default in code",
     "riskseg.local": "input paths of rules/riskseg.smk; both keys required, no defaults",
     "riskseg.url": "input path (the manifest) of rules/riskseg.smk; required, no default",
+    "riskseg.oversampling": "named OversamplingSettings entries (compared with #/$defs/oversampling below)",
+    "riskseg.crf": "named CrfSettings entries (compared with #/$defs/crf below)",
+    "riskseg.variants": (
+        "entries {arch, params, loss, oversampling, crf, seeds} reach atmo.riskseg.training as mappings: params "
+        "are the architecture's constructor keywords, loss LossSettings' (both compared below)"
+    ),
+    "riskseg.comparison": "variant names of the ablation table's roles; checked against riskseg.variants by the rules",
+    "riskseg.targets": "thresholds of the success report, read as a mapping by atmo.riskseg.report",
+    "riskseg.baseline_metrics": "an optional input path; no default in code",
     "downscale.source": "a scalar rule param branched on in workflow_scripts/downscale_fields.py; no default in code",
     "downscale.seed": "a scalar rule param passed to generate_fields as a required argument; no default in code",
     "downscale.local": "input paths of rules/downscale_inputs.smk only; read by no library code",
@@ -123,13 +141,17 @@ NO_DATACLASS: dict[str, str] = {
 CONSTRUCTOR_BLOCKS: dict[tuple[str, str], Callable[..., Any]] = {
     ("nowcast", "#/$defs/loss"): NowcastLoss,
     ("cbh", "#/$defs/view"): ViewSettings,
+    ("riskseg", "#/$defs/oversampling"): OversamplingSettings,
+    ("riskseg", "#/$defs/crf"): CrfSettings,
+    ("riskseg", "#/$defs/loss"): LossSettings,
 }
 
 #: Per module, the schema's model entry definition and the architecture registry it must match.
-#: riskseg and downscale have no model registry yet: add theirs here when they get one.
+#: downscale has no model registry yet: add its own here when it gets one.
 ARCH_REGISTRIES: dict[str, tuple[str, Mapping[str, Callable[..., Any]]]] = {
     "nowcast": ("#/$defs/model", MODELS),
     "cbh": ("#/$defs/model", CBH_MODELS),
+    "riskseg": ("#/$defs/variant", RISKSEG_MODELS),
 }
 
 #: Per module, the schema's list of baseline names and the registry it must match.
@@ -140,6 +162,7 @@ BASELINE_REGISTRIES: dict[str, tuple[str, Mapping[str, Callable[..., Any]]]] = {
 #: Per module, constructor keywords a config entry never sets (the data or the encoder checkpoint fix them).
 DATA_KEYWORDS = {
     "nowcast": {"frames_in", "frames_out"},
+    "riskseg": {"in_channels"},
     "cbh": {
         "n_physical",
         "in_channels",

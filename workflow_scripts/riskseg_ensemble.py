@@ -1,0 +1,12 @@
+"""riskseg_ensemble: mean class probabilities over a variant's seeds, their predictive entropy and the argmax classes."""
+
+from atmo.riskseg.inference import ensemble_probabilities
+from atmo.runlog import log_to
+
+log_to(snakemake.log[0])
+ensemble_probabilities(
+    list(snakemake.input.probabilities),
+    snakemake.output.probabilities,
+    snakemake.output.uncertainty,
+    snakemake.output.classes,
+)

@@ -1,0 +1,19 @@
+"""riskseg_report: scores table, success report, measured ablation table and the figures."""
+
+from atmo.riskseg.report import write_report
+from atmo.runlog import log_to
+
+log_to(snakemake.log[0])
+write_report(
+    scores_path=snakemake.input.scores,
+    context=snakemake.params.context,
+    targets=snakemake.params.targets,
+    baseline_path=snakemake.params.baseline_metrics,
+    oversampling_paths=snakemake.params.oversampling,
+    scores_md=snakemake.output.scores,
+    success_md=snakemake.output.success,
+    ablation_md=snakemake.output.ablation,
+    confusion_png=snakemake.output.confusion,
+    maps_png=snakemake.output.maps,
+    maps={key: snakemake.input[key] for key in ("scene", "labels", "ensemble", "uncertainty", "crf", "tiles")},
+)

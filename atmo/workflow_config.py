@@ -62,6 +62,11 @@ def _registry(schema_dir: Path) -> Registry:
     return Registry(retrieve=retrieve)
 
 
+def module_validator(schema_dir: str | os.PathLike[str], module: str) -> Draft202012Validator:
+    """A plain (non-filling) validator of one module's schema with its relative ``$ref`` resolved: for tests."""
+    return Draft202012Validator(_load(Path(schema_dir) / f"{module}.schema.yaml"), registry=_registry(Path(schema_dir)))
+
+
 def _load(path: Path) -> dict:
     schema = yaml.safe_load(path.read_text())
     schema["$id"] = path.resolve().as_uri()  # relative $refs resolve beside the file

@@ -13,6 +13,8 @@ RISKSEG_FULL = RISKSEG_COMPARISON["full"]
 # Probabilities the ensemble, CRF and scores use: with or without test-time augmentation.
 RISKSEG_MODE = "tta" if config["riskseg"]["inference"]["tta"] else "plain"
 RISKSEG_OTHER_MODE = "plain" if RISKSEG_MODE == "tta" else "tta"
+RISKSEG_DECISION = config["riskseg"]["decision"]
+RISKSEG_OTHER_DECISION = "argmax" if RISKSEG_DECISION == "median" else "median"
 RISKSEG_VARIANT_PATTERN = "|".join(map(re.escape, RISKSEG_VARIANTS)) or "(?!)"
 RISKSEG_SCHEMES = list(config["riskseg"]["oversampling"])
 RISKSEG_SCHEME_PATTERN = "|".join(map(re.escape, RISKSEG_SCHEMES)) or "(?!)"
@@ -143,7 +145,8 @@ def riskseg_products():
     """Every raster the score job scores, by product name: ``<variant>/<what>``.
 
     Per seed in the configured mode; the full variant's first seed in the other mode too (the TTA
-    row); every variant's ensemble and its own CRF; the full variant under every CRF setting.
+    row); every variant's ensemble and its own CRF; the full variant under every CRF setting and
+    its ensemble under the other decision rule (the decision row).
     """
     products = {}
     for name, spec in RISKSEG_VARIANTS.items():
@@ -155,11 +158,19 @@ def riskseg_products():
         crfs = list(config["riskseg"]["crf"]) if name == RISKSEG_FULL else [spec["crf"]]
         for crf in crfs:
             products[f"{name}/crf_{crf}"] = f"{RISKSEG}/crf/{name}/{crf}.tif"
+    products[f"{RISKSEG_FULL}/ensemble_{RISKSEG_OTHER_DECISION}"] = (
+        f"{RISKSEG}/ensemble/{RISKSEG_FULL}/probabilities.tif"
+    )
     first = RISKSEG_VARIANTS[RISKSEG_FULL]["seeds"][0]
     products[f"{RISKSEG_FULL}/seed{first}_{RISKSEG_OTHER_MODE}"] = (
         f"{RISKSEG}/probabilities/{RISKSEG_FULL}/seed{first}_{RISKSEG_OTHER_MODE}.tif"
     )
     return products
+
+
+def riskseg_decisions():
+    """Products scored with another decision rule than `riskseg.decision`."""
+    return {f"{RISKSEG_FULL}/ensemble_{RISKSEG_OTHER_DECISION}": RISKSEG_OTHER_DECISION}
 
 
 def riskseg_oversampling_summaries():
@@ -179,6 +190,8 @@ def riskseg_report_context():
     return {
         "comparison": config_section("riskseg", "comparison"),
         "mode": RISKSEG_MODE,
+        "decision": RISKSEG_DECISION,
+        "other_decision": RISKSEG_OTHER_DECISION,
         "other_mode": RISKSEG_OTHER_MODE,
         "crf": {name: spec["crf"] for name, spec in RISKSEG_VARIANTS.items()},
         "seeds": {name: list(spec["seeds"]) for name, spec in RISKSEG_VARIANTS.items()},

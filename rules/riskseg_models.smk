@@ -106,6 +106,8 @@ rule riskseg_ensemble:
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        decision=config_section("riskseg", "decision"),
     script:
         "../workflow_scripts/riskseg_ensemble.py"
 
@@ -131,6 +133,7 @@ rule riskseg_crf:
         runtime=60,
     params:
         crf=riskseg_crf_settings,
+        decision=config_section("riskseg", "decision"),
     script:
         "../workflow_scripts/riskseg_crf.py"
 
@@ -154,6 +157,8 @@ rule riskseg_score:
         runtime=30,
     params:
         products=riskseg_products(),
+        decision=config_section("riskseg", "decision"),
+        decisions=riskseg_decisions(),
     script:
         "../workflow_scripts/riskseg_score.py"
 

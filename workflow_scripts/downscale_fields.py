@@ -3,8 +3,10 @@
 from dataclasses import asdict
 
 from atmo.config_blocks import build_block
+from atmo.downscale.describe import describe_fields
+from atmo.downscale.split import TimeSplitSettings, time_split
 from atmo.io.atomic import write_json
-from atmo.io.downscale import TimeSplitSettings, describe_fields, load_fields, time_split, write_fields
+from atmo.io.downscale import load_fields, write_fields
 from atmo.runlog import log_to
 from atmo.synth.downscale import SyntheticDownscaleSettings, generate_fields
 

@@ -9,4 +9,12 @@ log_to(snakemake.log[0])
 settings = build_block(CrfSettings, snakemake.params.crf, f"riskseg.crf.{snakemake.wildcards.crf}")
 with open_hdf5(snakemake.input.tiles) as tiles:
     mean, std = tiles.attrs["mean"], tiles.attrs["std"]
-refine_raster(snakemake.input.probabilities, snakemake.input.scene, mean, std, snakemake.output.classes, settings)
+refine_raster(
+    snakemake.input.probabilities,
+    snakemake.input.scene,
+    mean,
+    std,
+    snakemake.output.classes,
+    settings,
+    snakemake.params.decision,
+)

@@ -1,4 +1,4 @@
-"""riskseg_ensemble: mean class probabilities over a variant's seeds, their predictive entropy and the argmax classes."""
+"""riskseg_ensemble: mean class probabilities over a variant's seeds, their predictive entropy and the classes."""
 
 from atmo.riskseg.inference import ensemble_probabilities
 from atmo.runlog import log_to
@@ -9,4 +9,5 @@ ensemble_probabilities(
     snakemake.output.probabilities,
     snakemake.output.uncertainty,
     snakemake.output.classes,
+    decision=snakemake.params.decision,
 )

@@ -1,4 +1,4 @@
-"""riskseg_predict: class probabilities of one (variant, seed) over the whole scene, with TTA or without (wildcard `mode`)."""
+"""riskseg_predict: class probabilities of one (variant, seed) over the scene, with TTA or without (`mode`)."""
 
 from atmo.config_blocks import build_block
 from atmo.io.hdf5 import open_hdf5

@@ -8,7 +8,13 @@ from atmo.riskseg.evaluate import score_products
 from atmo.runlog import log_to
 
 log_to(snakemake.log[0])
-scores = score_products(snakemake.input.labels, snakemake.input.tiles, snakemake.params.products)
+scores = score_products(
+    snakemake.input.labels,
+    snakemake.input.tiles,
+    snakemake.params.products,
+    snakemake.params.decision,
+    snakemake.params.decisions,
+)
 records = [
     {"product": name, "true": CLASS_NAMES[i], **dict(zip(CLASS_NAMES, row, strict=True))}
     for name, values in scores.items()

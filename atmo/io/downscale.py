@@ -22,10 +22,11 @@ Keeping ``precip_lr_mm`` exactly the block mean of ``precip_hr_mm`` (checked on 
 the coarse input and the high-resolution target consistent by construction: a model's
 downscaled field can be coarsened and compared with its input.
 
-The split is by time, in contiguous blocks (train, then validation, then test) with ``gap_steps``
-samples dropped at each boundary: neighbouring days share weather systems, so a random split
-would leak test information into training. A user archive (``source: local`` or ``url``) need not
-have a ``split`` group; the workflow's ``downscale_fields`` step adds it.
+The ``split`` group holds a time split (:mod:`atmo.downscale.split`: contiguous train, validation
+and test blocks with gaps); :func:`read_split` checks that it is disjoint and ordered in time. A
+user archive (``source: local`` or ``url``) need not have a ``split`` group; the workflow's
+``downscale_fields`` step adds it. This module is the file format only; what is done with the
+fields lives in :mod:`atmo.downscale`.
 """
 
 from __future__ import annotations
@@ -34,12 +35,12 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import ClassVar
 
 import h5py
 import numpy as np
 
+from atmo.downscale.coarsen import coarsen
+from atmo.downscale.split import SPLITS, Split
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path
 from atmo.io.hdf5 import open_hdf5, require_dataset
@@ -48,7 +49,6 @@ log = logging.getLogger(__name__)
 
 FORMAT = "atmo-downscale"
 FORMAT_VERSION = 1
-SPLITS = ("train", "val", "test")
 TIME_UNITS = "seconds since 1970-01-01 00:00:00 UTC"
 # precip_lr_mm must equal the block mean of precip_hr_mm up to float32 rounding.
 _LR_ATOL_MM = 1e-3
@@ -75,34 +75,11 @@ class DownscaleFields:
         return int(self.precip_hr_mm.shape[0])
 
 
-@dataclass(frozen=True)
-class TimeSplitSettings:
-    """The ``downscale.split`` config block: the keywords of :func:`time_split`."""
-
-    WHERE: ClassVar[str] = "downscale.split"
-
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
-    gap_steps: int = 3
-
-
-@dataclass(frozen=True)
-class Split:
-    """Sample indices of each split, sorted, disjoint and ordered in time (train < val < test)."""
-
-    train: np.ndarray
-    val: np.ndarray
-    test: np.ndarray
-
-    def items(self) -> list[tuple[str, np.ndarray]]:
-        return [(name, getattr(self, name)) for name in SPLITS]
-
-
-def coarsen(field: np.ndarray, factor: int) -> np.ndarray:
-    """Block mean over the last two axes: ``(..., H, W) -> (..., H/f, W/f)``, float32."""
-    *lead, height, width = field.shape
-    blocks = field.reshape(*lead, height // factor, factor, width // factor, factor)
-    return blocks.mean(axis=(-3, -1), dtype=np.float64).astype(np.float32)
+def _ratio(fine: tuple[int, ...], coarse: tuple[int, ...]) -> int | None:
+    """The whole number ``f`` with ``fine = f * coarse`` on both axes, or ``None`` if there is none."""
+    if min(coarse) < 1 or fine[0] % coarse[0] or fine[1] % coarse[1] or fine[0] // coarse[0] != fine[1] // coarse[1]:
+        return None
+    return fine[0] // coarse[0]
 
 
 def check_fields(fields: DownscaleFields, where: str | os.PathLike[str]) -> None:
@@ -114,6 +91,12 @@ def check_fields(fields: DownscaleFields, where: str | os.PathLike[str]) -> None
     if f < 1 or height % f or width % f:
         raise InputError(where, f"high-resolution grid {height}x{width} is not divisible by factor {f}")
     coarse = (height // f, width // f)
+    if lr.ndim == 3 and lr.shape[0] == n and lr.shape[1:] != coarse and _ratio(hr.shape[1:], lr.shape[1:]) is None:
+        raise InputError(
+            where,
+            f"high-resolution grid {height}x{width} is no integer multiple of the low-resolution grid "
+            f"{lr.shape[1]}x{lr.shape[2]} (the same whole ratio on both axes is required)",
+        )
     if lr.shape != (n, *coarse):
         raise InputError(where, f"precip_lr_mm has shape {lr.shape}, expected {(n, *coarse)} for factor {f}")
     if pred.ndim != 4 or pred.shape[0] != n or pred.shape[2:] != coarse:
@@ -125,40 +108,14 @@ def check_fields(fields: DownscaleFields, where: str | os.PathLike[str]) -> None
         raise InputError(where, f"time must have shape ({n},) and increase strictly")
     if fields.lat_deg.shape != (height,) or fields.lon_deg.shape != (width,):
         raise InputError(where, f"lat/lon have shapes {fields.lat_deg.shape}/{fields.lon_deg.shape}, expected grid")
-    for name, values in (("precip_hr_mm", hr), ("predictors_lr", pred)):
+    for name, values in (("precip_hr_mm", hr), ("precip_lr_mm", lr), ("predictors_lr", pred)):
         if not np.isfinite(values).all():
             raise InputError(where, f"{name} contains NaN or infinite values")
-    if hr.min() < 0:
-        raise InputError(where, f"precip_hr_mm has negative values (min {hr.min():.3g} mm)")
+    for name, values in (("precip_hr_mm", hr), ("precip_lr_mm", lr)):
+        if values.min() < 0:
+            raise InputError(where, f"{name} has negative values (min {values.min():.3g} mm)")
     if not np.allclose(coarsen(hr, f), lr, rtol=_LR_RTOL, atol=_LR_ATOL_MM):
         raise InputError(where, f"precip_lr_mm is not the {f}x{f} block mean of precip_hr_mm (wrong factor?)")
-
-
-def time_split(
-    time_s: np.ndarray,
-    *,
-    val_fraction: float,
-    test_fraction: float,
-    gap_steps: int,
-    where: str | os.PathLike[str] = "time",
-) -> Split:
-    """Contiguous train/val/test blocks in time order, ``gap_steps`` samples dropped between them."""
-    n = len(time_s)
-    n_test = round(n * test_fraction)
-    n_val = round(n * val_fraction)
-    n_train = n - n_val - n_test - 2 * gap_steps
-    if min(n_train, n_val, n_test) < 1:
-        raise InputError(
-            where, f"{n} samples are too few for val {val_fraction}, test {test_fraction}, gap {gap_steps}"
-        )
-    order = np.argsort(time_s, kind="stable")
-    val_start = n_train + gap_steps
-    test_start = val_start + n_val + gap_steps
-    return Split(
-        train=np.sort(order[:n_train]),
-        val=np.sort(order[val_start : val_start + n_val]),
-        test=np.sort(order[test_start:]),
-    )
 
 
 def write_fields(path: str | os.PathLike[str], fields: DownscaleFields, split: Split | None = None) -> None:
@@ -282,42 +239,3 @@ def load_fields(paths: Sequence[str | os.PathLike[str]]) -> DownscaleFields:
     if np.any(np.diff(joined.time_s) <= 0):
         raise InputError(parts[-1][0], "files overlap in time (repeated time stamps)")
     return joined
-
-
-def _iso(seconds: int) -> str:
-    return datetime.fromtimestamp(int(seconds), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def describe_fields(fields: DownscaleFields, split: Split) -> dict:
-    """Flat-ish JSON summary: per-split precipitation statistics and train-only predictor statistics.
-
-    Predictor mean/std come from the training split only, so a model normalising with them sees
-    nothing of the validation or test periods.
-    """
-    summary: dict = {
-        "factor": fields.factor,
-        "grid_hr": list(fields.precip_hr_mm.shape[1:]),
-        "grid_lr": list(fields.precip_lr_mm.shape[1:]),
-        "predictors": list(fields.predictor_names),
-        "source": fields.source,
-    }
-    for name, indices in split.items():
-        hr = fields.precip_hr_mm[indices]
-        wet = hr[hr > 0]
-        summary[name] = {
-            "n_samples": len(indices),
-            "time_start": _iso(fields.time_s[indices].min()),
-            "time_end": _iso(fields.time_s[indices].max()),
-            "dry_fraction": float(np.mean(hr == 0)),
-            "mean_mm": float(hr.mean()),
-            "wet_mean_mm": float(wet.mean()) if wet.size else 0.0,
-            "p95_mm": float(np.percentile(hr, 95)),
-            "p99_mm": float(np.percentile(hr, 99)),
-            "max_mm": float(hr.max()),
-        }
-    train = fields.predictors_lr[split.train]
-    summary["predictor_stats_train"] = {
-        name: {"mean": float(train[:, c].mean()), "std": float(train[:, c].std())}
-        for c, name in enumerate(fields.predictor_names)
-    }
-    return summary

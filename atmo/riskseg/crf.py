@@ -57,6 +57,7 @@ from atmo.errors import InputError
 from atmo.io.atomic import atomic_path
 from atmo.io.geotiff import CREATION_OPTIONS, GeoTiffWindows, build_overviews, check_same_grid, inspect_geotiff
 from atmo.riskseg import CLASSES, LABEL_NODATA, SCENE_NODATA
+from atmo.riskseg.decision import decide
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +155,12 @@ def valid_pixels(probs: np.ndarray, bands: np.ndarray, probs_nodata: float | Non
     return ok
 
 
-def crf_tile(probs: np.ndarray, bands: np.ndarray, valid: np.ndarray, settings: CrfSettings) -> np.ndarray:
+def crf_tile(
+    probs: np.ndarray, bands: np.ndarray, valid: np.ndarray, settings: CrfSettings, decision: str = "argmax"
+) -> np.ndarray:
     """Classes ``(h, w)`` uint8 of one CRF call on the whole of ``probs`` ``(3, h, w)``.
+
+    The CRF's marginals become classes by ``decision`` (:mod:`atmo.riskseg.decision`).
 
     ``bands`` ``(C, h, w)`` are standardised (:func:`standardise_bands`); ``valid`` ``(h, w)`` marks
     pixels with data, the others come out as :data:`~atmo.riskseg.LABEL_NODATA`. No tiling here: the
@@ -188,11 +193,13 @@ def crf_tile(probs: np.ndarray, bands: np.ndarray, valid: np.ndarray, settings: 
         )
         crf.addPairwiseEnergy(np.ascontiguousarray(pairwise, dtype=np.float32), compat=settings.compat_bilateral)
     q = np.asarray(crf.inference(settings.iterations)).reshape(n_classes, height, width)
-    out[valid] = np.argmax(q, axis=0).astype(np.uint8)[valid]
+    out[valid] = decide(q, decision)[valid]
     return out
 
 
-def dense_crf_tiled(probs: np.ndarray, bands: np.ndarray, valid: np.ndarray, settings: CrfSettings) -> np.ndarray:
+def dense_crf_tiled(
+    probs: np.ndarray, bands: np.ndarray, valid: np.ndarray, settings: CrfSettings, decision: str = "argmax"
+) -> np.ndarray:
     """Classes ``(H, W)`` uint8 of the CRF run tile by tile with a halo (see the module docstring).
 
     Arguments as :func:`crf_tile`. The CRF's own memory is that of one padded tile; the inputs are
@@ -202,7 +209,7 @@ def dense_crf_tiled(probs: np.ndarray, bands: np.ndarray, valid: np.ndarray, set
     out = np.empty((height, width), dtype=np.uint8)
     for window in tile_windows(height, width, settings.tile_size, settings.halo):
         rows, cols = _slices(window.padded)
-        classes = crf_tile(probs[:, rows, cols], bands[:, rows, cols], valid[rows, cols], settings)
+        classes = crf_tile(probs[:, rows, cols], bands[:, rows, cols], valid[rows, cols], settings, decision)
         core_rows, core_cols = _slices(window.core)
         out[core_rows, core_cols] = classes[window.core_in_padded]
     return out
@@ -215,6 +222,7 @@ def refine_raster(
     std: Sequence[float],
     out_path: str | os.PathLike[str],
     settings: CrfSettings,
+    decision: str = "argmax",
 ) -> Path:
     """Write the CRF classes of ``probs_path`` as a uint8 GeoTIFF at ``out_path``, one tile at a time.
 
@@ -254,7 +262,7 @@ def refine_raster(
             bands = scene.read(*window.padded)
             probs = probabilities.read(*window.padded)
             valid = valid_pixels(probs, bands, probs_info.nodata)
-            classes = crf_tile(probs, standardise_bands(bands, valid, mean, std), valid, settings)
+            classes = crf_tile(probs, standardise_bands(bands, valid, mean, std), valid, settings, decision)
             row, col, height, width = window.core
             dst.write(classes[window.core_in_padded], 1, window=Window(col, row, width, height))
         dst.set_band_description(1, "risk_class")

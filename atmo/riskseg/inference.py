@@ -62,6 +62,7 @@ from atmo.io.geotiff import (
     inspect_geotiff,
 )
 from atmo.riskseg import CLASS_NAMES, CLASSES, LABEL_NODATA, SCENE_NODATA
+from atmo.riskseg.decision import decide
 
 log = logging.getLogger(__name__)
 
@@ -462,9 +463,10 @@ def ensemble_probabilities(
     out_uncertainty: str | os.PathLike[str],
     out_classes: str | os.PathLike[str],
     *,
+    decision: str = "argmax",
     strip_rows: int = STRIP_ROWS,
 ) -> dict[str, Any]:
-    """Average seeds' probability rasters; write the mean, its entropy (nats) and the argmax classes.
+    """Average seeds' probability rasters; write the mean, its entropy (nats) and the classes by ``decision``.
 
     Inputs are :func:`predict_probabilities` outputs on one grid (an :class:`InputError` names the
     first that is not, or that does not have 3 bands). Outputs, on that grid, atomically, with
@@ -505,7 +507,7 @@ def ensemble_probabilities(
                 total += member
             mean = total / len(readers)
             entropy = predictive_entropy(np.where(valid, mean, 1.0 / len(CLASSES)))
-            classes = mean.argmax(axis=0).astype(np.uint8)
+            classes = decide(mean, decision)
             counts += np.bincount(classes[valid], minlength=len(CLASSES))
             entropy_sum += float(entropy[valid].sum(dtype=np.float64))
             window = Window(0, row, reference.width, rows)

@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import segmentation_models_pytorch as smp
-from safetensors.torch import load_file
 import torch
+from safetensors.torch import load_file
 from torch import nn
 
 from atmo.riskseg import CLASSES

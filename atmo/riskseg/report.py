@@ -127,6 +127,12 @@ def comparisons(context: Mapping[str, Any], scores: Mapping[str, Any]) -> list[C
                 label, f"{ablation}/seed{seed}_{mode}", f"{full}/seed{full_seed}_{mode}", PROJECTED.get(component)
             )
         )
+    argmax, median = (
+        (f"{full}/ensemble_argmax", f"{full}/ensemble")
+        if context["decision"] == "median"
+        else (f"{full}/ensemble", f"{full}/ensemble_median")
+    )
+    rows.append(Comparison("argmax -> ordinal median decision (ensemble)", argmax, median, None))
     plain, tta = (mode, other) if mode == "plain" else (other, mode)
     rows.append(
         Comparison(

@@ -31,8 +31,9 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import ndtri
 
+from atmo.downscale.coarsen import coarsen
 from atmo.errors import ConfigError
-from atmo.io.downscale import DownscaleFields, coarsen
+from atmo.io.downscale import DownscaleFields
 
 log = logging.getLogger(__name__)
 

@@ -10,17 +10,11 @@ import numpy as np
 import pytest
 from downscale_helpers import time_subset
 
+from atmo.downscale.coarsen import coarsen
+from atmo.downscale.describe import describe_fields
+from atmo.downscale.split import Split, time_split
 from atmo.errors import InputError
-from atmo.io.downscale import (
-    Split,
-    coarsen,
-    describe_fields,
-    load_fields,
-    read_fields,
-    read_split,
-    time_split,
-    write_fields,
-)
+from atmo.io.downscale import load_fields, read_fields, read_split, write_fields
 from atmo.synth.downscale import generate_fields
 
 TINY = {
@@ -209,3 +203,33 @@ def test_writer_refuses_inconsistent_fields_and_leaves_nothing(tiny, tmp_path: P
     with pytest.raises(InputError):
         write_fields(path, replace(tiny, factor=3))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_grids_without_an_integer_ratio(tiny, tmp_path: Path) -> None:
+    path = tmp_path / "ratio.h5"
+    _write_unchecked(path, tiny, precip_lr_mm=np.zeros((len(tiny), 5, 7), np.float32))
+    with pytest.raises(InputError) as err:
+        read_fields(path)
+    _assert_one_line(err, path, "16x24 is no integer multiple of the low-resolution grid 5x7")
+
+
+@pytest.mark.parametrize("name", ["precip_hr_mm", "precip_lr_mm"])
+def test_negative_precipitation(tiny, tmp_path: Path, name: str) -> None:
+    path = tmp_path / "negative.h5"
+    values = getattr(tiny, name).copy()
+    values[1, 2, 3] = -0.5
+    _write_unchecked(path, tiny, **{name: values})
+    with pytest.raises(InputError) as err:
+        read_fields(path)
+    _assert_one_line(err, path, f"{name} has negative values", "-0.5 mm")
+
+
+@pytest.mark.parametrize("name", ["precip_hr_mm", "precip_lr_mm", "predictors_lr"])
+def test_nan_values(tiny, tmp_path: Path, name: str) -> None:
+    path = tmp_path / "nan.h5"
+    values = getattr(tiny, name).copy()
+    values.reshape(-1)[7] = np.nan
+    _write_unchecked(path, tiny, **{name: values})
+    with pytest.raises(InputError) as err:
+        read_fields(path)
+    _assert_one_line(err, path, f"{name} contains NaN")

@@ -18,6 +18,8 @@ CONTEXT = {
     },
     "mode": "plain",
     "other_mode": "tta",
+    "decision": "median",
+    "other_decision": "argmax",
     "crf": {"v25": "v25", "v2": "v2", "no_smote": "v25", "no_att": "v25", "resnet": "v25", "no_ord": "v25"},
     "seeds": {"v25": [42, 123], "v2": [42], "no_smote": [42], "no_att": [42], "resnet": [42], "no_ord": [42]},
 }
@@ -34,6 +36,7 @@ def scores() -> dict:
         "v25/seed123_plain": _scores(0.18, kappa=0.38),
         "v25/seed42_tta": _scores(0.21),
         "v25/ensemble": _scores(0.22),
+        "v25/ensemble_argmax": _scores(float("nan")),
         "v25/crf_v2": _scores(0.23),
         "v25/crf_v25": _scores(0.25, kappa=0.5, recall=0.95),
         "no_smote/seed42_plain": _scores(0.15),
@@ -53,7 +56,8 @@ def test_every_row_of_the_seed_table_pairs_products_of_this_run(scores) -> None:
     assert rows["ResNet-50 -> EfficientNet-B4"][2] == (2.0, 0.02, 0.5)
     assert rows["without -> with TTA"][:2] == ("v25/seed42_plain", "v25/seed42_tta")
     assert rows["V2 -> V2.5 (final products, all components)"][:2] == ("v2/crf_v2", "v25/crf_v25")
-    assert len(rows) == 10
+    assert rows["argmax -> ordinal median decision (ensemble)"][:2] == ("v25/ensemble_argmax", "v25/ensemble")
+    assert len(rows) == 11
 
 
 def test_measured_deltas_sit_next_to_the_projected_ones(scores) -> None:

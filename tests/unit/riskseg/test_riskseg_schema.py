@@ -8,18 +8,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-from jsonschema import Draft202012Validator
 
 from atmo.config import describe_validation_error
 from atmo.riskseg.tiles import TilingSettings
 from atmo.synth.riskseg import SyntheticSceneSettings
+from atmo.workflow_config import module_validator
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "config"
 SCHEMA = yaml.safe_load((CONFIG_DIR / "schema/riskseg.schema.yaml").read_text())
 
 
 def _errors(block: dict) -> list[str]:
-    validator = Draft202012Validator(SCHEMA)
+    validator = module_validator(CONFIG_DIR / "schema", "riskseg")
     return [describe_validation_error(error) for error in validator.iter_errors(block)]
 
 
@@ -60,4 +60,5 @@ def test_a_config_pointing_at_nothing_is_one_line_naming_the_key(change: dict, e
 
 
 def test_a_complete_local_source_is_valid() -> None:
-    assert _errors({"source": "local", "local": {"scene": "s.tif", "labels": "l.tif"}}) == []
+    block = yaml.safe_load((CONFIG_DIR / "test.yaml").read_text())["riskseg"]
+    assert _errors({**block, "source": "local", "local": {"scene": "s.tif", "labels": "l.tif"}}) == []

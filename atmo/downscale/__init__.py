@@ -1,0 +1,20 @@
+"""Precipitation downscaling with a conditional VAE: the library behind the downscale experiment.
+
+The data format lives in :mod:`atmo.io.downscale`; this package holds what is done with it:
+
+- :mod:`~atmo.downscale.split`: the time split (train, then val, then test, with gaps);
+- :mod:`~atmo.downscale.coarsen`: the block mean that ties the coarse view to the fine field;
+- :mod:`~atmo.downscale.describe`: the JSON summary of a fields file;
+- :mod:`~atmo.downscale.dataset`: normalised coarse inputs and fine targets for training;
+- :mod:`~atmo.downscale.models`: the conditional VAE (variants differ in where the coarse field
+  enters the decoder) and its registry;
+- :mod:`~atmo.downscale.losses`: the tail-weighted loss, KL and active latent units;
+- :mod:`~atmo.downscale.training`: training a variant through :func:`atmo.train.train_job` and
+  keeping the checkpoints of the epochs to sample;
+- :mod:`~atmo.downscale.samples`, :mod:`~atmo.downscale.sampling`, :mod:`~atmo.downscale.baselines`:
+  ensembles of downscaled test fields (model samples, bicubic and noisy bicubic) in one HDF5 layout;
+- :mod:`~atmo.downscale.scoring`: the scores of one ensemble file as a flat JSON-ready dict.
+
+Nothing is imported here, so that ``atmo.io.downscale`` (which needs the split and the block mean)
+can import its submodules without loading torch.
+"""

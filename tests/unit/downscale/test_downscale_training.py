@@ -1,0 +1,121 @@
+"""Training a variant through the shared path: files, kept epoch checkpoints, variant checks, parse-time checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from downscale_helpers import tiny_fields_file
+
+from atmo.downscale.models import ConditionalVAE
+from atmo.downscale.training import build_variant_entry, check_sampling_epochs, load_variant, train_variant
+from atmo.errors import ConfigError, InputError
+from atmo.train import check_entries, load_checkpoint
+
+SPEC = {
+    "arch": "cvae",
+    "params": {"latent_dim": 4, "base_filters": 2, "n_blocks": 2, "inject_blocks": [0], "spatial_channels": 4},
+    "loss": {"w_max": 10.0, "tail_boost": 5.0, "beta_kl": 0.01},
+}
+TRAIN = {"epochs": 2, "batch_size": 8, "device": "cpu", "progress": False, "checkpoint_every": 1, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
+    root = tmp_path_factory.mktemp("train")
+    fields = tiny_fields_file(root / "fields.h5")
+    out = root / "v3"
+    summary = train_variant(
+        fields=fields,
+        variant="v3",
+        spec=SPEC,
+        train=TRAIN,
+        model_path=out / "model.pt",
+        checkpoint_epochs=[1, 2],
+        checkpoint_paths=[out / "epoch_1.pt", out / "epoch_2.pt"],
+    )
+    return fields, out, summary
+
+
+def test_training_writes_the_model_history_metrics_and_epoch_checkpoints(trained) -> None:
+    _, out, summary = trained
+    for name in ("model.pt", "history.csv", "metrics.json", "epoch_1.pt", "epoch_2.pt"):
+        assert (out / name).is_file(), name
+    assert summary["epochs_run"] == 2
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["y_ref_mm"] > 0 and len(metrics["latent_kl_per_dim"]) == 4
+    assert 0 <= metrics["latent_active_units_kl"] <= 4 and "latent_active_units_burda" in metrics
+    header = (out / "history.csv").read_text().splitlines()[0].split(",")
+    assert {"val_loss", "val_tail_mae", "val_kl", "val_active_units", "train_recon"} <= set(header)
+    for epoch in (1, 2):
+        loaded = load_variant(out / f"epoch_{epoch}.pt", "v3")
+        assert loaded.epoch == epoch and isinstance(loaded.model, ConditionalVAE) and not loaded.model.training
+        assert loaded.meta["variant"] == "v3" and loaded.meta["params"]["factor"] == 4
+        run_copy = load_checkpoint(out / "run" / "checkpoints" / f"epoch_{epoch:04d}.pt")
+        assert torch.equal(run_copy["model"]["decoder.head.weight"], loaded.model.state_dict()["decoder.head.weight"])
+    assert load_variant(out / "model.pt", "v3").meta["loss"]["y_ref_mm"] == metrics["y_ref_mm"]
+
+
+def test_a_checkpoint_of_another_variant_is_refused_in_one_line(trained) -> None:
+    _, out, _ = trained
+    for name in ("model.pt", "epoch_1.pt"):
+        with pytest.raises(InputError) as err:
+            load_variant(out / name, "v2")
+        message = str(err.value)
+        assert message.startswith(str(out / name)) and "variant 'v3', not of 'v2'" in message and "\n" not in message
+
+
+def test_a_foreign_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(2)}, path)
+    with pytest.raises(InputError, match="not an atmo checkpoint"):
+        load_variant(path, "v3")
+
+
+@pytest.mark.parametrize(
+    ("epochs", "words"),
+    [
+        ([3], ["epoch 3 is never checkpointed", "checkpoint_every = 2"]),
+        ([6], ["epoch 6 is never checkpointed", "runs 4 epochs"]),
+        ([0], ["expected epochs >= 1"]),
+        ([2, 2], ["repeated epoch"]),
+    ],
+)
+def test_sampling_epochs_the_config_cannot_checkpoint(epochs, words) -> None:
+    with pytest.raises(ConfigError) as err:
+        check_sampling_epochs(epochs, {"epochs": 4, "checkpoint_every": 2})
+    message = str(err.value)
+    assert "downscale.sampling.epochs" in message and all(w in message for w in words), message
+    check_sampling_epochs([2, 4], {"epochs": 4, "checkpoint_every": 2})
+
+
+def test_an_epoch_after_early_stopping_is_an_input_error_naming_it(tmp_path: Path) -> None:
+    """lr ~ 0 keeps the (deterministic) validation KL constant: no improvement, so patience 1 stops at epoch 2."""
+    fields = tiny_fields_file(tmp_path / "fields.h5")
+    train = {**TRAIN, "epochs": 4, "lr": 1e-30, "weight_decay": 0.0, "monitor": "val_kl", "patience": 1}
+    out = tmp_path / "v1"
+    with pytest.raises(InputError) as err:
+        train_variant(
+            fields=fields,
+            variant="v1",
+            spec={**SPEC, "params": {**SPEC["params"], "inject_blocks": []}},
+            train=train,
+            model_path=out / "model.pt",
+            checkpoint_epochs=[1, 3],
+            checkpoint_paths=[out / "epoch_1.pt", out / "epoch_3.pt"],
+        )
+    assert "epoch 3 was never checkpointed: early stopping ended training after epoch 2" in str(err.value)
+    assert not (out / "epoch_1.pt").exists(), "nothing is copied unless every epoch can be"
+
+
+def test_entries_are_checked_at_parse_time_with_the_key_named() -> None:
+    def build(entry):
+        return build_variant_entry(entry, in_channels=7, coarse_shape=(8, 8), factor=8)
+
+    check_entries("downscale", {"v3": {**SPEC, "params": {**SPEC["params"], "n_blocks": 3}}}, build)
+    with pytest.raises(ConfigError, match=r"'downscale\.models\.v3\.params\.n_blocks'.*factor 8"):
+        check_entries("downscale", {"v3": SPEC}, build)
+    with pytest.raises(ConfigError, match=r"'downscale\.models\.v3\.loss\.w_max'"):
+        check_entries("downscale", {"v3": {**SPEC, "loss": {"w_max": 0.5}, "params": {"n_blocks": 3}}}, build)

@@ -65,5 +65,5 @@ def test_scores_equal_sklearn_and_scipy_on_the_test_pixels(rasters) -> None:
 def test_a_product_on_another_grid_is_refused(rasters, tmp_path: Path) -> None:
     labels, _, _, tiles, _, _ = rasters
     other = write_raster(tmp_path / "small.tif", np.zeros((16, 16), dtype=np.uint8), nodata=255)
-    with pytest.raises(InputError, match="small.tif"):
+    with pytest.raises(InputError, match=r"small\.tif"):
         score_products(labels, tiles, {"small": str(other)})

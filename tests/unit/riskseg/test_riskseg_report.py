@@ -93,5 +93,5 @@ def test_success_report_marks_each_target_and_compares_with_a_baseline(scores, t
 def test_a_baseline_without_known_metrics_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "other.json"
     path.write_text(json.dumps({"accuracy": 0.9}))
-    with pytest.raises(InputError, match="other.json: has none of the metric keys"):
+    with pytest.raises(InputError, match=r"other\.json: has none of the metric keys"):
         read_baseline(path)

@@ -222,8 +222,10 @@ def scores_markdown(scores: Mapping[str, Any], final: str) -> str:
     """Every product's scores on the test blocks."""
     rows = [Row(name, product_kind(name, final), values) for name, values in scores.items()]
     notes = [
-        "Test blocks only. class 1 = medium, class 2 = high. Seeds' products are argmax of their "
-        "probabilities; `final` is the full variant's seed ensemble after its CRF."
+        "Test blocks only. class 1 = medium, class 2 = high. Probabilities become classes by each row's "
+        "decision rule (riskseg.decision; `_argmax`/`_median` rows use the other one); `final` is the full "
+        "variant's seed ensemble after its CRF. n/a: undefined (e.g. class-1 precision when no pixel is "
+        "predicted medium)."
     ]
     return markdown_table(rows, COLUMNS, name_header="product", notes=notes, kinds=KINDS)
 
@@ -247,7 +249,8 @@ def success_markdown(
         required, value = float(targets[key]), _num(result[key])
         ok = value >= required
         met += ok
-        cells = [label, f">= {required:.3f}", f"{value:.3f}", "yes" if ok else "no"]
+        shown = "n/a (never predicted)" if math.isnan(value) else f"{value:.3f}"
+        cells = [label, f">= {required:.3f}", shown, "yes" if ok else "no"]
         if baseline is not None:
             base = baseline.get(key)
             cells += ["n/a", "n/a"] if base is None else [f"{float(base):.3f}", f"{value - float(base):+.3f}"]

@@ -54,4 +54,7 @@ rule downscale_fields:
         "../workflow_scripts/downscale_fields.py"
 
 
+include: "downscale_models.smk"
+
+
 register_targets("downscale", downscale_targets)

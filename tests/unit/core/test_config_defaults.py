@@ -34,6 +34,9 @@ from atmo.cbh.mae import MaskedAutoencoder
 from atmo.cbh.models import CBH_MODELS
 from atmo.cbh.views import ViewSettings
 from atmo.config_blocks import build_block
+from atmo.downscale.baselines import BaselineSettings
+from atmo.downscale.models import DOWNSCALE_MODELS
+from atmo.downscale.scoring import ScoringSettings
 from atmo.downscale.split import TimeSplitSettings
 from atmo.errors import ConfigError
 from atmo.io.download import DownloadSettings
@@ -87,6 +90,9 @@ BLOCKS: dict[str, type] = {
     "downscale.synthetic": SyntheticDownscaleSettings,
     "downscale.url": DownloadSettings,
     "downscale.split": TimeSplitSettings,
+    "downscale.train": TrainConfig,
+    "downscale.baselines": BaselineSettings,
+    "downscale.scoring": ScoringSettings,
 }
 
 #: Module-level keys whose default lives in a field of a composite dataclass.
@@ -132,9 +138,17 @@ NO_DATACLASS: dict[str, str] = {
     "riskseg.comparison": "variant names of the ablation table's roles; checked against riskseg.variants by the rules",
     "riskseg.targets": "thresholds of the success report, read as a mapping by atmo.riskseg.report",
     "riskseg.baseline_metrics": "an optional input path; no default in code",
+    "riskseg.decision": "a scalar rule param passed to atmo.riskseg.decision.decide; the code default is its argmax",
     "downscale.source": "a scalar rule param branched on in workflow_scripts/downscale_fields.py; no default in code",
     "downscale.seed": "a scalar rule param passed to generate_fields as a required argument; no default in code",
     "downscale.local": "input paths of rules/downscale_inputs.smk only; read by no library code",
+    "downscale.variants": (
+        "entries {arch, params, loss} reach atmo.downscale.training as mappings: params are the "
+        "architecture's constructor keywords (compared below), loss TailWeightedLoss's"
+    ),
+    "downscale.sampling": (
+        "epochs and modes make the jobs (rules); k, temperature, batch_size and seed are arguments of sample_checkpoint"
+    ),
 }
 
 #: Schema definitions of a constructor's keywords (style: constructor arguments = config keys).
@@ -147,11 +161,11 @@ CONSTRUCTOR_BLOCKS: dict[tuple[str, str], Callable[..., Any]] = {
 }
 
 #: Per module, the schema's model entry definition and the architecture registry it must match.
-#: downscale has no model registry yet: add its own here when it gets one.
 ARCH_REGISTRIES: dict[str, tuple[str, Mapping[str, Callable[..., Any]]]] = {
     "nowcast": ("#/$defs/model", MODELS),
     "cbh": ("#/$defs/model", CBH_MODELS),
     "riskseg": ("#/$defs/variant", RISKSEG_MODELS),
+    "downscale": ("#/$defs/variant", DOWNSCALE_MODELS),
 }
 
 #: Per module, the schema's list of baseline names and the registry it must match.
@@ -163,6 +177,7 @@ BASELINE_REGISTRIES: dict[str, tuple[str, Mapping[str, Callable[..., Any]]]] = {
 DATA_KEYWORDS = {
     "nowcast": {"frames_in", "frames_out"},
     "riskseg": {"in_channels"},
+    "downscale": {"in_channels", "coarse_shape", "factor"},
     "cbh": {
         "n_physical",
         "in_channels",

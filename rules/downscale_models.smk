@@ -1,0 +1,173 @@
+"""Downscale models: one cVAE training job per variant, one sampling job per (variant, epoch, mode).
+
+fields.h5 -> downscale_train{variant} (GPU; model.pt + the sampled epochs' checkpoints) ->
+downscale_sample{variant}{epoch}{mode} (K samples per test case; GPU) and
+downscale_baseline{method} (bicubic, bicubic + residual noise) -> downscale_score{run} (one JSON
+per samples file) -> downscale_report (the seed's table, the CRPS/FSS/RAPSD table, figures).
+"""
+
+
+rule downscale_train:
+    input:
+        fields=DOWNSCALE_FIELDS,
+    output:
+        model=f"{DOWNSCALE}/models/{{variant}}/model.pt",
+        history=f"{DOWNSCALE}/models/{{variant}}/history.csv",
+        metrics=f"{DOWNSCALE}/models/{{variant}}/metrics.json",
+        checkpoints=expand(
+            f"{DOWNSCALE}/models/{{{{variant}}}}/epoch{{epoch}}.pt",
+            epoch=DOWNSCALE_EPOCHS,
+        ),
+    log:
+        f"{LOGS}/downscale/downscale_train/{{variant}}.log",
+    benchmark:
+        f"{BENCHMARKS}/downscale/downscale_train/{{variant}}.tsv"
+    wildcard_constraints:
+        variant=DOWNSCALE_VARIANT_PATTERN,
+    conda:
+        "../envs/torch.yaml"
+    threads: MODEL_THREADS
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        runtime=240,
+    params:
+        spec=downscale_variant_spec,
+        train=config_section("downscale", "train"),
+        epochs=DOWNSCALE_EPOCHS,
+    script:
+        "../workflow_scripts/downscale_train.py"
+
+
+rule downscale_sample:
+    input:
+        fields=DOWNSCALE_FIELDS,
+        checkpoint=f"{DOWNSCALE}/models/{{variant}}/epoch{{epoch}}.pt",
+    output:
+        samples=f"{DOWNSCALE}/samples/{{variant}}/epoch{{epoch}}_{{mode}}.h5",
+    log:
+        f"{LOGS}/downscale/downscale_sample/{{variant}}/epoch{{epoch}}_{{mode}}.log",
+    benchmark:
+        f"{BENCHMARKS}/downscale/downscale_sample/{{variant}}/epoch{{epoch}}_{{mode}}.tsv"
+    wildcard_constraints:
+        variant=DOWNSCALE_VARIANT_PATTERN,
+        epoch=r"\d+",
+        mode="prior|posterior|posterior_mean",
+    conda:
+        "../envs/torch.yaml"
+    threads: MODEL_THREADS
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        runtime=60,
+    params:
+        sampling=config_section("downscale", "sampling"),
+    script:
+        "../workflow_scripts/downscale_sample.py"
+
+
+rule downscale_baseline:
+    input:
+        fields=DOWNSCALE_FIELDS,
+    output:
+        samples=f"{DOWNSCALE}/samples/baseline/{{method}}.h5",
+    log:
+        f"{LOGS}/downscale/downscale_baseline/{{method}}.log",
+    benchmark:
+        f"{BENCHMARKS}/downscale/downscale_baseline/{{method}}.tsv"
+    wildcard_constraints:
+        method="bicubic|bicubic_noise",
+    conda:
+        "../envs/data.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        baselines=config_section("downscale", "baselines"),
+        k=downscale_baseline_k,
+        seed=config_section("downscale", "sampling", "seed"),
+    script:
+        "../workflow_scripts/downscale_baseline.py"
+
+
+rule downscale_score:
+    input:
+        samples=f"{DOWNSCALE}/samples/{{run}}.h5",
+    output:
+        scores=f"{DOWNSCALE}/scores/{{run}}.json",
+    log:
+        f"{LOGS}/downscale/downscale_score/{{run}}.log",
+    benchmark:
+        f"{BENCHMARKS}/downscale/downscale_score/{{run}}.tsv"
+    wildcard_constraints:
+        run=r"[a-z0-9_]+/[a-z0-9_]+",
+    conda:
+        "../envs/data.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        scoring=config_section("downscale", "scoring"),
+    script:
+        "../workflow_scripts/downscale_score.py"
+
+
+rule downscale_report:
+    input:
+        scores=list(downscale_runs(f"{DOWNSCALE}/scores/{{run}}.json").values()),
+        samples=list(downscale_runs(f"{DOWNSCALE}/samples/{{run}}.h5").values()),
+        metrics=expand(
+            f"{DOWNSCALE}/models/{{variant}}/metrics.json", variant=DOWNSCALE_VARIANTS
+        ),
+    output:
+        seed_table=report(
+            f"{DOWNSCALE}/seed_table.md",
+            caption="../report/downscale/seed_table.rst",
+            category="downscale",
+            subcategory="table",
+        ),
+        scores=report(
+            f"{DOWNSCALE}/scores.md",
+            caption="../report/downscale/scores.rst",
+            category="downscale",
+            subcategory="table",
+        ),
+        scores_csv=f"{DOWNSCALE}/scores.csv",
+        case=report(
+            f"{DOWNSCALE}/extreme_case.png",
+            caption="../report/downscale/extreme_case.rst",
+            category="downscale",
+            subcategory="figure",
+        ),
+        distributions=report(
+            f"{DOWNSCALE}/distributions.png",
+            caption="../report/downscale/distributions.rst",
+            category="downscale",
+            subcategory="figure",
+        ),
+        rapsd=report(
+            f"{DOWNSCALE}/rapsd.png",
+            caption="../report/downscale/rapsd.rst",
+            category="downscale",
+            subcategory="figure",
+        ),
+        ranks=report(
+            f"{DOWNSCALE}/rank_histograms.png",
+            caption="../report/downscale/rank_histograms.rst",
+            category="downscale",
+            subcategory="figure",
+        ),
+    log:
+        f"{LOGS}/downscale/downscale_report.log",
+    benchmark:
+        f"{BENCHMARKS}/downscale/downscale_report.tsv"
+    conda:
+        "../envs/data.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        runs=downscale_runs("{run}"),
+        variants=config_section("downscale", "variants"),
+    script:
+        "../workflow_scripts/downscale_report.py"

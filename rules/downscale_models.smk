@@ -162,12 +162,16 @@ rule downscale_report:
     benchmark:
         f"{BENCHMARKS}/downscale/downscale_report.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/torch.yaml"
     resources:
         mem_mb=4000,
         runtime=30,
     params:
-        runs=downscale_runs("{run}"),
+        scores=downscale_runs(f"{DOWNSCALE}/scores/{{run}}.json"),
+        samples=downscale_runs(f"{DOWNSCALE}/samples/{{run}}.h5"),
+        metrics={v: f"{DOWNSCALE}/models/{v}/metrics.json" for v in DOWNSCALE_VARIANTS},
+        history={v: f"{DOWNSCALE}/models/{v}/history.csv" for v in DOWNSCALE_VARIANTS},
+        dry_threshold_mm=config_section("downscale", "scoring", "dry_threshold_mm"),
         variants=config_section("downscale", "variants"),
     script:
         "../workflow_scripts/downscale_report.py"

@@ -102,7 +102,7 @@ rule riskseg_ensemble:
     wildcard_constraints:
         variant=RISKSEG_VARIANT_PATTERN,
     conda:
-        "../envs/data.yaml"
+        "../envs/torch.yaml"
     resources:
         mem_mb=4000,
         runtime=30,
@@ -127,7 +127,7 @@ rule riskseg_crf:
         variant=RISKSEG_VARIANT_PATTERN,
         crf=RISKSEG_CRF_PATTERN,
     conda:
-        "../envs/data.yaml"
+        "../envs/torch.yaml"
     resources:
         mem_mb=8000,
         runtime=60,
@@ -209,7 +209,7 @@ rule riskseg_report:
     benchmark:
         f"{BENCHMARKS}/riskseg/riskseg_report.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/torch.yaml"
     resources:
         mem_mb=2000,
         runtime=10,

@@ -63,7 +63,19 @@ def expected_jobs(config: dict, workflow_dir: Path) -> list[Job]:
         if config["riskseg"]["source"] == "url":
             jobs.append(("riskseg_fetch", {}))
     if "downscale" in modules:
-        jobs.append(("downscale_fields", {}))
+        jobs += [("downscale_fields", {}), ("downscale_report", {})]
+        downscale = config["downscale"]
+        epochs = [str(e) for e in downscale["sampling"]["epochs"]]
+        runs = []
+        for variant in downscale["variants"]:
+            jobs.append(("downscale_train", {"variant": variant}))
+            samples = [(e, mode) for e in epochs for mode in downscale["sampling"]["modes"]]
+            samples.append((epochs[-1], "posterior_mean"))
+            jobs += [("downscale_sample", {"variant": variant, "epoch": e, "mode": m}) for e, m in samples]
+            runs += [f"{variant}/epoch{e}_{m}" for e, m in samples]
+        jobs += [("downscale_baseline", {"method": method}) for method in ("bicubic", "bicubic_noise")]
+        runs += ["baseline/bicubic", "baseline/bicubic_noise"]
+        jobs += [("downscale_score", {"run": run}) for run in runs]
         if config["downscale"]["source"] == "url":
             manifest = read_manifest(workflow_dir / config["downscale"]["url"]["manifest"])
             jobs += [("downscale_fetch", {"file": entry.path}) for entry in manifest]

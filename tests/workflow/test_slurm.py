@@ -56,7 +56,16 @@ KEEP_BASELINES = ("persistence",)
 EPOCHS = 20
 TRAIN_RULE = "nowcast_train"
 # rules that declare gpu=1: training and running a trained model
-GPU_RULES = (TRAIN_RULE, "nowcast_forecast", "cbh_pretrain_mae", "cbh_train", "riskseg_train", "riskseg_predict")
+GPU_RULES = (
+    TRAIN_RULE,
+    "nowcast_forecast",
+    "cbh_pretrain_mae",
+    "cbh_train",
+    "riskseg_train",
+    "riskseg_predict",
+    "downscale_train",
+    "downscale_sample",
+)
 KILLED = "sgt"  # the model whose training job is cancelled mid-run
 RUN_TIMEOUT_S = 480
 # The test node claims enough CPUs and memory for the profile's real requests (8 CPUs and 32 GB per
@@ -211,6 +220,9 @@ def write_config(workdir: Path) -> str:
         full = riskseg["comparison"]["full"]
         riskseg["variants"] = {full: {**riskseg["variants"][full], "seeds": riskseg["variants"][full]["seeds"][:1]}}
         riskseg["comparison"] = {"full": full, "v2": None, "ablations": {}}
+        downscale = config["downscale"]  # one variant, one sampled epoch: every downscale rule kind
+        downscale["variants"] = dict(list(downscale["variants"].items())[:1])
+        downscale["sampling"]["epochs"] = downscale["sampling"]["epochs"][-1:]
 
     shutil.copyfile(workdir / "config/test.yaml", workdir / CONFIG)
     edit_config(workdir, shorten, CONFIG)

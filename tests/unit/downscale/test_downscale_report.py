@@ -1,0 +1,343 @@
+"""The downscale report: product names, architecture names, the seed table, the scores claim, figures, headline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from atmo.downscale.report import (
+    Product,
+    architecture,
+    claim,
+    exceedance,
+    extreme_case_index,
+    headline,
+    parse_product,
+    write_report,
+)
+from atmo.downscale.samples import samples_writer
+from atmo.downscale.scoring import ScoringSettings, score_samples
+from atmo.errors import InputError
+
+SETTINGS = ScoringSettings(crps_blocks=(1, 4), fss_windows=(1, 3), fss_thresholds_mm=(5.0, 20.0), batch_size=4)
+N_CASES, K, EXTREME_CASE = 5, 4, 3
+EPOCHS = (5, 10)
+VARIANTS = {
+    "v1": {"arch": "cvae", "params": {"n_blocks": 3, "inject_blocks": []}, "loss": {"beta_kl": 0.05, "w_max": 2.0}},
+    "v2": {"arch": "cvae", "params": {"n_blocks": 3, "inject_blocks": 3}, "loss": {"beta_kl": 0.01, "w_max": 10.0}},
+    "v3": {"arch": "cvae", "params": {"inject_blocks": [0]}, "loss": {}},
+}
+ARCHITECTURES = {"v1": "no spatial injection", "v2": "coarse field at every decoder block", "v3": "first block only"}
+ACTIVE = {"v1": (3, 2), "v2": (1, 0), "v3": (7, 6)}
+LATENT_DIM = 8
+FIGURES = ("case_png", "distributions_png", "rapsd_png", "rank_png")
+
+
+def _truth() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    wet = rng.random((N_CASES, 16, 16)) < 0.5
+    truth = np.where(wet, rng.gamma(0.6, 8.0, (N_CASES, 16, 16)), 0.0)
+    truth[EXTREME_CASE, 5, 7] = 180.0  # the storm the case figure must pick
+    return truth.astype(np.float32)
+
+
+def _write(path: Path, truth: np.ndarray, members: np.ndarray, **attrs: Any) -> Path:
+    n, k = members.shape[:2]
+    deterministic = attrs.pop("deterministic", False)
+    header = {"k": k, "temperature": 1.0, "deterministic": deterministic, "seed": 0, "factor": 4, "fields": "f.h5"}
+    coarse = truth.reshape(n, 4, 4, 4, 4).mean(axis=(2, 4)).astype(np.float32)
+    with samples_writer(
+        path,
+        k=k,
+        fine_shape=(16, 16),
+        coarse_shape=(4, 4),
+        index=np.arange(10, 10 + n),
+        time_s=86400 * np.arange(n),
+        attrs={**header, **attrs},
+    ) as writer:
+        writer.write(np.clip(members, 0.0, None).astype(np.float32), truth, coarse)
+    return path
+
+
+def _members(truth: np.ndarray, scale: float, noise: float, k: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return scale * truth[:, None] + rng.gamma(0.5, noise, (len(truth), k, 16, 16))
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Score JSONs, ensemble files, metrics and histories of 3 variants x 2 epochs x 3 modes and the baselines."""
+    root = tmp_path_factory.mktemp("report")
+    truth = _truth()
+    scores, samples, seed = {}, {}, 0
+    for v_index, variant in enumerate(VARIANTS):
+        for epoch in EPOCHS:
+            skill = 0.5 + 0.1 * v_index + 0.02 * epoch  # later epochs and later variants closer to the truth
+            modes = {
+                "prior": (_members(truth, skill, 2.0, K, seed), False),
+                "posterior": (_members(truth, 0.95, 0.3, K, seed + 1), False),
+                "posterior_mean": (0.95 * truth[:, None], True),
+            }
+            for mode, (members, deterministic) in modes.items():
+                name = f"{variant}/epoch{epoch}_{mode}"
+                attrs = {"method": "cvae", "variant": variant, "epoch": epoch, "mode": mode}
+                path = root / f"{variant}_{epoch}_{mode}.h5"
+                samples[name] = _write(path, truth, members, deterministic=deterministic, **attrs)
+                seed += 2
+    smooth = np.repeat(np.repeat(truth.reshape(N_CASES, 4, 4, 4, 4).mean(axis=(2, 4)), 4, 1), 4, 2)
+    baselines = {"bicubic": (smooth[:, None], True), "bicubic_noise": (_members(smooth, 1.0, 3.0, K, 99), False)}
+    for method, (members, deterministic) in baselines.items():
+        name = f"baseline/{method}"
+        attrs = {"method": method, "variant": method, "epoch": -1, "mode": method, "deterministic": deterministic}
+        samples[name] = _write(root / f"{method}.h5", truth, members, **attrs)
+    for name, path in samples.items():
+        scores[name] = root / (path.stem + ".json")
+        scores[name].write_text(json.dumps(score_samples(path, SETTINGS)))
+    metrics, history = {}, {}
+    for variant, (kl, burda) in ACTIVE.items():
+        run = {"exported_epoch": 10, "latent_active_units_kl": kl, "latent_active_units_burda": burda}
+        metrics[variant] = root / f"{variant}_metrics.json"
+        metrics[variant].write_text(json.dumps({**run, "latent_kl_per_dim": [0.0] * LATENT_DIM}))
+        history[variant] = root / f"{variant}_history.csv"
+        epochs = np.arange(1, 11)
+        pd.DataFrame({"epoch": epochs, "val_kl": 30.0 + epochs, "val_active_units": kl + 0.5}).to_csv(
+            history[variant], index=False
+        )
+    outputs = {
+        key: root / "out" / name
+        for key, name in {
+            "seed_table_md": "seed_table.md",
+            "scores_md": "scores.md",
+            "scores_csv": "scores.csv",
+            "case_png": "case.png",
+            "distributions_png": "distributions.png",
+            "rapsd_png": "rapsd.png",
+            "rank_png": "rank.png",
+        }.items()
+    }
+    return {"scores": scores, "samples": samples, "metrics": metrics, "history": history, "outputs": outputs}
+
+
+@pytest.fixture(scope="module")
+def report(inputs: dict[str, Any]) -> dict[str, Path]:
+    write_report(
+        scores=inputs["scores"],
+        samples=inputs["samples"],
+        variants=VARIANTS,
+        metrics=inputs["metrics"],
+        history=inputs["history"],
+        **inputs["outputs"],
+    )
+    return inputs["outputs"]
+
+
+def _loaded(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: json.loads(Path(path).read_text()) for name, path in inputs["scores"].items()}
+
+
+def _table(markdown: str) -> list[dict[str, str]]:
+    """The first markdown table of ``markdown`` as one dict per row (header -> cell)."""
+    lines = []
+    for line in markdown.splitlines():
+        if not line.startswith("|"):
+            if lines:
+                break
+            continue
+        lines.append([cell.strip() for cell in line.strip("|").split("|")])
+    header, body = lines[0], lines[2:]
+    return [dict(zip(header, cells, strict=True)) for cells in body]
+
+
+def test_product_names_parse() -> None:
+    assert parse_product("v3/epoch110_prior") == Product("v3/epoch110_prior", "prior", "v3", 110)
+    assert parse_product("mid_2/epoch5_posterior_mean") == Product(
+        "mid_2/epoch5_posterior_mean", "posterior_mean", "mid_2", 5
+    )
+    assert parse_product("v2/epoch38_posterior").kind == "reference"
+    assert parse_product("v2/epoch38_prior").kind == "model"
+    assert parse_product("baseline/bicubic_noise") == Product("baseline/bicubic_noise", "bicubic_noise")
+    assert parse_product("baseline/bicubic").kind == "baseline"
+    for bad in ("v3/epoch110_prio", "v3/110_prior", "baseline/nearest", "V3/epoch1_prior", "v3/epochx_prior"):
+        with pytest.raises(ValueError, match="product name"):
+            parse_product(bad)
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"n_blocks": 3, "inject_blocks": []}, "no spatial injection"),
+        ({"n_blocks": 3, "inject_blocks": 0}, "no spatial injection"),
+        ({"n_blocks": 3, "inject_blocks": 3}, "coarse field at every decoder block"),
+        ({"n_blocks": 3, "inject_blocks": [2, 0, 1]}, "coarse field at every decoder block"),
+        ({"n_blocks": 3, "inject_blocks": [0]}, "first block only"),
+        ({"n_blocks": 3, "inject_blocks": 1}, "first block only"),
+        ({}, "first block only"),  # ConditionalVAE's defaults: 3 blocks, (0,)
+        ({"n_blocks": 3, "inject_blocks": [0, 1]}, "first two blocks"),
+        ({"n_blocks": 4, "inject_blocks": 3}, "first three blocks"),
+        ({"n_blocks": 3, "inject_blocks": [1, 2]}, "coarse field at decoder blocks 1, 2 (of 0..2)"),
+    ],
+)
+def test_architecture_names_follow_inject_blocks(params: dict, name: str) -> None:
+    assert architecture(params) == name
+
+
+def test_architecture_refuses_what_the_model_refuses() -> None:
+    with pytest.raises(ValueError, match="inject_blocks"):
+        architecture({"n_blocks": 2, "inject_blocks": [2]})
+
+
+def test_seed_table_has_one_row_per_variant_epoch_and_mode(inputs: dict, report: dict[str, Path]) -> None:
+    scores = _loaded(inputs)
+    rows = _table(report["seed_table_md"].read_text())
+    model_rows = [row for row in rows if row["product"] != "real"]
+    expected = {f"{v}/epoch{e}_{m}" for v in VARIANTS for e in EPOCHS for m in ("prior", "posterior")}
+    assert [row["product"] for row in model_rows if row["mode"] == "prior"] == [
+        f"{v}/epoch{e}_prior" for v in VARIANTS for e in EPOCHS
+    ], "prior rows first, variants in config order, epochs ascending"
+    assert {row["product"] for row in model_rows} == expected and len(model_rows) == len(expected)
+    for row in model_rows:
+        values, variant = scores[row["product"]], row["version"]
+        assert row["kind"] == ("model" if row["mode"] == "prior" else "reference")
+        assert row["architecture"] == ARCHITECTURES[variant]
+        assert row["epoch"] == str(values["epoch"]) and row["product"].startswith(f"{variant}/epoch{row['epoch']}_")
+        assert row["max (mm)"] == f"{values['samples_max_mm']:.1f}"
+        assert row["mean (mm)"] == f"{values['samples_mean_mm']:.2f}"
+        assert row["P95 (mm)"] == f"{values['samples_p95_mm']:.1f}"
+        assert row["diversity (mm)"] == f"{values['diversity_mm']:.4f}"
+        assert row["diversity (relative)"] == f"{values['diversity_relative']:.4f}"
+        assert row["active units (KL)"] == f"{ACTIVE[variant][0]}/{LATENT_DIM}"
+        assert row["active units (Burda)"] == f"{ACTIVE[variant][1]}/{LATENT_DIM}"
+        assert row["val KL (nats)"] == f"{30.0 + values['epoch']:.2f}"
+    loss = {row["version"]: (row["beta-KL"], row["w_max"]) for row in model_rows}
+    assert loss == {"v1": ("0.05", "2"), "v2": ("0.01", "10"), "v3": ("0.01", "10")}, "v3 takes the loss defaults"
+    (real,) = [row for row in rows if row["product"] == "real"]
+    truth = scores["baseline/bicubic"]
+    assert real["max (mm)"] == f"{truth['truth_max_mm']:.1f}" == "180.0"
+    assert real["mean (mm)"] == f"{truth['truth_mean_mm']:.2f}" and real["P95 (mm)"] == f"{truth['truth_p95_mm']:.1f}"
+
+
+def test_seed_table_defines_diversity(report: dict[str, Path]) -> None:
+    text = report["seed_table_md"].read_text()
+    assert "across-sample standard deviation" in text and "ddof = 1" in text
+    assert "sum of the ensemble mean" in text and f"K = {K}" in text and f"N = {N_CASES}" in text
+
+
+def test_scores_table_names_best_model_and_baseline_with_the_margin(inputs: dict, report: dict[str, Path]) -> None:
+    scores = _loaded(inputs)
+    models = {name: s["crps_mm"] for name, s in scores.items() if name.endswith("_prior")}
+    baselines = {name: s["crps_mm"] for name, s in scores.items() if name.startswith("baseline/")}
+    best_model, best_baseline = min(models, key=models.get), min(baselines, key=baselines.get)
+    margin = baselines[best_baseline] - models[best_model]
+    assert best_model == "v3/epoch10_prior", "the fixture makes the last variant's last epoch the most skilful"
+    text = report["scores_md"].read_text()
+    line = next(line for line in text.splitlines() if line.startswith("Best CRPS among models"))
+    assert f"`{best_model}`, {models[best_model]:.3f} mm" in line
+    assert f"`{best_baseline}`, {baselines[best_baseline]:.3f} mm" in line
+    verdict = "lower (better)" if margin > 0 else "higher (worse)"
+    assert f"{verdict} by {abs(margin):.3f} mm" in line
+    rows = {row["product"]: row for row in _table(text)}
+    assert set(rows) == set(scores)
+    assert rows[best_model]["CRPS (mm)"] == f"{models[best_model]:.3f}"
+    assert rows["baseline/bicubic"]["spread/skill"] == "n/a", "a deterministic product has no spread"
+    assert {"CRPS 4x4 (mm)", "FSS p99 w1", "FSS p99 w3", "FSS 20mm w3", "tail MAE >p99 (mm)"} <= set(rows[best_model])
+    assert [row["kind"] for row in rows.values()] == sorted(
+        (row["kind"] for row in rows.values()), key=("model", "reference", "baseline").index
+    )
+
+
+def test_scores_csv_has_every_product_and_every_scalar_score(inputs: dict, report: dict[str, Path]) -> None:
+    frame = pd.read_csv(report["scores_csv"]).set_index("product")
+    scores = _loaded(inputs)
+    assert set(frame.index) == set(scores)
+    assert (
+        frame.loc["v1/epoch5_posterior", "kind"] == "reference" and frame.loc["baseline/bicubic", "kind"] == "baseline"
+    )
+    assert {"fss_prob_5mm_w1", "fss_20mm_w3", "crps_b4_mm", "ratio_p99"} <= set(frame.columns)
+    assert frame.loc["v2/epoch10_prior", "crps_b4_mm"] == pytest.approx(scores["v2/epoch10_prior"]["crps_b4_mm"])
+
+
+def test_all_four_figures_are_written(report: dict[str, Path]) -> None:
+    for key in FIGURES:
+        data = report[key].read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, key
+
+
+def test_the_extreme_case_is_the_largest_truth_maximum() -> None:
+    assert extreme_case_index(_truth()) == EXTREME_CASE
+
+
+def test_exceedance_starts_at_the_wet_fraction() -> None:
+    probability = exceedance(np.array([3, 0, 1]), total=8)
+    np.testing.assert_allclose(probability, [0.5, 0.125, 0.125])
+    assert np.isnan(exceedance(np.array([1, 0]), total=2)[1])
+
+
+def test_headline_facts(inputs: dict) -> None:
+    scores = _loaded(inputs)
+    metrics = {v: json.loads(Path(p).read_text()) for v, p in inputs["metrics"].items()}
+    facts = headline(scores, metrics)
+    assert facts["best_model"] == {"product": "v3/epoch10_prior", "crps_mm": scores["v3/epoch10_prior"]["crps_mm"]}
+    baseline = min((s["crps_mm"], n) for n, s in scores.items() if n.startswith("baseline/"))
+    assert facts["best_baseline"] == {"product": baseline[1], "crps_mm": baseline[0]}
+    assert facts["crps_margin_mm"] == pytest.approx(baseline[0] - scores["v3/epoch10_prior"]["crps_mm"])
+    assert facts["best_reference"]["product"].endswith(("_posterior", "_posterior_mean"))
+    assert facts["truth_max_mm"] == pytest.approx(180.0)
+    assert list(facts["variants"]) == list(VARIANTS)
+    for variant, row in facts["variants"].items():
+        prior, posterior = scores[f"{variant}/epoch10_prior"], scores[f"{variant}/epoch10_posterior"]
+        assert row["epoch"] == 10, "the latest epoch, not the first"
+        assert row["prior_max_mm"] == prior["samples_max_mm"] and row["posterior_max_mm"] == posterior["samples_max_mm"]
+        assert row["prior_diversity_mm"] == prior["diversity_mm"]
+        assert row["posterior_diversity_relative"] == posterior["diversity_relative"]
+        assert (row["active_units_kl"], row["active_units_burda"], row["latent_dim"]) == (*ACTIVE[variant], LATENT_DIM)
+
+
+def _minimal(crps: float, mode: str, variant: str, epoch: int) -> dict[str, Any]:
+    return {"crps_mm": crps, "mode": mode, "variant": variant, "epoch": epoch, "truth_max_mm": 100.0}
+
+
+def test_the_claim_says_when_no_model_beats_the_baseline() -> None:
+    scores = {
+        "v1/epoch5_prior": _minimal(2.5, "prior", "v1", 5),
+        "v1/epoch5_posterior": _minimal(0.5, "posterior", "v1", 5),
+        "baseline/bicubic": _minimal(2.0, "bicubic", "bicubic", -1),
+    }
+    facts = headline(scores)
+    assert facts["best_model"]["product"] == "v1/epoch5_prior", "a posterior row is a reference, never the model"
+    assert facts["crps_margin_mm"] == pytest.approx(-0.5) and facts["crps_margin_relative"] == pytest.approx(-0.25)
+    text = claim(facts)
+    assert "higher (worse) by 0.500 mm (25.0 % of the baseline's)" in text and "no model beats" in text
+    assert "`v1/epoch5_posterior`, 0.500 mm" in text
+    assert facts["variants"]["v1"]["prior_diversity_mm"] is None, "a missing score is None, not invented"
+    del scores["baseline/bicubic"]
+    assert headline(scores)["crps_margin_mm"] is None and claim(headline(scores)).startswith("No CRPS comparison")
+
+
+def test_a_score_file_under_the_wrong_name_writes_nothing(inputs: dict, tmp_path: Path) -> None:
+    outputs = {key: tmp_path / Path(path).name for key, path in inputs["outputs"].items()}
+    swapped = {**inputs["scores"], "v1/epoch5_prior": inputs["scores"]["v1/epoch5_posterior"]}
+    with pytest.raises(InputError, match="passed as product 'v1/epoch5_prior'"):
+        write_report(scores=swapped, samples=inputs["samples"], variants=VARIANTS, metrics=inputs["metrics"], **outputs)
+    assert not any(path.exists() for path in outputs.values())
+
+
+@pytest.mark.parametrize(
+    ("swap", "error"),
+    [
+        (None, "the figures need the ensemble files of .*v2/epoch10_prior"),
+        ("v2/epoch10_posterior", "passed as the samples of 'v2/epoch10_prior'"),  # found while building figures
+    ],
+)
+def test_bad_samples_for_a_figure_write_nothing(inputs: dict, tmp_path: Path, swap: str | None, error: str) -> None:
+    outputs = {key: tmp_path / Path(path).name for key, path in inputs["outputs"].items()}
+    samples = {k: v for k, v in inputs["samples"].items() if k != "v2/epoch10_prior"}
+    if swap is not None:
+        samples["v2/epoch10_prior"] = inputs["samples"][swap]
+    with pytest.raises(ValueError, match=error):
+        write_report(scores=inputs["scores"], samples=samples, variants=VARIANTS, metrics=inputs["metrics"], **outputs)
+    assert not any(path.exists() for path in outputs.values()), "every figure is built before the first write"

@@ -215,7 +215,7 @@ def product_kind(name: str, final: str) -> str:
     if name == final:
         return "final"
     what = name.split("/", 1)[1]
-    return "ensemble" if what == "ensemble" else ("crf" if what.startswith("crf_") else "seed")
+    return "ensemble" if what.startswith("ensemble") else ("crf" if what.startswith("crf_") else "seed")
 
 
 def scores_markdown(scores: Mapping[str, Any], final: str) -> str:

@@ -13,7 +13,20 @@ for module in config["modules"]:
     include: f"rules/{module}.smk"
 
 
+include: "rules/summary.smk"
+
+
+report: "report/workflow.rst"
+
+
 rule all:
     default_target: True
     input:
         all_targets,
+        rules.summary.output.markdown,
+
+
+onsuccess:
+    print(
+        f"summary: {RESULTS}/summary.md; HTML report: make report (results/report.html)"
+    )

@@ -1,0 +1,67 @@
+"""Write ``results/summary.md`` (and its JSON twin) from the headlines and the provenance."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from atmo.io.atomic import write_json, write_text
+from atmo.summary.headlines import Headline
+
+
+def _hours(seconds: float | None) -> str:
+    if seconds is None:
+        return "n/a"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs} s"
+
+
+def summary_markdown(headlines: Sequence[Headline], provenance: Mapping[str, Any]) -> str:
+    """The summary: one section per experiment (verdict + headline table), then the provenance."""
+    lines = ["# Atmo: summary of this run", ""]
+    lines.append(
+        "Every number is read from the modules' own metrics files (paths under each table) and is on held-out "
+        "data: test events, test flights, test blocks or test days that no model trained or early-stopped on."
+    )
+    for headline in headlines:
+        lines += ["", f"## {headline.module}: {headline.title}", "", headline.verdict, "", headline.markdown().rstrip()]
+        lines += ["", f"From {', '.join(f'`{s}`' for s in headline.sources)}."]
+    p, m = provenance, provenance["machine"]
+    commit = p["commit"] or "unknown (not a git checkout)"
+    if p.get("dirty"):
+        commit += " (with uncommitted changes to the workflow)"
+    lines += [
+        "",
+        "## Provenance",
+        "",
+        "| what | value |",
+        "| --- | --- |",
+        f"| config files | {', '.join(p['config_files']) or 'none'} |",
+        f"| resolved config (SHA-256) | `{p['config_sha256']}` |",
+        f"| git commit | `{commit}` |",
+        *(f"| data: {module} | {source} |" for module, source in p["sources"].items()),
+        f"| date | {p['date_utc']} |",
+        f"| machine | {m['cpus']} x {m['cpu']}, {m['gpus']} GPU(s), {m['platform']} |",
+        f"| wall time (benchmark files) | {_hours(p['wall_s'])} over {p['n_jobs']} jobs "
+        f"({_hours(p['job_s'])} of job time) |",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(
+    headlines: Sequence[Headline],
+    provenance: Mapping[str, Any],
+    markdown_path: str | os.PathLike[str],
+    json_path: str | os.PathLike[str],
+) -> None:
+    """Write both files, each atomically, after both are rendered."""
+    text = summary_markdown(headlines, provenance)
+    record = {
+        "provenance": dict(provenance),
+        "experiments": {
+            h.module: {"verdict": h.verdict, "rows": {r.name: dict(r.scores) for r in h.rows}} for h in headlines
+        },
+    }
+    write_text(markdown_path, text)
+    write_json(json_path, record)

@@ -1,9 +1,6 @@
 """The run's summary: every enabled experiment's headline and the provenance, the last target of `rule all`."""
 
 
-include: "summary_inputs.smk"
-
-
 rule summary:
     input:
         unpack(summary_inputs),
@@ -27,7 +24,6 @@ rule summary:
         sources=summary_sources(),
         riskseg=summary_riskseg_roles(),
         downscale_scores=summary_downscale_scores(),
-        workflow_dir=workflow.basedir,
         benchmarks=BENCHMARKS,
     script:
         "../workflow_scripts/summary.py"

@@ -21,7 +21,6 @@ record = provenance(
     config=snakemake.params.config,
     config_files=snakemake.params.config_files,
     sources=snakemake.params.sources,
-    workflow_dir=snakemake.params.workflow_dir,
     benchmark_dir=snakemake.params.benchmarks,
 )
 write_summary(parts, record, snakemake.output.markdown, snakemake.output.json)

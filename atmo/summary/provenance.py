@@ -29,8 +29,8 @@ def config_hash(config: Mapping[str, Any]) -> str:
 def git_commit(directory: str | os.PathLike[str]) -> dict[str, Any]:
     """``{"commit", "dirty"}`` of the git checkout holding ``directory``; ``commit`` None outside one.
 
-    ``dirty`` is True when tracked workflow files differ from the commit (the numbers then come
-    from code that no commit holds).
+    ``dirty`` is True when tracked files differ from the commit (the numbers then come from code
+    that no commit holds).
     """
 
     def git(*args: str) -> str | None:
@@ -90,19 +90,25 @@ def machine() -> dict[str, Any]:
     return {"cpu": model, "cpus": os.cpu_count(), "gpus": count_local_gpus(), "platform": platform.platform()}
 
 
+def code_dir() -> Path:
+    """The checkout the running ``atmo`` library comes from (its commit is the code's commit)."""
+    return Path(__file__).resolve().parents[2]
+
+
 def provenance(
     *,
     config: Mapping[str, Any],
     config_files: list[str],
     sources: Mapping[str, str],
-    workflow_dir: str | os.PathLike[str],
     benchmark_dir: str | os.PathLike[str],
 ) -> dict[str, Any]:
     """Everything :mod:`atmo.summary.render` prints under "Provenance"."""
     return {
-        "config_files": list(config_files),
+        "config_files": [
+            os.path.relpath(path) if Path(path).is_relative_to(Path.cwd()) else path for path in config_files
+        ],
         "config_sha256": config_hash(config),
-        **git_commit(workflow_dir),
+        **git_commit(code_dir()),
         "sources": dict(sources),
         "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),

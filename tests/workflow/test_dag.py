@@ -18,7 +18,7 @@ Job = tuple[str, dict[str, str]]
 def expected_jobs(config: dict, workflow_dir: Path) -> list[Job]:
     """``(rule, wildcards)`` of every job a fresh run of ``config`` plans, derived from the config (rules/*.smk)."""
     modules = config["modules"]
-    jobs: list[Job] = [("all", {})]
+    jobs: list[Job] = [("all", {}), ("summary", {})]
     if "nowcast" in modules:
         models, baselines = list(config["nowcast"]["models"]), list(config["nowcast"]["baselines"])
         # No sevir_fetch: its jobs (one per data file) are known only once the sevir_catalog checkpoint ran.

@@ -89,7 +89,7 @@ def test_editing_one_variant_reruns_only_its_jobs_and_the_report(test_run_copy: 
 
 def test_too_few_rich_tiles_for_smote_stop_the_oversampling_job_in_one_line(workflow_dir: Path, snakemake_in) -> None:
     edit_config(workflow_dir, lambda c: c["riskseg"]["oversampling"]["smote"].update(k_neighbors=40))
-    result = snakemake_in("--config", "modules=[riskseg]", "results/riskseg/oversampled/smote.json", check=False)
+    result = snakemake_in("results/riskseg/oversampled/smote.json", "--config", "modules=[riskseg]", check=False)
     log = (workflow_dir / "results/logs/riskseg/riskseg_oversample/smote.log").read_text()
     assert result.returncode != 0
     assert "invalid config: key 'riskseg.oversampling.smote.k_neighbors'" in log, log[-2000:]

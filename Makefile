@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SNAKEMAKE_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint setup
+.PHONY: run test lint setup report
 
 setup: $(STAMP)
 
@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/snakemake --cores all $(SNAKEMAKE_ARGS)
+
+# The HTML report of the last run (every registered table and figure, the summary first).
+report: $(STAMP)
+	$(BIN)/snakemake --report results/report.html $(SNAKEMAKE_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -31,6 +31,8 @@ ATOL = 1e-8
 VOLATILE = re.compile(r"^seconds(_per_\w+)?$")
 # Per-run bookkeeping, not results: logs and benchmark timings differ between any two runs.
 SKIPPED_PARTS = frozenset({"logs", "benchmarks"})
+# The run summary: its provenance (date, wall time, machine) belongs to the run, not to the results.
+SKIPPED_FILES = frozenset({"summary.md", "summary.json"})
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 
 
@@ -40,7 +42,7 @@ def output_files(root: Path, tops: tuple[str, ...] = ("results", "resources")) -
     for top in tops:
         for path in (root / top).rglob("*"):
             relative = path.relative_to(root)
-            if path.is_file() and not SKIPPED_PARTS & set(relative.parts):
+            if path.is_file() and not SKIPPED_PARTS & set(relative.parts) and relative.name not in SKIPPED_FILES:
                 found.add(relative.as_posix())
     return found
 

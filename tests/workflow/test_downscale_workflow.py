@@ -56,7 +56,9 @@ def test_editing_one_variant_reruns_only_its_jobs_and_the_report(test_run_copy: 
     proc = run_snakemake(wf, [*ARGS])
     jobs = planned_jobs(proc.stdout + proc.stderr)
     rules = {rule for rule, _ in jobs}
-    assert rules == {"downscale_train", "downscale_sample", "downscale_score", "downscale_report", "all"}, rules
+    assert rules == {"downscale_train", "downscale_sample", "downscale_score", "downscale_report", "summary", "all"}, (
+        rules
+    )
     touched = {w.get("variant") or w.get("run", "").split("/")[0] for rule, w in jobs if rule.startswith("downscale_")}
     assert touched - {None, ""} == {"v1"}, jobs
 

@@ -84,7 +84,7 @@ def test_editing_one_variant_reruns_only_its_jobs_and_the_report(test_run_copy: 
     assert variants == {"v2"}, jobs
     rules = {rule for rule, _ in jobs}
     expected = {"riskseg_train", "riskseg_predict", "riskseg_ensemble", "riskseg_crf", "riskseg_score"}
-    assert rules == expected | {"riskseg_report", "all"}, rules
+    assert rules == expected | {"riskseg_report", "summary", "all"}, rules
 
 
 def test_too_few_rich_tiles_for_smote_stop_the_oversampling_job_in_one_line(workflow_dir: Path, snakemake_in) -> None:

@@ -55,6 +55,7 @@ def test_editing_one_model_retrains_only_it_from_epoch_1(test_run_copy: Path) ->
         ("nowcast_forecast", (("name", "unet"),)),
         ("nowcast_score", (("name", "unet"),)),
         ("nowcast_table", ()),
+        ("summary", ()),
         ("all", ()),
     }, out[-4000:]
     log = _train_log(wf, "unet").removeprefix(before)

@@ -1,6 +1,7 @@
 """Config validation, path helpers and input functions shared by every module's rules."""
 
 import copy
+import os
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -111,3 +112,8 @@ def summary_downscale_scores():
     if "downscale" not in config["modules"]:
         return {}
     return downscale_runs(f"{RESULTS}/downscale/scores/{{run}}.json")
+
+
+def summary_config_files():
+    """The config files, relative to the working directory: a copied run dir is not a config change."""
+    return [os.path.relpath(path) for path in workflow.configfiles]

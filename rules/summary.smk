@@ -20,7 +20,7 @@ rule summary:
         runtime=10,
     params:
         config=config,
-        config_files=[str(path) for path in workflow.configfiles],
+        config_files=summary_config_files(),
         sources=summary_sources(),
         riskseg=summary_riskseg_roles(),
         downscale_scores=summary_downscale_scores(),

@@ -23,6 +23,7 @@ rule all:
     default_target: True
     input:
         all_targets,
+        report_table_pages(),
         rules.summary.output.markdown,
 
 

@@ -5,10 +5,11 @@ import os
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.io import is_flagged
 
 from atmo.errors import ConfigError
 from atmo.machine import count_local_gpus
-from atmo.workflow_config import validate_workflow_config
+from atmo.workflow_config import MODULES, validate_workflow_config
 
 try:
     validate_workflow_config(config, Path(workflow.basedir) / "config")
@@ -117,3 +118,30 @@ def summary_downscale_scores():
 def summary_config_files():
     """The config files, relative to the working directory: a copied run dir is not a config change."""
     return [os.path.relpath(path) for path in workflow.configfiles]
+
+
+def report_table_pages():
+    """The HTML page (rule report_table_page) of every markdown table a module registers with report().
+
+    Snakemake's report only offers markdown files for download; their pages make the tables
+    readable in the report itself. Read from the parsed rules, so a new registered table gets its
+    page without being listed anywhere else.
+    """
+    pages = set()
+    for parsed in workflow.rules:
+        for path in parsed.output:
+            if not (is_flagged(path, "report") and path.endswith(".md")):
+                continue
+            if path == f"{RESULTS}/summary.md":
+                continue
+            if (
+                Path(path).parent.name not in MODULES
+                or path.count("/") != 2
+                or "{" in path
+            ):
+                raise WorkflowError(
+                    f"report table {path} of rule {parsed.name} is not results/<module>/<name>.md, "
+                    "the place rule report_table_page renders"
+                )
+            pages.add(path[: -len(".md")] + ".html")
+    return sorted(pages)

@@ -20,6 +20,14 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 WORKFLOW_PARTS = ("Snakefile", "rules", "workflow_scripts", "config", "profiles", "envs", "report")
+# The markdown tables each module registers with report(); rule report_table_page renders each as
+# results/<module>/<name>.html, and reruns it whenever the module's report job rewrites the table.
+REPORT_TABLES = {
+    "nowcast": ("scores",),
+    "cbh": ("cbh_table",),
+    "riskseg": ("ablation", "scores", "success_report"),
+    "downscale": ("scores", "seed_table"),
+}
 # One job block of snakemake's output: "rule name:" (or localrule / checkpoint), then its indented lines.
 JOB_BLOCK = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):\n((?:    .*\n?)*)", re.MULTILINE)
 
@@ -60,6 +68,11 @@ def run_snakemake(
         )
         pytest.fail(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}\n{logs}")
     return proc
+
+
+def table_page_jobs(module: str) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
+    """``(rule, sorted wildcard items)`` of the report_table_page jobs of ``module``'s tables."""
+    return {("report_table_page", (("module", module), ("name", name))) for name in REPORT_TABLES[module]}
 
 
 def load_config(workflow_dir: Path, path: str = "config/test.yaml") -> dict:

@@ -1,4 +1,4 @@
-"""summary: every enabled experiment's headline and the run's provenance -> results/summary.md and .json."""
+"""summary: every enabled experiment's headline and the run's provenance -> results/summary.md, .html and .json."""
 
 from atmo.runlog import log_to
 from atmo.summary import headlines
@@ -23,4 +23,4 @@ record = provenance(
     sources=snakemake.params.sources,
     benchmark_dir=snakemake.params.benchmarks,
 )
-write_summary(parts, record, snakemake.output.markdown, snakemake.output.json)
+write_summary(parts, record, snakemake.output.markdown, snakemake.output.json, snakemake.output.html)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,8 @@ from typing import Any
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+# The temporary sibling atomic_path makes: ".<final name>.<8 random characters of mkstemp><suffix>".
+_TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}(\.[^.]+)?$")
 
 
 @contextmanager
@@ -52,3 +55,16 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
 def write_json(path: str | os.PathLike[str], obj: Any) -> None:
     """Write ``obj`` as indented JSON (keys sorted, so reruns give identical bytes) atomically."""
     write_text(path, json.dumps(obj, indent=2, sort_keys=True, allow_nan=True) + "\n")
+
+
+def remove_stale_temporaries(directory: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporaries that writers killed mid-write left in ``directory``; return them.
+
+    An interrupted :func:`atomic_path` (SIGKILL, a cancelled SLURM job) cannot clean up after
+    itself. Only a caller that knows no writer is active in ``directory`` may call this, e.g. the
+    holder of its lock.
+    """
+    stale = [p for p in Path(directory).iterdir() if p.is_file() and _TEMPORARY.match(p.name)]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale

@@ -1,4 +1,4 @@
-"""Write ``results/summary.md`` (and its JSON twin) from the headlines and the provenance."""
+"""Write ``results/summary.md``, its HTML page (the report's front page) and its JSON twin."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from atmo.io.atomic import write_json, write_text
+from atmo.report.html import markdown_page
 from atmo.summary.headlines import Headline
 
 
@@ -54,8 +55,9 @@ def write_summary(
     provenance: Mapping[str, Any],
     markdown_path: str | os.PathLike[str],
     json_path: str | os.PathLike[str],
+    html_path: str | os.PathLike[str],
 ) -> None:
-    """Write both files, each atomically, after both are rendered."""
+    """Write the three files, each atomically, after all three are rendered."""
     text = summary_markdown(headlines, provenance)
     record = {
         "provenance": dict(provenance),
@@ -63,5 +65,7 @@ def write_summary(
             h.module: {"verdict": h.verdict, "rows": {r.name: dict(r.scores) for r in h.rows}} for h in headlines
         },
     }
+    page = markdown_page(text, "Atmo: summary of this run")
     write_text(markdown_path, text)
+    write_text(html_path, page)
     write_json(json_path, record)

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from atmo.errors import InputError
-from atmo.io.atomic import write_json
+from atmo.io.atomic import remove_stale_temporaries, write_json
 from atmo.io.download import sha256_of
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,9 @@ def claim_run_dir(run_dir: str | os.PathLike[str], fingerprint: Mapping[str, Any
         lock.flush()
         try:
             _ensure_fingerprint(run_dir, dict(fingerprint))
+            if run_dir.is_dir():
+                for path in remove_stale_temporaries(run_dir):
+                    log.warning("removed %s, left by a writer that was stopped mid-write", path)
             yield run_dir
         finally:
             lock_path.unlink(missing_ok=True)  # locked until closed; a later claimer recreates it

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from workflow_helpers import edit_config, load_config, planned_jobs, run_snakemake
+from workflow_helpers import edit_config, load_config, planned_jobs, run_snakemake, table_page_jobs
 
 pytestmark = pytest.mark.workflow
 
@@ -68,7 +68,7 @@ def test_editing_one_variant_reruns_only_its_folds_and_the_report(test_run_copy:
     config = edit_config(wf, lambda c: c["cbh"]["models"]["concat"]["params"].update(physical_hidden=4))
     folds = range(len(config["cbh"]["flights"]))
     expected = {("cbh_train", (("fold", str(k)), ("variant", "concat"))) for k in folds}
-    assert _jobs(wf) == expected | {("cbh_report", ()), ("summary", ()), ("all", ())}
+    assert _jobs(wf) == expected | {("cbh_report", ()), ("summary", ()), ("all", ())} | table_page_jobs("cbh")
 
 
 def test_editing_the_mae_reruns_pretraining_and_every_wp4_job_but_not_wp3(test_run_copy: Path) -> None:
@@ -77,7 +77,7 @@ def test_editing_the_mae_reruns_pretraining_and_every_wp4_job_but_not_wp3(test_r
     jobs = _jobs(wf)
     rules = {rule for rule, _ in jobs}
     n_folds, n_variants = len(config["cbh"]["flights"]), len(config["cbh"]["models"])
-    assert rules == {"cbh_pretrain_mae", "cbh_train", "cbh_report", "summary", "all"}, rules
+    assert rules == {"cbh_pretrain_mae", "cbh_train", "cbh_report", "report_table_page", "summary", "all"}, rules
     assert sum(rule == "cbh_pretrain_mae" for rule, _ in jobs) == n_folds
     assert sum(rule == "cbh_train" for rule, _ in jobs) == n_folds * n_variants
 

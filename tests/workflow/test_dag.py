@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from workflow_helpers import job_counts, load_config, planned_jobs
+from workflow_helpers import REPORT_TABLES, job_counts, load_config, planned_jobs
 
 from atmo.io.download import read_manifest
 
@@ -19,6 +19,7 @@ def expected_jobs(config: dict, workflow_dir: Path) -> list[Job]:
     """``(rule, wildcards)`` of every job a fresh run of ``config`` plans, derived from the config (rules/*.smk)."""
     modules = config["modules"]
     jobs: list[Job] = [("all", {}), ("summary", {})]
+    jobs += [("report_table_page", {"module": m, "name": name}) for m in modules for name in REPORT_TABLES[m]]
     if "nowcast" in modules:
         models, baselines = list(config["nowcast"]["models"]), list(config["nowcast"]["baselines"])
         # No sevir_fetch: its jobs (one per data file) are known only once the sevir_catalog checkpoint ran.

@@ -11,7 +11,7 @@ from pathlib import Path
 import h5py
 import pytest
 import torch
-from workflow_helpers import edit_config, load_config, planned_jobs, run_snakemake
+from workflow_helpers import edit_config, load_config, planned_jobs, run_snakemake, table_page_jobs
 
 pytestmark = pytest.mark.workflow
 
@@ -56,9 +56,10 @@ def test_editing_one_variant_reruns_only_its_jobs_and_the_report(test_run_copy: 
     proc = run_snakemake(wf, [*ARGS])
     jobs = planned_jobs(proc.stdout + proc.stderr)
     rules = {rule for rule, _ in jobs}
-    assert rules == {"downscale_train", "downscale_sample", "downscale_score", "downscale_report", "summary", "all"}, (
-        rules
-    )
+    module_rules = {"downscale_train", "downscale_sample", "downscale_score", "downscale_report"}
+    assert rules == module_rules | {"report_table_page", "summary", "all"}, rules
+    pages = {(rule, tuple(sorted(w.items()))) for rule, w in jobs if rule == "report_table_page"}
+    assert pages == table_page_jobs("downscale"), pages
     touched = {w.get("variant") or w.get("run", "").split("/")[0] for rule, w in jobs if rule.startswith("downscale_")}
     assert touched - {None, ""} == {"v1"}, jobs
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import rasterio
 import torch
-from workflow_helpers import edit_config, load_config, planned_jobs, run_snakemake
+from workflow_helpers import edit_config, load_config, planned_jobs, run_snakemake, table_page_jobs
 
 pytestmark = pytest.mark.workflow
 
@@ -84,7 +84,9 @@ def test_editing_one_variant_reruns_only_its_jobs_and_the_report(test_run_copy: 
     assert variants == {"v2"}, jobs
     rules = {rule for rule, _ in jobs}
     expected = {"riskseg_train", "riskseg_predict", "riskseg_ensemble", "riskseg_crf", "riskseg_score"}
-    assert rules == expected | {"riskseg_report", "summary", "all"}, rules
+    assert rules == expected | {"riskseg_report", "report_table_page", "summary", "all"}, rules
+    pages = {(rule, tuple(sorted(w))) for rule, w in jobs if rule == "report_table_page"}
+    assert pages == table_page_jobs("riskseg"), pages
 
 
 def test_too_few_rich_tiles_for_smote_stop_the_oversampling_job_in_one_line(workflow_dir: Path, snakemake_in) -> None:

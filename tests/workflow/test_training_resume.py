@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from workflow_helpers import SNAKEMAKE, edit_config, planned_jobs, run_snakemake
+from workflow_helpers import SNAKEMAKE, edit_config, planned_jobs, run_snakemake, table_page_jobs
 
 pytestmark = pytest.mark.workflow
 
@@ -57,6 +57,7 @@ def test_editing_one_model_retrains_only_it_from_epoch_1(test_run_copy: Path) ->
         ("nowcast_table", ()),
         ("summary", ()),
         ("all", ()),
+        *table_page_jobs("nowcast"),
     }, out[-4000:]
     log = _train_log(wf, "unet").removeprefix(before)
     assert AFRESH.search(log) and "meta.params.base_channels" in log, log[-3000:]

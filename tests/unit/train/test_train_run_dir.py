@@ -85,6 +85,23 @@ def test_a_run_directory_without_fingerprint_is_not_resumed(tmp_path: Path, capl
     assert "no fingerprint.json" in caplog.text and _history_epochs(run) == [1]
 
 
+def test_a_resumed_run_removes_what_a_killed_writer_left_mid_write(tmp_path: Path, caplog) -> None:
+    """A job cancelled while atomic_path wrote last.pt leaves ``.last.pt.<random>.pt``; the resume removes it."""
+    run = tmp_path / "run"
+    trainer, train, val, _ = make_trainer(run, epochs=2)
+    trainer.fit(train, val)
+    stale = run / ".last.pt.r30uitkw.pt"
+    stale.write_bytes(b"half a checkpoint")
+    kept = run / "notes.txt"
+    kept.write_text("not a temporary")
+    trainer, train, val, _ = make_trainer(run, epochs=2)
+    with caplog.at_level(logging.WARNING):
+        trainer.fit(train, val)
+    assert not stale.exists() and kept.exists()
+    assert f"removed {stale}" in caplog.text and _history_epochs(run) == [1, 2]
+    assert load_checkpoint(run / "last.pt")["epoch"] == 2
+
+
 def test_fingerprint_changes_name_the_keys() -> None:
     old = {"train": {"lr": 0.1, "epochs": 2}, "meta": {"params": {"a": 1}}, "inputs": {"train": "x"}}
     new = {"train": {"lr": 0.2, "epochs": 2}, "meta": {"params": {"a": 1, "b": 2}}, "inputs": {"train": "y"}}

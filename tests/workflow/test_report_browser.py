@@ -203,7 +203,7 @@ def test_the_front_page_renders_the_summary_with_every_experiment_and_the_proven
     "(passed on a copied run); being investigated, see the stop note",
     strict=False,
 )
-def test_every_registered_table_and_figure_is_listed_opens_and_has_its_caption(browser_page, test_run: Path) -> None:
+def test_every_registered_table_and_figure_is_listed_opens_and_has_its_caption(browser_page) -> None:
     modules = ["nowcast", "cbh", "riskseg", "downscale"]
     expected = expected_results(modules)
     for (category, subcategory), paths in sorted(expected.items()):

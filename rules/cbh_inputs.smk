@@ -2,7 +2,7 @@
 
 import re
 
-from atmo.cbh.report import report_file_name
+from atmo.cbh.report_files import report_file_name
 from atmo.errors import ConfigError
 
 CBH = f"{RESULTS}/cbh"
@@ -67,7 +67,7 @@ def _check_cbh_entries():
 # Checked once, by the snakemake the user started; a job it spawns (a cluster job step) need not.
 if workflow.is_main_process:
     try:
-        _check_cbh_entries()
+        run_unless_passed("cbh", config["cbh"], _check_cbh_entries, WORKFLOW_CODE)
     except ConfigError as error:
         raise WorkflowError(str(error)) from None
 

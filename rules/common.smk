@@ -7,6 +7,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.io import is_flagged
 
+from atmo.check_cache import run_unless_passed
 from atmo.errors import ConfigError
 from atmo.machine import count_local_gpus
 from atmo.workflow_config import MODULES, validate_workflow_config
@@ -32,6 +33,8 @@ RESULTS = "results"
 RESOURCES = "resources"
 LOGS = "results/logs"
 BENCHMARKS = "results/benchmarks"
+# The workflow code hashed with atmo's into the key of a remembered config check (atmo/check_cache.py).
+WORKFLOW_CODE = tuple(sorted(Path(workflow.basedir, "rules").glob("*.smk")))
 
 
 def config_section(module, *keys):

@@ -55,7 +55,9 @@ def _check_downscale_entries():
 # Checked once, by the snakemake the user started; a job it spawns (a cluster job step) need not.
 if workflow.is_main_process:
     try:
-        _check_downscale_entries()
+        run_unless_passed(
+            "downscale", config["downscale"], _check_downscale_entries, WORKFLOW_CODE
+        )
     except ConfigError as error:
         raise WorkflowError(str(error)) from None
 

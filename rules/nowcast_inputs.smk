@@ -65,7 +65,9 @@ def _check_nowcast_entries():
 # Checked once, by the snakemake the user started; a job it spawns (a cluster job step) need not.
 if workflow.is_main_process:
     try:
-        _check_nowcast_entries()
+        run_unless_passed(
+            "nowcast", config["nowcast"], _check_nowcast_entries, WORKFLOW_CODE
+        )
     except ConfigError as error:
         raise WorkflowError(str(error)) from None
 

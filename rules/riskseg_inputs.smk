@@ -84,7 +84,9 @@ def _check_riskseg_entries():
 if workflow.is_main_process:
     try:
         _check_riskseg_names()
-        _check_riskseg_entries()
+        run_unless_passed(
+            "riskseg", config["riskseg"], _check_riskseg_entries, WORKFLOW_CODE
+        )
     except ConfigError as error:
         raise WorkflowError(str(error)) from None
 

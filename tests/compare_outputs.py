@@ -32,7 +32,7 @@ VOLATILE = re.compile(r"^seconds(_per_\w+)?$")
 # Per-run bookkeeping, not results: logs and benchmark timings differ between any two runs.
 SKIPPED_PARTS = frozenset({"logs", "benchmarks"})
 # The run summary: its provenance (date, wall time, machine) belongs to the run, not to the results.
-SKIPPED_FILES = frozenset({"summary.md", "summary.json"})
+SKIPPED_FILES = frozenset({"summary.md", "summary.json", "summary.html"})
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 
 

@@ -5,11 +5,21 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from workflow_helpers import copy_workflow, run_snakemake
+
+
+@pytest.fixture(scope="session", autouse=True)
+def config_check_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One cache of passed config checks (atmo/check_cache.py) for this session's snakemake calls:
+    shared, so an unchanged config is checked once, and new, so nothing depends on the user's cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        directory = tmp_path_factory.mktemp("atmo_cache")
+        patch.setenv("ATMO_CACHE_DIR", str(directory))
+        yield directory
 
 
 @pytest.fixture

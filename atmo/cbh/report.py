@@ -45,6 +45,7 @@ from matplotlib.figure import Figure
 import atmo.report as shared
 from atmo.cbh.folds import Fold, read_fold_table
 from atmo.cbh.predictions import Predictions, read_predictions
+from atmo.cbh.report_files import report_file_name
 from atmo.errors import InputError
 from atmo.io.atomic import write_text
 from atmo.metrics.bootstrap import bootstrap_fold_mean
@@ -57,15 +58,6 @@ KINDS = ("model", "baseline")
 #: ``extra`` keys ``<approach>_pooled_r2`` give that approach's pooled k-fold R² (the WP-3 leakage check).
 POOLED_SUFFIX = "_pooled_r2"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-
-
-def report_file_name(name: str, kind: str) -> str:
-    """``WP4_Report_<name>.json`` (models), ``WP3_Report_gbdt.json``, else ``Baseline_Report_<name>.json``."""
-    if kind == "model":
-        return f"WP4_Report_{name}.json"
-    if name == "gbdt":
-        return "WP3_Report_gbdt.json"
-    return f"Baseline_Report_{name}.json"
 
 
 def fold_metrics(predictions: Predictions) -> dict[str, float | None]:

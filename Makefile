@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SNAKEMAKE_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint setup report
+.PHONY: run test lint setup report readme
 
 setup: $(STAMP)
 
@@ -25,6 +25,10 @@ run: $(STAMP)
 # The HTML report of the last run (every registered table and figure, the summary first).
 report: $(STAMP)
 	$(BIN)/snakemake --report results/report.html $(SNAKEMAKE_ARGS)
+
+# The README's generated result blocks, rewritten from the last run's files (atmo/summary/readme.py).
+readme: $(STAMP)
+	$(BIN)/python -m atmo.summary.readme README.md
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,22 @@ def test_the_provenance_names_the_real_commit_and_config_hash(test_run: Path) ->
     assert provenance["config_files"] == ["config/test.yaml"]
     assert provenance["sources"]["riskseg"].startswith("synthetic")
     assert provenance["n_jobs"] > 50 and provenance["wall_s"] > 0
+
+
+def test_the_readme_command_fills_blocks_from_the_files_a_run_writes(test_run: Path, tmp_path: Path) -> None:
+    """On a real run's files, a block per summary section (and one whole table) is filled with that
+    run's text, and then ``--check`` passes; the same blocks against another run's numbers fail it."""
+    sources = [f"results/summary.md: {s}" for s in ("nowcast", "cbh", "riskseg", "downscale", "Provenance")]
+    sources.append("results/nowcast/scores.md")
+    readme = tmp_path / "README.md"
+    readme.write_text("".join(f"<!-- generated from {s} -->\nstale\n<!-- end generated -->\n\n" for s in sources))
+    command = [sys.executable, "-m", "atmo.summary.readme", str(readme), "--run-dir", str(test_run)]
+    assert subprocess.run([*command, "--check"], capture_output=True, text=True).returncode == 1
+    rewritten = subprocess.run(command, capture_output=True, text=True)
+    assert rewritten.returncode == 0, rewritten.stderr
+    text = readme.read_text()
+    summary = json.loads((test_run / "results/summary.json").read_text())
+    assert f"`{summary['provenance']['commit']}`" in text and "stale" not in text
+    for experiment in summary["experiments"].values():
+        assert experiment["verdict"] in text
+    assert subprocess.run([*command, "--check"], capture_output=True, text=True).returncode == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,26 @@ def test_the_readme_command_fills_blocks_from_the_files_a_run_writes(test_run: P
     for experiment in summary["experiments"].values():
         assert experiment["verdict"] in text
     assert subprocess.run([*command, "--check"], capture_output=True, text=True).returncode == 0
+
+
+TRAINING_RULES = {
+    "nowcast": ["nowcast_train"],
+    "cbh": ["cbh_pretrain_mae", "cbh_train"],
+    "riskseg": ["riskseg_train"],
+    "downscale": ["downscale_train"],
+}
+EPOCH_LINE = re.compile(r"atmo\.train\.trainer: epoch (\d+)/(\d+) .*\btrain_loss=\S+ .*\bval_\w+=[-+0-9.e]+")
+
+
+def test_every_training_log_shows_each_epochs_loss_and_validation_metric(test_run: Path) -> None:
+    for module, rules in TRAINING_RULES.items():
+        for rule in rules:
+            logs = sorted((test_run / "results/logs" / module / rule).rglob("*.log"))
+            assert logs, f"no logs of {rule}"
+            for log in logs:
+                epochs = [(int(k), int(n)) for k, n in EPOCH_LINE.findall(log.read_text())]
+                where = log.relative_to(test_run)
+                assert epochs, f"{where}: no per-epoch progress line"
+                total = epochs[0][1]
+                assert [k for k, _ in epochs] == list(range(1, len(epochs) + 1)), f"{where}: {epochs}"
+                assert all(n == total for _, n in epochs) and len(epochs) <= total, where

@@ -1,4 +1,4 @@
-"""Score one forecaster's test forecasts: CSI/POD/FAR/bias per threshold and lead, MSE/MAE, LPIPS."""
+"""Score one forecaster's test forecasts: CSI/POD/FAR/bias/HSS per threshold and lead, pooled CSI, MSE/MAE, LPIPS."""
 
 from atmo.config_blocks import build_block
 from atmo.io.atomic import write_json
@@ -11,6 +11,7 @@ scores = score_forecasts(
     snakemake.input.forecast,
     snakemake.input.truth,
     scoring.thresholds,
+    pool_sizes=scoring.pool_sizes,
     batch_size=scoring.batch_size,
     lpips=scoring.lpips,
 )

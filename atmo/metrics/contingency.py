@@ -8,9 +8,18 @@ pixel before any score is formed, per threshold and per lead time:
     hits H = #(f >= t and o >= t)          misses M = #(f < t and o >= t)
     false alarms F = #(f >= t and o < t)    correct negatives C = #(f < t and o < t)
     POD = H / (H + M)    FAR = F / (F + H)    CSI = H / (H + M + F)    bias = (H + F) / (H + M)
+    HSS = 2 (H C - M F) / ((H + M)(M + C) + (H + F)(F + C))     (Heidke skill score)
 
-A score whose denominator is zero is undefined and reported as NaN, never 0: a threshold that no
-pixel of the test set reaches says nothing about the model. CSI-M is the mean CSI over thresholds.
+A score whose denominator is zero is undefined and reported as NaN, never 0. CSI-M (and HSS-M) is
+the mean over the thresholds that the *truth* reaches at least once: a threshold no truth pixel
+reaches says nothing about a model's hits, and leaving it out for every model alike (rather than
+making the mean NaN, or 0 for the one model that raises false alarms there) keeps the mean defined
+and comparable on weak-echo test sets. :meth:`ContingencyAccumulator.defined_thresholds` names them.
+
+Spatially pooled scores (CasCast/SimCast's P4 and P16): with ``pool=s`` both fields are max-pooled
+over non-overlapping s x s blocks (edge blocks cover what is left) before binarising, so a forecast
+event counts as a hit when any pixel of its block is an event in the truth's block; this forgives
+displacement by less than a block and is how those papers report skill at coarser scales.
 
 Values arrive in the code/255 scale of the nowcast cache and models; thresholds are VIL codes
 (0..255). Truth is stored as float16 code/255, which is off the exact code by at most 0.07 code units
@@ -69,11 +78,14 @@ class ContingencyAccumulator:
     the four count arrays have shape ``(n_thresholds, n_leads)`` and dtype int64.
     """
 
-    def __init__(self, thresholds: Sequence[float] = SEVIR_THRESHOLDS, n_leads: int = 12) -> None:
+    def __init__(self, thresholds: Sequence[float] = SEVIR_THRESHOLDS, n_leads: int = 12, pool: int = 1) -> None:
         self.thresholds = check_thresholds(thresholds)
         if n_leads < 1:
             raise ValueError(f"n_leads must be >= 1, got {n_leads}")
+        if pool < 1:
+            raise ValueError(f"pool must be >= 1 (1: no pooling), got {pool}")
         self.n_leads = n_leads
+        self.pool = pool
         shape = (self.thresholds.size, n_leads)
         self.hits = np.zeros(shape, dtype=np.int64)
         self.misses = np.zeros(shape, dtype=np.int64)
@@ -83,6 +95,8 @@ class ContingencyAccumulator:
     def update(self, forecast: ArrayLike, truth: ArrayLike) -> None:
         """Add one batch: ``forecast`` and ``truth`` of shape ``(B, T, H, W)`` in code/255 scale."""
         f_code, o_code = _as_codes(forecast, truth, self.n_leads)
+        if self.pool > 1:
+            f_code, o_code = max_pool(f_code, self.pool), max_pool(o_code, self.pool)
         for k, threshold in enumerate(self.thresholds):
             limit = threshold - CODE_TOLERANCE
             f_event = f_code >= limit
@@ -97,31 +111,56 @@ class ContingencyAccumulator:
             self.correct_negatives[k] += n_pixels - n_observed - n_forecast + hits
 
     def scores(self) -> dict[str, np.ndarray]:
-        """POD, FAR, CSI, bias per ``(threshold, lead)`` and pooled over leads (``*_all``, per threshold)."""
-        out = _scores(self.hits, self.misses, self.false_alarms)
-        pooled = _scores(self.hits.sum(axis=1), self.misses.sum(axis=1), self.false_alarms.sum(axis=1))
-        out.update({f"{name}_all": value for name, value in pooled.items()})
+        """POD, FAR, CSI, bias, HSS per ``(threshold, lead)`` and summed over leads (``*_all``, per threshold)."""
+        counts = (self.hits, self.misses, self.false_alarms, self.correct_negatives)
+        out = _scores(*counts)
+        over_leads = _scores(*(table.sum(axis=1) for table in counts))
+        out.update({f"{name}_all": value for name, value in over_leads.items()})
         return out
 
-    def csi_m(self) -> float:
-        """Mean over thresholds of the CSI pooled over all leads and pixels (the benchmark's CSI-M).
+    def defined_thresholds(self) -> np.ndarray:
+        """Boolean mask over thresholds: those the truth reaches at least once (any lead, any pixel)."""
+        return (self.hits + self.misses).sum(axis=1) > 0
 
-        NaN when any threshold's CSI is undefined, so a missing class cannot silently lift the mean.
-        """
-        return float(np.mean(self.scores()["csi_all"]))
+    def csi_m(self) -> float:
+        """The benchmark's CSI-M: mean of the lead-pooled CSI over :meth:`defined_thresholds` (NaN if none)."""
+        return _mean_over(self.scores()["csi_all"], self.defined_thresholds())
+
+    def hss_m(self) -> float:
+        """Mean of the lead-pooled HSS over :meth:`defined_thresholds` (NaN if none)."""
+        return _mean_over(self.scores()["hss_all"], self.defined_thresholds())
 
     def csi_m_per_lead(self) -> np.ndarray:
-        """Mean CSI over thresholds at each lead time, shape ``(n_leads,)``."""
-        return np.mean(self.scores()["csi"], axis=0)
+        """Mean CSI at each lead over the thresholds the truth reaches at that lead, shape ``(n_leads,)``."""
+        csi, observed = self.scores()["csi"], (self.hits + self.misses) > 0
+        return np.array([_mean_over(csi[:, k], observed[:, k]) for k in range(self.n_leads)])
 
 
-def _scores(hits: np.ndarray, misses: np.ndarray, false_alarms: np.ndarray) -> dict[str, np.ndarray]:
-    """The four benchmark scores from count arrays of any (equal) shape."""
+def max_pool(codes: np.ndarray, size: int) -> np.ndarray:
+    """``(B, T, H, W)`` -> ``(B, T, ceil(H/size), ceil(W/size))``: the maximum of each size x size block."""
+    b, t, h, w = codes.shape
+    padded_h, padded_w = -(-h // size) * size, -(-w // size) * size
+    padded = np.full((b, t, padded_h, padded_w), -np.inf, dtype=codes.dtype)
+    padded[:, :, :h, :w] = codes
+    return padded.reshape(b, t, padded_h // size, size, padded_w // size, size).max(axis=(3, 5))
+
+
+def _mean_over(values: np.ndarray, mask: np.ndarray) -> float:
+    """Mean of ``values[mask]``; NaN when the mask selects nothing."""
+    return float(np.mean(values[mask])) if mask.any() else float("nan")
+
+
+def _scores(
+    hits: np.ndarray, misses: np.ndarray, false_alarms: np.ndarray, correct_negatives: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The benchmark scores from count arrays of any (equal) shape (float64: the HSS products exceed int32)."""
+    h, m, f, c = (np.asarray(table, dtype=np.float64) for table in (hits, misses, false_alarms, correct_negatives))
     return {
-        "pod": safe_ratio(hits, hits + misses),
-        "far": safe_ratio(false_alarms, false_alarms + hits),
-        "csi": safe_ratio(hits, hits + misses + false_alarms),
-        "bias": safe_ratio(hits + false_alarms, hits + misses),
+        "pod": safe_ratio(h, h + m),
+        "far": safe_ratio(f, f + h),
+        "csi": safe_ratio(h, h + m + f),
+        "bias": safe_ratio(h + f, h + m),
+        "hss": safe_ratio(2 * (h * c - m * f), (h + m) * (m + c) + (h + f) * (f + c)),
     }
 
 

@@ -11,7 +11,8 @@ top and the ablations sit beneath it.
   ``csi_m``, ``mse`` ...), sorted by name.
 - ``scores_long.csv``: tidy form, one row per (model, metric, threshold, lead) with empty cells where a
   key has no threshold or lead, for plotting and pivoting elsewhere.
-- markdown: CSI-M, pooled CSI per threshold, MSE, MAE, LPIPS per model.
+- markdown: CSI-M, CSI per threshold, HSS-M, MSE, MAE, LPIPS per model; then a second table of the
+  max-pooled CSI-M and CSI at the two highest thresholds (P4, P16 as CasCast and SimCast report them).
 - ``plot_csi_by_lead``: one panel per threshold, CSI against lead time, one line per model.
 - ``plot_event_panel``: one test event: input frames, truth, and every model's forecast.
 """
@@ -40,15 +41,23 @@ from atmo.report import Column, Row
 Kind = Literal["model", "baseline", "ablation"]
 
 #: ``csi_74_lead6`` -> metric ``csi``, threshold 74.0, lead 6; ``csi_m``, ``mse_lead2``, ``hits_16`` likewise.
+#: ``csi_pool4_181`` -> metric ``csi_pool4``, threshold 181.0 (the max-pooled scores keep their block size).
 parse_score_key = shared.regex_key_parser(
-    r"(?P<metric>[a-z_]+?)(?:_(?P<threshold>\d+(?:\.\d+)?))?(?:_lead(?P<lead>\d+))?", threshold=float, lead=int
+    r"(?P<metric>[a-z_]+?(?:_pool\d+)?)(?:_(?P<threshold>\d+(?:\.\d+)?))?(?:_lead(?P<lead>\d+))?",
+    threshold=float,
+    lead=int,
 )
 LONG_DIMENSIONS = {"threshold": "float64", "lead": "Int64"}
 NAME_COLUMN = "model"
 _CODE_MAX = 255.0
 _NOTE = (
-    "CSI pooled over all lead times and test pixels, events are VIL code >= threshold; "
+    "Hits, misses and false alarms summed over all test pixels and lead times per threshold before any "
+    "score is formed (as Earthformer's evaluation does); events are VIL code >= threshold; "
     "MSE/MAE in VIL code units (0..255); n/a = undefined or not computed."
+)
+_POOLED_NOTE = (
+    "Max-pooled over non-overlapping s x s blocks of the forecast and the truth before the counts (P{s}); "
+    "P1 is the unpooled table above."
 )
 
 
@@ -63,23 +72,69 @@ def scores_long(entries: Sequence[Row]) -> pd.DataFrame:
 
 
 def markdown_columns(thresholds: Sequence[str]) -> list[Column]:
-    """CSI-M, pooled CSI per threshold label, MSE and MAE (code units), LPIPS."""
+    """CSI-M, CSI per threshold label, HSS-M, MSE and MAE (code units), LPIPS."""
     return [
         Column("CSI-M", "csi_m", 3),
         *(Column(f"CSI-{t}", f"csi_{t}", 3) for t in thresholds),
+        Column("HSS-M", "hss_m", 3),
         Column("MSE", "mse", 1),
         Column("MAE", "mae", 2),
         Column("LPIPS", "lpips", 3),
     ]
 
 
+def pooled_columns(thresholds: Sequence[str], pool_sizes: Sequence[int]) -> list[Column]:
+    """CSI-M, then CSI at the two highest threshold labels, each at P1 and every pool size."""
+    columns = []
+    for header, key in (("CSI-M", "csi_m"), *((f"CSI-{t}", f"csi_{t}") for t in thresholds[-2:])):
+        columns.append(Column(f"{header} P1", key, 3))
+        columns += [Column(f"{header} P{s}", _pooled_key(key, s), 3) for s in pool_sizes]
+    return columns
+
+
+def _pooled_key(key: str, size: int) -> str:
+    """``csi_m`` -> ``csi_m_pool4``; ``csi_181`` -> ``csi_pool4_181`` (the keys of :mod:`atmo.nowcast.scoring`)."""
+    return f"{key}_pool{size}" if key == "csi_m" else key.replace("csi_", f"csi_pool{size}_", 1)
+
+
+def _pool_sizes(entries: Sequence[Row]) -> list[int]:
+    """Block sizes every entry was scored at (from its ``csi_m_pool{s}`` keys)."""
+    sizes = [{int(k.removeprefix("csi_m_pool")) for k in e.scores if k.startswith("csi_m_pool")} for e in entries]
+    return sorted(set.intersection(*sizes)) if sizes else []
+
+
+def _csi_m_note(entries: Sequence[Row], thresholds: Sequence[str]) -> str | None:
+    """Which thresholds CSI-M averages (the ones the test truth reaches) and which it leaves out.
+
+    ``None`` for score files written before ``csi_m_thresholds`` existed (their CSI-M used every threshold).
+    """
+    if not any("csi_m_thresholds" in e.scores for e in entries):
+        return None
+    defined = {tuple(e.scores.get("csi_m_thresholds", ())) for e in entries}
+    if len(defined) != 1:
+        raise ValueError(f"models were scored on different test truths (CSI-M thresholds {sorted(defined)})")
+    used = [threshold_label(t) for t in defined.pop()]
+    left_out = [t for t in thresholds if t not in used]
+    note = f"CSI-M and HSS-M: mean over VIP {', '.join(used) or 'none'}, the thresholds the test truth reaches"
+    if not left_out:
+        return note + "."
+    return f"{note}; left out for every model: {', '.join(left_out)} (no test pixel reaches them)."
+
+
 def markdown_table(entries: Sequence[Row]) -> str:
-    """Markdown comparison: CSI-M, pooled CSI per threshold, MSE and MAE (code units), LPIPS."""
+    """The unpooled comparison (CSI-M, CSI per threshold, HSS-M, MSE, MAE, LPIPS), then the max-pooled one."""
     rows = shared.ordered(entries)
-    notes = [_NOTE]
+    thresholds = _common_thresholds(rows)
+    notes = [_NOTE, *filter(None, [_csi_m_note(rows, thresholds)])]
     notes += [f"LPIPS n/a for {e.name}: {e.scores['lpips_reason']}" for e in rows if e.scores.get("lpips_reason")]
-    columns = markdown_columns(_common_thresholds(rows))
-    return shared.markdown_table(rows, columns, name_header=NAME_COLUMN, notes=notes)
+    text = shared.markdown_table(rows, markdown_columns(thresholds), name_header=NAME_COLUMN, notes=notes)
+    pool_sizes = _pool_sizes(rows)
+    if not pool_sizes:
+        return text
+    pooled = shared.markdown_table(
+        rows, pooled_columns(thresholds, pool_sizes), name_header=NAME_COLUMN, notes=[_POOLED_NOTE]
+    )
+    return f"{text}\n{pooled}"
 
 
 def write_tables(

@@ -12,7 +12,12 @@ Keys of the result (``t`` = threshold in VIL code, ``k`` = lead index 1..T; lead
 - ``csi_{t}_lead{k}``, ``pod_{t}_lead{k}``, ``far_{t}_lead{k}``, ``bias_{t}_lead{k}``: per lead time
 - ``csi_{t}``, ``pod_{t}``, ``far_{t}``, ``bias_{t}``: counts pooled over all leads and pixels
 - ``hits_{t}``, ``misses_{t}``, ``false_alarms_{t}``, ``correct_negatives_{t}``: those pooled counts
-- ``csi_m``: mean of ``csi_{t}`` over thresholds (the benchmark's CSI-M); ``csi_m_lead{k}`` per lead
+- ``hss_{t}``, ``hss_{t}_lead{k}``: the Heidke skill score from the same counts
+- ``csi_m``: mean of ``csi_{t}`` over the thresholds the test truth reaches (the benchmark's CSI-M),
+  listed in ``csi_m_thresholds``; ``csi_m_lead{k}`` per lead (over the thresholds reached at that
+  lead); ``hss_m`` likewise for HSS
+- ``csi_pool{s}_{t}``, ``csi_m_pool{s}``: CSI and CSI-M after s x s max-pooling (``pool_sizes``, the
+  P4/P16 of CasCast and SimCast), counts summed over leads and pixels as above
 - ``mse``, ``mae``, ``mse_lead{k}``, ``mae_lead{k}``: in VIL code units (0..255 scale, squared for
   MSE), as the SEVIR benchmark reports MSE (persistence about 1339 on the real test set)
 - ``lpips``: mean LPIPS (AlexNet v0.1) over all N*T frames, or ``None`` with ``lpips_reason``;
@@ -61,7 +66,8 @@ Source = str | os.PathLike[str] | ArrayLike
 class ScoringConfig:
     """The ``nowcast.scoring`` config block (built by :func:`atmo.config_blocks.build_block`).
 
-    ``thresholds`` are VIL codes (0..255) of the contingency scores, ``lpips`` switches LPIPS on,
+    ``thresholds`` are VIL codes (0..255) of the contingency scores, ``pool_sizes`` the max-pooling
+    block sizes of the pooled CSI (1, unpooled, is always scored), ``lpips`` switches LPIPS on,
     ``batch_size`` is the samples read at a time and ``event_index`` the test sample of the event
     panel (used by the table step, not by :func:`score_forecasts`).
     """
@@ -69,6 +75,7 @@ class ScoringConfig:
     WHERE: ClassVar[str] = "nowcast.scoring"
 
     thresholds: tuple[float, ...] = SEVIR_THRESHOLDS
+    pool_sizes: tuple[int, ...] = (4, 16)
     lpips: bool = True
     batch_size: int = 8
     event_index: int = 0
@@ -78,6 +85,7 @@ class ScoringConfig:
             self,
             [
                 ("thresholds", len(self.thresholds) >= 1, "expected at least one threshold"),
+                ("pool_sizes", all(size > 1 for size in self.pool_sizes), "expected block sizes > 1"),
                 ("batch_size", self.batch_size >= 1, "expected >= 1"),
                 ("event_index", self.event_index >= 0, "expected >= 0"),
             ],
@@ -89,6 +97,7 @@ def score_forecasts(
     truth: Source,
     thresholds: Sequence[float] = ScoringConfig.thresholds,
     *,
+    pool_sizes: Sequence[int] = ScoringConfig.pool_sizes,
     batch_size: int = ScoringConfig.batch_size,
     lpips: bool = ScoringConfig.lpips,
     lpips_weights: str | os.PathLike[str] | None = None,
@@ -109,11 +118,13 @@ def score_forecasts(
         n_samples, n_leads = f_data.shape[:2]
 
         contingency = ContingencyAccumulator(thresholds_code, n_leads)
+        pooled = [ContingencyAccumulator(thresholds_code, n_leads, pool=size) for size in pool_sizes]
         errors = ErrorAccumulator(n_leads)
         meter, lpips_reason = _lpips_meter(lpips, lpips_weights, f_data.shape[-2:], device)
         for start, f_batch, o_batch in _batches(f_data, o_data, batch_size):
             try:
-                contingency.update(f_batch, o_batch)
+                for accumulator in (contingency, *pooled):
+                    accumulator.update(f_batch, o_batch)
             except ValueError as err:  # NaN/inf found only once the values are read
                 raise InputError(f_source[2], f"samples from index {start}: {err}") from err
             errors.update(f_batch.astype(np.float32) * _CODE_SCALE, o_batch.astype(np.float32) * _CODE_SCALE)
@@ -124,10 +135,12 @@ def score_forecasts(
     result: dict[str, Any] = {
         "n_samples": int(n_samples),
         "n_leads": int(n_leads),
-        "thresholds": [int(t) if float(t).is_integer() else float(t) for t in thresholds_code],
+        "thresholds": [_threshold_value(t) for t in thresholds_code],
         "code_tolerance": CODE_TOLERANCE,
     }
     result.update(_contingency_entries(contingency))
+    for accumulator in pooled:
+        result.update(_pooled_entries(accumulator))
     result.update(_error_entries(errors))
     lpips_result = meter.result() if meter is not None else LpipsResult(None, 0, lpips_reason)
     result.update(lpips=lpips_result.value, lpips_reason=lpips_result.reason, lpips_n_frames=lpips_result.n_frames)
@@ -146,16 +159,31 @@ def _contingency_entries(acc: ContingencyAccumulator) -> dict[str, Any]:
     }
     for i, threshold in enumerate(acc.thresholds):
         label = threshold_label(threshold)
-        for name in ("csi", "pod", "far", "bias"):
+        for name in ("csi", "pod", "far", "bias", "hss"):
             out[f"{name}_{label}"] = scores[f"{name}_all"][i]
             for k in range(acc.n_leads):
                 out[f"{name}_{label}_lead{k + 1}"] = scores[name][i, k]
         for name, table in counts.items():
             out[f"{name}_{label}"] = int(table[i].sum())
     out["csi_m"] = acc.csi_m()
+    out["hss_m"] = acc.hss_m()
+    out["csi_m_thresholds"] = [_threshold_value(t) for t in acc.thresholds[acc.defined_thresholds()]]
     for k, value in enumerate(acc.csi_m_per_lead()):
         out[f"csi_m_lead{k + 1}"] = value
     return out
+
+
+def _pooled_entries(acc: ContingencyAccumulator) -> dict[str, Any]:
+    """``csi_pool{s}_{t}`` per threshold and ``csi_m_pool{s}`` of one max-pooled accumulator."""
+    csi = acc.scores()["csi_all"]
+    out: dict[str, Any] = {f"csi_pool{acc.pool}_{threshold_label(t)}": csi[i] for i, t in enumerate(acc.thresholds)}
+    out[f"csi_m_pool{acc.pool}"] = acc.csi_m()
+    return out
+
+
+def _threshold_value(threshold: float) -> int | float:
+    """A threshold code as JSON shows it: ``74`` for integral codes, ``74.5`` otherwise."""
+    return int(threshold) if float(threshold).is_integer() else float(threshold)
 
 
 def _error_entries(acc: ErrorAccumulator) -> dict[str, Any]:

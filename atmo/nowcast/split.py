@@ -58,9 +58,14 @@ def _by_date(events: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
     return np.where(events["time_utc"] < train_end, "train", np.where(events["time_utc"] < val_end, "val", "test"))
 
 
-def _by_fraction(events: pd.DataFrame, cfg: SplitConfig, seed: int) -> np.ndarray:
+def episode_groups(events: pd.DataFrame) -> pd.Series:
+    """The unit of the fraction split per event: its NWS episode, or the event itself when it has none."""
     group = events["episode_id"].map(lambda e: None if pd.isna(e) else f"episode {int(e)}")
-    group = group.fillna(events["id"])
+    return group.fillna(events["id"])
+
+
+def _by_fraction(events: pd.DataFrame, cfg: SplitConfig, seed: int) -> np.ndarray:
+    group = episode_groups(events)
     groups = np.array(sorted(set(group)))
     order = np.random.default_rng(seed).permutation(len(groups))
     n_test = max(1, round(cfg.test_fraction * len(groups))) if cfg.test_fraction > 0 else 0
@@ -82,14 +87,39 @@ def split_events(catalog: pd.DataFrame, cfg: SplitConfig, seed: int, where: str 
         raise InputError(where, "catalog selects no events")
     split = _by_date(events, cfg) if cfg.method == "date" else _by_fraction(events, cfg, seed)
     table = pd.DataFrame({"id": events["id"], "split": split, "time_utc": events["time_utc"]})
-    counts = table["split"].value_counts().reindex(SPLITS, fill_value=0)
-    empty = [s for s in SPLITS if counts[s] == 0]
+    counts = {name: int(n) for name, n in table["split"].value_counts().reindex(SPLITS, fill_value=0).items()}
+    empty = [name for name in SPLITS if counts[name] == 0]
     if empty:
-        raise InputError(
-            where, f"split(s) {empty} would be empty with method '{cfg.method}' ({dict(counts)} of {len(table)} events)"
-        )
-    log.info("split %d events: %s", len(table), dict(counts))
+        raise InputError(where, _empty_split_message(empty, counts, events, cfg))
+    log.info("split %d events: %s", len(table), counts)
     return table
+
+
+def _empty_split_message(empty: list[str], counts: dict[str, int], events: pd.DataFrame, cfg: SplitConfig) -> str:
+    """Why a split is empty, with plain counts: too few episodes (fraction) or no event in a date range."""
+    shown = ", ".join(f"{name} {counts[name]}" for name in SPLITS)
+    head = f"split {' and '.join(empty)} would be empty ({shown} of {len(events)} events)"
+    if cfg.method == "fraction":
+        zero = [f"nowcast.split.{name}_fraction" for name in ("val", "test") if getattr(cfg, f"{name}_fraction") <= 0]
+        if zero:
+            return f"{head}: {' and '.join(zero)} is 0, and training, model selection and scoring each need events"
+        n_groups = episode_groups(events).nunique()
+        needed = len(SPLITS)
+        if n_groups < needed:
+            return (
+                f"{head}: the fraction split keeps whole episodes together, and the {len(events)} events fall "
+                f"into {n_groups} episode(s) (episode_id), fewer than the {needed} splits need; use more events "
+                "from other episodes, or nowcast.split.method: date"
+            )
+        return (
+            f"{head}: {n_groups} episodes are too few for nowcast.split val_fraction {cfg.val_fraction} and "
+            f"test_fraction {cfg.test_fraction}; lower them or use more events"
+        )
+    first, last = events["time_utc"].min(), events["time_utc"].max()
+    return (
+        f"{head}: with method date (train before {cfg.train_end}, val before {cfg.val_end}) and events from "
+        f"{first:%Y-%m-%d} to {last:%Y-%m-%d}; move nowcast.split.train_end / val_end into that range"
+    )
 
 
 def write_split(path: str | os.PathLike[str], table: pd.DataFrame) -> None:

@@ -28,7 +28,10 @@ class StormGraphTransformer(NowcastModel):
     Args:
         frames_in, frames_out: input and output sequence lengths (12 -> 6, 13 -> 12, ...).
         hidden_dim: feature channels everywhere after the stems (divisible by 4 and by both head counts).
-        stem_channels: channels of each per-modality stem CNN.
+        stem_channels: channels of each per-modality stem CNN (of the first stage, for ``residual``).
+        encoder: per-modality stems, ``plain`` (strided convolutions) or ``residual`` (ResNet basic
+            blocks, channels doubling per stage: the seed's per-modality ResNet encoders).
+        encoder_blocks: residual blocks per stage of a ``residual`` encoder.
         stride: encoder downsampling (power of two); ``H`` and ``W`` must be divisible by
             ``stride * patch_size``.
         use_gnn: build the storm-cell detector, graph network and splatting (ablation switch).
@@ -48,6 +51,8 @@ class StormGraphTransformer(NowcastModel):
         frames_out: int = 6,
         hidden_dim: int = 32,
         stem_channels: int = 8,
+        encoder: str = "plain",
+        encoder_blocks: int = 2,
         stride: int = 4,
         use_gnn: bool = True,
         use_transformer: bool = True,
@@ -67,7 +72,7 @@ class StormGraphTransformer(NowcastModel):
         self.frames_in, self.frames_out = frames_in, frames_out
         self.stride = stride
         self.divisor = stride * patch_size if use_transformer else stride
-        self.encoder = MultiModalEncoder(hidden_dim, stem_channels, stride)
+        self.encoder = MultiModalEncoder(hidden_dim, stem_channels, stride, stem=encoder, blocks=encoder_blocks)
         self.detector = StormCellDetector(cell_threshold_code, max_cells, cell_min_distance_px) if use_gnn else None
         self.gnn = (
             StormGraphNetwork(hidden_dim + NODE_EXTRA_FEATURES, hidden_dim, gnn_layers, gnn_heads, k_neighbors)

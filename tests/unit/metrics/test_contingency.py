@@ -10,6 +10,7 @@ from atmo.metrics.contingency import (
     SEVIR_THRESHOLDS,
     ContingencyAccumulator,
     check_thresholds,
+    max_pool,
     safe_ratio,
     threshold_label,
 )
@@ -55,7 +56,8 @@ def test_hand_worked_per_lead_and_threshold() -> None:
     # pooled over leads, threshold 16: H=2 M=0 F=1 -> CSI 2/3; threshold 133: H=0 M=1 F=1 -> 0
     np.testing.assert_allclose(s["csi_all"], [2 / 3, 0.0])
     assert acc.csi_m() == pytest.approx((2 / 3 + 0.0) / 2)
-    np.testing.assert_allclose(acc.csi_m_per_lead(), [0.5, 0.0])
+    # lead 2: the truth reaches neither threshold, so no threshold is defined there (not 0 for one model)
+    np.testing.assert_allclose(acc.csi_m_per_lead(), [0.5, np.nan])
 
 
 def test_streaming_equals_one_pass_and_sklearn() -> None:
@@ -136,3 +138,70 @@ def test_bad_arrays_raise() -> None:
 def test_helpers() -> None:
     np.testing.assert_array_equal(safe_ratio(np.array([1, 0]), np.array([2, 0])), [0.5, np.nan])
     assert threshold_label(74) == "74" and threshold_label(74.0) == "74" and threshold_label(74.5) == "74.5"
+
+
+def test_hss_from_a_hand_worked_table() -> None:
+    # 10 pixels, threshold 74: H=3, M=1, F=2, C=4.
+    truth = np.array([[100, 100, 100, 100, 0, 0, 0, 0, 0, 0]])
+    fcst = np.array([[100, 100, 100, 0, 100, 100, 0, 0, 0, 0]])
+    acc = ContingencyAccumulator([74], n_leads=1)
+    acc.update(as_cache_scale(fcst)[None, None], as_cache_scale(truth)[None, None])
+    # HSS = 2 (HC - MF) / ((H+M)(M+C) + (H+F)(F+C)) = 2 (12 - 2) / (4*5 + 5*6) = 20 / 50
+    assert acc.scores()["hss"][0, 0] == pytest.approx(0.4)
+    assert acc.hss_m() == pytest.approx(0.4)
+    perfect = ContingencyAccumulator([74], n_leads=1)
+    perfect.update(as_cache_scale(truth)[None, None], as_cache_scale(truth)[None, None])
+    assert perfect.hss_m() == pytest.approx(1.0)
+
+
+def test_max_pooling_turns_a_one_pixel_displacement_into_a_hit() -> None:
+    # A 4 x 8 field, one storm pixel, forecast one pixel to the right of the truth.
+    truth, fcst = np.zeros((4, 8), dtype=int), np.zeros((4, 8), dtype=int)
+    truth[1, 1], fcst[1, 2] = 200, 200
+    unpooled = ContingencyAccumulator([74], n_leads=1)
+    pooled = ContingencyAccumulator([74], n_leads=1, pool=4)
+    for acc in (unpooled, pooled):
+        acc.update(as_cache_scale(fcst)[None, None], as_cache_scale(truth)[None, None])
+    # unpooled: H=0 M=1 F=1 C=30; pooled into two 4 x 4 blocks: the left block is a hit, the right one empty
+    assert (unpooled.hits.item(), unpooled.misses.item(), unpooled.false_alarms.item()) == (0, 1, 1)
+    assert (pooled.hits.item(), pooled.misses.item(), pooled.false_alarms.item()) == (1, 0, 0)
+    assert pooled.correct_negatives.item() == 1
+    assert (unpooled.csi_m(), pooled.csi_m()) == (0.0, 1.0)
+
+
+def test_max_pooling_covers_edge_blocks_and_a_storm_across_blocks() -> None:
+    # 5 x 5 with 4 x 4 blocks: blocks are rows/cols 0-3 and 4 (the edge block covers what is left).
+    codes = np.zeros((1, 1, 5, 5), dtype=np.float32)
+    codes[0, 0, 4, 4] = 200.0  # only in the bottom-right edge block
+    codes[0, 0, 3, 0] = 80.0  # top-left block
+    pooled = max_pool(codes, 4)
+    np.testing.assert_array_equal(pooled[0, 0], [[80.0, 0.0], [0.0, 200.0]])
+    # hand-worked at threshold 74: truth events in blocks (0,0) and (1,1); forecast only in (1,1) -> H=1 M=1
+    acc = ContingencyAccumulator([74], n_leads=1, pool=4)
+    fcst = np.zeros((5, 5), dtype=int)
+    fcst[4, 4] = 150
+    acc.update(as_cache_scale(fcst)[None, None], as_cache_scale(codes[0, 0].astype(int))[None, None])
+    assert (acc.hits.item(), acc.misses.item(), acc.false_alarms.item(), acc.correct_negatives.item()) == (1, 1, 0, 2)
+    with pytest.raises(ValueError, match="pool"):
+        ContingencyAccumulator([74], n_leads=1, pool=0)
+
+
+def test_csi_m_on_a_weak_echo_test_set_averages_the_thresholds_the_truth_reaches() -> None:
+    # The truth never reaches 181 or 219. A forecaster that paints false alarms at 219 and one that
+    # does not must both get a CSI-M, over the same thresholds (16, 74, 133).
+    truth = np.array([[[[20, 80, 140, 0]]]])
+    quiet = np.array([[[[20, 80, 0, 0]]]])
+    noisy = np.array([[[[20, 80, 0, 230]]]])
+    scores = {}
+    for name, fcst in (("quiet", quiet), ("noisy", noisy)):
+        acc = ContingencyAccumulator([16, 74, 133, 181, 219], n_leads=1)
+        acc.update(as_cache_scale(fcst), as_cache_scale(truth))
+        np.testing.assert_array_equal(acc.defined_thresholds(), [True, True, True, False, False])
+        scores[name] = acc.csi_m()
+    # quiet: CSI 16 = 2/3 (H=2 M=1), 74 = 1/2 (H=1 M=1), 133 = 0 (H=0 M=1)
+    assert scores["quiet"] == pytest.approx((2 / 3 + 1 / 2 + 0) / 3)
+    # noisy adds one false alarm at every threshold: 16 = 2/4, 74 = 1/3, 133 = 0/2
+    assert scores["noisy"] == pytest.approx((2 / 4 + 1 / 3 + 0) / 3)
+    empty = ContingencyAccumulator([219], n_leads=1)
+    empty.update(as_cache_scale(noisy), as_cache_scale(truth))
+    assert np.isnan(empty.csi_m())  # no threshold defined at all: undefined, not 0

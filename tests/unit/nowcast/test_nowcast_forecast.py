@@ -148,7 +148,8 @@ def test_write_report(
 
     markdown = (tmp_path / "table.md").read_text()
     assert markdown == table
-    rows = [line.split(" | ")[0].lstrip("| ") for line in markdown.splitlines() if line.startswith("| ")]
+    unpooled = markdown.split("\n\n")[0]
+    rows = [line.split(" | ")[0].lstrip("| ") for line in unpooled.splitlines() if line.startswith("| ")]
     assert rows == ["model", "---", "sgt", "persistence", "sgt_no_gnn"]
     assert f"{persistence['csi_m']:.3f}" in markdown.splitlines()[3]
     for png in ("csi_by_lead.png", "event.png"):

@@ -71,6 +71,11 @@ def fixed_scores(csi16: float, csi74: float | None, mse: float, mae: float, lpip
         scores[f"hits_{label}"] = 12
     defined = [c for c in (csi16, csi74) if c is not None]
     scores["csi_m"] = sum(defined) / len(defined)
+    scores["hss_m"] = scores["csi_m"] - 0.1
+    scores["csi_m_thresholds"] = [16, 74]
+    for label, csi in (("16", csi16), ("74", csi74)):  # 4 x 4 max-pooling forgives small displacements
+        scores[f"csi_pool4_{label}"] = None if csi is None else csi + 0.125
+    scores["csi_m_pool4"] = scores["csi_m"] + 0.125
     scores.update(mse=mse, mae=mae, mse_lead1=mse * 0.5, mse_lead2=mse * 1.5)
     scores.update(lpips=lpips, lpips_reason=reason, lpips_n_frames=0 if lpips is None else 8)
     return scores
@@ -83,32 +88,47 @@ FIXED = [
     Row("persistence", "baseline", fixed_scores(0.5, 0.0, 2000.0, 30.0, None, "disabled")),
 ]
 
-# Written by atmo/nowcast/report.py before the move onto atmo.report, for FIXED.
+# Written by atmo/nowcast/report.py for FIXED (checked by hand when HSS-M and the pooled table were added).
 EXPECTED_CSV = """\
-model,kind,code_tolerance,csi_16,csi_16_lead1,csi_16_lead2,csi_74,csi_74_lead1,csi_74_lead2,csi_m,hits_16,hits_74,\
-lpips,lpips_n_frames,lpips_reason,mae,mse,mse_lead1,mse_lead2,n_leads,n_samples
-sgt,model,0.1,0.81256,0.86256,0.7625599999999999,0.4449,0.4949,0.39490000000000003,0.62873,12,12,0.23456,8,,12.5,\
-612.25,306.125,918.375,2,4
-flow,baseline,0.1,0.61234,0.66234,0.56234,0.25,0.3,0.2,0.43117,12,12,,0,disabled,21.125,1339.04999,669.524995,\
-2008.574985,2,4
-persistence,baseline,0.1,0.5,0.55,0.45,0.0,0.05,-0.05,0.25,12,12,,0,disabled,30.0,2000.0,1000.0,3000.0,2,4
-sgt_no_gnn,ablation,0.1,0.7,0.75,0.6499999999999999,,,,0.7,12,12,,0,weights not found,,802.0,401.0,1203.0,2,4
+model,kind,code_tolerance,csi_16,csi_16_lead1,csi_16_lead2,csi_74,csi_74_lead1,csi_74_lead2,csi_m,csi_m_pool4,\
+csi_pool4_16,csi_pool4_74,hits_16,hits_74,hss_m,lpips,lpips_n_frames,lpips_reason,mae,mse,mse_lead1,mse_lead2,\
+n_leads,n_samples
+sgt,model,0.1,0.81256,0.86256,0.7625599999999999,0.4449,0.4949,0.39490000000000003,0.62873,0.75373,0.93756,\
+0.5699000000000001,12,12,0.52873,0.23456,8,,12.5,612.25,306.125,918.375,2,4
+flow,baseline,0.1,0.61234,0.66234,0.56234,0.25,0.3,0.2,0.43117,0.55617,0.73734,0.375,12,12,0.33116999999999996,,0,\
+disabled,21.125,1339.04999,669.524995,2008.574985,2,4
+persistence,baseline,0.1,0.5,0.55,0.45,0.0,0.05,-0.05,0.25,0.375,0.625,0.125,12,12,0.15,,0,disabled,30.0,2000.0,\
+1000.0,3000.0,2,4
+sgt_no_gnn,ablation,0.1,0.7,0.75,0.6499999999999999,,,,0.7,0.825,0.825,,12,12,0.6,,0,weights not found,,802.0,401.0,\
+1203.0,2,4
 """
 EXPECTED_MD = """\
-| model | kind | CSI-M | CSI-16 | CSI-74 | MSE | MAE | LPIPS |
-| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-| sgt | model | 0.629 | 0.813 | 0.445 | 612.2 | 12.50 | 0.235 |
-| flow | baseline | 0.431 | 0.612 | 0.250 | 1339.0 | 21.12 | n/a |
-| persistence | baseline | 0.250 | 0.500 | 0.000 | 2000.0 | 30.00 | n/a |
-| sgt_no_gnn | ablation | 0.700 | 0.700 | n/a | 802.0 | n/a | n/a |
+| model | kind | CSI-M | CSI-16 | CSI-74 | HSS-M | MSE | MAE | LPIPS |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| sgt | model | 0.629 | 0.813 | 0.445 | 0.529 | 612.2 | 12.50 | 0.235 |
+| flow | baseline | 0.431 | 0.612 | 0.250 | 0.331 | 1339.0 | 21.12 | n/a |
+| persistence | baseline | 0.250 | 0.500 | 0.000 | 0.150 | 2000.0 | 30.00 | n/a |
+| sgt_no_gnn | ablation | 0.700 | 0.700 | n/a | 0.600 | 802.0 | n/a | n/a |
 
-CSI pooled over all lead times and test pixels, events are VIL code >= threshold; MSE/MAE in VIL code units \
-(0..255); n/a = undefined or not computed.
+Hits, misses and false alarms summed over all test pixels and lead times per threshold before any score is formed \
+(as Earthformer's evaluation does); events are VIL code >= threshold; MSE/MAE in VIL code units (0..255); n/a = \
+undefined or not computed.
+CSI-M and HSS-M: mean over VIP 16, 74, the thresholds the test truth reaches.
 LPIPS n/a for flow: disabled
 LPIPS n/a for persistence: disabled
 LPIPS n/a for sgt_no_gnn: weights not found
+
+| model | kind | CSI-M P1 | CSI-M P4 | CSI-16 P1 | CSI-16 P4 | CSI-74 P1 | CSI-74 P4 |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+| sgt | model | 0.629 | 0.754 | 0.813 | 0.938 | 0.445 | 0.570 |
+| flow | baseline | 0.431 | 0.556 | 0.612 | 0.737 | 0.250 | 0.375 |
+| persistence | baseline | 0.250 | 0.375 | 0.500 | 0.625 | 0.000 | 0.125 |
+| sgt_no_gnn | ablation | 0.700 | 0.825 | 0.700 | 0.825 | n/a | n/a |
+
+Max-pooled over non-overlapping s x s blocks of the forecast and the truth before the counts (P{s}); P1 is the \
+unpooled table above.
 """
-EXPECTED_LONG_SHA256 = "8398936cb01f1ef9b94785efd7ada4acaf037a5b79f65531acdc2951c4566e1b"
+EXPECTED_LONG_SHA256 = "ec869e412e10228795b5b25e0f4909adee77563e013366bdb3a6bb1b91edadbb"
 
 
 def test_tables_bytes_unchanged(tmp_path: Path) -> None:
@@ -117,7 +137,7 @@ def test_tables_bytes_unchanged(tmp_path: Path) -> None:
     assert csv.read_text() == EXPECTED_CSV
     assert md.read_text() == EXPECTED_MD
     lines = long_csv.read_text().splitlines()
-    assert len(lines) == 1 + 4 * 19 - 3  # header + 19 keys per model, less 3 string lpips_reason
+    assert len(lines) == 1 + 4 * 23 - 3  # header + 23 keys per model, less 3 string lpips_reason
     assert lines[:5] == [
         "model,kind,metric,threshold,lead,value",
         "sgt,model,n_samples,,,4.0",
@@ -145,11 +165,17 @@ def test_tables(tmp_path: Path, entries: list[Row]) -> None:
     assert wide.loc[0, "mse"] < wide.loc[2, "mse"] < wide.loc[1, "mse"]
 
     text = md.read_text()
-    lines = [line for line in text.splitlines() if line.startswith("| ")]
+    unpooled, pooled = (table for table in text.split("\n\n") if table.startswith("| "))
+    lines = unpooled.splitlines()
     assert lines[0].startswith("| model | kind | CSI-M | CSI-16 | CSI-74")
-    assert lines[0].endswith("| CSI-219 | MSE | MAE | LPIPS |")
+    assert lines[0].endswith("| CSI-219 | HSS-M | MSE | MAE | LPIPS |")
     assert [line.split(" | ")[0] for line in lines[2:]] == ["| sgt", "| persistence", "| sgt_no_graph"]
     assert f"{by_name['persistence']['csi_m']:.3f}" in lines[3]
+    assert pooled.splitlines()[0] == (
+        "| model | kind | CSI-M P1 | CSI-M P4 | CSI-M P16 | CSI-181 P1 | CSI-181 P4 | CSI-181 P16 "
+        "| CSI-219 P1 | CSI-219 P4 | CSI-219 P16 |"
+    )
+    assert f"{by_name['sgt']['csi_m_pool16']:.3f}" in pooled.splitlines()[2].split(" | ")[4]
     assert "LPIPS n/a for sgt: frames of (24, 24) px" in text  # small test frames: reason shown, no number
 
     tidy = pd.read_csv(long_csv)
@@ -167,6 +193,9 @@ def test_tables(tmp_path: Path, entries: list[Row]) -> None:
         ("csi_m_lead2", {"metric": "csi_m", "threshold": None, "lead": 2}),
         ("false_alarms_219", {"metric": "false_alarms", "threshold": 219.0, "lead": None}),
         ("mse", {"metric": "mse", "threshold": None, "lead": None}),
+        ("csi_pool4_181", {"metric": "csi_pool4", "threshold": 181.0, "lead": None}),
+        ("csi_m_pool16", {"metric": "csi_m_pool16", "threshold": None, "lead": None}),
+        ("hss_219_lead3", {"metric": "hss", "threshold": 219.0, "lead": 3}),
         ("CSI_74", None),
     ],
 )
@@ -262,3 +291,31 @@ def test_write_report_long_csv(tmp_path: Path, case: dict[str, np.ndarray], entr
     for name in ("scores.csv", "scores.md", "scores_long.csv"):
         assert (out / name).read_bytes() == (reference / name).read_bytes(), name
     assert table == (out / "scores.md").read_text()
+
+
+def test_a_weak_echo_test_set_gets_a_csi_m_for_every_model_over_the_thresholds_it_reaches() -> None:
+    # The test truth stays below VIP 160: thresholds 160, 181 and 219 are 0/0 for a model that
+    # predicts nothing there. One model raises false alarms at 219; CSI-M must be a number for both.
+    rng = np.random.default_rng(5)
+    truth = rng.uniform(0, 150 / 255, size=(2, 3, 24, 24)).astype(np.float32)
+    quiet = np.clip(truth + rng.normal(0, 0.05, truth.shape), 0, 150 / 255).astype(np.float32)
+    noisy = quiet.copy()
+    noisy[:, :, 0, 0] = 230 / 255
+    rows = [
+        Row(name, "model", score_forecasts(f, truth, lpips=False)) for name, f in (("quiet", quiet), ("noisy", noisy))
+    ]
+    for row in rows:
+        assert row.scores["csi_m_thresholds"] == [16, 74, 133]
+        defined = [row.scores[f"csi_{t}"] for t in (16, 74, 133)]
+        assert row.scores["csi_m"] == pytest.approx(np.mean(defined))
+        assert row.scores["csi_m_pool4"] is not None and row.scores["hss_m"] is not None
+    by_name = {row.name: row.scores for row in rows}
+    assert by_name["quiet"]["csi_219"] is None and by_name["noisy"]["csi_219"] == 0.0
+    assert by_name["noisy"]["csi_m"] < by_name["quiet"]["csi_m"]  # its false alarms count at 16, 74 and 133
+    text = markdown_table(rows)
+    assert "CSI-M and HSS-M: mean over VIP 16, 74, 133, the thresholds the test truth reaches; " in text
+    assert "left out for every model: 160, 181, 219 (no test pixel reaches them)." in text
+    unpooled = text.split("\n\n")[0].splitlines()
+    assert [line.split(" | ")[2] for line in unpooled[2:]] == [
+        f"{by_name[name]['csi_m']:.3f}" for name in ("quiet", "noisy")
+    ]

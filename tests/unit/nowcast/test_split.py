@@ -48,10 +48,32 @@ def test_fraction_split_keeps_episodes_together_and_is_deterministic() -> None:
     assert table["id"].is_unique
 
 
-def test_empty_split_is_an_input_error() -> None:
+def test_empty_date_split_names_the_dates_and_the_range_of_the_events() -> None:
     catalog = _catalog(["2018-03-01", "2018-04-01", "2018-05-01"], [1.0, 2.0, 3.0])
-    with pytest.raises(InputError, match=r"c.csv: split\(s\) \['val', 'test'\] would be empty"):
+    with pytest.raises(InputError) as caught:
         split_events(catalog, SplitConfig(method="date"), seed=0, where="c.csv")
+    assert str(caught.value) == (
+        "c.csv: split val and test would be empty (train 3, val 0, test 0 of 3 events): with method date "
+        "(train before 2019-01-01, val before 2019-06-01) and events from 2018-03-01 to 2018-05-01; "
+        "move nowcast.split.train_end / val_end into that range"
+    )
+
+
+def test_events_of_one_episode_say_that_the_fraction_split_needs_more_episodes() -> None:
+    times = pd.date_range("2018-01-01", periods=21, freq="1D").astype(str).tolist()
+    catalog = _catalog(times, [7.0] * 21)  # every row shares one episode_id
+    with pytest.raises(InputError) as caught:
+        split_events(catalog, SplitConfig(method="fraction", val_fraction=0.2, test_fraction=0.2), 0, "c.csv")
+    message = str(caught.value)
+    assert message.startswith("c.csv: split train and val would be empty (train 0, val 0, test 21 of 21 events): ")
+    assert "fall into 1 episode(s) (episode_id), fewer than the 3 splits need" in message
+    assert "np.int64" not in message and "\n" not in message
+
+
+def test_a_zero_fraction_is_named_as_the_cause() -> None:
+    catalog = _catalog(["2018-03-01", "2018-04-01", "2018-05-01"], [1.0, 2.0, 3.0])
+    with pytest.raises(InputError, match=r"split val would be empty .*nowcast\.split\.val_fraction is 0"):
+        split_events(catalog, SplitConfig(method="fraction", val_fraction=0.0, test_fraction=0.3), 0, "c.csv")
 
 
 def test_split_table_round_trip(tmp_path: Path) -> None:

@@ -21,6 +21,9 @@ def dotted_key(path: Iterable[Any]) -> str:
     return out or "<top level>"
 
 
+_FORMAT_EXAMPLES = {"date": "'2019-05-01' (YYYY-MM-DD)", "date-time": "'2019-05-01T12:30:00' (ISO 8601)"}
+
+
 def _expected(error: ValidationError) -> str:
     value = error.validator_value
     if error.validator == "type":
@@ -32,6 +35,8 @@ def _expected(error: ValidationError) -> str:
         allowed = sorted(error.schema.get("properties", {}))
         unknown = sorted(set(error.instance) - set(allowed))
         return f"unknown key(s) {unknown}; allowed keys are {allowed}"
+    if error.validator == "format" and value in _FORMAT_EXAMPLES:
+        return f"expected a {value} such as {_FORMAT_EXAMPLES[value]}, got {error.instance!r}"
     if error.validator == "required":
         return f"missing required key: {error.message.split(' is a required')[0]}"
     return " ".join(error.message.split())

@@ -1,7 +1,9 @@
 """Send a workflow job's logging and stderr to its Snakemake log file.
 
 Workflow scripts call :func:`log_to` first, so tracebacks, warnings and progress bars end up in
-``results/logs/...`` next to the job instead of being lost on a cluster node's console.
+``results/logs/...`` next to the job instead of being lost on a cluster node's console. A job that
+stops on bad input (:class:`~atmo.errors.InputError`, :class:`~atmo.errors.ConfigError`) logs the
+error's one line and no traceback: the user has a file or a key to fix, not code to debug.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ import logging
 import os
 import sys
 from pathlib import Path
+from types import TracebackType
+
+from atmo.errors import ConfigError, InputError
 
 
 def log_to(path: str | os.PathLike[str], level: int = logging.INFO) -> logging.Logger:
@@ -24,4 +29,13 @@ def log_to(path: str | os.PathLike[str], level: int = logging.INFO) -> logging.L
         force=True,
     )
     logging.captureWarnings(True)
+    sys.excepthook = _bad_input_in_one_line
     return logging.getLogger("atmo")
+
+
+def _bad_input_in_one_line(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+    """``atmo.errors.InputError: <path>: <problem>`` for bad input, the usual traceback for anything else."""
+    if issubclass(kind, InputError | ConfigError):
+        sys.stderr.write(f"{kind.__module__}.{kind.__qualname__}: {error}\n")
+    else:
+        sys.__excepthook__(kind, error, trace)

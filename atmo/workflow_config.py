@@ -17,6 +17,7 @@ tests call the same function, so what they test is what the workflow does.
 from __future__ import annotations
 
 import copy
+import datetime
 import functools
 import os
 from collections.abc import Iterator, MutableMapping
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator, validators
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -53,6 +54,28 @@ def _fill_defaults(validator_class: type) -> type:
 _Filling = _fill_defaults(Draft202012Validator)
 
 
+def _format_checker() -> FormatChecker:
+    """Checks ``format: date`` and ``format: date-time`` strictly (jsonschema treats formats as notes unless asked).
+
+    ISO 8601 as Python reads it: ``2019-13-45`` is refused here, naming its key, instead of failing
+    later inside pandas without one.
+    """
+    checker = FormatChecker(formats=())
+
+    @checker.checks("date", raises=ValueError)
+    def _date(value: object) -> bool:
+        return not isinstance(value, str) or bool(datetime.date.fromisoformat(value))
+
+    @checker.checks("date-time", raises=ValueError)
+    def _date_time(value: object) -> bool:
+        return not isinstance(value, str) or bool(datetime.datetime.fromisoformat(value))
+
+    return checker
+
+
+_FORMATS = _format_checker()
+
+
 def _registry(schema_dir: Path) -> Registry:
     def retrieve(uri: str) -> Resource:
         path = Path(uri.removeprefix("file://"))
@@ -79,7 +102,7 @@ def _parsed(path: Path) -> dict:
 
 
 def _check(instance: Any, schema_path: Path, prefix: str, registry: Registry) -> None:
-    validator = _Filling(_load(schema_path), registry=registry)
+    validator = _Filling(_load(schema_path), registry=registry, format_checker=_FORMATS)
     error = best_match(validator.iter_errors(instance))
     if error is not None:
         if prefix:
@@ -100,7 +123,7 @@ def validate_workflow_config(config: dict, schema_dir: str | os.PathLike[str]) -
         key: value if key == "modules" else {"type": "object"} for key, value in top["properties"].items()
     }
     top.pop("required", None)
-    error = best_match(_Filling(top, registry=registry).iter_errors(config))
+    error = best_match(_Filling(top, registry=registry, format_checker=_FORMATS).iter_errors(config))
     if error is not None:
         raise ConfigError(describe_validation_error(error))
     for module in config["modules"]:

@@ -69,7 +69,7 @@ if workflow.is_main_process:
     try:
         run_unless_passed("cbh", config["cbh"], _check_cbh_entries, WORKFLOW_CODE)
     except ConfigError as error:
-        raise WorkflowError(str(error)) from None
+        stop_with_one_line(error)
 
 
 def cbh_variant_spec(wildcards):

@@ -1,21 +1,34 @@
 """Config validation, path helpers and input functions shared by every module's rules."""
 
 import copy
+import functools
 import os
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.io import is_flagged
 
 from atmo.check_cache import run_unless_passed
+from atmo.config_checks import check_devices, check_module
 from atmo.errors import ConfigError
 from atmo.machine import count_local_gpus
 from atmo.workflow_config import MODULES, validate_workflow_config
 
+
+def stop_with_one_line(error):
+    """End the parse with the config error's one line on stderr and exit status 1.
+
+    A WorkflowError would add Snakemake's header and the frames of the rule file that raised it;
+    a bad config is the user's input, not the workflow's bug, so it gets the line alone.
+    """
+    sys.exit(str(error))
+
+
 try:
     validate_workflow_config(config, Path(workflow.basedir) / "config")
 except ConfigError as error:
-    raise WorkflowError(str(error)) from None
+    stop_with_one_line(error)
 
 
 # Training slots. The `gpu` resource caps how many model jobs (training, forecasting) run at once.
@@ -24,7 +37,8 @@ except ConfigError as error:
 # small models scale badly over threads (measured on 2 cores: 2 threads train 1.3-1.45x faster
 # than 1, two 1-thread jobs side by side 1.9x), so CPU-only runs use their cores for more jobs.
 LOCAL_GPUS = count_local_gpus()
-if "gpu" not in workflow.global_resources:
+GPUS_GIVEN = "gpu" in workflow.global_resources
+if not GPUS_GIVEN:
     workflow.register_resource("gpu", LOCAL_GPUS or max(1, workflow.cores or 1))
 MODEL_THREADS = max(1, (workflow.cores or 1) // LOCAL_GPUS) if LOCAL_GPUS else 1
 
@@ -35,6 +49,23 @@ LOGS = "results/logs"
 BENCHMARKS = "results/benchmarks"
 # The workflow code hashed with atmo's into the key of a remembered config check (atmo/check_cache.py).
 WORKFLOW_CODE = tuple(sorted(Path(workflow.basedir, "rules").glob("*.smk")))
+
+# Rules across keys (atmo/config_checks.py), before any job: checked by the snakemake the user
+# started, remembered per module block like the model checks; the device check depends on this
+# machine, so it always runs (it is cheap).
+if workflow.is_main_process:
+    try:
+        for module in config["modules"]:
+            run_unless_passed(
+                f"{module}-blocks",
+                config[module],
+                functools.partial(check_module, module, config[module]),
+                WORKFLOW_CODE,
+            )
+        if not GPUS_GIVEN:
+            check_devices(config, config["modules"], LOCAL_GPUS)
+    except ConfigError as error:
+        stop_with_one_line(error)
 
 
 def config_section(module, *keys):

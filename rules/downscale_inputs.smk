@@ -59,7 +59,7 @@ if workflow.is_main_process:
             "downscale", config["downscale"], _check_downscale_entries, WORKFLOW_CODE
         )
     except ConfigError as error:
-        raise WorkflowError(str(error)) from None
+        stop_with_one_line(error)
 
 
 def downscale_manifest():

@@ -69,7 +69,7 @@ if workflow.is_main_process:
             "nowcast", config["nowcast"], _check_nowcast_entries, WORKFLOW_CODE
         )
     except ConfigError as error:
-        raise WorkflowError(str(error)) from None
+        stop_with_one_line(error)
 
 
 def nowcast_model_spec(wildcards):

@@ -88,7 +88,7 @@ if workflow.is_main_process:
             "riskseg", config["riskseg"], _check_riskseg_entries, WORKFLOW_CODE
         )
     except ConfigError as error:
-        raise WorkflowError(str(error)) from None
+        stop_with_one_line(error)
 
 
 def riskseg_source_rasters(wildcards):

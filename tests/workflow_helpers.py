@@ -70,6 +70,20 @@ def run_snakemake(
     return proc
 
 
+# What snakemake prints about its profile before it reads the workflow: not part of an error.
+PROFILE_NOTICE = re.compile(r"^Using (?:workflow specific )?profile .* for setting default command line arguments\.$")
+
+
+def only_error_line(result: subprocess.CompletedProcess[str], prefix: str = "invalid config") -> str:
+    """The one line a failed run printed, asserting it is all it printed (bar the profile notice)."""
+    lines = [
+        line for line in (result.stdout + result.stderr).splitlines() if line.strip() and not PROFILE_NOTICE.match(line)
+    ]
+    assert result.returncode != 0, "the run should have failed"
+    assert len(lines) == 1 and lines[0].startswith(prefix), "expected one error line, got:\n" + "\n".join(lines)
+    return lines[0]
+
+
 def table_page_jobs(module: str) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
     """``(rule, sorted wildcard items)`` of the report_table_page jobs of ``module``'s tables."""
     return {("report_table_page", (("module", module), ("name", name))) for name in REPORT_TABLES[module]}

@@ -32,6 +32,10 @@ from atmo.io.hdf5 import open_hdf5, require_dataset
 
 log = logging.getLogger(__name__)
 
+#: Fields every catalog row must have (episode and event ids, event type and the corner coordinates
+#: are empty for SEVIR's random events, so they may be missing).
+REQUIRED_FIELDS = ("id", "file_name", "file_index", "img_type", "time_utc", "minute_offsets", "size_x", "size_y")
+
 CATALOG_COLUMNS = (
     "id",
     "file_name",
@@ -161,11 +165,33 @@ def read_catalog(path: str | os.PathLike[str]) -> pd.DataFrame:
     missing = [c for c in CATALOG_COLUMNS if c not in catalog.columns]
     if missing:
         raise InputError(path, f"catalog lacks column(s) {missing}")
+    _check_complete_rows(path, catalog)
     try:
         catalog["time_utc"] = pd.to_datetime(catalog["time_utc"], format="ISO8601")
     except (ValueError, TypeError) as err:
         raise InputError(path, f"column time_utc is not a date-time ({err})") from err
     return catalog
+
+
+def _check_complete_rows(path: Path, catalog: pd.DataFrame) -> None:
+    """Refuse a catalog cut mid-row (a partial download or copy) or with a row lacking a required field.
+
+    pandas pads a short last line with NaN, so a truncated file would otherwise load with its tail
+    silently dropped later as unusable events. Rows are named by their line in the file (header = 1).
+    """
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() > 0:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) not in (b"\n", b"\r"):
+                raise InputError(
+                    path, f"ends mid-row at line {len(catalog) + 1}: the file is truncated (fetch it again)"
+                )
+    incomplete = catalog.loc[:, list(REQUIRED_FIELDS)].isna()
+    if incomplete.to_numpy().any():
+        row = int(incomplete.any(axis=1).to_numpy().argmax())
+        fields = [name for name in REQUIRED_FIELDS if incomplete.iloc[row][name]]
+        raise InputError(path, f"line {row + 2} (event {catalog['id'].iloc[row]!r}) has no {', '.join(fields)}")
 
 
 def write_catalog(path: str | os.PathLike[str], catalog: pd.DataFrame) -> None:

@@ -50,7 +50,24 @@ class SplitConfig:
     test_fraction: float = 0.15
 
     def __post_init__(self) -> None:
-        check(self, [("method", self.method in METHODS, f"expected one of {list(METHODS)}")])
+        by_fraction = self.method == "fraction"
+        check(
+            self,
+            [
+                ("method", self.method in METHODS, f"expected one of {list(METHODS)}"),
+                (
+                    "val_fraction",
+                    not by_fraction or self.val_fraction > 0,
+                    "expected > 0: model selection needs validation events",
+                ),
+                ("test_fraction", not by_fraction or self.test_fraction > 0, "expected > 0: scoring needs test events"),
+                (
+                    "test_fraction",
+                    not by_fraction or self.val_fraction + self.test_fraction < 1,
+                    f"val_fraction + test_fraction = {self.val_fraction + self.test_fraction:g} leaves no training",
+                ),
+            ],
+        )
 
 
 def _by_date(events: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
@@ -100,9 +117,6 @@ def _empty_split_message(empty: list[str], counts: dict[str, int], events: pd.Da
     shown = ", ".join(f"{name} {counts[name]}" for name in SPLITS)
     head = f"split {' and '.join(empty)} would be empty ({shown} of {len(events)} events)"
     if cfg.method == "fraction":
-        zero = [f"nowcast.split.{name}_fraction" for name in ("val", "test") if getattr(cfg, f"{name}_fraction") <= 0]
-        if zero:
-            return f"{head}: {' and '.join(zero)} is 0, and training, model selection and scoring each need events"
         n_groups = episode_groups(events).nunique()
         needed = len(SPLITS)
         if n_groups < needed:

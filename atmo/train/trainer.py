@@ -15,13 +15,20 @@ AMP scaler, early-stopping counters, history and RNG states are restored and eac
 come from a loader re-seeded with ``seed + epoch``, so on CPU at a fixed thread count the final
 weights are bitwise those of an uninterrupted run. A run of any other fingerprint is removed and
 training starts at epoch 1.
+
+A ``last.pt`` that cannot be read (cut short by a full disk, a copy or a crash outside the atomic
+write) is not the end of the run: training resumes from the newest readable periodic checkpoint,
+which carries the same training state, or, when none is usable, starts afresh; one warning line
+says which.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -33,7 +40,7 @@ from torch import nn, optim
 from tqdm import tqdm
 
 from atmo.errors import InputError
-from atmo.io.atomic import write_json
+from atmo.io.atomic import atomic_path, write_json
 from atmo.train.checkpoint import load_checkpoint, save_checkpoint
 from atmo.train.config import TrainConfig
 from atmo.train.device import amp_enabled, resolve_device
@@ -123,9 +130,7 @@ class Trainer:
         seed_everything(cfg.seed, cfg.deterministic)
         settings = {k: v for k, v in cfg.to_dict().items() if k not in FINGERPRINT_IGNORED_KEYS}
         with claim_run_dir(self.out_dir, run_fingerprint(settings, self.meta, self.inputs)):
-            start, finished = 1, False
-            if self.last_path.exists():
-                start, finished = self._resume()
+            start, finished = self._resume_point()
             epoch = start
             while not finished:
                 row = self._run_epoch(epoch, train_loader, val_loader)
@@ -209,8 +214,6 @@ class Trainer:
         common = {"model": self.model, "config": cfg.to_dict(), "epoch": epoch, "metrics": row, "meta": self.meta}
         if self.stopper.best_epoch == epoch:
             save_checkpoint(self.best_path, **common)
-        if epoch % cfg.checkpoint_every == 0:
-            save_checkpoint(self.checkpoint_path(epoch), **common)
         state = {
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else {},
@@ -220,13 +223,60 @@ class Trainer:
             "rng": rng_state(),
             "finished": finished,
         }
+        if epoch % cfg.checkpoint_every == 0:  # with the state: a fallback if last.pt is ever damaged
+            save_checkpoint(self.checkpoint_path(epoch), **common, state=state)
         save_checkpoint(self.last_path, **common, state=state)
         self.history.write_csv(self.out_dir / "history.csv")
 
-    def _resume(self) -> tuple[int, bool]:
-        """Restore everything from ``last.pt``; return (first epoch to run, whether training is done)."""
-        path = self.last_path
-        checkpoint = load_checkpoint(path)  # on CPU: RNG states must stay there
+    def _resume_point(self) -> tuple[int, bool]:
+        """(first epoch to run, whether training is done): from ``last.pt``, a fallback, or a fresh start."""
+        if not self.last_path.exists():
+            return 1, False
+        try:
+            checkpoint = load_checkpoint(self.last_path)  # on CPU: RNG states must stay there
+        except InputError as damaged:
+            return self._resume_after_damage(damaged)
+        return self._resume(self.last_path, checkpoint)
+
+    def _resume_after_damage(self, damaged: InputError) -> tuple[int, bool]:
+        """Resume from the newest readable periodic checkpoint whose best epoch can be restored, else start afresh.
+
+        The fallback's early-stopping state names its best epoch; ``best.pt`` must hold that epoch's
+        weights (it may hold a later one from the damaged run), so it is kept when it matches and
+        rewritten from that epoch's periodic checkpoint when one exists; otherwise the fallback is
+        not used.
+        """
+        for path in sorted(self.out_dir.glob("checkpoints/epoch_*.pt"), reverse=True):
+            try:
+                checkpoint = load_checkpoint(path)
+            except InputError:
+                continue
+            if "state" in checkpoint and self._restore_best(checkpoint["state"]["early_stopping"]["best_epoch"]):
+                log.warning("%s; resuming from %s instead", damaged, path)
+                return self._resume(path, checkpoint)
+        log.warning("%s; no intact periodic checkpoint to resume from: training starts afresh at epoch 1", damaged)
+        self.best_path.unlink(missing_ok=True)
+        return 1, False
+
+    def _restore_best(self, best_epoch: int | None) -> bool:
+        """Make ``best.pt`` hold epoch ``best_epoch``'s weights; False when no readable copy of them exists."""
+        if best_epoch is None:
+            self.best_path.unlink(missing_ok=True)
+            return True
+        with contextlib.suppress(InputError):
+            if self.best_path.exists() and load_checkpoint(self.best_path)["epoch"] == best_epoch:
+                return True
+        source = self.checkpoint_path(best_epoch)
+        try:
+            load_checkpoint(source)
+        except InputError:
+            return False
+        with atomic_path(self.best_path) as tmp:
+            shutil.copyfile(source, tmp)
+        return True
+
+    def _resume(self, path: Path, checkpoint: dict[str, Any]) -> tuple[int, bool]:
+        """Restore everything from ``checkpoint`` (read from ``path``); return (first epoch to run, done)."""
         if "state" not in checkpoint:
             raise InputError(path, "has no training state (not a last.pt written by atmo.train.Trainer)")
         state = checkpoint["state"]

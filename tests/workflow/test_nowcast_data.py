@@ -86,6 +86,23 @@ def test_local_source_links_files_in_place(workflow_dir: Path, snakemake_in, tmp
         assert h["x"].shape[0] > 0
 
 
+def test_a_truncated_local_catalog_stops_the_first_job_naming_the_file_and_line(
+    workflow_dir: Path, snakemake_in, tmp_path: Path
+) -> None:
+    local = tmp_path / "shared_sevir"
+    cfg = SyntheticSevirConfig(n_events=6, image_size=32, seed=5)
+    write_catalog(local / "CATALOG.csv", synthetic_catalog(cfg))
+    text = (local / "CATALOG.csv").read_bytes()
+    (local / "CATALOG.csv").write_bytes(text[: len(text) * 2 // 3])  # cut mid-row
+    _nowcast_config(workflow_dir, source="sevir_local", sevir={"local_dir": str(local)})
+    result = snakemake_in("results/nowcast/cache/test.h5", check=False)
+    assert result.returncode != 0
+    log = (workflow_dir / "results/logs/nowcast/sevir_source_catalog.log").read_text()
+    assert f"InputError: {local / 'CATALOG.csv'}: ends mid-row at line " in log
+    assert "the file is truncated" in log
+    assert not (workflow_dir / "resources/nowcast/sevir/CATALOG.csv").exists()
+
+
 def test_missing_local_directory_is_one_line(workflow_dir: Path, snakemake_in, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
     _nowcast_config(workflow_dir, source="sevir_local", sevir={"local_dir": str(missing)})

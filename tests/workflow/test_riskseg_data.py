@@ -118,3 +118,16 @@ def test_misaligned_local_labels_stop_with_one_line_and_no_output(workflow_dir: 
                        f"survey/covariates.tif transform {tuple(info.transform)[:6]}"]  # fmt: skip
     assert not (workflow_dir / "results/riskseg/scene.tif").exists()
     assert not (workflow_dir / "results/riskseg/labels.tif").exists()
+
+
+def test_labels_that_are_not_a_tiff_stop_with_one_line_and_no_traceback(workflow_dir: Path, snakemake_in) -> None:
+    _, labels = _survey_rasters(workflow_dir / "survey")
+    labels.write_text("risk classes exported as text by mistake\n")
+    _riskseg_config(workflow_dir, source="local", local={"scene": "survey/covariates.tif", "labels": "survey/risk.tif"})
+
+    result = snakemake_in(TILES, check=False)
+    assert result.returncode != 0
+    log = (workflow_dir / "results/logs/riskseg/riskseg_scene.log").read_text()
+    errors = [line for line in log.splitlines() if "Error" in line or "Traceback" in line]
+    assert len(errors) == 1 and errors[0].startswith("atmo.errors.InputError: survey/risk.tif: not a readable GeoTIFF")
+    assert not (workflow_dir / "results/riskseg/labels.tif").exists()

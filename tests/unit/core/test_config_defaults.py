@@ -26,39 +26,22 @@ from typing import Any
 import pytest
 import yaml
 
-from atmo.cbh.cache import CacheSettings
-from atmo.cbh.folds import ValidationSettings
-from atmo.cbh.gbdt import GbdtSettings
-from atmo.cbh.geometry import GeometrySettings
 from atmo.cbh.mae import MaskedAutoencoder
 from atmo.cbh.models import CBH_MODELS
 from atmo.cbh.views import ViewSettings
 from atmo.config_blocks import build_block
-from atmo.downscale.baselines import BaselineSettings
+from atmo.config_checks import BLOCKS as CONFIG_BLOCKS
+from atmo.config_checks import block_class
 from atmo.downscale.models import DOWNSCALE_MODELS
-from atmo.downscale.scoring import ScoringSettings
-from atmo.downscale.split import TimeSplitSettings
 from atmo.errors import ConfigError
-from atmo.io.download import DownloadSettings
-from atmo.io.era5 import Era5Settings
-from atmo.io.sevir import Selection
 from atmo.nowcast.baselines import BASELINES
-from atmo.nowcast.cache import CacheConfig
 from atmo.nowcast.losses import NowcastLoss
 from atmo.nowcast.models.registry import MODELS
-from atmo.nowcast.scoring import ScoringConfig
-from atmo.nowcast.source import SevirConfig, SourceConfig
-from atmo.nowcast.split import SplitConfig
-from atmo.riskseg.augment import AugmentSettings
+from atmo.nowcast.source import SourceConfig
 from atmo.riskseg.crf import CrfSettings
-from atmo.riskseg.inference import InferenceSettings
 from atmo.riskseg.losses import LossSettings
 from atmo.riskseg.models import RISKSEG_MODELS
 from atmo.riskseg.oversample import OversamplingSettings
-from atmo.riskseg.tiles import TilingSettings
-from atmo.synth.cbh import CameraSettings
-from atmo.synth.downscale import SyntheticDownscaleSettings
-from atmo.synth.riskseg import SyntheticSceneSettings
 from atmo.synth.sevir import SyntheticSevirConfig
 from atmo.train import TrainConfig
 from atmo.workflow_config import validate_workflow_config
@@ -67,33 +50,7 @@ SCHEMA_DIR = Path(__file__).resolve().parents[3] / "config" / "schema"
 MODULES = ("nowcast", "cbh", "riskseg", "downscale")
 
 #: Every config block (dotted path) that code builds, and the dataclass it becomes.
-BLOCKS: dict[str, type] = {
-    "nowcast.synthetic": SyntheticSevirConfig,
-    "nowcast.sevir": SevirConfig,
-    "nowcast.selection": Selection,
-    "nowcast.split": SplitConfig,
-    "nowcast.cache": CacheConfig,
-    "nowcast.train": TrainConfig,
-    "nowcast.scoring": ScoringConfig,
-    "cbh.synthetic": CameraSettings,
-    "cbh.era5": Era5Settings,
-    "cbh.geometry": GeometrySettings,
-    "cbh.cache": CacheSettings,
-    "cbh.validation": ValidationSettings,
-    "cbh.gbdt": GbdtSettings,
-    "cbh.train": TrainConfig,
-    "riskseg.synthetic": SyntheticSceneSettings,
-    "riskseg.tiles": TilingSettings,
-    "riskseg.augment": AugmentSettings,
-    "riskseg.train": TrainConfig,
-    "riskseg.inference": InferenceSettings,
-    "downscale.synthetic": SyntheticDownscaleSettings,
-    "downscale.url": DownloadSettings,
-    "downscale.split": TimeSplitSettings,
-    "downscale.train": TrainConfig,
-    "downscale.baselines": BaselineSettings,
-    "downscale.scoring": ScoringSettings,
-}
+BLOCKS: dict[str, type] = {path: block_class(path) for path in CONFIG_BLOCKS}
 
 #: Module-level keys whose default lives in a field of a composite dataclass.
 ALIASES: dict[str, tuple[type, str]] = {

@@ -53,6 +53,11 @@ def test_unknown_key_is_named_on_one_line() -> None:
     ("edit", "expected"),
     [
         (lambda c: c["nowcast"].update(seed="zero"), "key 'nowcast.seed': expected integer, got str 'zero'"),
+        (
+            lambda c: c["nowcast"]["synthetic"].update(start="2019-13-45"),
+            "key 'nowcast.synthetic.start': expected a date such as '2019-05-01' (YYYY-MM-DD), got '2019-13-45'",
+        ),
+        (lambda c: c["downscale"]["synthetic"].update(start_date="2019-02-30"), "key 'downscale.synthetic.start_date'"),
         (lambda c: c["nowcast"]["train"].update(lr=-1), "key 'nowcast.train.lr'"),
         (lambda c: c["nowcast"]["train"].update(epochs="7"), "key 'nowcast.train.epochs': expected integer"),
         (lambda c: c.update(modules=["nowcast", "weather"]), "key 'modules[1]'"),

@@ -71,6 +71,28 @@ def test_catalog_missing_columns_is_one_line_error(sevir_tree: Path) -> None:
     assert str(path) in str(err.value) and "\n" not in str(err.value)
 
 
+def test_a_catalog_cut_mid_row_is_refused_naming_the_line(sevir_tree: Path) -> None:
+    path = sevir_tree / "CATALOG.csv"
+    text = path.read_bytes()
+    lines = text.count(b"\n")
+    path.write_bytes(text[: len(text) * 2 // 3])  # a download that stopped two thirds of the way
+    cut_line = path.read_bytes().count(b"\n") + 1
+    with pytest.raises(InputError) as err:
+        read_catalog(path)
+    assert str(err.value) == f"{path}: ends mid-row at line {cut_line}: the file is truncated (fetch it again)"
+    assert cut_line < lines
+
+
+def test_a_catalog_row_without_a_required_field_is_refused_naming_it(sevir_tree: Path) -> None:
+    path = sevir_tree / "CATALOG.csv"
+    catalog = pd.read_csv(path)
+    catalog.loc[3, ["size_x", "minute_offsets"]] = np.nan
+    catalog.loc[:, "episode_id"] = np.nan  # optional: SEVIR's random events have none
+    catalog.to_csv(path, index=False)
+    with pytest.raises(InputError, match=rf"line 5 \(event '{catalog['id'][3]}'\) has no minute_offsets, size_x$"):
+        read_catalog(path)
+
+
 def test_catalog_keeps_sevir_columns(pristine_tree: Path) -> None:
     catalog = read_catalog(pristine_tree / "CATALOG.csv")
     assert tuple(pd.read_csv(pristine_tree / "CATALOG.csv").columns) == CATALOG_COLUMNS

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from atmo.errors import InputError
+from atmo.config_blocks import build_block
+from atmo.errors import ConfigError, InputError
 from atmo.nowcast.split import SplitConfig, read_split, split_events, write_split
 
 
@@ -70,10 +71,18 @@ def test_events_of_one_episode_say_that_the_fraction_split_needs_more_episodes()
     assert "np.int64" not in message and "\n" not in message
 
 
-def test_a_zero_fraction_is_named_as_the_cause() -> None:
-    catalog = _catalog(["2018-03-01", "2018-04-01", "2018-05-01"], [1.0, 2.0, 3.0])
-    with pytest.raises(InputError, match=r"split val would be empty .*nowcast\.split\.val_fraction is 0"):
-        split_events(catalog, SplitConfig(method="fraction", val_fraction=0.0, test_fraction=0.3), 0, "c.csv")
+@pytest.mark.parametrize(
+    ("fractions", "message"),
+    [
+        ((0.0, 0.3), r"key 'nowcast.split.val_fraction': expected > 0: model selection needs validation events"),
+        ((0.2, 0.0), r"key 'nowcast.split.test_fraction': expected > 0: scoring needs test events"),
+        ((0.5, 0.5), r"key 'nowcast.split.test_fraction': val_fraction \+ test_fraction = 1 leaves no training"),
+    ],
+)
+def test_fractions_that_leave_a_split_empty_are_config_errors(fractions: tuple[float, float], message: str) -> None:
+    val, test = fractions
+    with pytest.raises(ConfigError, match=message):
+        build_block(SplitConfig, {"method": "fraction", "val_fraction": val, "test_fraction": test}, "nowcast.split")
 
 
 def test_split_table_round_trip(tmp_path: Path) -> None:

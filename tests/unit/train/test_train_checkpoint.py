@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -65,17 +66,48 @@ def foreign(path: Path) -> None:
     save_checkpoint(path, tiny_net(), {}, epoch=1, metrics={})  # an exported model, not a last.pt
 
 
-@pytest.mark.parametrize(
-    ("damage", "problem"),
-    [
-        (truncate, "not a readable torch checkpoint"),
-        (foreign, "has no training state"),
-    ],
-)
-def test_resume_refuses_a_damaged_last_pt(tmp_path: Path, damage, problem: str) -> None:
+def test_resume_refuses_a_last_pt_without_training_state(tmp_path: Path) -> None:
     trainer, train, val, _ = make_trainer(tmp_path, epochs=1)
     trainer.fit(train, val)
-    damage(tmp_path / "last.pt")
+    foreign(tmp_path / "last.pt")
     trainer, train, val, _ = make_trainer(tmp_path, epochs=1)  # same fingerprint: it must resume
-    with pytest.raises(InputError, match=f"last.pt: {problem}"):
+    with pytest.raises(InputError, match=r"last\.pt: has no training state"):
         trainer.fit(train, val)
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return load_checkpoint(path)["model"]
+
+
+def test_a_truncated_last_pt_resumes_from_the_newest_intact_periodic_checkpoint(tmp_path: Path, caplog) -> None:
+    straight, damaged = tmp_path / "straight", tmp_path / "damaged"
+    trainer, train, val, _ = make_trainer(straight, epochs=4, checkpoint_every=2)
+    trainer.fit(train, val)
+    trainer, train, val, _ = make_trainer(damaged, epochs=3, checkpoint_every=2)
+    trainer.fit(train, val)  # epochs 1-3: periodic checkpoint at 2, last.pt at 3
+    truncate(damaged / "last.pt")
+    trainer, train, val, _ = make_trainer(damaged, epochs=4, checkpoint_every=2)
+    # a longer run has another fingerprint; keep this one's so the directory is resumed
+    trainer.config = replace(trainer.config, epochs=3)
+    with caplog.at_level("WARNING"):
+        trainer.fit(train, val)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "last.pt: not a readable torch checkpoint" in warnings[0]
+    assert warnings[0].endswith(f"resuming from {damaged / 'checkpoints/epoch_0002.pt'} instead")
+    assert load_checkpoint(damaged / "last.pt")["epoch"] == 3  # epoch 3 was trained again
+    history = (damaged / "history.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in history[1:]] == ["1", "2", "3"]
+
+
+def test_a_truncated_last_pt_without_an_intact_fallback_starts_afresh(tmp_path: Path, caplog) -> None:
+    trainer, train, val, _ = make_trainer(tmp_path, epochs=2, checkpoint_every=5)  # no periodic checkpoint
+    trainer.fit(train, val)
+    first = _weights(tmp_path / "last.pt")
+    truncate(tmp_path / "last.pt")
+    trainer, train, val, _ = make_trainer(tmp_path, epochs=2, checkpoint_every=5)
+    with caplog.at_level("WARNING"):
+        trainer.fit(train, val)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and warnings[0].endswith("training starts afresh at epoch 1")
+    again = _weights(tmp_path / "last.pt")  # the same seeded run, so the same weights
+    assert all(torch.equal(first[key], again[key]) for key in first)

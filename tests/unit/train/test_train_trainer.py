@@ -121,7 +121,7 @@ def test_checkpoint_every_n_epochs_gives_exactly_those_files(tmp_path: Path) -> 
     raw = torch.load(tmp_path / "checkpoints" / "epoch_0003.pt", weights_only=True)
     assert raw["epoch"] == 3 and raw["metrics"]["epoch"] == 3
     assert raw["config"] == config.to_dict() and raw["meta"] == {"hidden": 16}
-    assert "state" not in raw  # the resume state lives in last.pt only
+    assert "state" in raw  # the resume state too: the fallback when last.pt is damaged
     last = torch.load(tmp_path / "last.pt", weights_only=True)
     assert last["epoch"] == 7 and last["state"]["finished"]
     assert not torch.equal(raw["model"]["0.weight"], last["model"]["0.weight"])

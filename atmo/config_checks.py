@@ -1,0 +1,93 @@
+"""Checks of a validated config that the schema cannot express, run before the first job.
+
+The schema checks each value on its own. The rules that tie keys together (``frames_in +
+frames_out`` within SEVIR's 49 frames, a ``sevir_local`` source without a directory, split
+fractions that leave no training events...) live in the config dataclasses' ``__post_init__``,
+which a job runs when it builds its block. Building every block of an enabled module here, when
+the workflow is parsed, moves those errors before any compute: the same one line naming the key,
+without first running the catalog, fetch and split jobs (and, with real data, a download).
+
+:data:`BLOCKS` is the one list of which dataclass reads which block; the defaults test
+(``tests/unit/core/test_config_defaults.py``) walks it against the schemas.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+from atmo.config_blocks import build_block
+from atmo.errors import ConfigError
+
+#: ``module.key`` -> ``"python.module:ClassName"`` of the dataclass that reads that block (imported
+#: only when checked: some import torch).
+BLOCKS: dict[str, str] = {
+    "nowcast.synthetic": "atmo.synth.sevir:SyntheticSevirConfig",
+    "nowcast.sevir": "atmo.nowcast.source:SevirConfig",
+    "nowcast.selection": "atmo.io.sevir:Selection",
+    "nowcast.split": "atmo.nowcast.split:SplitConfig",
+    "nowcast.cache": "atmo.nowcast.cache:CacheConfig",
+    "nowcast.train": "atmo.train.config:TrainConfig",
+    "nowcast.scoring": "atmo.nowcast.scoring:ScoringConfig",
+    "cbh.synthetic": "atmo.synth.cbh:CameraSettings",
+    "cbh.era5": "atmo.io.era5:Era5Settings",
+    "cbh.geometry": "atmo.cbh.geometry:GeometrySettings",
+    "cbh.cache": "atmo.cbh.cache:CacheSettings",
+    "cbh.validation": "atmo.cbh.folds:ValidationSettings",
+    "cbh.gbdt": "atmo.cbh.gbdt:GbdtSettings",
+    "cbh.train": "atmo.train.config:TrainConfig",
+    "riskseg.synthetic": "atmo.synth.riskseg:SyntheticSceneSettings",
+    "riskseg.tiles": "atmo.riskseg.tiles:TilingSettings",
+    "riskseg.augment": "atmo.riskseg.augment:AugmentSettings",
+    "riskseg.train": "atmo.train.config:TrainConfig",
+    "riskseg.inference": "atmo.riskseg.inference:InferenceSettings",
+    "downscale.synthetic": "atmo.synth.downscale:SyntheticDownscaleSettings",
+    "downscale.url": "atmo.io.download:DownloadSettings",
+    "downscale.split": "atmo.downscale.split:TimeSplitSettings",
+    "downscale.train": "atmo.train.config:TrainConfig",
+    "downscale.baselines": "atmo.downscale.baselines:BaselineSettings",
+    "downscale.scoring": "atmo.downscale.scoring:ScoringSettings",
+}
+
+
+def block_class(path: str) -> type:
+    """The dataclass of block ``module.key`` (see :data:`BLOCKS`)."""
+    module_name, _, class_name = BLOCKS[path].partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def check_module(module: str, block: Mapping[str, Any]) -> None:
+    """Build every block of ``module`` that its config has, plus the rules across blocks; raise :class:`ConfigError`."""
+    for path in BLOCKS:
+        owner, _, key = path.partition(".")
+        if owner == module and key in block:
+            build_block(block_class(path), block[key], path)
+    if module == "nowcast":
+        _check_nowcast_source(block)
+
+
+def _check_nowcast_source(block: Mapping[str, Any]) -> None:
+    """A ``sevir_local`` source needs ``nowcast.sevir.local_dir``."""
+    if block.get("source") == "sevir_local" and not (block.get("sevir") or {}).get("local_dir"):
+        raise ConfigError(
+            "invalid config: key 'nowcast.sevir.local_dir': source 'sevir_local' needs the SEVIR directory "
+            "(CATALOG.csv and data/), got none"
+        )
+
+
+def check_devices(config: Mapping[str, Any], modules: list[str], local_gpus: int) -> None:
+    """``train.device: cuda`` needs a GPU on this machine when the run did not say it has GPUs elsewhere.
+
+    Called only for runs that rely on this machine's GPU count (no ``gpu`` resource given on the
+    command line or by a profile such as ``profiles/slurm``, whose jobs run on GPU nodes).
+    """
+    if local_gpus > 0:
+        return
+    for module in modules:
+        train = config[module].get("train") or {}
+        if train.get("device") == "cuda":
+            raise ConfigError(
+                f"invalid config: key '{module}.train.device': 'cuda' but this machine has no CUDA GPU; "
+                "use device: auto (or cpu), or submit with a profile that runs jobs on GPU nodes"
+            )

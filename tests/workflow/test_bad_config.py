@@ -1,0 +1,59 @@
+"""Bad settings stop ``snakemake`` at parse time, before any job, with one line naming the key.
+
+Each case edits ``config/test.yaml`` of a fresh workflow copy and runs a dry run: a rule that
+ties keys together (atmo/config_checks.py) or a malformed date must fail there, not in the first
+job that reads the block (for nowcast that is after the catalog, fetch and split jobs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from workflow_helpers import edit_config, only_error_line
+
+from atmo.machine import count_local_gpus
+
+pytestmark = pytest.mark.workflow
+
+
+def _set(module: str, block: str, **values: object) -> Callable[[dict], None]:
+    return lambda config: config[module].setdefault(block, {}).update(values)
+
+
+CASES = {
+    "frames beyond an event": (
+        _set("nowcast", "cache", frames_in=30, frames_out=30),
+        "key 'nowcast.cache.frames_out': expected <= 19 (frames_in + frames_out <= 49)",
+    ),
+    "impossible date": (
+        _set("nowcast", "synthetic", start="2019-13-45"),
+        "key 'nowcast.synthetic.start': expected a date such as '2019-05-01' (YYYY-MM-DD), got '2019-13-45'",
+    ),
+    "local source without a directory": (
+        lambda config: config["nowcast"].update(source="sevir_local"),
+        "key 'nowcast.sevir.local_dir': source 'sevir_local' needs the SEVIR directory",
+    ),
+    "fractions leaving no training events": (
+        _set("nowcast", "split", val_fraction=0.5, test_fraction=0.5),
+        "key 'nowcast.split.test_fraction': val_fraction + test_fraction = 1 leaves no training",
+    ),
+    "cuda on a machine without a GPU": (
+        _set("cbh", "train", device="cuda"),
+        "key 'cbh.train.device': 'cuda' but this machine has no CUDA GPU",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_bad_setting_stops_the_dry_run_with_one_line_naming_its_key(
+    workflow_dir: Path, snakemake_in, case: str
+) -> None:
+    edit, expected = CASES[case]
+    if "cuda" in case and count_local_gpus():
+        pytest.skip("this machine has a CUDA GPU")
+    edit_config(workflow_dir, edit)
+    line = only_error_line(snakemake_in("-n", check=False))
+    assert line.startswith(f"invalid config: {expected}"), line
+    assert not (workflow_dir / "results").exists() and not (workflow_dir / "resources").exists()

@@ -11,7 +11,8 @@ from snakemake.io import is_flagged
 
 from atmo.check_cache import run_unless_passed
 from atmo.config_checks import check_devices, check_module
-from atmo.errors import ConfigError
+from atmo.errors import ConfigError, InputError
+from atmo.io.writable import check_writable
 from atmo.machine import count_local_gpus
 from atmo.workflow_config import MODULES, validate_workflow_config
 
@@ -51,8 +52,8 @@ BENCHMARKS = "results/benchmarks"
 WORKFLOW_CODE = tuple(sorted(Path(workflow.basedir, "rules").glob("*.smk")))
 
 # Rules across keys (atmo/config_checks.py), before any job: checked by the snakemake the user
-# started, remembered per module block like the model checks; the device check depends on this
-# machine, so it always runs (it is cheap).
+# started, remembered per module block like the model checks; the device and write checks depend
+# on this machine, so they always run (they are cheap).
 if workflow.is_main_process:
     try:
         for module in config["modules"]:
@@ -64,7 +65,14 @@ if workflow.is_main_process:
             )
         if not GPUS_GIVEN:
             check_devices(config, config["modules"], LOCAL_GPUS)
-    except ConfigError as error:
+        check_writable(
+            [
+                RESULTS,
+                RESOURCES,
+                *(f"{RESULTS}/{module}" for module in config["modules"]),
+            ]
+        )
+    except (ConfigError, InputError) as error:
         stop_with_one_line(error)
 
 

@@ -25,7 +25,6 @@ rule downscale_fetch:
         runtime=240,
     params:
         entry=downscale_manifest_entry,
-        transfer=config_section("downscale", "url"),
     script:
         "../workflow_scripts/downscale_fetch.py"
 

@@ -3,6 +3,7 @@
 import re
 
 from atmo.errors import ConfigError
+from atmo.io.download import without_transfer
 from atmo.io.sevir import data_file_names, read_catalog
 
 SEVIR_ROOT = f"{RESOURCES}/nowcast/sevir"
@@ -13,14 +14,18 @@ def sevir_source_setting(key):
     """A params function: ``nowcast.<key>`` if the configured source reads it, else a fixed value.
 
     The synthetic source reads `seed` and `synthetic`; the real ones read only `sevir`. A setting the
-    source ignores must not rerun the catalog and fetch jobs (for sevir_s3: download everything again).
+    source ignores must not rerun the catalog and fetch jobs (for sevir_s3: download everything again),
+    nor must the download's timeout, retries and back-off (the scripts read those from the config).
     """
     real = config["nowcast"]["source"] != "synthetic"
     used = {"seed": not real, "synthetic": not real, "sevir": real}[key]
     unused = {"seed": 0, "synthetic": {}, "sevir": {}}[key]
 
     def setting(wildcards):
-        return config_section("nowcast", key) if used else unused
+        if not used:
+            return unused
+        block = config_section("nowcast", key)
+        return without_transfer(block) if key == "sevir" else block
 
     return setting
 

@@ -64,7 +64,9 @@ def run_snakemake(
     )
     if check and proc.returncode != 0:
         logs = "\n".join(
-            f"--- {log}\n{log.read_text()[-3000:]}" for log in sorted((workdir / "results/logs").rglob("*.log"))
+            f"--- {log}\n{log.read_text()[-3000:]}"
+            for log in sorted((workdir / "results/logs").rglob("*.log"))
+            if "attempts" not in log.relative_to(workdir).parts
         )
         pytest.fail(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}\n{logs}")
     return proc

@@ -1,12 +1,13 @@
 """Download one file of the downscale archive listed in the manifest, verified and resumable."""
 
 from atmo.config_blocks import build_block
-from atmo.io.download import DownloadSettings, download
+from atmo.io.download import DOWNLOAD_PROGRESS, DownloadSettings, download
 from atmo.runlog import log_to
 
-log_to(snakemake.log[0])
+log_to(snakemake.log[0], console=DOWNLOAD_PROGRESS)
 entry = snakemake.params.entry  # url, size, sha256 of one manifest entry (read by read_manifest)
-transfer = build_block(DownloadSettings, snakemake.params.transfer, "downscale.url")
+# the transfer keys are not params (a timeout changes no file): read from the config
+transfer = build_block(DownloadSettings, snakemake.config["downscale"]["url"], "downscale.url")
 download(
     entry["url"],
     snakemake.output.data,

@@ -37,8 +37,12 @@ from atmo.errors import InputError
 from atmo.io.atomic import write_text
 
 log = logging.getLogger(__name__)
+#: Loggers whose lines a fetch job also prints on the console (:func:`atmo.runlog.log_to`): a user
+#: watching ``snakemake`` sees a large file move, a retry, or a stalled server.
+DOWNLOAD_PROGRESS = (__name__,)
 
 CHUNK_BYTES = 1 << 20
+PROGRESS_EVERY_S = 10.0
 # Client errors that will not go away by asking again; everything else (5xx, 408, 429, dropped
 # connections, timeouts) is worth a retry.
 _RETRYABLE_HTTP = {408, 425, 429}
@@ -70,6 +74,24 @@ class DownloadSettings:
     retries: int = 3
     timeout_s: float = 60.0
     backoff_s: float = 1.0
+
+
+#: The keys of a transfer policy, the same in every block that downloads (``downscale.url``,
+#: ``nowcast.sevir``, ``riskseg.url``). They never change a file's content, so the rules keep them
+#: out of ``params`` (editing a timeout must not download everything again) and the fetch scripts
+#: read them from the config.
+TRANSFER_KEYS = ("retries", "timeout_s", "backoff_s")
+
+
+def transfer_settings(block: dict | None) -> dict[str, float | int]:
+    """``retries``, ``timeout_s`` and ``backoff_s`` of a source block, defaults where it has none."""
+    defaults = {key: getattr(DownloadSettings, key) for key in TRANSFER_KEYS}
+    return {key: (block or {}).get(key, default) for key, default in defaults.items()}
+
+
+def without_transfer(block: dict) -> dict:
+    """``block`` less the transfer keys: what a fetch rule's ``params`` may carry."""
+    return {key: value for key, value in block.items() if key not in TRANSFER_KEYS}
 
 
 class _TransientError(Exception):
@@ -142,6 +164,14 @@ def _mismatch(path: Path, size: int | None, sha256: str | None) -> str | None:
     return None
 
 
+def progress_line(name: str, have: int, total: int | None, moved: int, seconds: float) -> str:
+    """``SEVIR_VIL_2019.h5: 1.2 of 5.0 GB (24 %), 38.1 MB/s``: where a long download stands."""
+    rate = f"{moved / max(seconds, 1e-9) / 1e6:.1f} MB/s"
+    if not total:
+        return f"{name}: {have / 1e9:.2f} GB so far, {rate}"
+    return f"{name}: {have / 1e9:.2f} of {total / 1e9:.2f} GB ({100 * have / total:.0f} %), {rate}"
+
+
 def _open(url: str, offset: int, timeout_s: float) -> http.client.HTTPResponse:
     """Open ``url`` asking for the bytes from ``offset`` on; sort failures into permanent/transient."""
     request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
@@ -187,15 +217,20 @@ def _transfer(url: str, part: Path, size: int | None, timeout_s: float) -> None:
         length = response.headers.get("Content-Length")
         expected = int(length) if length is not None else None
         received = 0
-        next_report = time.monotonic() + 10.0
+        started = time.monotonic()
+        next_report = started + PROGRESS_EVERY_S
         try:
             with open(part, mode) as stream:
                 while chunk := response.read(CHUNK_BYTES):
                     stream.write(chunk)
                     received += len(chunk)
                     if time.monotonic() >= next_report:
-                        log.info("%s: %d bytes so far", part.name, offset + received)
-                        next_report += 10.0
+                        total = None if expected is None else offset + expected
+                        log.info(
+                            "%s",
+                            progress_line(part.name, offset + received, total, received, time.monotonic() - started),
+                        )
+                        next_report += PROGRESS_EVERY_S
         except (OSError, http.client.HTTPException) as err:
             raise _TransientError(f"transfer interrupted after {offset + received} bytes ({err})") from err
     # http.client returns b"" instead of raising when the peer closes early, so count ourselves.

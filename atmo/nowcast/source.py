@@ -26,7 +26,7 @@ import pandas as pd
 from atmo.config_blocks import build_block, check
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path
-from atmo.io.download import download
+from atmo.io.download import DownloadSettings, download
 from atmo.io.sevir import check_data_file, read_catalog, write_catalog
 from atmo.synth.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
 
@@ -43,6 +43,9 @@ class SevirConfig:
 
     base_url: str = "https://sevir.s3.amazonaws.com"
     local_dir: str | None = None
+    retries: int = DownloadSettings.retries
+    timeout_s: float = DownloadSettings.timeout_s
+    backoff_s: float = DownloadSettings.backoff_s
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,9 @@ class SourceConfig:
     synthetic: SyntheticSevirConfig = field(default_factory=SyntheticSevirConfig)
     base_url: str = SevirConfig.base_url
     local_dir: str | None = SevirConfig.local_dir
+    retries: int = SevirConfig.retries
+    timeout_s: float = SevirConfig.timeout_s
+    backoff_s: float = SevirConfig.backoff_s
 
     def __post_init__(self) -> None:
         check(self, [("source", self.source in SOURCES, f"expected one of {list(SOURCES)}")])
@@ -66,7 +72,7 @@ class SourceConfig:
         """From the config's ``nowcast.source``, ``nowcast.seed``, ``nowcast.synthetic`` and ``nowcast.sevir``."""
         generator = replace(build_block(SyntheticSevirConfig, synthetic, "nowcast.synthetic"), seed=seed)
         real = build_block(SevirConfig, sevir, "nowcast.sevir")
-        return cls(source, generator, real.base_url, real.local_dir)
+        return cls(source, generator, real.base_url, real.local_dir, real.retries, real.timeout_s, real.backoff_s)
 
     def local_root(self) -> Path:
         """The local SEVIR directory, which must exist (checked before anything is read)."""
@@ -76,6 +82,12 @@ class SourceConfig:
         if not root.is_dir():
             raise InputError(root, "SEVIR directory (nowcast.sevir.local_dir) does not exist")
         return root
+
+
+def _download(cfg: SourceConfig, relative: str, dest: str | os.PathLike[str]) -> None:
+    """``<base_url>/<relative>`` to ``dest`` with the block's timeout, retries and back-off."""
+    url = f"{cfg.base_url.rstrip('/')}/{relative}"
+    download(url, dest, retries=cfg.retries, timeout_s=cfg.timeout_s, backoff_s=cfg.backoff_s)
 
 
 def _symlink(src: Path, dest: str | os.PathLike[str]) -> None:
@@ -95,7 +107,7 @@ def fetch_catalog(cfg: SourceConfig, dest: str | os.PathLike[str]) -> pd.DataFra
         read_catalog(src)
         _symlink(src, dest)
     else:
-        download(f"{cfg.base_url.rstrip('/')}/CATALOG.csv", dest)
+        _download(cfg, "CATALOG.csv", dest)
     try:
         return read_catalog(dest)
     except InputError:
@@ -118,7 +130,7 @@ def fetch_data_file(cfg: SourceConfig, catalog: pd.DataFrame, file_name: str, de
         _symlink(src, dest)
         return dest
     else:
-        download(f"{cfg.base_url.rstrip('/')}/data/{file_name}", dest)
+        _download(cfg, f"data/{file_name}", dest)
     try:
         check_data_file(dest, rows)
     except InputError:

@@ -92,10 +92,13 @@ def import_scene(
     log.info("imported %s and %s: %d of %d pixels are nodata", scene.path, labels.path, invalid.sum(), invalid.size)
 
 
-def fetch_scene(manifest_path: str | os.PathLike[str], dest_dir: str | os.PathLike[str]) -> list[Path]:
+def fetch_scene(
+    manifest_path: str | os.PathLike[str], dest_dir: str | os.PathLike[str], **transfer: float | int
+) -> list[Path]:
     """Download the manifest's ``scene.tif`` and ``labels.tif`` entries (verified) into ``dest_dir``.
 
-    Returns ``[scene, labels]``. Other entries of the manifest are ignored.
+    Returns ``[scene, labels]``. Other entries of the manifest are ignored. ``transfer`` holds the
+    ``retries``, ``timeout_s`` and ``backoff_s`` of :func:`atmo.io.download.download`.
     """
     entries = {entry.path: entry for entry in read_manifest(manifest_path)}
     missing = [name for name in MANIFEST_FILES if name not in entries]
@@ -103,4 +106,4 @@ def fetch_scene(manifest_path: str | os.PathLike[str], dest_dir: str | os.PathLi
         raise InputError(
             manifest_path, f"has no entry with path {missing}; riskseg needs entries {list(MANIFEST_FILES)}"
         )
-    return download_manifest([entries[name] for name in MANIFEST_FILES], dest_dir)
+    return download_manifest([entries[name] for name in MANIFEST_FILES], dest_dir, **transfer)

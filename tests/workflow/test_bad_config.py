@@ -7,6 +7,8 @@ job that reads the block (for nowcast that is after the catalog, fetch and split
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,3 +59,20 @@ def test_a_bad_setting_stops_the_dry_run_with_one_line_naming_its_key(
     line = only_error_line(snakemake_in("-n", check=False))
     assert line.startswith(f"invalid config: {expected}"), line
     assert not (workflow_dir / "results").exists() and not (workflow_dir / "resources").exists()
+
+
+def test_a_results_folder_that_cannot_be_written_is_one_line_before_any_job(workflow_dir: Path, snakemake_in) -> None:
+    results = workflow_dir / "results"
+    results.mkdir()
+    made_immutable = subprocess.run(["chattr", "+i", str(results)], capture_output=True).returncode == 0
+    try:
+        if not made_immutable:  # a file system without immutable flags: a read-only folder as a non-root user
+            if os.geteuid() == 0:
+                pytest.skip("chattr +i is not supported here, and root writes through read-only permissions")
+            results.chmod(0o555)
+        line = only_error_line(snakemake_in(check=False), prefix=str(results.relative_to(workflow_dir)))
+    finally:
+        subprocess.run(["chattr", "-i", str(results)], capture_output=True)
+        results.chmod(0o755)
+    assert line.startswith("results: cannot be written (") and line.endswith("make it writable or run elsewhere")
+    assert not list(results.iterdir())

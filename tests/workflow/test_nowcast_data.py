@@ -9,6 +9,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+from local_http import silent_server
 from workflow_helpers import edit_config, load_config
 
 from atmo.io.sevir import MODALITIES, data_file_names, read_catalog, write_catalog
@@ -110,4 +111,22 @@ def test_missing_local_directory_is_one_line(workflow_dir: Path, snakemake_in, t
     assert result.returncode != 0
     log = (workflow_dir / "results/logs/nowcast/sevir_source_catalog.log").read_text()
     assert f"InputError: {missing}: SEVIR directory (nowcast.sevir.local_dir) does not exist" in log
+    assert not (workflow_dir / "resources/nowcast/sevir/CATALOG.csv").exists()
+
+
+def test_a_server_that_never_answers_fails_the_download_in_seconds_and_says_so_on_the_console(
+    workflow_dir: Path, snakemake_in
+) -> None:
+    with silent_server() as url:
+        transfer = {"base_url": url, "timeout_s": 0.5, "retries": 1, "backoff_s": 0.0}
+        _nowcast_config(workflow_dir, source="sevir_s3", sevir=transfer)
+        result = snakemake_in("resources/nowcast/sevir/CATALOG.csv", check=False, timeout=120)
+    assert result.returncode != 0
+    # while the job runs, the console shows why it waits: the retry, with the timeout
+    assert "CATALOG.csv: TimeoutError: timed out; retry 1/1 in 0.0 s" in result.stdout
+    log = (workflow_dir / "results/logs/nowcast/sevir_source_catalog.log").read_text()
+    failure = [line for line in log.splitlines() if line.startswith("atmo.errors.InputError")]
+    assert failure == [
+        f"atmo.errors.InputError: {url}/CATALOG.csv: download failed after 2 attempts: TimeoutError: timed out"
+    ]
     assert not (workflow_dir / "resources/nowcast/sevir/CATALOG.csv").exists()

@@ -85,7 +85,8 @@ NO_DATACLASS: dict[str, str] = {
     "riskseg.source": "a scalar rule param branched on in workflow_scripts/riskseg_scene.py; no default in code",
     "riskseg.seed": "a scalar rule param passed as a required argument; no default in code",
     "riskseg.local": "input paths of rules/riskseg.smk; both keys required, no defaults",
-    "riskseg.url": "input path (the manifest) of rules/riskseg.smk; required, no default",
+    "riskseg.url": "the manifest (an input of rules/riskseg.smk, no default) and the transfer keys, read by "
+    "atmo.io.download.transfer_settings with DownloadSettings defaults",
     "riskseg.oversampling": "named OversamplingSettings entries (compared with #/$defs/oversampling below)",
     "riskseg.crf": "named CrfSettings entries (compared with #/$defs/crf below)",
     "riskseg.variants": (

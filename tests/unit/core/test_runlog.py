@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from atmo.runlog import ATTEMPTS_KEPT
+
 SCRIPT = """
 import sys
 from atmo.errors import InputError
@@ -34,3 +36,21 @@ def test_bad_input_logs_one_line_and_a_bug_its_traceback(tmp_path: Path, kind: s
     else:
         assert lines[0] == "Traceback (most recent call last):" and lines[-1] == "RuntimeError: a bug"
         assert any("FileNotFoundError" in line for line in lines)  # the chained cause is kept for a bug
+
+
+ATTEMPT = """
+import sys
+from atmo.runlog import log_to
+
+log_to(sys.argv[1]).info("attempt %s", sys.argv[2])
+"""
+
+
+def test_each_attempt_stays_readable_after_snakemake_deletes_the_log(tmp_path: Path) -> None:
+    log = tmp_path / "results/logs/nowcast/nowcast_train/sgt.log"
+    for attempt in range(1, 8):
+        subprocess.run([sys.executable, "-c", ATTEMPT, str(log), str(attempt)], check=True)
+        log.unlink()  # what Snakemake does before it reruns a job
+    kept = sorted((tmp_path / "results/logs/attempts/nowcast/nowcast_train/sgt").iterdir())
+    assert len(kept) == ATTEMPTS_KEPT == 5  # the newest five
+    assert [path.read_text().split("attempt ")[-1].strip() for path in kept] == ["3", "4", "5", "6", "7"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -10,10 +11,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from local_http import serve
+from local_http import serve, silent_server
 
 from atmo.errors import InputError
-from atmo.io.download import ManifestEntry, download, download_manifest, read_manifest, write_manifest
+from atmo.io.download import (
+    ManifestEntry,
+    download,
+    download_manifest,
+    progress_line,
+    read_manifest,
+    transfer_settings,
+    write_manifest,
+)
 
 PAYLOAD = np.random.default_rng(7).integers(0, 256, size=300_000, dtype=np.uint8).tobytes()
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -214,3 +223,26 @@ def test_bad_manifest_is_an_input_error(tmp_path: Path, text: str, problem: str)
 def test_missing_manifest_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="manifest does not exist"):
         read_manifest(tmp_path / "nope.yaml")
+
+
+def test_a_server_that_never_answers_times_out_retries_and_names_the_url(tmp_path: Path, caplog) -> None:
+    with silent_server() as url, caplog.at_level("WARNING"):
+        started = time.monotonic()
+        with pytest.raises(InputError, match=r"/data\.bin: download failed after 2 attempts: .*timed out"):
+            download(f"{url}/data.bin", tmp_path / "data.bin", retries=1, timeout_s=0.3, backoff_s=0.0)
+        assert time.monotonic() - started < 5
+    retries = [r.getMessage() for r in caplog.records if "retry 1/1" in r.getMessage()]
+    assert len(retries) == 1 and "timed out" in retries[0]
+    assert not (tmp_path / "data.bin").exists()
+
+
+def test_progress_names_the_bytes_the_total_and_the_rate() -> None:
+    assert progress_line("VIL.h5", 1_200_000_000, 5_000_000_000, 400_000_000, 10.0) == (
+        "VIL.h5: 1.20 of 5.00 GB (24 %), 40.0 MB/s"
+    )
+    assert progress_line("VIL.h5", 2_000_000, None, 2_000_000, 4.0) == "VIL.h5: 0.00 GB so far, 0.5 MB/s"
+
+
+def test_transfer_settings_fill_the_download_defaults() -> None:
+    assert transfer_settings(None) == {"retries": 3, "timeout_s": 60.0, "backoff_s": 1.0}
+    assert transfer_settings({"timeout_s": 5, "manifest": "m.yaml"}) == {"retries": 3, "timeout_s": 5, "backoff_s": 1.0}

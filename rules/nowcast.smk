@@ -120,6 +120,8 @@ rule sevir_cache:
     params:
         cache=config_section("nowcast", "cache"),
         data_dir=f"{SEVIR_ROOT}/data",
+        # a damaged data file is moved here, so the next run fetches it again
+        quarantine_dir=f"{SEVIR_ROOT}/quarantine",
     script:
         "../workflow_scripts/sevir_cache.py"
 

@@ -16,5 +16,6 @@ summary = build_cache(
     snakemake.params.data_dir,
     snakemake.output.cache,
     build_block(CacheConfig, snakemake.params.cache, "nowcast.cache"),
+    quarantine_dir=snakemake.params.quarantine_dir,
 )
 write_json(snakemake.output.summary, summary)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from atmo.errors import InputError
-from atmo.io.atomic import atomic_path
+from atmo.io.atomic import atomic_path, write_text
 from atmo.io.hdf5 import open_hdf5, require_dataset
 
 log = logging.getLogger(__name__)
@@ -328,12 +328,35 @@ def check_data_file(path: str | os.PathLike[str], rows: pd.DataFrame) -> None:
         _check_raster_file(path, img_types[0], rows)
 
 
-def check_data_files(catalog: pd.DataFrame, data_dir: str | os.PathLike[str]) -> None:
+def check_data_files(
+    catalog: pd.DataFrame, data_dir: str | os.PathLike[str], quarantine_dir: str | os.PathLike[str] | None = None
+) -> None:
     """:func:`check_data_file` for every file (under ``data_dir``) that ``catalog`` refers to,
-    so that a bad file stops a job before anything is computed."""
+    so that a bad file stops a job before anything is computed.
+
+    With ``quarantine_dir``, a file that exists but fails its check (truncated, corrupt, foreign) is
+    moved there first, with a note of its size and the problem: the fetch job's output is then
+    missing, so the next run fetches it again instead of failing on the same file forever.
+    """
     rows = catalog[catalog["img_type"].isin(MODALITIES)]
     for file_name, group in rows.groupby("file_name", sort=True):
-        check_data_file(Path(data_dir) / file_name, group)
+        path = Path(data_dir) / file_name
+        try:
+            check_data_file(path, group)
+        except InputError as error:
+            if quarantine_dir is None or (not path.is_symlink() and not path.is_file()):
+                raise
+            moved = quarantine(path, Path(quarantine_dir) / file_name, error.problem)
+            raise InputError(path, f"{error.problem}; moved to {moved}: the next run fetches it again") from None
+
+
+def quarantine(path: Path, dest: Path, problem: str) -> Path:
+    """Move ``path`` to ``dest`` (replacing an older one) beside ``<dest>.txt`` naming its size and ``problem``."""
+    size = path.stat().st_size if path.exists() else path.lstat().st_size  # a link: its target's size
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, dest)
+    write_text(Path(f"{dest}.txt"), f"moved here from {path} ({size} bytes): {problem}\n")
+    return dest
 
 
 class SevirReader:

@@ -174,17 +174,19 @@ def build_cache(
     data_dir: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
     cfg: CacheConfig,
+    quarantine_dir: str | os.PathLike[str] | None = None,
 ) -> dict:
     """Write the cache of ``event_ids`` (in that order) to ``out_path``; return a summary dict.
 
     All data files are checked against the catalog first, so bad input fails before any decoding
-    and leaves no output.
+    and leaves no output; a damaged one is moved to ``quarantine_dir`` (when given) so that the next
+    run fetches it again.
     """
     rows = catalog[catalog["id"].isin(set(event_ids)) & catalog["img_type"].isin(MODALITIES)]
     unknown = sorted(set(event_ids) - set(rows.loc[rows["img_type"] == "vil", "id"]))
     if unknown:
         raise InputError(Path(data_dir), f"{len(unknown)} event(s) without a VIL row in the catalog, e.g. {unknown[0]}")
-    check_data_files(rows, data_dir)
+    check_data_files(rows, data_dir, quarantine_dir)
     patch_km = _patch_km(rows, Path(data_dir))
     starts = sample_starts(cfg.frames_in, cfg.frames_out, cfg.stride)
     n_samples, grid, t_in, t_out = len(event_ids) * len(starts), cfg.grid_size, cfg.frames_in, cfg.frames_out

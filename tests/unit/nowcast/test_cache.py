@@ -119,3 +119,20 @@ def test_bad_input_stops_before_compute_and_leaves_no_output(sevir_tree: Path, t
         _build(sevir_tree, out)
     assert str(err.value).startswith(str(path)) and "\n" not in str(err.value)
     assert list(tmp_path.glob("cache*")) == [] and list(tmp_path.glob(".cache*")) == []
+
+
+def test_a_damaged_data_file_is_quarantined_so_the_next_run_fetches_it(sevir_tree: Path, tmp_path: Path) -> None:
+    catalog = read_catalog(sevir_tree / "CATALOG.csv")
+    name = catalog.loc[catalog["img_type"] == "vil", "file_name"].iloc[0]
+    path = sevir_tree / "data" / name
+    size = path.stat().st_size
+    path.write_bytes(path.read_bytes()[: size // 2])
+    quarantine = tmp_path / "quarantine"
+    ids = list(catalog.loc[catalog["img_type"] == "vil", "id"])
+    with pytest.raises(InputError) as err:
+        build_cache(catalog, ids, sevir_tree / "data", tmp_path / "cache.h5", CFG, quarantine_dir=quarantine)
+    moved = quarantine / name
+    assert str(err.value).endswith(f"; moved to {moved}: the next run fetches it again")
+    assert not path.exists() and moved.stat().st_size == size // 2
+    assert (quarantine / f"{name}.txt").read_text().startswith(f"moved here from {path} ({size // 2} bytes): ")
+    assert not (tmp_path / "cache.h5").exists()

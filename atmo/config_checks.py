@@ -51,6 +51,29 @@ BLOCKS: dict[str, str] = {
 }
 
 
+#: Metrics that every training run of a ``train`` block logs (``history.csv`` columns beyond
+#: ``epoch, lr, seconds``), by the block's config path: what its ``monitor`` may name. Metrics only
+#: some architectures log (the SGT's physics terms) are left out. A workflow test checks these
+#: against the histories of an executed run, so the lists cannot drift from the code.
+MONITORABLE: dict[str, tuple[str, ...]] = {
+    "nowcast.train": ("train_loss", "train_mse", "train_extreme", "val_loss", "val_mse", "val_extreme"),
+    "cbh.train": ("train_loss", "train_mae_km", "val_loss", "val_mae_km"),
+    "cbh.mae.train": ("train_loss", "train_mse_masked", "val_loss", "val_mse_masked"),
+    "riskseg.train": ("train_loss", "train_focal", "train_coral", "val_loss", "val_focal", "val_coral"),
+    "downscale.train": (
+        "train_loss",
+        "train_recon",
+        "train_kl",
+        "train_tail_mae",
+        "val_loss",
+        "val_recon",
+        "val_kl",
+        "val_tail_mae",
+        "val_active_units",
+    ),
+}
+
+
 def block_class(path: str) -> type:
     """The dataclass of block ``module.key`` (see :data:`BLOCKS`)."""
     module_name, _, class_name = BLOCKS[path].partition(":")
@@ -65,6 +88,22 @@ def check_module(module: str, block: Mapping[str, Any]) -> None:
             build_block(block_class(path), block[key], path)
     if module == "nowcast":
         _check_nowcast_source(block)
+    _check_monitors(module, block)
+
+
+def _check_monitors(module: str, block: Mapping[str, Any]) -> None:
+    """Each ``train.monitor`` of ``module`` names a metric its training logs (see :data:`MONITORABLE`)."""
+    for path, metrics in MONITORABLE.items():
+        owner, *keys = path.split(".")
+        node: Any = block if owner == module else None
+        for key in keys:
+            node = node.get(key) if isinstance(node, Mapping) else None
+        monitor = node.get("monitor") if isinstance(node, Mapping) else None
+        if monitor is not None and monitor not in metrics:
+            raise ConfigError(
+                f"invalid config: key '{path}.monitor': {monitor!r} is not a metric this training logs; "
+                f"expected one of {list(metrics)}"
+            )
 
 
 def _check_nowcast_source(block: Mapping[str, Any]) -> None:

@@ -41,6 +41,10 @@ CASES = {
         _set("nowcast", "split", val_fraction=0.5, test_fraction=0.5),
         "key 'nowcast.split.test_fraction': val_fraction + test_fraction = 1 leaves no training",
     ),
+    "a monitor no metric matches": (
+        _set("nowcast", "train", monitor="val_csi"),
+        "key 'nowcast.train.monitor': 'val_csi' is not a metric this training logs; expected one of ['train_loss',",
+    ),
     "cuda on a machine without a GPU": (
         _set("cbh", "train", device="cuda"),
         "key 'cbh.train.device': 'cuda' but this machine has no CUDA GPU",

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from workflow_helpers import REPO, load_config
 
+from atmo.config_checks import MONITORABLE
 from atmo.summary.provenance import config_hash
 from atmo.workflow_config import validate_workflow_config
 
@@ -82,3 +83,21 @@ def test_every_training_log_shows_each_epochs_loss_and_validation_metric(test_ru
                 total = epochs[0][1]
                 assert [k for k, _ in epochs] == list(range(1, len(epochs) + 1)), f"{where}: {epochs}"
                 assert all(n == total for _, n in epochs) and len(epochs) <= total, where
+
+
+def test_every_metric_a_monitor_may_name_is_in_every_history_of_its_block(test_run: Path) -> None:
+    """atmo.config_checks.MONITORABLE (checked at parse time) against what training really logged."""
+    histories = {
+        "nowcast.train": "results/nowcast/models/*/history.csv",
+        "cbh.train": "results/cbh/models/*/*/history.csv",
+        "cbh.mae.train": "results/cbh/mae/**/history.csv",
+        "riskseg.train": "results/riskseg/models/*/*/history.csv",
+        "downscale.train": "results/downscale/models/*/history.csv",
+    }
+    assert set(histories) == set(MONITORABLE)
+    for block, pattern in histories.items():
+        files = sorted(test_run.glob(pattern))
+        assert files, f"no history for {block} ({pattern})"
+        for path in files:
+            columns = set(path.read_text().splitlines()[0].split(","))
+            assert set(MONITORABLE[block]) <= columns, f"{path}: {sorted(set(MONITORABLE[block]) - columns)}"

@@ -34,14 +34,12 @@ checkpoint epoch among its products.
 from __future__ import annotations
 
 import inspect
-import json
 import math
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,6 +58,7 @@ from atmo.downscale.sampling import MODES
 from atmo.errors import ConfigError, InputError
 from atmo.io.atomic import write_text
 from atmo.io.hdf5 import open_hdf5
+from atmo.io.metrics_json import read_json_object
 from atmo.report import (
     Column,
     Row,
@@ -148,19 +147,9 @@ def parse_product(name: str) -> Product:
     return Product(name, match["mode"], match["variant"], int(match["epoch"]))
 
 
-def _read_json(path: PathLike, what: str) -> dict[str, Any]:
-    try:
-        value = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputError(path, f"not a readable {what} ({error})") from error
-    if not isinstance(value, dict):
-        raise InputError(path, f"not a {what}: expected a JSON object")
-    return value
-
-
 def read_scores(path: PathLike) -> dict[str, Any]:
     """One product's score JSON; :class:`InputError` if it is not one of :func:`score_samples`'s."""
-    scores = _read_json(path, "downscale score JSON")
+    scores = read_json_object(path, "downscale score JSON")
     missing = [key for key in _SCORE_KEYS if key not in scores]
     if missing:
         raise InputError(path, f"not a downscale score file: key(s) {missing} missing")
@@ -169,7 +158,7 @@ def read_scores(path: PathLike) -> dict[str, Any]:
 
 def read_metrics(path: PathLike) -> dict[str, Any]:
     """A variant's training ``metrics.json``; :class:`InputError` without the latent activity keys."""
-    metrics = _read_json(path, "training metrics JSON")
+    metrics = read_json_object(path, "training metrics JSON")
     missing = [key for key in _METRICS_KEYS if key not in metrics]
     if missing:
         raise InputError(path, f"not a downscale training metrics file: key(s) {missing} missing")

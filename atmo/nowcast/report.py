@@ -19,10 +19,8 @@ top and the ablations sit beneath it.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -33,6 +31,7 @@ from matplotlib.figure import Figure
 import atmo.report as shared
 from atmo.errors import InputError
 from atmo.io.hdf5 import open_hdf5, require_dataset
+from atmo.io.metrics_json import read_json_object
 from atmo.metrics.contingency import threshold_label
 from atmo.nowcast.scoring import FORECAST_DATASET
 from atmo.report import Column, Row
@@ -242,13 +241,8 @@ def _common_thresholds(entries: Sequence[Row]) -> list[str]:
 
 def read_scores(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The score dict of one model from its JSON file; :class:`InputError` if missing or not a score file."""
-    try:
-        scores = json.loads(Path(path).read_text())
-    except FileNotFoundError as err:
-        raise InputError(path, "score file does not exist") from err
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(path, f"not valid JSON ({err})") from err
-    absent = [key for key in ("thresholds", "n_leads") if not isinstance(scores, dict) or key not in scores]
+    scores = read_json_object(path, "score file")
+    absent = [key for key in ("thresholds", "n_leads") if key not in scores]
     if absent:
         raise InputError(path, f"not a nowcast score file: key(s) {absent} missing")
     return scores

@@ -19,18 +19,17 @@ The seed does not say which kappa it reports; the ablation table uses the unweig
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from atmo.errors import InputError
 from atmo.io.atomic import write_text
+from atmo.io.metrics_json import read_json_object
 from atmo.report import Column, Row, markdown_table, save_figure
 from atmo.riskseg.dataset import band_names_of
 from atmo.riskseg.evaluate import test_windows
@@ -75,11 +74,8 @@ class Comparison:
 
 def read_scores(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """The score job's JSON: product name -> scores."""
-    try:
-        scores = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise InputError(path, f"not a readable scores JSON ({error})") from error
-    if not isinstance(scores, dict) or not all(isinstance(v, dict) for v in scores.values()):
+    scores = read_json_object(path, "riskseg scores JSON")
+    if not all(isinstance(v, dict) for v in scores.values()):
         raise InputError(path, "expected an object of product name -> scores")
     return scores
 
@@ -265,11 +261,8 @@ def read_baseline(path: str | os.PathLike[str] | None) -> dict[str, Any] | None:
     """A baseline metrics JSON (flat, with the score keys of :data:`TARGETS`), or ``None``."""
     if path is None:
         return None
-    try:
-        baseline = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise InputError(path, f"not a readable baseline metrics JSON ({error})") from error
-    if not isinstance(baseline, dict) or not set(TARGETS) & baseline.keys():
+    baseline = read_json_object(path, "baseline metrics JSON")
+    if not set(TARGETS) & baseline.keys():
         raise InputError(path, f"has none of the metric keys {sorted(TARGETS)}")
     return baseline
 
@@ -296,7 +289,7 @@ def write_report(
     final = final_product(context)
     if final not in scores:
         raise InputError(scores_path, f"has no product {final!r}")
-    oversampling = {name: json.loads(Path(path).read_text()) for name, path in oversampling_paths.items()}
+    oversampling = {name: read_json_object(path, "oversampling summary") for name, path in oversampling_paths.items()}
     texts = {
         scores_md: scores_markdown(scores, final),
         success_md: success_markdown(scores, final, targets, read_baseline(baseline_path), oversampling),

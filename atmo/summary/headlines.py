@@ -7,7 +7,6 @@ learned model loses to a baseline the verdict says so.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -17,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from atmo.io.metrics_json import read_json_object
 from atmo.report import Column, Row, markdown_table
 
 
@@ -75,7 +75,7 @@ def nowcast(scores_csv: str | os.PathLike[str]) -> Headline:
 
 def cbh(report_json: str | os.PathLike[str]) -> Headline:
     """Cloud-base height from ``WP4_Report_All.json``: leave-one-flight-out MAE first."""
-    approaches = json.loads(Path(report_json).read_text())["approaches"]
+    approaches = read_json_object(report_json, "cbh report JSON")["approaches"]
     rows = [
         Row(name, entry["kind"], entry["aggregate_metrics"])
         for name, entry in approaches.items()
@@ -90,7 +90,7 @@ def cbh(report_json: str | os.PathLike[str]) -> Headline:
 
 def riskseg(scores_json: str | os.PathLike[str], comparison: Mapping[str, Any], crf: Mapping[str, str]) -> Headline:
     """Ordinal risk segmentation from ``scores.json``: class-1 precision first, V2.5 against the seed's V2."""
-    scores = json.loads(Path(scores_json).read_text())
+    scores = read_json_object(scores_json, "riskseg scores JSON")
     full, v2 = comparison["full"], comparison.get("v2")
     picks = [(f"{full}/crf_{crf[full]}", "model"), (f"{full}/ensemble", "model")]
     if v2 is not None:
@@ -114,7 +114,7 @@ def downscale(scores: Mapping[str, str | os.PathLike[str]]) -> Headline:
     """cVAE downscaling from the score JSONs: per-pixel CRPS first, prior-mode models against the baselines."""
     from atmo.downscale.report import claim, headline
 
-    loaded = {name: json.loads(Path(path).read_text()) for name, path in scores.items()}
+    loaded = {name: read_json_object(path, "downscale score JSON") for name, path in scores.items()}
     facts = headline(loaded)
     rows = []
     for kind, key in (("model", "best_model"), ("reference", "best_reference")):

@@ -25,7 +25,7 @@ from atmo.riskseg.augment import AugmentSettings, TileAugmenter
 from atmo.riskseg.dataset import RisksegTiles, band_names_of
 from atmo.riskseg.losses import LossSettings, RisksegLoss
 from atmo.riskseg.models import RISKSEG_MODELS
-from atmo.train import load_checkpoint, load_model, model_meta, to_device, train_job
+from atmo.train import load_model_with_meta, model_meta, to_device, train_job
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +89,6 @@ def train_variant(
 
 def load_variant(path: str | os.PathLike[str], variant: str, device: torch.device | str = "cpu") -> nn.Module:
     """Load a riskseg ``model.pt`` and refuse, in one line, a checkpoint of another variant."""
-    meta = load_checkpoint(path).get("meta") or {}
-    if meta.get("variant") != variant:
-        raise InputError(path, f"is a checkpoint of variant {meta.get('variant')!r}, not of {variant!r}")
-    model = load_model(path, RISKSEG_MODELS, MODULE, device)
+    model, meta = load_model_with_meta(path, RISKSEG_MODELS, MODULE, device, expect={"variant": variant})
     model.band_names = list(meta.get("band_names", []))
     return model

@@ -42,10 +42,22 @@ def export_model(
 def load_model(
     path: str | os.PathLike[str], registry: Registry, module: str, device: torch.device | str = "cpu"
 ) -> nn.Module:
-    """Rebuild and load the model in ``path``, in eval mode on ``device``.
+    """Rebuild and load the model in ``path``, in eval mode on ``device`` (see :func:`load_model_with_meta`)."""
+    return load_model_with_meta(path, registry, module, device)[0]
 
-    Raises :class:`InputError` for a file that is not a ``model.pt`` of ``module`` or whose
-    architecture is not in ``registry``.
+
+def load_model_with_meta(
+    path: str | os.PathLike[str],
+    registry: Registry,
+    module: str,
+    device: torch.device | str = "cpu",
+    expect: Mapping[str, Any] | None = None,
+) -> tuple[nn.Module, dict[str, Any]]:
+    """The model in ``path`` (eval mode, on ``device``) and its ``meta``, reading the file once.
+
+    Raises :class:`InputError` for a file that is not a ``model.pt`` of ``module``, whose
+    architecture is not in ``registry``, or whose ``meta`` differs from ``expect`` in any of its keys
+    (say ``{"variant": "v25"}``: a checkpoint of another variant is refused before it is built).
     """
     checkpoint = load_checkpoint(path)
     meta = checkpoint.get("meta")
@@ -53,6 +65,9 @@ def load_model(
         raise InputError(path, f"not an atmo model file: its 'meta' lacks {list(META_KEYS)}")
     if meta["module"] != module:
         raise InputError(path, f"is a {meta['module']} model ({meta['arch']}), not a {module} model")
+    for key, wanted in (expect or {}).items():
+        if meta.get(key) != wanted:
+            raise InputError(path, f"is a checkpoint of {key} {meta.get(key)!r}, not of {wanted!r}")
     if meta["arch"] not in registry:
         known = ", ".join(sorted(registry))
         raise InputError(path, f"architecture {meta['arch']!r} is not a {module} architecture (known: {known})")
@@ -61,4 +76,4 @@ def load_model(
         model.load_state_dict(checkpoint["model"])
     except RuntimeError as error:
         raise InputError(path, f"weights do not fit {meta['arch']}{meta['params']} ({str(error)[:200]})") from error
-    return model.to(device).eval()
+    return model.to(device).eval(), meta

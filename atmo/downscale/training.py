@@ -26,7 +26,6 @@ import logging
 import os
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,7 @@ from atmo.downscale.models import DOWNSCALE_MODELS
 from atmo.errors import ConfigError, InputError
 from atmo.io.atomic import atomic_path, write_json
 from atmo.io.downscale import DownscaleFields, read_fields, read_split
-from atmo.train import TrainConfig, build_model, load_checkpoint, model_meta, train_job
+from atmo.train import LoadedModel, TrainConfig, build_model, load_trained, model_meta, train_job
 
 log = logging.getLogger(__name__)
 
@@ -212,38 +211,11 @@ def _copy_epoch_checkpoints(
         log.info("kept epoch checkpoint %s as %s", source, path)
 
 
-@dataclass(frozen=True)
-class LoadedVariant:
-    """A loaded checkpoint: the model (eval mode), its ``meta`` and the epoch it holds."""
-
-    model: nn.Module
-    meta: dict[str, Any]
-    epoch: int
-    path: str
-
-
-def load_variant(path: str | os.PathLike[str], variant: str, device: torch.device | str = "cpu") -> LoadedVariant:
+def load_variant(path: str | os.PathLike[str], variant: str, device: torch.device | str = "cpu") -> LoadedModel:
     """Load ``model.pt`` or any checkpoint of a run of ``variant``; :class:`InputError` in one line otherwise.
 
-    Refused: a file that is not a checkpoint, one of another module, one without a ``variant`` in its
-    ``meta``, one of another variant, and weights that do not fit the architecture in its ``meta``.
+    Refused (by :func:`atmo.train.load_trained`): a file that is not a checkpoint, one of another
+    module, one of another variant (or of none), and weights that do not fit the architecture in its
+    ``meta``.
     """
-    checkpoint = load_checkpoint(path)
-    meta = checkpoint.get("meta")
-    if not isinstance(meta, dict) or not {"module", "arch", "params"} <= meta.keys():
-        raise InputError(path, "not an atmo model checkpoint: its 'meta' lacks module, arch and params")
-    if meta["module"] != MODULE:
-        raise InputError(path, f"is a {meta['module']} checkpoint, not a {MODULE} one")
-    if "variant" not in meta:
-        raise InputError(path, "its meta names no variant (not written by atmo.downscale.training)")
-    if meta["variant"] != variant:
-        raise InputError(path, f"is a checkpoint of variant {meta['variant']!r}, not of {variant!r}")
-    if meta["arch"] not in DOWNSCALE_MODELS:
-        raise InputError(path, f"architecture {meta['arch']!r} is not one of {sorted(DOWNSCALE_MODELS)}")
-    model = build_model(DOWNSCALE_MODELS, MODULE, meta["arch"], meta["params"])
-    try:
-        model.load_state_dict(checkpoint["model"])
-    except RuntimeError as error:
-        problem = " ".join(str(error).split())[:200]
-        raise InputError(path, f"weights do not fit {meta['arch']} {meta['params']} ({problem})") from error
-    return LoadedVariant(model.to(device).eval(), meta, int(checkpoint["epoch"]), os.fspath(path))
+    return load_trained(path, DOWNSCALE_MODELS, MODULE, device, expect={"variant": variant})

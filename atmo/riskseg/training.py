@@ -25,7 +25,7 @@ from atmo.riskseg.augment import AugmentSettings, TileAugmenter
 from atmo.riskseg.dataset import RisksegTiles, band_names_of
 from atmo.riskseg.losses import LossSettings, RisksegLoss
 from atmo.riskseg.models import RISKSEG_MODELS
-from atmo.train import load_model_with_meta, model_meta, to_device, train_job
+from atmo.train import load_trained, model_meta, to_device, train_job
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,6 @@ def train_variant(
 
 def load_variant(path: str | os.PathLike[str], variant: str, device: torch.device | str = "cpu") -> nn.Module:
     """Load a riskseg ``model.pt`` and refuse, in one line, a checkpoint of another variant."""
-    model, meta = load_model_with_meta(path, RISKSEG_MODELS, MODULE, device, expect={"variant": variant})
-    model.band_names = list(meta.get("band_names", []))
-    return model
+    loaded = load_trained(path, RISKSEG_MODELS, MODULE, device, expect={"variant": variant})
+    loaded.model.band_names = list(loaded.meta.get("band_names", []))
+    return loaded.model

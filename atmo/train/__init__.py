@@ -40,7 +40,7 @@ from atmo.train.early_stopping import EarlyStopping
 from atmo.train.history import History
 from atmo.train.job import count_parameters, start_job, train_job
 from atmo.train.loader import make_loader, reseed_loader
-from atmo.train.model_file import export_model, load_model, load_model_with_meta, model_meta
+from atmo.train.model_file import LoadedModel, export_model, load_model, load_trained, model_meta
 from atmo.train.optim import build_optimizer, build_scheduler
 from atmo.train.registry import build_model, check_entries
 from atmo.train.seeding import restore_rng_state, rng_state, seed_everything, seed_worker
@@ -49,6 +49,7 @@ from atmo.train.trainer import Trainer
 __all__ = [
     "EarlyStopping",
     "History",
+    "LoadedModel",
     "TrainConfig",
     "Trainer",
     "amp_enabled",
@@ -60,7 +61,7 @@ __all__ = [
     "export_model",
     "load_checkpoint",
     "load_model",
-    "load_model_with_meta",
+    "load_trained",
     "make_loader",
     "model_meta",
     "reseed_loader",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -39,21 +40,31 @@ def export_model(
     )
 
 
+@dataclass(frozen=True)
+class LoadedModel:
+    """A loaded ``model.pt`` or checkpoint: the model (eval mode), its ``meta``, its epoch and file."""
+
+    model: nn.Module
+    meta: dict[str, Any]
+    epoch: int
+    path: str
+
+
 def load_model(
     path: str | os.PathLike[str], registry: Registry, module: str, device: torch.device | str = "cpu"
 ) -> nn.Module:
-    """Rebuild and load the model in ``path``, in eval mode on ``device`` (see :func:`load_model_with_meta`)."""
-    return load_model_with_meta(path, registry, module, device)[0]
+    """Rebuild and load the model in ``path``, in eval mode on ``device`` (see :func:`load_trained`)."""
+    return load_trained(path, registry, module, device).model
 
 
-def load_model_with_meta(
+def load_trained(
     path: str | os.PathLike[str],
     registry: Registry,
     module: str,
     device: torch.device | str = "cpu",
     expect: Mapping[str, Any] | None = None,
-) -> tuple[nn.Module, dict[str, Any]]:
-    """The model in ``path`` (eval mode, on ``device``) and its ``meta``, reading the file once.
+) -> LoadedModel:
+    """The model in ``path`` (eval mode, on ``device``) with its ``meta`` and epoch, reading the file once.
 
     Raises :class:`InputError` for a file that is not a ``model.pt`` of ``module``, whose
     architecture is not in ``registry``, or whose ``meta`` differs from ``expect`` in any of its keys
@@ -76,4 +87,4 @@ def load_model_with_meta(
         model.load_state_dict(checkpoint["model"])
     except RuntimeError as error:
         raise InputError(path, f"weights do not fit {meta['arch']}{meta['params']} ({str(error)[:200]})") from error
-    return model.to(device).eval(), meta
+    return LoadedModel(model.to(device).eval(), meta, int(checkpoint["epoch"]), os.fspath(path))

@@ -17,6 +17,11 @@ needs (:data:`TEST_CLUSTER_SETTINGS`). During the SLURM run one training job is 
 * after editing one experiment's config, rerunning through the profile submits only that
   experiment's jobs, and ``--rerun-triggers mtime`` would submit none.
 
+The test profile also groups every CPU rule per module (:func:`cpu_groups`): on this 2-core machine
+each SLURM job's two Snakemake start-ups cost more than its work. The real profile's own groups are
+therefore not what runs here; ``test_the_real_profiles_groups_plan_a_valid_dag`` checks them with a
+dry run through the unchanged profile.
+
 To keep CI short the config is ``config/test.yaml`` with two nowcast models and one baseline, and
 two cbh flights with one WP-4 variant (all four modules and every rule kind still run), and more
 nowcast epochs, which leaves time to cancel a training job between its first checkpoint and its end.
@@ -185,10 +190,22 @@ def jobs_run_by(record: dict[str, str]) -> set[Job]:
     return jobs_in_log(Path(record["StdOut"]).read_text(), local=True)
 
 
+def cpu_groups(profile: dict) -> dict[str, str]:
+    """Every CPU rule of the profile in one group per module (``sevir_*`` and ``nowcast_*`` apart).
+
+    Each SLURM job costs two Snakemake start-ups (the batch script and its job step), about 6 s of
+    CPU; on the test machine's 2 cores that, not the work, is what a run of ~45 small jobs spends its
+    time on. Grouped, the CPU jobs of each connected part of a module share one allocation (about 8
+    in all), while every GPU job keeps its own, as on a real cluster.
+    """
+    return {rule: f"{rule.split('_')[0]}_cpu" for rule in profile["set-resources"] if rule not in GPU_RULES}
+
+
 def write_test_profile(directory: Path) -> Path:
-    """``profiles/slurm/config.yaml`` with :data:`TEST_CLUSTER_SETTINGS` added, nothing else changed."""
+    """The real profile plus :data:`TEST_CLUSTER_SETTINGS` and :func:`cpu_groups`, nothing else changed."""
     profile = yaml.safe_load(PROFILE.read_text())
-    profile.update(TEST_CLUSTER_SETTINGS)
+    profile.update(TEST_CLUSTER_SETTINGS, groups=cpu_groups(profile))
+    profile.pop("group-components", None)  # the real profile's components name its own groups
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
     return directory
@@ -416,3 +433,21 @@ def test_editing_one_experiment_submits_only_its_jobs(
     assert {job.rule for job in submitted} == {"riskseg_crf", "riskseg_score", "riskseg_report"}, submitted
     assert {job.rule for job in jobs_in_log(rerun.log, local=False)} - {"all"} == {job.rule for job in submitted}
     assert {job.rule for job in jobs_in_log(rerun.log, local=True)} - {"all"} == LOCAL_RULES - {"all"}
+
+
+def test_the_real_profiles_groups_plan_a_valid_dag(tmp_path: Path) -> None:
+    """The shipped ``groups``/``group-components`` (replaced in the runs above) form group jobs.
+
+    A dry run through the unchanged profile (plus the test cluster's settings) must plan a group job
+    for every shipped group, except ``sevir_fetch``: its jobs exist only once the source catalog
+    (sevir_catalog is a checkpoint) has been read.
+    """
+    workdir = copy_workflow(tmp_path / "wf")
+    write_config(workdir)
+    profile = yaml.safe_load(PROFILE.read_text())
+    profile.update(TEST_CLUSTER_SETTINGS)
+    (tmp_path / "profile").mkdir()
+    (tmp_path / "profile/config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
+    output, _ = Snakemake(["-n", "--profile", str(tmp_path / "profile"), "--configfile", CONFIG], workdir).wait(180)
+    planned = set(re.findall(r"Group job (\w+) \(jobs in lexicogr\. order\):", output))
+    assert planned == set(profile["groups"].values()) - {"sevir_fetch"}, output[-3000:]

@@ -12,7 +12,7 @@ SGT's storm-cell detector finds its full ``max_cells``: the worst case for the g
 
 ``python -m atmo.nowcast.throughput --config config/full.yaml --device cuda`` prints a markdown
 table and writes ``--out`` (JSON); the same code runs on the CPU at a small size in
-``tests/benchmarks/test_nowcast_throughput.py`` and in a unit test, so it keeps working without a GPU.
+``tests/benchmarks/test_nowcast_full_throughput.py`` and in a unit test, so it keeps working without a GPU.
 """
 
 from __future__ import annotations

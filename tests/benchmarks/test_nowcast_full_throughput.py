@@ -1,4 +1,4 @@
-"""``config/full.yaml``'s nowcast models on the CPU, smaller (run: ``pytest tests/benchmarks/test_nowcast_throughput.py
+"""``config/full.yaml``'s nowcast models on the CPU, smaller (run: ``pytest tests/benchmarks/test_nowcast_full_throughput.py
 --benchmark-only``): the script that measures them on a GPU (``python -m atmo.nowcast.throughput``), kept running.
 
 The full models at a 96 x 96 grid (not 384: a CPU step at full size takes minutes), batch 2, three

@@ -1,5 +1,7 @@
-"""``config/full.yaml``'s nowcast models on the CPU, smaller (run: ``pytest tests/benchmarks/test_nowcast_full_throughput.py
---benchmark-only``): the script that measures them on a GPU (``python -m atmo.nowcast.throughput``), kept running.
+"""``config/full.yaml``'s nowcast models on the CPU, smaller: the GPU measurement script, kept running.
+
+Run: ``pytest tests/benchmarks/test_nowcast_full_throughput.py --benchmark-only``. The script is
+``python -m atmo.nowcast.throughput``, which measures the same models on a GPU.
 
 The full models at a 96 x 96 grid (not 384: a CPU step at full size takes minutes), batch 2, three
 timed steps each. The measurements are stored in the benchmark's ``extra_info``.

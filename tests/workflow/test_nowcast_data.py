@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from local_http import silent_server
-from workflow_helpers import edit_config, load_config, planned_jobs, run_snakemake
+from workflow_helpers import edit_config, load_config
 
 from atmo.io.sevir import MODALITIES, data_file_names, read_catalog, write_catalog
 from atmo.synth.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
@@ -130,23 +130,3 @@ def test_a_server_that_never_answers_fails_the_download_in_seconds_and_says_so_o
         f"atmo.errors.InputError: {url}/CATALOG.csv: download failed after 2 attempts: TimeoutError: timed out"
     ]
     assert not (workflow_dir / "resources/nowcast/sevir/CATALOG.csv").exists()
-
-
-def test_a_truncated_data_file_is_quarantined_and_the_next_run_fetches_it_again(test_run_copy: Path) -> None:
-    """The cache step finds the damaged file; the rerun after it must fetch (here: regenerate) the file."""
-    data = test_run_copy / "resources/nowcast/sevir/data"
-    damaged = sorted(data.rglob("*VIL*.h5"))[0]
-    intact = damaged.read_bytes()
-    damaged.write_bytes(intact[: len(intact) // 2])
-    args = ["--configfile", "config/test.yaml", "--cores", "2", *CACHES]
-    failed = run_snakemake(test_run_copy, args, check=False)
-    assert failed.returncode != 0
-    relative = damaged.relative_to(data)
-    quarantined = test_run_copy / "resources/nowcast/sevir/quarantine" / relative
-    logs = "".join(p.read_text() for p in (test_run_copy / "results/logs/nowcast/sevir_cache").glob("*.log"))
-    assert f"moved to resources/nowcast/sevir/quarantine/{relative}: the next run fetches it again" in logs
-    assert quarantined.stat().st_size == len(intact) // 2 and not damaged.exists()
-
-    rerun = run_snakemake(test_run_copy, args)
-    assert ("sevir_fetch", {"sevir_file": str(relative)}) in planned_jobs(rerun.stdout + rerun.stderr)
-    assert damaged.read_bytes() == intact  # the synthetic source writes the same file again

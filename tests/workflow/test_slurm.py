@@ -17,8 +17,8 @@ needs (:data:`TEST_CLUSTER_SETTINGS`). During the SLURM run one training job is 
 * after editing one experiment's config, rerunning through the profile submits only that
   experiment's jobs, and ``--rerun-triggers mtime`` would submit none.
 
-The test profile also groups every CPU rule per module (:func:`cpu_groups`): on this 2-core machine
-each SLURM job's two Snakemake start-ups cost more than its work. The real profile's own groups are
+The test profile also groups more CPU rules (:data:`TEST_GROUPS`): on this 2-core machine each
+SLURM job's two Snakemake start-ups cost more than its work. The real profile's own groups are
 therefore not what runs here; ``test_the_real_profiles_groups_plan_a_valid_dag`` checks them with a
 dry run through the unchanged profile.
 
@@ -190,22 +190,33 @@ def jobs_run_by(record: dict[str, str]) -> set[Job]:
     return jobs_in_log(Path(record["StdOut"]).read_text(), local=True)
 
 
-def cpu_groups(profile: dict) -> dict[str, str]:
-    """Every CPU rule of the profile in one group per module (``sevir_*`` and ``nowcast_*`` apart).
+# Test-only groups: the CPU jobs of each module before its training, and those after it, each in one
+# allocation (a group may not both feed and follow a job outside it, so "before" and "after" apart).
+# Each SLURM job costs two Snakemake start-ups (the batch script and its job step), about 6 s of CPU;
+# on the test machine's 2 cores that, not the work, is what ~45 small SLURM jobs spend their time on.
+# GPU jobs keep one allocation each, as on a real cluster; the shipped groups are checked by
+# test_the_real_profiles_groups_plan_a_valid_dag.
+TEST_GROUPS = {
+    **dict.fromkeys(("cbh_flights", "cbh_geometry", "cbh_era5", "cbh_cache", "cbh_folds"), "cbh_data"),
+    **dict.fromkeys(("cbh_baselines", "cbh_gbdt", "cbh_gbdt_pooled", "cbh_report"), "cbh_eval"),
+    **dict.fromkeys(("riskseg_scene", "riskseg_tiles", "riskseg_oversample"), "riskseg_data"),
+    **dict.fromkeys(("riskseg_ensemble", "riskseg_crf", "riskseg_score", "riskseg_report"), "riskseg_eval"),
+    **dict.fromkeys(("downscale_baseline", "downscale_score", "downscale_report"), "downscale_eval"),
+}
 
-    Each SLURM job costs two Snakemake start-ups (the batch script and its job step), about 6 s of
-    CPU; on the test machine's 2 cores that, not the work, is what a run of ~45 small jobs spends its
-    time on. Grouped, the CPU jobs of each connected part of a module share one allocation (about 8
-    in all), while every GPU job keeps its own, as on a real cluster.
-    """
-    return {rule: f"{rule.split('_')[0]}_cpu" for rule in profile["set-resources"] if rule not in GPU_RULES}
+
+def groups_for_the_test(profile: dict) -> tuple[dict[str, str], dict[str, int]]:
+    """The profile's groups with :data:`TEST_GROUPS` laid over them, and the components of the groups left."""
+    groups = {**profile["groups"], **TEST_GROUPS}
+    components = {group: n for group, n in profile["group-components"].items() if group in groups.values()}
+    return groups, components
 
 
 def write_test_profile(directory: Path) -> Path:
-    """The real profile plus :data:`TEST_CLUSTER_SETTINGS` and :func:`cpu_groups`, nothing else changed."""
+    """The real profile plus :data:`TEST_CLUSTER_SETTINGS` and :data:`TEST_GROUPS`, nothing else changed."""
     profile = yaml.safe_load(PROFILE.read_text())
-    profile.update(TEST_CLUSTER_SETTINGS, groups=cpu_groups(profile))
-    profile.pop("group-components", None)  # the real profile's components name its own groups
+    groups, components = groups_for_the_test(profile)
+    profile.update(TEST_CLUSTER_SETTINGS, groups=groups, **{"group-components": components})
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
     return directory

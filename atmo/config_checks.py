@@ -86,8 +86,10 @@ def check_module(module: str, block: Mapping[str, Any]) -> None:
         owner, _, key = path.partition(".")
         if owner == module and key in block:
             build_block(block_class(path), block[key], path)
-    if module == "nowcast":
-        _check_nowcast_source(block)
+    if module == "nowcast":  # the source and the blocks it reads, together (sevir_local needs local_dir)
+        from atmo.nowcast.source import SourceConfig
+
+        SourceConfig.from_config(block["source"], block["seed"], block.get("synthetic"), block.get("sevir"))
     _check_monitors(module, block)
 
 
@@ -95,7 +97,9 @@ def _check_monitors(module: str, block: Mapping[str, Any]) -> None:
     """Each ``train.monitor`` of ``module`` names a metric its training logs (see :data:`MONITORABLE`)."""
     for path, metrics in MONITORABLE.items():
         owner, *keys = path.split(".")
-        node: Any = block if owner == module else None
+        if owner != module:
+            continue
+        node: Any = block
         for key in keys:
             node = node.get(key) if isinstance(node, Mapping) else None
         monitor = node.get("monitor") if isinstance(node, Mapping) else None
@@ -104,15 +108,6 @@ def _check_monitors(module: str, block: Mapping[str, Any]) -> None:
                 f"invalid config: key '{path}.monitor': {monitor!r} is not a metric this training logs; "
                 f"expected one of {list(metrics)}"
             )
-
-
-def _check_nowcast_source(block: Mapping[str, Any]) -> None:
-    """A ``sevir_local`` source needs ``nowcast.sevir.local_dir``."""
-    if block.get("source") == "sevir_local" and not (block.get("sevir") or {}).get("local_dir"):
-        raise ConfigError(
-            "invalid config: key 'nowcast.sevir.local_dir': source 'sevir_local' needs the SEVIR directory "
-            "(CATALOG.csv and data/), got none"
-        )
 
 
 def check_devices(config: Mapping[str, Any], modules: list[str], local_gpus: int) -> None:

@@ -24,9 +24,9 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from atmo.config_blocks import build_block, check
-from atmo.errors import InputError
+from atmo.errors import ConfigError, InputError
 from atmo.io.atomic import atomic_path
-from atmo.io.download import DownloadSettings, download
+from atmo.io.download import DownloadSettings, download, transfer_settings
 from atmo.io.sevir import check_data_file, read_catalog, write_catalog
 from atmo.synth.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
 
@@ -50,35 +50,48 @@ class SevirConfig:
 
 @dataclass(frozen=True)
 class SourceConfig:
-    """``nowcast.source`` plus the block that source needs (``synthetic`` or ``sevir``)."""
+    """``nowcast.source`` plus the blocks that source reads (``synthetic``, or ``sevir`` for the real ones).
+
+    A ``sevir_local`` source without ``sevir.local_dir`` is refused here, so the workflow's parse-time
+    block check (:mod:`atmo.config_checks`) stops it before any job.
+    """
 
     WHERE: ClassVar[str] = "nowcast"
 
     source: str = "synthetic"
     synthetic: SyntheticSevirConfig = field(default_factory=SyntheticSevirConfig)
-    base_url: str = SevirConfig.base_url
-    local_dir: str | None = SevirConfig.local_dir
-    retries: int = SevirConfig.retries
-    timeout_s: float = SevirConfig.timeout_s
-    backoff_s: float = SevirConfig.backoff_s
+    sevir: SevirConfig = field(default_factory=SevirConfig)
 
     def __post_init__(self) -> None:
         check(self, [("source", self.source in SOURCES, f"expected one of {list(SOURCES)}")])
+        if self.source == "sevir_local" and not self.sevir.local_dir:
+            raise ConfigError(
+                "invalid config: key 'nowcast.sevir.local_dir': source 'sevir_local' needs the SEVIR directory "
+                "(CATALOG.csv and data/), got none"
+            )
 
     @classmethod
     def from_config(
-        cls, source: str, seed: int, synthetic: Mapping[str, Any] | None, sevir: Mapping[str, Any] | None
+        cls,
+        source: str,
+        seed: int,
+        synthetic: Mapping[str, Any] | None,
+        sevir: Mapping[str, Any] | None,
+        transfer: Mapping[str, Any] | None = None,
     ) -> SourceConfig:
-        """From the config's ``nowcast.source``, ``nowcast.seed``, ``nowcast.synthetic`` and ``nowcast.sevir``."""
+        """From the config's ``nowcast.source``, ``nowcast.seed``, ``nowcast.synthetic`` and ``nowcast.sevir``.
+
+        ``transfer``: a block whose ``retries``, ``timeout_s`` and ``backoff_s`` replace ``sevir``'s (a
+        fetch job's ``sevir`` params leave them out, so it passes the config's ``nowcast.sevir`` here).
+        """
         generator = replace(build_block(SyntheticSevirConfig, synthetic, "nowcast.synthetic"), seed=seed)
-        real = build_block(SevirConfig, sevir, "nowcast.sevir")
-        return cls(source, generator, real.base_url, real.local_dir, real.retries, real.timeout_s, real.backoff_s)
+        if transfer is not None:
+            sevir = {**(sevir or {}), **transfer_settings(transfer)}
+        return cls(source, generator, build_block(SevirConfig, sevir, "nowcast.sevir"))
 
     def local_root(self) -> Path:
         """The local SEVIR directory, which must exist (checked before anything is read)."""
-        if not self.local_dir:
-            raise InputError("nowcast.sevir.local_dir", "source 'sevir_local' needs a directory, got none")
-        root = Path(self.local_dir)
+        root = Path(self.sevir.local_dir)
         if not root.is_dir():
             raise InputError(root, "SEVIR directory (nowcast.sevir.local_dir) does not exist")
         return root
@@ -86,8 +99,9 @@ class SourceConfig:
 
 def _download(cfg: SourceConfig, relative: str, dest: str | os.PathLike[str]) -> None:
     """``<base_url>/<relative>`` to ``dest`` with the block's timeout, retries and back-off."""
-    url = f"{cfg.base_url.rstrip('/')}/{relative}"
-    download(url, dest, retries=cfg.retries, timeout_s=cfg.timeout_s, backoff_s=cfg.backoff_s)
+    real = cfg.sevir
+    url = f"{real.base_url.rstrip('/')}/{relative}"
+    download(url, dest, retries=real.retries, timeout_s=real.timeout_s, backoff_s=real.backoff_s)
 
 
 def _symlink(src: Path, dest: str | os.PathLike[str]) -> None:

@@ -14,7 +14,7 @@ from sevir_helpers import SMALL
 
 from atmo.errors import InputError
 from atmo.io.sevir import check_data_files, data_file_names, read_catalog
-from atmo.nowcast.source import SourceConfig, fetch_catalog, fetch_data_file
+from atmo.nowcast.source import SevirConfig, SourceConfig, fetch_catalog, fetch_data_file
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_synthetic_source_builds_the_tree(pristine_tree: Path, tmp_path: Path) -
 
 def test_s3_source_downloads_over_https_api(served: tuple[str, Path], tmp_path: Path) -> None:
     url, origin = served
-    catalog = _fetch_all(SourceConfig("sevir_s3", SMALL, base_url=url + "/"), tmp_path)
+    catalog = _fetch_all(SourceConfig("sevir_s3", SMALL, SevirConfig(base_url=url + "/")), tmp_path)
     check_data_files(catalog, tmp_path / "data")
     _same_files(tmp_path, origin, catalog)
     assert not any(p.is_symlink() for p in tmp_path.rglob("*.h5"))
@@ -62,12 +62,12 @@ def test_s3_source_refuses_a_bad_download(served: tuple[str, Path], tmp_path: Pa
         handle.create_dataset("vil", data=np.zeros((1, 2), dtype=np.uint8))
     dest = tmp_path / "data" / name
     with pytest.raises(InputError, match="missing dataset 'id'"):
-        fetch_data_file(SourceConfig("sevir_s3", SMALL, base_url=url), catalog, name, dest)
+        fetch_data_file(SourceConfig("sevir_s3", SMALL, SevirConfig(base_url=url)), catalog, name, dest)
     assert not dest.exists()
 
 
 def test_local_source_links_in_place(sevir_tree: Path, tmp_path: Path) -> None:
-    catalog = _fetch_all(SourceConfig("sevir_local", SMALL, local_dir=str(sevir_tree)), tmp_path)
+    catalog = _fetch_all(SourceConfig("sevir_local", SMALL, SevirConfig(local_dir=str(sevir_tree))), tmp_path)
     assert (tmp_path / "CATALOG.csv").resolve() == (sevir_tree / "CATALOG.csv").resolve()
     for name in data_file_names(catalog):
         link = tmp_path / "data" / name
@@ -80,13 +80,13 @@ def test_local_source_checks_files_before_linking(sevir_tree: Path, tmp_path: Pa
     (sevir_tree / "data" / name).write_bytes(b"not hdf5 at all")
     dest = tmp_path / "data" / name
     with pytest.raises(InputError, match="not an HDF5 file"):
-        fetch_data_file(SourceConfig("sevir_local", SMALL, local_dir=str(sevir_tree)), catalog, name, dest)
+        fetch_data_file(SourceConfig("sevir_local", SMALL, SevirConfig(local_dir=str(sevir_tree))), catalog, name, dest)
     assert not dest.exists() and not dest.is_symlink()
 
 
 def test_local_source_directory_must_exist(tmp_path: Path) -> None:
     missing = tmp_path / "no_such_sevir"
     with pytest.raises(InputError) as err:
-        fetch_catalog(SourceConfig("sevir_local", SMALL, local_dir=str(missing)), tmp_path / "CATALOG.csv")
+        fetch_catalog(SourceConfig("sevir_local", SMALL, SevirConfig(local_dir=str(missing))), tmp_path / "CATALOG.csv")
     assert str(err.value) == f"{missing}: SEVIR directory (nowcast.sevir.local_dir) does not exist"
     assert not (tmp_path / "CATALOG.csv").exists()

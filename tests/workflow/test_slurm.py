@@ -212,11 +212,13 @@ def groups_for_the_test(profile: dict) -> tuple[dict[str, str], dict[str, int]]:
     return groups, components
 
 
-def write_test_profile(directory: Path) -> Path:
-    """The real profile plus :data:`TEST_CLUSTER_SETTINGS` and :data:`TEST_GROUPS`, nothing else changed."""
+def write_test_profile(directory: Path, regroup: bool = True) -> Path:
+    """The real profile plus :data:`TEST_CLUSTER_SETTINGS` and, with ``regroup``, :data:`TEST_GROUPS`; nothing else."""
     profile = yaml.safe_load(PROFILE.read_text())
-    groups, components = groups_for_the_test(profile)
-    profile.update(TEST_CLUSTER_SETTINGS, groups=groups, **{"group-components": components})
+    profile.update(TEST_CLUSTER_SETTINGS)
+    if regroup:
+        groups, components = groups_for_the_test(profile)
+        profile.update(groups=groups, **{"group-components": components})
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
     return directory
@@ -455,10 +457,8 @@ def test_the_real_profiles_groups_plan_a_valid_dag(tmp_path: Path) -> None:
     """
     workdir = copy_workflow(tmp_path / "wf")
     write_config(workdir)
-    profile = yaml.safe_load(PROFILE.read_text())
-    profile.update(TEST_CLUSTER_SETTINGS)
-    (tmp_path / "profile").mkdir()
-    (tmp_path / "profile/config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
-    output, _ = Snakemake(["-n", "--profile", str(tmp_path / "profile"), "--configfile", CONFIG], workdir).wait(180)
+    profile = write_test_profile(tmp_path / "profile", regroup=False)
+    output, _ = Snakemake(["-n", "--profile", str(profile), "--configfile", CONFIG], workdir).wait(180)
     planned = set(re.findall(r"Group job (\w+) \(jobs in lexicogr\. order\):", output))
-    assert planned == set(profile["groups"].values()) - {"sevir_fetch"}, output[-3000:]
+    shipped = yaml.safe_load(PROFILE.read_text())["groups"]
+    assert planned == set(shipped.values()) - {"sevir_fetch"}, output[-3000:]

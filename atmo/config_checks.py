@@ -28,6 +28,7 @@ BLOCKS: dict[str, str] = {
     "nowcast.selection": "atmo.io.sevir:Selection",
     "nowcast.split": "atmo.nowcast.split:SplitConfig",
     "nowcast.cache": "atmo.nowcast.cache:CacheConfig",
+    "nowcast.augment": "atmo.nowcast.dataset:AugmentSettings",
     "nowcast.train": "atmo.train.config:TrainConfig",
     "nowcast.scoring": "atmo.nowcast.scoring:ScoringConfig",
     "cbh.synthetic": "atmo.synth.cbh:CameraSettings",
@@ -56,7 +57,7 @@ BLOCKS: dict[str, str] = {
 #: some architectures log (the SGT's physics terms) are left out. A workflow test checks these
 #: against the histories of an executed run, so the lists cannot drift from the code.
 MONITORABLE: dict[str, tuple[str, ...]] = {
-    "nowcast.train": ("train_loss", "train_mse", "train_extreme", "val_loss", "val_mse", "val_extreme"),
+    "nowcast.train": ("train_loss", "train_mse", "train_extreme", "val_loss", "val_mse", "val_extreme", "val_csi_m"),
     "cbh.train": ("train_loss", "train_mae_km", "val_loss", "val_mae_km"),
     "cbh.mae.train": ("train_loss", "train_mse_masked", "val_loss", "val_mse_masked"),
     "riskseg.train": ("train_loss", "train_focal", "train_coral", "val_loss", "val_focal", "val_coral"),

@@ -30,6 +30,7 @@ rule nowcast_train:
     params:
         spec=nowcast_model_spec,
         train=config_section("nowcast", "train"),
+        augment=config_section("nowcast", "augment"),
     script:
         "../workflow_scripts/nowcast_train.py"
 

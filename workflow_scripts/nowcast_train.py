@@ -10,4 +10,5 @@ train_nowcast_model(
     snakemake.params.spec,
     snakemake.params.train,
     model_path=snakemake.output.model,
+    augment=snakemake.params.augment,
 )

@@ -26,6 +26,8 @@ from numpy.typing import ArrayLike
 
 log = logging.getLogger(__name__)
 
+MOTION_FRAMES = 3  # frames the Lucas-Kanade motion is estimated from (the baseline and the cache's prior)
+
 
 def persistence(vil_history: ArrayLike, n_leads: int) -> np.ndarray:
     """Repeat the last frame of ``(B, T_in, H, W)`` for ``n_leads`` steps -> ``(B, n_leads, H, W)``."""
@@ -34,7 +36,23 @@ def persistence(vil_history: ArrayLike, n_leads: int) -> np.ndarray:
     return np.repeat(last, n_leads, axis=1)
 
 
-def optical_flow(vil_history: ArrayLike, n_leads: int, *, n_motion_frames: int = 3) -> np.ndarray:
+def lk_motion(frames: ArrayLike, n_motion_frames: int = MOTION_FRAMES) -> np.ndarray:
+    """Lucas-Kanade motion ``(2, H, W)`` float32 of the last ``n_motion_frames`` of ``frames (T, H, W)``.
+
+    Channels ``(x, y)`` (columns, rows) in pixels per frame interval, pysteps' ``(u, v)``. The nowcast
+    cache stores this field per sample as the SGT's motion prior, so the prior and the optical-flow
+    baseline are the same estimate.
+    """
+    if n_motion_frames < 2:
+        raise ValueError(f"n_motion_frames must be >= 2 (motion needs two frames), got {n_motion_frames}")
+    recent = np.asarray(frames, dtype=np.float64)[-n_motion_frames:]
+    if recent.ndim != 3 or len(recent) < n_motion_frames:
+        raise ValueError(f"need (T >= {n_motion_frames}, H, W) frames for the motion, got {np.shape(frames)}")
+    motion_method, _ = _pysteps_methods()
+    return motion_method(recent).astype(np.float32)
+
+
+def optical_flow(vil_history: ArrayLike, n_leads: int, *, n_motion_frames: int = MOTION_FRAMES) -> np.ndarray:
     """Lucas-Kanade motion + semi-Lagrangian extrapolation of ``(B, T_in, H, W)`` -> ``(B, n_leads, H, W)``.
 
     The motion field is in pixels per frame interval, so lead ``k`` lies ``k`` intervals ahead.
@@ -42,12 +60,11 @@ def optical_flow(vil_history: ArrayLike, n_leads: int, *, n_motion_frames: int =
     if n_motion_frames < 2:
         raise ValueError(f"n_motion_frames must be >= 2 (motion needs two frames), got {n_motion_frames}")
     history = _check_history(vil_history, n_leads, min_frames=n_motion_frames)
-    motion_method, extrapolate = _pysteps_methods()
+    _, extrapolate = _pysteps_methods()
     out = np.empty((history.shape[0], n_leads, *history.shape[2:]), dtype=np.float32)
     for b, frames in enumerate(history):
-        recent = frames[-n_motion_frames:].astype(np.float64)
-        velocity = motion_method(recent)
-        advected = extrapolate(recent[-1], velocity, n_leads)
+        velocity = lk_motion(frames, n_motion_frames).astype(np.float64)
+        advected = extrapolate(frames[-1].astype(np.float64), velocity, n_leads)
         out[b] = np.clip(np.nan_to_num(advected, nan=0.0), 0.0, 1.0)
         log.debug("sample %d: mean |motion| %.2f px/frame", b, float(np.hypot(*velocity).mean()))
     return out

@@ -13,7 +13,9 @@ extracted once into a chunked HDF5 file (one chunk per sample) that a DataLoader
    IR and lightning as ``(value - offset) / scale`` with the benchmark's constants (config);
 4. cuts samples ``[t0, t0 + frames_in) -> [t0 + frames_in, t0 + frames_in + frames_out)`` with
    ``t0 = 0, stride, 2 stride, ...`` (SEVIR benchmark: 13 -> 12 with stride 12 gives its three
-   samples per event).
+   samples per event);
+5. estimates each sample's motion from its last input frames with the optical-flow baseline's
+   Lucas-Kanade method (the SGT's motion prior; once per sample here, not once per epoch).
 
 A modality an event lacks in the catalog is a zero channel with ``present = False`` (and a log
 line), never silent zeros. Layout: see the contract in the project notes, ``write_cache``.
@@ -48,6 +50,7 @@ from atmo.io.sevir import (
     check_data_files,
     rows_by_event,
 )
+from atmo.nowcast.baselines import lk_motion
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +201,9 @@ def build_cache(
         y = handle.create_dataset(
             "y", (n_samples, t_out, grid, grid), np.float16, chunks=(1, t_out, grid, grid), compression=compression
         )
+        motion = handle.create_dataset(
+            "motion", (n_samples, 2, grid, grid), np.float32, chunks=(1, 2, grid, grid), compression=compression
+        )
         present = np.zeros((n_samples, len(MODALITIES)), dtype=bool)
         ids = np.zeros(n_samples, dtype=f"S{max((len(i) for i in event_ids), default=1)}")
         t0 = np.zeros(n_samples, dtype=np.int16)
@@ -209,6 +215,8 @@ def build_cache(
                 log.warning("%s has no %s in the catalog: channel set to 0, present=False", event_id, name)
             for start in starts:
                 x[k] = frames[start : start + t_in]
+                # From the stored (float16) VIL, so the prior is exactly the optical-flow baseline's motion.
+                motion[k] = lk_motion(x[k][:, 0])
                 y[k] = frames[start + t_in : start + t_in + t_out, 0]
                 present[k], ids[k], t0[k] = flags, event_id.encode("ascii"), start
                 k += 1

@@ -25,19 +25,20 @@ from atmo.nowcast.scoring import FORECAST_DATASET
 
 log = logging.getLogger(__name__)
 
-Predictor = Callable[[torch.Tensor, torch.Tensor], np.ndarray]
+#: ``(x, present, motion) -> (B, T_out, H, W)`` numpy forecast of a batch of the cache.
+Predictor = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], np.ndarray]
 
 
 def model_predictor(model: torch.nn.Module, device: torch.device | str = "cpu") -> Predictor:
-    """Wrap a trained model: ``(x, present) -> (B, T_out, H, W)`` numpy, clipped to [0, 1].
+    """Wrap a trained model: ``(x, present, motion) -> (B, T_out, H, W)`` numpy, clipped to [0, 1].
 
     The model is put in eval mode, so a model handed over straight from training forecasts like a loaded one.
     """
     model.eval()
 
     @torch.no_grad()
-    def predict(x: torch.Tensor, present: torch.Tensor) -> np.ndarray:
-        vil = model(x.to(device), present.to(device))
+    def predict(x: torch.Tensor, present: torch.Tensor, motion: torch.Tensor) -> np.ndarray:
+        vil = model(x.to(device), present.to(device), motion.to(device))
         return vil.clamp(0, 1).float().cpu().numpy()
 
     return predict
@@ -49,7 +50,7 @@ def baseline_predictor(name: str, frames_out: int) -> Predictor:
         raise ValueError(f"unknown nowcast baseline {name!r}; known: {', '.join(sorted(BASELINES))}")
     baseline = BASELINES[name]
 
-    def predict(x: torch.Tensor, present: torch.Tensor) -> np.ndarray:
+    def predict(x: torch.Tensor, present: torch.Tensor, motion: torch.Tensor) -> np.ndarray:
         return baseline(x[:, :, 0].numpy(), frames_out)
 
     return predict
@@ -78,7 +79,7 @@ def write_forecasts(
         start = 0
         for batch in loader:
             tick = time.perf_counter()
-            values = predict(batch["x"], batch["present"])
+            values = predict(batch["x"], batch["present"], batch["motion"])
             seconds += time.perf_counter() - tick
             if values.shape != (len(batch["x"]), *shape[1:]):
                 expected = ", ".join(str(size) for size in shape[1:])

@@ -1,12 +1,18 @@
-"""Nowcast training loss: MSE, extra weight on extreme pixels, and a physics term for advection models.
+"""Nowcast training loss: MSE, extra weight on extreme pixels, a soft CSI, and a physics term.
 
-``total = mse_weight * MSE + extreme_weight * extreme + physics_weight * (conservation_weight *
-conservation + smoothness_weight * smoothness)``, where
+``total = mse_weight * MSE + extreme_weight * extreme + csi_weight * soft_csi + physics_weight *
+(conservation_weight * conservation + smoothness_weight * smoothness)``, where
 
 - ``MSE = mean((pred - y)^2)`` over all pixels;
 - ``extreme = mean(1[y >= threshold] * (pred - y)^2)`` over all pixels, so with ``mse_weight = 1`` the
   two together are a pixel-weighted MSE with weight ``1 + extreme_weight`` on extreme truth pixels
   (VIP >= 181 by default, the level where storms turn severe and where MSE-trained models fail);
+- ``soft_csi = 1 - mean over the benchmark thresholds of hits / (hits + misses + false alarms)``
+  over the batch, with the forecast's exceedance softened to ``sigmoid((pred - t) / temperature)`` so
+  it has a gradient; with ``csi_per_lead`` one CSI per threshold and lead, so the long leads, with
+  few hits, weigh as much as the first. MSE rewards a forecast that fades where it is unsure of the
+  position (the bias of the strong thresholds falls towards 0 at long leads); the scores count an
+  echo that is there or not, and this term is that count made differentiable;
 - ``conservation = mean(mass_residual^2)``: the change of domain-mean VIL per step that advection alone
   causes, i.e. mass change beyond the predicted source/sink;
 - ``smoothness = mean(|d motion / dx|^2 + |d motion / dy|^2)`` in pixels per step per pixel.
@@ -20,6 +26,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from atmo.metrics.contingency import SEVIR_THRESHOLDS
 from atmo.nowcast.models.base import PhysicsTerms
 
 CODE_SCALE = 255.0
@@ -28,6 +35,25 @@ CODE_SCALE = 255.0
 def extreme_squared_error(pred: torch.Tensor, target: torch.Tensor, threshold: float) -> torch.Tensor:
     """``mean(1[target >= threshold] * (pred - target)^2)`` over all elements (0 when none is extreme)."""
     return ((pred - target) ** 2 * (target >= threshold)).mean()
+
+
+def soft_csi_loss(
+    pred: torch.Tensor, target: torch.Tensor, thresholds: torch.Tensor, temperature: float, per_lead: bool = False
+) -> torch.Tensor:
+    """``1 - mean CSI`` over thresholds (and leads) of ``(B, T, H, W)``, with soft forecast events.
+
+    A forecast pixel counts as ``sigmoid((pred - t) / temperature)`` of an event. Counts are summed
+    over the batch and the pixels of each lead (``per_lead``) or of all leads together. A threshold
+    that neither truth nor forecast reaches contributes CSI 0 with no gradient, so the mean is over a
+    fixed set and batches stay comparable.
+    """
+    shape = (-1,) + (1,) * pred.ndim
+    forecast = torch.sigmoid((pred[None] - thresholds.view(shape)) / temperature)
+    observed = (target[None] >= thresholds.view(shape)).to(pred.dtype)
+    dims = (1, *range(3, pred.ndim + 1)) if per_lead else tuple(range(1, pred.ndim + 1))
+    hits = (forecast * observed).sum(dim=dims)
+    union = forecast.sum(dim=dims) + observed.sum(dim=dims) - hits
+    return 1 - (hits / union.clamp_min(1e-6)).mean()
 
 
 def conservation_penalty(mass_residual: torch.Tensor) -> torch.Tensor:
@@ -51,9 +77,11 @@ class NowcastLoss(nn.Module):
     can be compared on the same numbers.
 
     Args:
-        mse_weight, extreme_weight, physics_weight: weights of the three terms (>= 0).
+        mse_weight, extreme_weight, csi_weight, physics_weight: weights of the four terms (>= 0).
         conservation_weight, smoothness_weight: weights inside the physics term (>= 0).
         extreme_threshold_code: VIL code (0..254) from which a truth pixel counts as extreme.
+        csi_thresholds_code, csi_temperature_code: the soft CSI's thresholds and softness, VIL codes.
+        csi_per_lead: one soft CSI per threshold and lead (else per threshold, all leads pooled).
     """
 
     def __init__(
@@ -64,6 +92,10 @@ class NowcastLoss(nn.Module):
         conservation_weight: float = 1.0,
         smoothness_weight: float = 1.0,
         extreme_threshold_code: float = 181,
+        csi_weight: float = 0.1,
+        csi_thresholds_code: tuple[float, ...] = SEVIR_THRESHOLDS,
+        csi_temperature_code: float = 4.0,
+        csi_per_lead: bool = False,
     ) -> None:
         super().__init__()
         weights = {
@@ -72,6 +104,7 @@ class NowcastLoss(nn.Module):
             "physics_weight": physics_weight,
             "conservation_weight": conservation_weight,
             "smoothness_weight": smoothness_weight,
+            "csi_weight": csi_weight,
         }
         negative = [name for name, value in weights.items() if value < 0]
         if negative:
@@ -79,6 +112,11 @@ class NowcastLoss(nn.Module):
         self.mse_weight, self.extreme_weight, self.physics_weight = mse_weight, extreme_weight, physics_weight
         self.conservation_weight, self.smoothness_weight = conservation_weight, smoothness_weight
         self.extreme_threshold = extreme_threshold_code / CODE_SCALE
+        if csi_temperature_code <= 0:
+            raise ValueError(f"csi_temperature_code must be > 0, got {csi_temperature_code}")
+        self.csi_weight, self.csi_temperature = csi_weight, csi_temperature_code / CODE_SCALE
+        self.csi_per_lead = csi_per_lead
+        self.register_buffer("csi_thresholds", torch.tensor(csi_thresholds_code, dtype=torch.float32) / CODE_SCALE)
 
     def forward(
         self, pred: torch.Tensor, target: torch.Tensor, physics: PhysicsTerms | None = None
@@ -92,6 +130,11 @@ class NowcastLoss(nn.Module):
             "extreme": extreme_squared_error(pred, target, self.extreme_threshold),
         }
         total = self.mse_weight * terms["mse"] + self.extreme_weight * terms["extreme"]
+        if self.csi_weight:
+            terms["soft_csi"] = soft_csi_loss(
+                pred, target, self.csi_thresholds.to(pred.device), self.csi_temperature, self.csi_per_lead
+            )
+            total = total + self.csi_weight * terms["soft_csi"]
         if physics is not None:
             terms["conservation"] = conservation_penalty(physics.mass_residual.float())
             terms["smoothness"] = smoothness_penalty(physics.motion_px.float())

@@ -54,13 +54,14 @@ class Measurement:
 
 
 def storm_batch(batch_size: int, frames_in: int, frames_out: int, grid: int, device: torch.device) -> dict:
-    """A training batch ``{x, present, y}`` of random fields with intense cores, on ``device``."""
+    """A training batch ``{x, present, motion, y}`` of random fields with intense cores, on ``device``."""
     generator = torch.Generator().manual_seed(0)
     x = torch.rand(batch_size, frames_in, N_MODALITIES, grid, grid, generator=generator)
     x[:, :, 0] *= torch.rand(batch_size, frames_in, grid, grid, generator=generator) > 0.5
     y = torch.rand(batch_size, frames_out, grid, grid, generator=generator)
     present = torch.ones(batch_size, N_MODALITIES, dtype=torch.bool)
-    return {"x": x.to(device), "present": present.to(device), "y": y.to(device)}
+    motion = 2 * torch.rand(batch_size, 2, grid, grid, generator=generator) - 1
+    return {"x": x.to(device), "present": present.to(device), "motion": motion.to(device), "y": y.to(device)}
 
 
 def measure(
@@ -87,7 +88,7 @@ def measure(
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast(device.type, enabled=amp):
-            forecast = forecast_fn(batch["x"], batch["present"])
+            forecast = forecast_fn(batch["x"], batch["present"], batch["motion"])
             total, _ = criterion(forecast.vil, batch["y"], forecast.physics)
         scaler.scale(total).backward()
         if train.grad_clip is not None:

@@ -23,6 +23,7 @@ from typing import ClassVar
 import torch
 
 from atmo.config_blocks import check
+from atmo.train.dihedral import draw_dihedral, transform_field
 
 
 @dataclass(frozen=True)
@@ -79,15 +80,8 @@ class TileAugmenter:
         return self._photometric(image, label), label
 
     def _geometric(self, image: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        s = self.settings
-        if s.flips and torch.rand(()) < 0.5:
-            image, label = image.flip(-1), label.flip(-1)
-        if s.flips and torch.rand(()) < 0.5:
-            image, label = image.flip(-2), label.flip(-2)
-        if s.rot90 and image.shape[-1] == image.shape[-2]:
-            k = int(torch.randint(4, ()))
-            image, label = image.rot90(k, (-2, -1)), label.rot90(k, (-2, -1))
-        return image, label
+        op = draw_dihedral(self.settings.flips, self.settings.rot90, square=image.shape[-1] == image.shape[-2])
+        return transform_field(image, op), transform_field(label, op)
 
     def _photometric(self, image: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
         s = self.settings

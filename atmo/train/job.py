@@ -33,7 +33,7 @@ from atmo.train.loader import make_loader
 from atmo.train.model_file import export_model
 from atmo.train.registry import Registry, build_model
 from atmo.train.seeding import seed_everything
-from atmo.train.trainer import LossStep, Trainer, ValStep
+from atmo.train.trainer import LossStep, Trainer, ValStep, ValSummary
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ def train_job(
     val_set: Dataset | None,
     loss_step: LossStep,
     val_step: ValStep | None = None,
+    val_summary: ValSummary | None = None,
     inputs: Mapping[str, str | os.PathLike[str]],
     model_path: str | os.PathLike[str],
     run_dir: str | os.PathLike[str] | None = None,
@@ -84,7 +85,16 @@ def train_job(
     model = build_model(registry, module, meta["arch"], meta["params"])
     n_train = len(train_set)  # type: ignore[arg-type]
     log.info("training %s %s (%d parameters) on %d samples", module, meta["arch"], count_parameters(model), n_train)
-    trainer = Trainer(model, config, run_dir, loss_step=loss_step, val_step=val_step, meta=meta, inputs=inputs)
+    trainer = Trainer(
+        model,
+        config,
+        run_dir,
+        loss_step=loss_step,
+        val_step=val_step,
+        val_summary=val_summary,
+        meta=meta,
+        inputs=inputs,
+    )
     train_loader = make_loader(train_set, config, shuffle=True, collate_fn=collate_fn)
     val_loader = None if val_set is None else make_loader(val_set, config, shuffle=False, collate_fn=collate_fn)
     summary = trainer.fit(train_loader, val_loader)

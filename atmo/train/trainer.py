@@ -57,6 +57,7 @@ LossOutput = torch.Tensor | tuple[torch.Tensor, Mapping[str, Any]]
 LossStep = Callable[[nn.Module, Any, torch.device], LossOutput]
 ValStep = Callable[[nn.Module, Any, torch.device], Mapping[str, Any]]
 EpochCallback = Callable[[int, dict[str, Any]], None]
+ValSummary = Callable[[Mapping[str, float]], Mapping[str, float]]
 
 # Settings that do not change the numbers, so a resumed run may differ in them.
 FINGERPRINT_IGNORED_KEYS = ("progress",)
@@ -68,8 +69,11 @@ class Trainer:
     ``loss_step(model, batch, device)`` returns the scalar training loss, or ``(loss, extras)`` where
     ``extras`` are per-batch means logged as ``train_<name>``; it moves the batch to ``device``
     itself (see :func:`atmo.train.device.to_device`). ``val_step(model, batch, device)`` returns
-    per-batch means such as ``{"loss": ..., "csi": ...}``, logged as ``val_<name>``; without it,
-    validation runs ``loss_step`` and logs ``val_loss`` (and ``val_<extra>``). Both run under
+    per-batch means such as ``{"loss": ..., "mse": ...}``, logged as ``val_<name>``; without it,
+    validation runs ``loss_step`` and logs ``val_loss`` (and ``val_<extra>``). A score that is not a
+    mean over samples (CSI is a ratio of counts summed over the whole split) comes from
+    ``val_summary(means)``: ``val_step`` returns the counts per sample, and ``val_summary`` turns the
+    epoch's means of them into the score; its keys are logged as ``val_<name>`` too. Both run under
     ``torch.autocast`` when mixed precision is on; validation also under ``torch.no_grad``.
 
     ``optimizer`` defaults to AdamW(lr, weight_decay). ``meta`` is plain data (e.g. the model's
@@ -87,6 +91,7 @@ class Trainer:
         *,
         loss_step: LossStep,
         val_step: ValStep | None = None,
+        val_summary: ValSummary | None = None,
         optimizer: optim.Optimizer | None = None,
         meta: Mapping[str, Any] | None = None,
         inputs: Mapping[str, str | os.PathLike[str]] | None = None,
@@ -99,6 +104,7 @@ class Trainer:
         self.model = model.to(self.device)
         self.loss_step = loss_step
         self.val_step = val_step
+        self.val_summary = val_summary
         self.optimizer = optimizer if optimizer is not None else build_optimizer(self.model, config)
         self.scheduler = build_scheduler(self.optimizer, config)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
@@ -205,7 +211,8 @@ class Trainer:
                     loss, extras = _split(self.loss_step(self.model, batch, self.device))
                     metrics = {"loss": loss, **extras}
             meter.add(metrics, _batch_len(batch))
-        return meter.means()
+        means = meter.means()
+        return means if self.val_summary is None else {**means, **self.val_summary(means)}
 
     # -- files -------------------------------------------------------------------------------------
 

@@ -2,12 +2,21 @@
 
 Precipitation mostly moves and only slowly grows or decays, so the decoder forecasts the way
 semi-Lagrangian extrapolation does, with learned fields: from the context features it predicts one
-steady motion field and, for every output step, a source/sink term. Lead ``k`` is the last observed
-frame traced back ``k`` steps along the motion (one ``grid_sample`` per lead, from the observation,
-not from the previous forecast: chaining k bilinear resamplings blurs the field k times and wipes out
-the intense cores that high-threshold CSI scores) plus that lead's source. The mass that the warp
-alone creates or destroys (convergent flow, outflow through the boundary) is reported as the
-conservation residual for the physics loss.
+steady motion field and, for every output step, a growth/decay factor and a new-echo term. Lead
+``k`` is the last observed frame traced back ``k`` steps along the motion (one ``grid_sample`` per
+lead, from the observation, not from the previous forecast: chaining k bilinear resamplings blurs the
+field k times and wipes out the intense cores that high-threshold CSI scores), scaled by that lead's
+factor, plus its new echo:
+
+``vil_k = min(1, warp(last, k * motion) * 2 sigmoid(g_k) + relu(n_k))``.
+
+The factor lies in (0, 2) and is 1 at initialisation, and the new-echo term is non-negative, so a
+forecast is never negative and can only put rain where the advected field has some or where the
+network asks for a new cell: an unconstrained additive source painted a faint floor of VIL over the
+whole domain and negative values into the storm cores. With a motion prior (the cache's optical-flow
+motion) the network predicts the correction to it, so the untrained decoder is the optical-flow
+baseline rather than persistence. The mass that the warp alone creates or destroys (convergent flow,
+outflow through the boundary) is reported as the conservation residual for the physics loss.
 """
 
 from __future__ import annotations
@@ -18,7 +27,8 @@ from torch import nn
 
 from atmo.nowcast.models.base import Forecast, PhysicsTerms, log2_int
 
-HEAD_INIT_STD = 1e-3  # near-zero motion and source at initialisation: the untrained model is persistence
+# Near-zero head at initialisation: no motion correction, factor 1, no new echo.
+HEAD_INIT_STD = 1e-3
 
 
 def semi_lagrangian_warp(field: torch.Tensor, motion_px: torch.Tensor) -> torch.Tensor:
@@ -39,11 +49,12 @@ def semi_lagrangian_warp(field: torch.Tensor, motion_px: torch.Tensor) -> torch.
 
 
 class AdvectionDecoder(nn.Module):
-    """Context ``(B, C, h, w)`` and last VIL frame ``(B, H, W)`` -> :class:`Forecast` with physics terms.
+    """Context ``(B, C, h, w)``, last VIL frame ``(B, H, W)`` and a motion prior -> :class:`Forecast`.
 
     The context is upsampled by ``stride`` (bilinear + conv per factor of two, halving channels down to
-    8), concatenated with the last frame, and a 3x3 convolution predicts the motion ``(dx, dy)`` per
-    step and a source for each of the ``frames_out`` steps at full resolution.
+    8), concatenated with the last frame, and a 3x3 convolution predicts at full resolution the motion
+    ``(dx, dy)`` per step (added to the prior, when one is given) and a growth factor and a new-echo
+    term for each of the ``frames_out`` steps.
     """
 
     def __init__(self, hidden_dim: int, frames_out: int, stride: int) -> None:
@@ -60,20 +71,25 @@ class AdvectionDecoder(nn.Module):
             ]
             channels = out_channels
         self.upsample = nn.Sequential(*layers)
-        self.head = nn.Conv2d(channels + 1, 2 + frames_out, 3, padding=1)
+        self.head = nn.Conv2d(channels + 1, 2 + 2 * frames_out, 3, padding=1)
         nn.init.normal_(self.head.weight, std=HEAD_INIT_STD)
         nn.init.zeros_(self.head.bias)
 
-    def forward(self, context: torch.Tensor, last_vil: torch.Tensor) -> Forecast:
+    def forward(self, context: torch.Tensor, last_vil: torch.Tensor, prior: torch.Tensor | None = None) -> Forecast:
         batch, height, width = last_vil.shape
         last = last_vil[:, None]
         fields = self.head(torch.cat([self.upsample(context), last], dim=1))
-        motion_step, source = fields[:, :2], fields[:, 2:]
-        frames, residuals = [], []
-        for lead in range(1, self.frames_out + 1):
-            advected = semi_lagrangian_warp(last, lead * motion_step)
-            residuals.append((advected - last).mean(dim=(1, 2, 3)))
-            frames.append(advected[:, 0] + source[:, lead - 1])
+        motion_step = fields[:, :2] if prior is None else prior + fields[:, :2]
+        factor = 2 * torch.sigmoid(fields[:, 2 : 2 + self.frames_out])
+        new_echo = F.relu(fields[:, 2 + self.frames_out :])
+        advected = torch.stack(
+            [semi_lagrangian_warp(last, lead * motion_step)[:, 0] for lead in range(1, self.frames_out + 1)], dim=1
+        )
+        vil = (advected * factor + new_echo).clamp(max=1.0)
         motion_px = motion_step[:, None].expand(batch, self.frames_out, 2, height, width)
-        physics = PhysicsTerms(motion_px=motion_px, source=source, mass_residual=torch.stack(residuals, dim=1))
-        return Forecast(vil=torch.stack(frames, dim=1), physics=physics)
+        physics = PhysicsTerms(
+            motion_px=motion_px,
+            source=vil - advected,
+            mass_residual=(advected - last).mean(dim=(2, 3)),
+        )
+        return Forecast(vil=vil, physics=physics)

@@ -4,7 +4,9 @@ The batch contract (see the nowcast cache) is ``x (B, T_in, 4, H, W)`` with chan
 ``[vil, ir069, ir107, lght]`` normalised, ``present (B, 4)`` bool, and the VIL channel in the code/255
 scale. Every model returns future VIL ``(B, T_out, H, W)`` in the same code/255 scale from ``forward``;
 ``forecast`` additionally carries the physical diagnostics a physics-informed loss needs, so the
-training step can use one call for every model.
+training step can use one call for every model. ``motion (B, 2, H, W)`` is the cache's optical-flow
+motion of the last input frames (pixels per frame, channels ``(x, y)``); the SGT advects along it as a
+physical prior, the other models do not use it.
 """
 
 from __future__ import annotations
@@ -52,15 +54,17 @@ class NowcastModel(nn.Module, ABC):
     frames_out: int
 
     @abstractmethod
-    def forecast(self, x: torch.Tensor, present: torch.Tensor) -> Forecast:
-        """Predict future VIL from ``x (B, T_in, 4, H, W)`` and ``present (B, 4)``."""
+    def forecast(self, x: torch.Tensor, present: torch.Tensor, motion: torch.Tensor | None = None) -> Forecast:
+        """Predict future VIL from ``x (B, T_in, 4, H, W)``, ``present (B, 4)`` and ``motion (B, 2, H, W)``."""
 
-    def forward(self, x: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
-        """``(B, T_in, 4, H, W), (B, 4) -> (B, T_out, H, W)`` future VIL in code/255."""
-        return self.forecast(x, present).vil
+    def forward(self, x: torch.Tensor, present: torch.Tensor, motion: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, T_in, 4, H, W), (B, 4), (B, 2, H, W) -> (B, T_out, H, W)`` future VIL in code/255."""
+        return self.forecast(x, present, motion).vil
 
 
-def check_inputs(x: torch.Tensor, present: torch.Tensor, frames_in: int, divisor: int) -> None:
+def check_inputs(
+    x: torch.Tensor, present: torch.Tensor, frames_in: int, divisor: int, motion: torch.Tensor | None = None
+) -> None:
     """Raise ``ValueError`` naming the mismatch when a batch does not fit the model.
 
     A wrong frame count or a grid the encoder cannot downsample would otherwise fail deep inside a
@@ -73,6 +77,8 @@ def check_inputs(x: torch.Tensor, present: torch.Tensor, frames_in: int, divisor
         raise ValueError(f"grid {height}x{width} is not divisible by the model's downsampling factor {divisor}")
     if present.shape != (x.shape[0], N_MODALITIES) or present.dtype != torch.bool:
         raise ValueError(f"present must be bool (B, {N_MODALITIES}), got {present.dtype} {tuple(present.shape)}")
+    if motion is not None and motion.shape != (x.shape[0], 2, height, width):
+        raise ValueError(f"motion must be (B, 2, H, W) = {(x.shape[0], 2, height, width)}, got {tuple(motion.shape)}")
 
 
 def log2_int(value: int, name: str) -> int:
@@ -80,3 +86,8 @@ def log2_int(value: int, name: str) -> int:
     if value < 2 or value & (value - 1):
         raise ValueError(f"{name} must be a power of two >= 2, got {value}")
     return value.bit_length() - 1
+
+
+def persistence_plus(x: torch.Tensor, change: torch.Tensor) -> torch.Tensor:
+    """The last observed VIL frame of ``x`` plus a predicted ``change (B, T_out, H, W)``, within 0..1."""
+    return (x[:, -1:, VIL_CHANNEL] + change).clamp(0.0, 1.0)

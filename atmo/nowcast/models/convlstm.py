@@ -3,7 +3,8 @@
 A strided conv stem maps each frame (4 modalities + presence flags) to a coarse grid; a stack of
 ConvLSTM layers reads the input sequence; a second stack, started from the encoder's final states and
 fed no input, unrolls ``frames_out`` steps; the forecaster's hidden states of all layers are decoded
-per step back to the full grid.
+per step back to the full grid, as the change from the last observed VIL frame (a zero-initialised
+last layer makes the untrained network persistence, as for the UNet).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from atmo.nowcast.models.base import N_MODALITIES, Forecast, NowcastModel, check_inputs, log2_int
+from atmo.nowcast.models.base import N_MODALITIES, Forecast, NowcastModel, check_inputs, log2_int, persistence_plus
 
 State = tuple[torch.Tensor, torch.Tensor]
 
@@ -79,9 +80,11 @@ class ConvLSTM(NowcastModel):
             ]
             channels = hidden_channels[0]
         head.append(nn.Conv2d(channels, 1, 1))
+        nn.init.zeros_(head[-1].weight)
+        nn.init.zeros_(head[-1].bias)
         self.head = nn.Sequential(*head)
 
-    def forecast(self, x: torch.Tensor, present: torch.Tensor) -> Forecast:
+    def forecast(self, x: torch.Tensor, present: torch.Tensor, motion: torch.Tensor | None = None) -> Forecast:
         check_inputs(x, present, self.frames_in, self.stride)
         batch, frames, _, height, width = x.shape
         flags = present.to(x.dtype)[:, None, :, None, None].expand(batch, frames, N_MODALITIES, height, width)
@@ -101,4 +104,4 @@ class ConvLSTM(NowcastModel):
                 inputs = states[level][0]
             outputs.append(torch.cat([state[0] for state in states], dim=1))
         decoded = self.head(torch.stack(outputs, dim=1).flatten(0, 1))
-        return Forecast(vil=decoded.view(batch, self.frames_out, height, width))
+        return Forecast(vil=persistence_plus(x, decoded.view(batch, self.frames_out, height, width)))

@@ -2,8 +2,10 @@
 
 ``x -> encoder (per frame, fused) -> [storm cells of the last frame -> graph attention -> splat onto
 the last frame's features] -> [spatio-temporal transformer] -> frames merged into one context map ->
-advection decoder``. The bracketed parts are the ``use_gnn`` and ``use_transformer`` ablations: when
-switched off the module is not built at all, so it has no parameters and costs nothing.
+advection decoder``, which advects along the optical-flow motion prior plus a learned correction
+(``motion_prior``; without it the decoder learns the whole motion). The bracketed parts are the
+``use_gnn`` and ``use_transformer`` ablations: when switched off the module is not built at all, so it
+has no parameters and costs nothing.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class StormGraphTransformer(NowcastModel):
             ``stride * patch_size``.
         use_gnn: build the storm-cell detector, graph network and splatting (ablation switch).
         use_transformer: build the spatio-temporal transformer (ablation switch).
+        motion_prior: advect along the cache's optical-flow motion plus a learned correction, so the
+            untrained model is the optical-flow baseline; ``forecast`` then needs ``motion``.
         cell_threshold_code: minimum VIL code (0..254) of a storm-cell peak.
         max_cells: storm cells kept per sample.
         cell_min_distance_px: peaks closer than this many input pixels are merged.
@@ -56,6 +60,7 @@ class StormGraphTransformer(NowcastModel):
         stride: int = 4,
         use_gnn: bool = True,
         use_transformer: bool = True,
+        motion_prior: bool = True,
         cell_threshold_code: float = 74,
         max_cells: int = 32,
         cell_min_distance_px: int = 3,
@@ -72,6 +77,7 @@ class StormGraphTransformer(NowcastModel):
         self.frames_in, self.frames_out = frames_in, frames_out
         self.stride = stride
         self.divisor = stride * patch_size if use_transformer else stride
+        self.motion_prior = motion_prior
         self.encoder = MultiModalEncoder(hidden_dim, stem_channels, stride, stem=encoder, blocks=encoder_blocks)
         self.detector = StormCellDetector(cell_threshold_code, max_cells, cell_min_distance_px) if use_gnn else None
         self.gnn = (
@@ -92,8 +98,10 @@ class StormGraphTransformer(NowcastModel):
         self.merge_time = nn.Conv2d(frames_in * hidden_dim, hidden_dim, 1)
         self.decoder = AdvectionDecoder(hidden_dim, frames_out, stride)
 
-    def forecast(self, x: torch.Tensor, present: torch.Tensor) -> Forecast:
-        check_inputs(x, present, self.frames_in, self.divisor)
+    def forecast(self, x: torch.Tensor, present: torch.Tensor, motion: torch.Tensor | None = None) -> Forecast:
+        check_inputs(x, present, self.frames_in, self.divisor, motion)
+        if self.motion_prior and motion is None:
+            raise ValueError("this SGT advects along a motion prior (motion_prior: true): pass the cache's motion")
         feats = self.encoder(x, present)  # (B, T_in, C, h, w)
         last_vil = x[:, -1, VIL_CHANNEL]
         if self.gnn is not None:
@@ -101,7 +109,7 @@ class StormGraphTransformer(NowcastModel):
         if self.transformer is not None:
             feats = self.transformer(feats)
         context = self.merge_time(feats.flatten(1, 2))
-        return self.decoder(context, last_vil)
+        return self.decoder(context, last_vil, motion if self.motion_prior else None)
 
     def storm_context(self, last_vil: torch.Tensor, last_feats: torch.Tensor) -> torch.Tensor:
         """Last frame's features ``(B, C, h, w)`` plus the splatted storm-cell graph embeddings."""

@@ -1,11 +1,16 @@
-"""UNet baseline: all input frames of all modalities stacked as channels, as in the SEVIR benchmark's UNet."""
+"""UNet baseline: all input frames of all modalities stacked as channels, as in the SEVIR benchmark's UNet.
+
+It predicts the change from the last observed VIL frame rather than the future frames themselves, with
+a zero-initialised head, so the untrained network is persistence: a CPU run trains it for a few
+hundred steps, far too few for a network that must first learn to reproduce its input.
+"""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from atmo.nowcast.models.base import N_MODALITIES, Forecast, NowcastModel, check_inputs
+from atmo.nowcast.models.base import N_MODALITIES, Forecast, NowcastModel, check_inputs, persistence_plus
 
 
 def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -48,8 +53,10 @@ class UNet2D(NowcastModel):
         self.up = nn.ModuleList(nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2) for i in range(depth))
         self.merge = nn.ModuleList(conv_block(2 * widths[i], widths[i]) for i in range(depth))
         self.head = nn.Conv2d(base_channels, frames_out, 1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
 
-    def forecast(self, x: torch.Tensor, present: torch.Tensor) -> Forecast:
+    def forecast(self, x: torch.Tensor, present: torch.Tensor, motion: torch.Tensor | None = None) -> Forecast:
         check_inputs(x, present, self.frames_in, 2**self.depth)
         batch, _, _, height, width = x.shape
         flags = present.to(x.dtype)[:, :, None, None].expand(batch, N_MODALITIES, height, width)
@@ -60,4 +67,4 @@ class UNet2D(NowcastModel):
             skips.append(h)
         for level in reversed(range(self.depth)):
             h = self.merge[level](torch.cat([self.up[level](h), skips[level]], dim=1))
-        return Forecast(vil=self.head(h))
+        return Forecast(vil=persistence_plus(x, self.head(h)))

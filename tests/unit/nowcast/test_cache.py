@@ -12,6 +12,7 @@ import pytest
 
 from atmo.errors import InputError
 from atmo.io.sevir import MODALITIES, SevirReader, read_catalog
+from atmo.nowcast.baselines import lk_motion
 from atmo.nowcast.cache import CacheConfig, build_cache, rasterise_flashes, resample, sample_starts
 
 CFG = CacheConfig(grid_size=16, frames_in=13, frames_out=12, stride=12)
@@ -89,6 +90,18 @@ def test_cache_layout_and_content(pristine_tree: Path, tmp_path: Path) -> None:
         codes = reader.raw(vil_row).astype(np.float32)
     expected = codes.reshape(16, 2, 16, 2, 49).mean(axis=(1, 3))[..., 25:37] / 255.0
     np.testing.assert_allclose(np.moveaxis(y[1], 0, -1), expected, atol=2e-3)
+
+
+def test_each_sample_stores_the_optical_flow_baselines_motion(pristine_tree: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cache.h5"
+    _build(pristine_tree, out)
+    with h5py.File(out) as h:
+        assert h["motion"].shape == (h["x"].shape[0], 2, 16, 16) and h["motion"].dtype == np.float32
+        moving = [k for k in range(h["x"].shape[0]) if h["x"][k, -3:, 0].max() > 0.1][:2]
+        assert moving, "the small test set should have storms"
+        for k in moving:
+            np.testing.assert_array_equal(h["motion"][k], lk_motion(h["x"][k, :, 0].astype(np.float32)))
+            assert np.abs(h["motion"][k]).max() > 0  # the synthetic storms move
 
 
 def test_cache_is_deterministic(pristine_tree: Path, tmp_path: Path) -> None:

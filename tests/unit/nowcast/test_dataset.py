@@ -13,7 +13,10 @@ from torch.utils.data import DataLoader
 
 from atmo.errors import InputError
 from atmo.nowcast.cache import CacheConfig
-from atmo.nowcast.dataset import NowcastDataset
+from atmo.nowcast.dataset import AugmentSettings, NowcastDataset
+from atmo.train.dihedral import DihedralOp, transform_field, transform_vectors
+
+ALL_OPS = [DihedralOp(bool(c), bool(r), k) for c in (0, 1) for r in (0, 1) for k in range(4)]
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +33,7 @@ def test_items_follow_the_contract(cache_file: Path) -> None:
     assert item["x"].shape == (12, 4, 16, 16) and item["x"].dtype == torch.float32
     assert item["y"].shape == (6, 16, 16) and item["y"].dtype == torch.float32
     assert item["present"].shape == (4,) and item["present"].dtype == torch.bool
+    assert item["motion"].shape == (2, 16, 16) and item["motion"].dtype == torch.float32
     assert set(dataset.normalisation) == {"vil", "ir069", "ir107", "lght"}
 
 
@@ -45,6 +49,23 @@ def test_dataloader_with_two_workers_matches_serial(cache_file: Path) -> None:
             assert torch.equal(a[key], b[key])
     with h5py.File(cache_file) as handle:
         np.testing.assert_array_equal(serial[0]["x"].numpy(), handle["x"][:4].astype(np.float32))
+
+
+def test_augmented_items_are_one_symmetry_of_the_stored_sample_motion_included(cache_file: Path) -> None:
+    plain = NowcastDataset(cache_file)[1]
+    augmented = NowcastDataset(cache_file, augment=AugmentSettings())
+    torch.manual_seed(0)
+    seen = set()
+    for _ in range(40):
+        item = augmented[1]
+        match = [op for op in ALL_OPS if torch.equal(item["x"], transform_field(plain["x"], op))]
+        assert match, "not a flip or turn of the stored sample"
+        op = match[0]
+        assert torch.equal(item["y"], transform_field(plain["y"], op))
+        assert torch.equal(item["motion"], transform_vectors(plain["motion"], op))
+        seen.add(op)
+    assert len(seen) > 4
+    assert torch.equal(NowcastDataset(cache_file)[1]["x"], plain["x"])  # no augmentation unless asked
 
 
 def test_foreign_file_is_refused(tmp_path: Path) -> None:

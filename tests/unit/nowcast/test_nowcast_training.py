@@ -12,10 +12,11 @@ import torch
 from sevir_helpers import build_caches, event_ids
 
 from atmo.errors import InputError
+from atmo.metrics.contingency import SEVIR_THRESHOLDS, ContingencyAccumulator
 from atmo.nowcast.cache import CacheConfig
 from atmo.nowcast.dataset import NowcastDataset
 from atmo.nowcast.models import StormGraphTransformer, UNet2D
-from atmo.nowcast.training import load_nowcast_model, train_nowcast_model
+from atmo.nowcast.training import ValidationCsi, load_nowcast_model, train_nowcast_model
 from atmo.train import count_parameters, load_checkpoint, model_meta, save_checkpoint
 
 # The machine is shared: train on one thread (module scope, so the shared runs use it too).
@@ -41,7 +42,7 @@ TRAIN = {"epochs": 2, "batch_size": 4, "lr": 0.003, "monitor": "val_mse", "devic
 def caches(pristine_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Train cache of three events (9 samples) and validation cache of one event (3 samples)."""
     ids = event_ids(pristine_tree)
-    events = {"train": ids[:3], "val": ids[3:4]}
+    events = {"train": [ids[0], ids[1], ids[3]], "val": [ids[2]]}  # ids[2] has storms: val_csi_m is defined
     return build_caches(pristine_tree, tmp_path_factory.mktemp("nowcast_cache"), events, CACHE)
 
 
@@ -76,6 +77,7 @@ def test_sgt_run_writes_a_safely_loadable_model(sgt_run: tuple[Path, dict[str, A
         history = list(csv.DictReader(handle))
     assert [int(row["epoch"]) for row in history] == [1, 2]
     assert all(float(row["val_mse"]) >= 0 for row in history) and "train_physics" in history[0]
+    assert all(0 <= float(row["val_csi_m"]) <= 1 for row in history)
     assert summary["epochs_run"] == 2 and summary["monitor"] == "val_mse"
 
     checkpoint = torch.load(root / "model.pt", map_location="cpu", weights_only=True)
@@ -93,7 +95,7 @@ def test_sgt_run_writes_a_safely_loadable_model(sgt_run: tuple[Path, dict[str, A
     assert count_parameters(model) == summary["n_parameters"] > 0
     item = NowcastDataset(caches["val"])[0]
     with torch.no_grad():
-        vil = model(item["x"][None], item["present"][None])
+        vil = model(item["x"][None], item["present"][None], item["motion"][None])
     assert vil.shape == (1, 6, 16, 16) and torch.isfinite(vil).all()
 
 
@@ -128,6 +130,43 @@ def test_changed_spec_restarts_from_epoch_1(caches: dict[str, Path], tmp_path: P
     fresh = tmp_path / "fresh"
     train(caches, changed, fresh)
     assert_same_weights(weights(tmp_path / "model.pt"), weights(fresh / "model.pt"))
+
+
+def test_changed_augmentation_restarts_from_epoch_1(caches: dict[str, Path], tmp_path: Path) -> None:
+    train(caches, SGT, tmp_path)
+    train_nowcast_model(caches["train"], caches["val"], SGT, TRAIN, tmp_path / "model.pt", augment={"rot90": False})
+    assert load_checkpoint(tmp_path / "model.pt")["meta"]["augment"] == {"flips": True, "rot90": False}
+    fresh = tmp_path / "fresh"
+    train_nowcast_model(caches["train"], caches["val"], SGT, TRAIN, fresh / "model.pt", augment={"rot90": False})
+    assert_same_weights(weights(tmp_path / "model.pt"), weights(fresh / "model.pt"))
+
+
+def test_monitoring_val_csi_m_without_echo_in_the_validation_truth_stops_before_training(
+    caches: dict[str, Path], tmp_path: Path
+) -> None:
+    calm = caches["train"].parent / "calm_val.h5"  # a validation split whose truth never reaches VIP 16
+    with h5py.File(caches["val"]) as source, h5py.File(calm, "w") as out:
+        for name in source:
+            data = source[name][...]
+            out.create_dataset(name, data=data * 0.05 if name in ("x", "y") else data)
+        out.attrs.update(source.attrs)
+    with pytest.raises(InputError, match=r"never reaches VIP 16.*val_csi_m"):
+        train_nowcast_model(caches["train"], calm, SGT, {**TRAIN, "monitor": "val_csi_m"}, tmp_path / "model.pt")
+    assert not (tmp_path / "run").exists()
+
+
+def test_validation_csi_m_sums_counts_over_the_split_and_restarts_each_epoch() -> None:
+    generator = torch.Generator().manual_seed(0)
+    truth = torch.rand(7, 3, 8, 8, generator=generator)
+    forecast = (truth + 0.3 * torch.randn(7, 3, 8, 8, generator=generator)).clamp(0, 1)
+    whole = ContingencyAccumulator(SEVIR_THRESHOLDS, 3)
+    whole.update(forecast.numpy(), truth.numpy())
+    meter = ValidationCsi(frames_out=3)
+    for part in (slice(0, 1), slice(1, 7)):  # batches of 1 and 6: a mean of batch CSIs would differ
+        meter.update(forecast[part], truth[part])
+    assert meter.summary({}) == {"csi_m": pytest.approx(whole.csi_m())}
+    meter.update(truth, truth)
+    assert meter.summary({}) == {"csi_m": pytest.approx(1.0)}  # the previous epoch's counts are gone
 
 
 def test_unet_spec(caches: dict[str, Path], tmp_path: Path) -> None:

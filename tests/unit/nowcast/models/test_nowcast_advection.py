@@ -52,3 +52,36 @@ def test_mass_residual_is_the_mass_change_beyond_the_source() -> None:
     # every lead is advected from the last observation, so its residual is measured against it
     expected = (out.vil - last[:, None] - out.physics.source).mean(dim=(2, 3))
     assert torch.allclose(out.physics.mass_residual, expected, atol=1e-6)
+
+
+def test_decoder_with_a_motion_prior_starts_as_the_advection_along_it(blob: Callable[..., torch.Tensor]) -> None:
+    decoder = AdvectionDecoder(hidden_dim=16, frames_out=3, stride=4)
+    last = blob(32, 8.0, 10.0, 2.0, 0.8)[None]
+    prior = torch.zeros(1, 2, 32, 32)
+    prior[:, 0], prior[:, 1] = 2.0, 1.0
+    out = decoder(torch.randn(1, 16, 8, 8), last, prior)
+    for lead in range(1, 4):
+        expected = semi_lagrangian_warp(last[:, None], lead * prior)[:, 0]
+        assert (out.vil[:, lead - 1] - expected).abs().max() < 0.01, lead
+    assert torch.allclose(out.physics.motion_px[:, 0], prior, atol=0.01)
+
+
+def test_decoder_forecasts_stay_between_zero_and_one_whatever_its_weights() -> None:
+    decoder = AdvectionDecoder(hidden_dim=8, frames_out=4, stride=2)
+    torch.nn.init.normal_(decoder.head.weight, std=5.0)
+    out = decoder(torch.randn(3, 8, 8, 8), torch.rand(3, 16, 16))
+    assert out.vil.min() >= 0 and out.vil.max() <= 1
+    assert out.vil.min() == 0 and out.vil.max() == 1  # the weights are large enough to reach both ends
+
+
+def test_decoder_paints_no_rain_on_an_empty_scene_unless_it_adds_a_cell() -> None:
+    decoder = AdvectionDecoder(hidden_dim=8, frames_out=2, stride=2)
+    torch.nn.init.normal_(decoder.head.weight, std=5.0)  # large growth factors and motion
+    with torch.no_grad():
+        decoder.head.weight[4:] = 0.0  # the two new-echo channels: a constant ...
+        decoder.head.bias[4:] = -1.0  # ... below zero, so no new cell
+    out = decoder(torch.randn(2, 8, 8, 8), torch.zeros(2, 16, 16))
+    assert out.vil.abs().max() == 0  # no floor: the old additive source painted VIL everywhere
+    with torch.no_grad():
+        decoder.head.bias[4:] = 0.5
+    assert decoder(torch.randn(2, 8, 8, 8), torch.zeros(2, 16, 16)).vil.min() > 0.4

@@ -1,4 +1,4 @@
-"""UNet and ConvLSTM baselines: shapes, missing modalities, gradients, learning."""
+"""UNet and ConvLSTM baselines: shapes, missing modalities, gradients, learning, persistence at the start."""
 
 from __future__ import annotations
 
@@ -25,6 +25,10 @@ def test_output_shape(name: str, frames_in: int, frames_out: int, size: int) -> 
 @pytest.mark.parametrize("name", ["unet", "convlstm"])
 def test_missing_modality_changes_output_without_nan(name: str) -> None:
     model = _model(name, 4, 2).eval()
+    with torch.no_grad():  # the head starts at zero (persistence); give it weights as training would
+        for parameter in model.parameters():
+            if not parameter.any():
+                parameter.normal_(std=0.1)
     x = torch.rand(1, 4, 4, 32, 32)
     x[:, :, 2] = 0.0
     with torch.no_grad():
@@ -43,12 +47,31 @@ def test_gradient_reaches_every_parameter_and_loss_drops(name: str, storm_batch)
         optimizer.zero_grad()
         loss = ((model(x, present) - y) ** 2).mean()
         loss.backward()
-        if step == 0:
+        if step == 1:  # the zero-initialised head passes no gradient back before its first update
             silent = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
             assert not silent
         optimizer.step()
         losses.append(loss.item())
-    assert losses[-1] < 0.5 * losses[0]
+    # it starts as persistence, whose error on the moving storms is already small
+    assert losses[-1] < 0.9 * losses[0]
+
+
+@pytest.mark.parametrize("name", ["unet", "convlstm"])
+def test_untrained_model_is_persistence(name: str) -> None:
+    x = torch.rand(2, 4, 4, 32, 32)
+    with torch.no_grad():
+        out = _model(name, 4, 3)(x, torch.ones(2, 4, dtype=torch.bool))
+    assert torch.equal(out, x[:, -1:, 0].expand(2, 3, 32, 32))
+
+
+@pytest.mark.parametrize("name", ["unet", "convlstm"])
+def test_forecasts_stay_between_zero_and_one(name: str) -> None:
+    model = _model(name, 4, 2)
+    for parameter in model.parameters():
+        torch.nn.init.normal_(parameter, std=1.0)
+    with torch.no_grad():
+        out = model(torch.rand(2, 4, 4, 32, 32), torch.ones(2, 4, dtype=torch.bool))
+    assert out.min() == 0 and out.max() == 1
 
 
 def test_baselines_report_no_physics() -> None:

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from atmo.nowcast.losses import NowcastLoss, smoothness_penalty
+from atmo.nowcast.losses import NowcastLoss, smoothness_penalty, soft_csi_loss
 from atmo.nowcast.models import PhysicsTerms
 
 
@@ -27,7 +27,7 @@ def case() -> tuple[torch.Tensor, torch.Tensor, PhysicsTerms]:
 def test_parts_match_hand_computation(case) -> None:
     pred, target, physics = case
     total, parts = NowcastLoss(
-        mse_weight=1, extreme_weight=2, physics_weight=0.5, conservation_weight=1, smoothness_weight=3
+        mse_weight=1, extreme_weight=2, physics_weight=0.5, conservation_weight=1, smoothness_weight=3, csi_weight=0
     )(pred, target, physics)
     assert math.isclose(parts["mse"], 0.01, rel_tol=1e-5)
     assert math.isclose(parts["extreme"], 2 * 0.01 / 32, rel_tol=1e-5)
@@ -42,7 +42,7 @@ def test_parts_match_hand_computation(case) -> None:
 
 @pytest.mark.parametrize(
     ("weight", "part"),
-    [("mse_weight", "mse"), ("extreme_weight", "extreme"), ("physics_weight", "physics")],
+    [("mse_weight", "mse"), ("extreme_weight", "extreme"), ("physics_weight", "physics"), ("csi_weight", "soft_csi")],
 )
 def test_each_weight_scales_its_part_only(case, weight: str, part: str) -> None:
     pred, target, physics = case
@@ -54,7 +54,7 @@ def test_each_weight_scales_its_part_only(case, weight: str, part: str) -> None:
 
 def test_zero_weights_are_the_loss_ablations(case) -> None:
     pred, target, physics = case
-    total, parts = NowcastLoss(physics_weight=0.0, extreme_weight=0.0)(pred, target, physics)
+    total, parts = NowcastLoss(physics_weight=0.0, extreme_weight=0.0, csi_weight=0.0)(pred, target, physics)
     assert math.isclose(total.item(), parts["mse"], rel_tol=1e-6)
     assert parts["physics"] > 0 and parts["extreme"] > 0  # still reported for comparison
 
@@ -62,7 +62,7 @@ def test_zero_weights_are_the_loss_ablations(case) -> None:
 def test_without_physics_terms_only_data_parts() -> None:
     pred, target = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
     _, parts = NowcastLoss()(pred, target)
-    assert set(parts) == {"mse", "extreme", "total"}
+    assert set(parts) == {"mse", "extreme", "soft_csi", "total"}
 
 
 def test_physics_gradient_smooths_motion() -> None:
@@ -77,3 +77,41 @@ def test_rejects_negative_weights_and_shape_mismatch() -> None:
         NowcastLoss(physics_weight=-1.0)
     with pytest.raises(ValueError, match="differ in shape"):
         NowcastLoss()(torch.zeros(1, 2, 4, 4), torch.zeros(1, 3, 4, 4))
+
+
+def test_soft_csi_is_one_minus_the_csi_of_a_sharp_forecast() -> None:
+    target = torch.zeros(1, 1, 4, 4)
+    target[..., :2, :2] = 0.5  # 4 observed pixels
+    pred = torch.zeros(1, 1, 4, 4)
+    pred[..., :2, :3] = 0.9  # 6 forecast pixels: 4 hits, 2 false alarms
+    loss = soft_csi_loss(pred, target, torch.tensor([0.3]), temperature=1e-3)
+    assert loss.item() == pytest.approx(1 - 4 / 6, abs=1e-4)
+    assert soft_csi_loss(target, target, torch.tensor([0.3, 0.45]), temperature=1e-3).item() == pytest.approx(
+        0, abs=1e-4
+    )
+
+
+def test_soft_csi_gradient_grows_an_echo_that_fades_below_the_threshold() -> None:
+    target = torch.full((1, 1, 4, 4), 0.5)
+    pred = torch.full((1, 1, 4, 4), 0.28, requires_grad=True)  # just below the threshold 0.3
+    soft_csi_loss(pred, target, torch.tensor([0.3]), temperature=4 / 255).backward()
+    assert (pred.grad < 0).all()  # descending the loss raises the forecast
+
+
+def test_csi_weight_adds_the_soft_csi_part(case) -> None:
+    pred, target, physics = case
+    _, without = NowcastLoss(csi_weight=0)(pred, target, physics)
+    total, parts = NowcastLoss(csi_weight=0.5)(pred, target, physics)
+    assert "soft_csi" not in without and 0 < parts["soft_csi"] <= 1
+    assert total.item() == pytest.approx(without["total"].item() + 0.5 * parts["soft_csi"].item(), rel=1e-6)
+
+
+def test_per_lead_soft_csi_weighs_a_lead_with_few_hits_as_much_as_one_with_many() -> None:
+    target = torch.zeros(1, 2, 4, 4)
+    target[0, 0] = 0.5  # lead 1: 16 observed pixels, all forecast
+    target[0, 1, 0, 0] = 0.5  # lead 2: one observed pixel, missed
+    pred = torch.zeros(1, 2, 4, 4)
+    pred[0, 0] = 0.9
+    thresholds = torch.tensor([0.3])
+    assert soft_csi_loss(pred, target, thresholds, 1e-3).item() == pytest.approx(1 - 16 / 17, abs=1e-4)
+    assert soft_csi_loss(pred, target, thresholds, 1e-3, per_lead=True).item() == pytest.approx(0.5, abs=1e-4)

@@ -10,7 +10,15 @@ import torch
 from atmo.nowcast.losses import NowcastLoss
 from atmo.nowcast.models import StormGraphTransformer, graph
 
-TINY: dict[str, Any] = {"hidden_dim": 16, "stem_channels": 8, "max_cells": 8, "gnn_heads": 2, "transformer_heads": 2}
+# Without the motion prior, so these tests need no motion field (test_nowcast_motion_prior.py has it).
+TINY: dict[str, Any] = {
+    "hidden_dim": 16,
+    "stem_channels": 8,
+    "max_cells": 8,
+    "gnn_heads": 2,
+    "transformer_heads": 2,
+    "motion_prior": False,
+}
 
 
 def _parameter_count(model: torch.nn.Module) -> int:

@@ -122,7 +122,7 @@ def training_step(setup: Setup, model: NowcastModel) -> Callable[[Batch], float]
 
     def step(batch: Batch) -> float:
         optimizer.zero_grad(set_to_none=True)
-        forecast = model.forecast(batch["x"], batch["present"])
+        forecast = model.forecast(batch["x"], batch["present"], batch["motion"])
         loss, _ = criterion(forecast.vil, batch["y"], forecast.physics)
         loss.backward()
         if setup.train.grad_clip is not None:
@@ -240,7 +240,7 @@ def test_inference_time_per_forecast(benchmark, batches: Callable[[str], Batch],
     else:
         predict = baseline_predictor(forecaster, setup.cache.frames_out)
     forecast = benchmark.pedantic(
-        predict, args=(sample["x"], sample["present"]), rounds=10, iterations=1, warmup_rounds=1
+        predict, args=(sample["x"], sample["present"], sample["motion"]), rounds=10, iterations=1, warmup_rounds=1
     )
     _record(
         benchmark,

@@ -70,9 +70,12 @@ def train_variant(
     if band_names_of(train_tiles) != bands:
         raise InputError(train_tiles, f"bands {band_names_of(train_tiles)} differ from {tiles} bands {bands}")
     loss = variant_loss(variant, spec)
-    augmenter = TileAugmenter(build_block(AugmentSettings, augment, "riskseg.augment"), bands)
+    settings = build_block(AugmentSettings, augment, "riskseg.augment")
+    augmenter = TileAugmenter(settings, bands)
     params = {**spec.get("params", {}), "in_channels": len(bands)}
-    meta = model_meta(MODULE, spec["arch"], params, loss=asdict(loss), variant=variant, seed=seed, band_names=bands)
+    # The augmentation is part of the meta, and so of the run's fingerprint: other settings never resume a run.
+    extra = {"variant": variant, "seed": seed, "band_names": bands, "augment": asdict(settings)}
+    meta = model_meta(MODULE, spec["arch"], params, loss=asdict(loss), **extra)
     criterion = RisksegLoss(loss)
     step = loss_step(criterion)
     return train_job(

@@ -38,6 +38,7 @@ def test_train_variant_writes_a_model_of_that_variant_and_seed(tiles: Path, tmp_
     assert model.band_names and model.in_channels == 5
     meta = torch.load(model_path, weights_only=True)["meta"]
     assert meta["seed"] == 3 and meta["variant"] == "v25"
+    assert meta["augment"]["flips"] is True  # in the fingerprint: an edit of it does not resume this run
     with pytest.raises(InputError, match="variant 'v25', not of 'v2'"):
         load_variant(model_path, "v2")
 

@@ -215,8 +215,8 @@ def build_cache(
                 log.warning("%s has no %s in the catalog: channel set to 0, present=False", event_id, name)
             for start in starts:
                 x[k] = frames[start : start + t_in]
-                # From the stored (float16) VIL, so the prior is exactly the optical-flow baseline's motion.
-                motion[k] = lk_motion(x[k][:, 0])
+                # From the VIL as stored (float16), so the prior is exactly the optical-flow baseline's motion.
+                motion[k] = lk_motion(frames[start : start + t_in, 0].astype(np.float16))
                 y[k] = frames[start + t_in : start + t_in + t_out, 0]
                 present[k], ids[k], t0[k] = flags, event_id.encode("ascii"), start
                 k += 1

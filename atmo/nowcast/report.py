@@ -12,7 +12,9 @@ top and the ablations sit beneath it.
 - ``scores_long.csv``: tidy form, one row per (model, metric, threshold, lead) with empty cells where a
   key has no threshold or lead, for plotting and pivoting elsewhere.
 - markdown: CSI-M, CSI per threshold, HSS-M, MSE, MAE, LPIPS per model; then a second table of the
-  max-pooled CSI-M and CSI at the two highest thresholds (P4, P16 as CasCast and SimCast report them).
+  max-pooled CSI-M and CSI at the two highest thresholds (P4, P16 as CasCast and SimCast report them);
+  then CSI-M and CSI per threshold at the last lead (60 minutes for SEVIR's 12 frames of 5 minutes),
+  where an extrapolation's skill is lowest and a learned model has most to add.
 - ``plot_csi_by_lead``: one panel per threshold, CSI against lead time, one line per model.
 - ``plot_event_panel``: one test event: input frames, truth, and every model's forecast.
 """
@@ -48,6 +50,8 @@ parse_score_key = shared.regex_key_parser(
 )
 LONG_DIMENSIONS = {"threshold": "float64", "lead": "Int64"}
 NAME_COLUMN = "model"
+#: SEVIR's frame interval: lead ``k`` is ``5 k`` minutes ahead.
+MINUTES_PER_LEAD = 5.0
 _CODE_MAX = 255.0
 _NOTE = (
     "Hits, misses and false alarms summed over all test pixels and lead times per threshold before any "
@@ -91,6 +95,21 @@ def pooled_columns(thresholds: Sequence[str], pool_sizes: Sequence[int]) -> list
     return columns
 
 
+def last_lead_columns(thresholds: Sequence[str], lead: int, minutes_per_lead: float = MINUTES_PER_LEAD) -> list[Column]:
+    """CSI-M and CSI per threshold label at lead ``lead`` (its minutes ahead in the headers)."""
+    at = f"{lead * minutes_per_lead:g} min"
+    return [
+        Column(f"CSI-M {at}", f"csi_m_lead{lead}", 3),
+        *(Column(f"CSI-{t} {at}", f"csi_{t}_lead{lead}", 3) for t in thresholds),
+    ]
+
+
+def _last_lead(entries: Sequence[Row]) -> int | None:
+    """The number of leads every entry was scored at, or ``None`` when they differ or none says."""
+    leads = {e.scores.get("n_leads") for e in entries}
+    return leads.pop() if len(leads) == 1 and None not in leads else None
+
+
 def _pooled_key(key: str, size: int) -> str:
     """``csi_m`` -> ``csi_m_pool4``; ``csi_181`` -> ``csi_pool4_181`` (the keys of :mod:`atmo.nowcast.scoring`)."""
     return f"{key}_pool{size}" if key == "csi_m" else key.replace("csi_", f"csi_pool{size}_", 1)
@@ -121,19 +140,23 @@ def _csi_m_note(entries: Sequence[Row], thresholds: Sequence[str]) -> str | None
 
 
 def markdown_table(entries: Sequence[Row]) -> str:
-    """The unpooled comparison (CSI-M, CSI per threshold, HSS-M, MSE, MAE, LPIPS), then the max-pooled one."""
+    """The unpooled comparison (CSI-M, CSI per threshold, HSS-M, MSE, MAE, LPIPS), the max-pooled one, the last lead."""
     rows = shared.ordered(entries)
     thresholds = _common_thresholds(rows)
     notes = [_NOTE, *filter(None, [_csi_m_note(rows, thresholds)])]
     notes += [f"LPIPS n/a for {e.name}: {e.scores['lpips_reason']}" for e in rows if e.scores.get("lpips_reason")]
     text = shared.markdown_table(rows, markdown_columns(thresholds), name_header=NAME_COLUMN, notes=notes)
+    tables = [text]
     pool_sizes = _pool_sizes(rows)
-    if not pool_sizes:
-        return text
-    pooled = shared.markdown_table(
-        rows, pooled_columns(thresholds, pool_sizes), name_header=NAME_COLUMN, notes=[_POOLED_NOTE]
-    )
-    return f"{text}\n{pooled}"
+    if pool_sizes:
+        columns = pooled_columns(thresholds, pool_sizes)
+        tables.append(shared.markdown_table(rows, columns, name_header=NAME_COLUMN, notes=[_POOLED_NOTE]))
+    last = _last_lead(rows)
+    if last is not None:
+        note = f"At lead {last} only: the counts of that lead, the CSI-M over the thresholds its truth reaches."
+        columns = last_lead_columns(thresholds, last)
+        tables.append(shared.markdown_table(rows, columns, name_header=NAME_COLUMN, notes=[note]))
+    return "\n".join(tables)
 
 
 def write_tables(
@@ -154,7 +177,9 @@ def write_tables(
     )
 
 
-def plot_csi_by_lead(path: str | os.PathLike[str], entries: Sequence[Row], *, minutes_per_lead: float = 5.0) -> None:
+def plot_csi_by_lead(
+    path: str | os.PathLike[str], entries: Sequence[Row], *, minutes_per_lead: float = MINUTES_PER_LEAD
+) -> None:
     """One panel per threshold, CSI against lead time (minutes), a line per model; written atomically."""
     rows = shared.ordered(entries)
     thresholds = _common_thresholds(rows)
@@ -179,7 +204,7 @@ def plot_event_panel(
     forecasts: Mapping[str, np.ndarray],
     *,
     n_columns: int = 6,
-    minutes_per_lead: float = 5.0,
+    minutes_per_lead: float = MINUTES_PER_LEAD,
     title: str | None = None,
 ) -> None:
     """Rows: the last input frames, the truth, then each forecast; columns: evenly spaced lead times.
@@ -260,7 +285,7 @@ def write_report(
     event_figure: str | os.PathLike[str],
     long_csv_path: str | os.PathLike[str] | None = None,
     event_index: int = 0,
-    minutes_per_lead: float = 5.0,
+    minutes_per_lead: float = MINUTES_PER_LEAD,
 ) -> str:
     """Everything the nowcast table job writes, from the per-model score JSON and forecast files.
 

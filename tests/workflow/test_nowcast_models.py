@@ -40,11 +40,14 @@ def test_nowcast_experiment_end_to_end(test_run: Path) -> None:
     persistence = json.loads((results / "scores/persistence.json").read_text())
     assert persistence["lpips"] is None and "31 px" in persistence["lpips_reason"]  # 24-px test grid
 
-    unpooled, pooled = (t for t in (results / "scores.md").read_text().split("\n\n") if t.startswith("| "))
+    tables = [t for t in (results / "scores.md").read_text().split("\n\n") if t.startswith("| ")]
+    unpooled, pooled, last_lead = tables
     rows = [line.split("|")[1].strip() for line in unpooled.splitlines()][2:]
     kinds = ["ablation" if block["models"].get(r, {}).get("kind") == "ablation" else "other" for r in rows]
     assert kinds == sorted(kinds, key=lambda k: k == "ablation"), "ablation rows must come last"
     assert "CSI-M P16" in pooled.splitlines()[0] and len(pooled.splitlines()) == len(unpooled.splitlines())
+    last = block["cache"]["frames_out"]
+    assert f"CSI-74 {5 * last} min" in last_lead.splitlines()[0] and len(last_lead.splitlines()) == len(rows) + 2
     for figure in ("csi_by_lead.png", "event_panel.png"):
         assert (results / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -73,6 +73,9 @@ def fixed_scores(csi16: float, csi74: float | None, mse: float, mae: float, lpip
     scores["csi_m"] = sum(defined) / len(defined)
     scores["hss_m"] = scores["csi_m"] - 0.1
     scores["csi_m_thresholds"] = [16, 74]
+    for lead in (1, 2):
+        at_lead = [scores[f"csi_{label}_lead{lead}"] for label in ("16", "74")]
+        scores[f"csi_m_lead{lead}"] = float(np.mean([c for c in at_lead if c is not None]))
     for label, csi in (("16", csi16), ("74", csi74)):  # 4 x 4 max-pooling forgives small displacements
         scores[f"csi_pool4_{label}"] = None if csi is None else csi + 0.125
     scores["csi_m_pool4"] = scores["csi_m"] + 0.125
@@ -88,19 +91,20 @@ FIXED = [
     Row("persistence", "baseline", fixed_scores(0.5, 0.0, 2000.0, 30.0, None, "disabled")),
 ]
 
-# Written by atmo/nowcast/report.py for FIXED (checked by hand when HSS-M and the pooled table were added).
+# Written by atmo/nowcast/report.py for FIXED (checked by hand when HSS-M, the pooled table and the last-lead
+# table were added).
 EXPECTED_CSV = """\
-model,kind,code_tolerance,csi_16,csi_16_lead1,csi_16_lead2,csi_74,csi_74_lead1,csi_74_lead2,csi_m,csi_m_pool4,\
-csi_pool4_16,csi_pool4_74,hits_16,hits_74,hss_m,lpips,lpips_n_frames,lpips_reason,mae,mse,mse_lead1,mse_lead2,\
-n_leads,n_samples
-sgt,model,0.1,0.81256,0.86256,0.7625599999999999,0.4449,0.4949,0.39490000000000003,0.62873,0.75373,0.93756,\
-0.5699000000000001,12,12,0.52873,0.23456,8,,12.5,612.25,306.125,918.375,2,4
-flow,baseline,0.1,0.61234,0.66234,0.56234,0.25,0.3,0.2,0.43117,0.55617,0.73734,0.375,12,12,0.33116999999999996,,0,\
-disabled,21.125,1339.04999,669.524995,2008.574985,2,4
-persistence,baseline,0.1,0.5,0.55,0.45,0.0,0.05,-0.05,0.25,0.375,0.625,0.125,12,12,0.15,,0,disabled,30.0,2000.0,\
-1000.0,3000.0,2,4
-sgt_no_gnn,ablation,0.1,0.7,0.75,0.6499999999999999,,,,0.7,0.825,0.825,,12,12,0.6,,0,weights not found,,802.0,401.0,\
-1203.0,2,4
+model,kind,code_tolerance,csi_16,csi_16_lead1,csi_16_lead2,csi_74,csi_74_lead1,csi_74_lead2,csi_m,csi_m_lead1,csi_m_\
+lead2,csi_m_pool4,csi_pool4_16,csi_pool4_74,hits_16,hits_74,hss_m,lpips,lpips_n_frames,lpips_reason,mae,mse,mse_lead\
+1,mse_lead2,n_leads,n_samples
+sgt,model,0.1,0.81256,0.86256,0.7625599999999999,0.4449,0.4949,0.39490000000000003,0.62873,0.67873,0.57873,0.75373,0\
+.93756,0.5699000000000001,12,12,0.52873,0.23456,8,,12.5,612.25,306.125,918.375,2,4
+flow,baseline,0.1,0.61234,0.66234,0.56234,0.25,0.3,0.2,0.43117,0.48117,0.38117,0.55617,0.73734,0.375,12,12,0.3311699\
+9999999996,,0,disabled,21.125,1339.04999,669.524995,2008.574985,2,4
+persistence,baseline,0.1,0.5,0.55,0.45,0.0,0.05,-0.05,0.25,0.30000000000000004,0.2,0.375,0.625,0.125,12,12,0.15,,0,d\
+isabled,30.0,2000.0,1000.0,3000.0,2,4
+sgt_no_gnn,ablation,0.1,0.7,0.75,0.6499999999999999,,,,0.7,0.75,0.6499999999999999,0.825,0.825,,12,12,0.6,,0,weights\
+ not found,,802.0,401.0,1203.0,2,4
 """
 EXPECTED_MD = """\
 | model | kind | CSI-M | CSI-16 | CSI-74 | HSS-M | MSE | MAE | LPIPS |
@@ -110,9 +114,9 @@ EXPECTED_MD = """\
 | persistence | baseline | 0.250 | 0.500 | 0.000 | 0.150 | 2000.0 | 30.00 | n/a |
 | sgt_no_gnn | ablation | 0.700 | 0.700 | n/a | 0.600 | 802.0 | n/a | n/a |
 
-Hits, misses and false alarms summed over all test pixels and lead times per threshold before any score is formed \
-(as Earthformer's evaluation does); events are VIL code >= threshold; MSE/MAE in VIL code units (0..255); n/a = \
-undefined or not computed.
+Hits, misses and false alarms summed over all test pixels and lead times per threshold before any score is formed (a\
+s Earthformer's evaluation does); events are VIL code >= threshold; MSE/MAE in VIL code units (0..255); n/a = undefi\
+ned or not computed.
 CSI-M and HSS-M: mean over VIP 16, 74, the thresholds the test truth reaches.
 LPIPS n/a for flow: disabled
 LPIPS n/a for persistence: disabled
@@ -125,10 +129,19 @@ LPIPS n/a for sgt_no_gnn: weights not found
 | persistence | baseline | 0.250 | 0.375 | 0.500 | 0.625 | 0.000 | 0.125 |
 | sgt_no_gnn | ablation | 0.700 | 0.825 | 0.700 | 0.825 | n/a | n/a |
 
-Max-pooled over non-overlapping s x s blocks of the forecast and the truth before the counts (P{s}); P1 is the \
-unpooled table above.
+Max-pooled over non-overlapping s x s blocks of the forecast and the truth before the counts (P{s}); P1 is the unpoo\
+led table above.
+
+| model | kind | CSI-M 10 min | CSI-16 10 min | CSI-74 10 min |
+| --- | --- | ---: | ---: | ---: |
+| sgt | model | 0.579 | 0.763 | 0.395 |
+| flow | baseline | 0.381 | 0.562 | 0.200 |
+| persistence | baseline | 0.200 | 0.450 | -0.050 |
+| sgt_no_gnn | ablation | 0.650 | 0.650 | n/a |
+
+At lead 2 only: the counts of that lead, the CSI-M over the thresholds its truth reaches.
 """
-EXPECTED_LONG_SHA256 = "ec869e412e10228795b5b25e0f4909adee77563e013366bdb3a6bb1b91edadbb"
+EXPECTED_LONG_SHA256 = "5ef238e605cfa5b4f851d6a44a4b6cca33a941288935ad1bcd9378cfc5caeb6e"
 
 
 def test_tables_bytes_unchanged(tmp_path: Path) -> None:
@@ -137,7 +150,7 @@ def test_tables_bytes_unchanged(tmp_path: Path) -> None:
     assert csv.read_text() == EXPECTED_CSV
     assert md.read_text() == EXPECTED_MD
     lines = long_csv.read_text().splitlines()
-    assert len(lines) == 1 + 4 * 23 - 3  # header + 23 keys per model, less 3 string lpips_reason
+    assert len(lines) == 1 + 4 * 25 - 3  # header + 25 keys per model, less 3 string lpips_reason
     assert lines[:5] == [
         "model,kind,metric,threshold,lead,value",
         "sgt,model,n_samples,,,4.0",
@@ -165,7 +178,7 @@ def test_tables(tmp_path: Path, entries: list[Row]) -> None:
     assert wide.loc[0, "mse"] < wide.loc[2, "mse"] < wide.loc[1, "mse"]
 
     text = md.read_text()
-    unpooled, pooled = (table for table in text.split("\n\n") if table.startswith("| "))
+    unpooled, pooled, last_lead = (table for table in text.split("\n\n") if table.startswith("| "))
     lines = unpooled.splitlines()
     assert lines[0].startswith("| model | kind | CSI-M | CSI-16 | CSI-74")
     assert lines[0].endswith("| CSI-219 | HSS-M | MSE | MAE | LPIPS |")
@@ -176,6 +189,11 @@ def test_tables(tmp_path: Path, entries: list[Row]) -> None:
         "| CSI-219 P1 | CSI-219 P4 | CSI-219 P16 |"
     )
     assert f"{by_name['sgt']['csi_m_pool16']:.3f}" in pooled.splitlines()[2].split(" | ")[4]
+    # the last lead (3 of 5 minutes): an extrapolation's weakest lead, the one a learned model must win
+    header, _, sgt_row, *_ = last_lead.splitlines()
+    assert header.startswith("| model | kind | CSI-M 15 min | CSI-16 15 min | CSI-74 15 min |")
+    assert sgt_row.split(" | ")[4] == f"{by_name['sgt']['csi_74_lead3']:.3f}"
+    assert sgt_row.split(" | ")[2] == f"{by_name['sgt']['csi_m_lead3']:.3f}"
     assert "LPIPS n/a for sgt: frames of (24, 24) px" in text  # small test frames: reason shown, no number
 
     tidy = pd.read_csv(long_csv)

@@ -36,6 +36,12 @@ def persistence(vil_history: ArrayLike, n_leads: int) -> np.ndarray:
     return np.repeat(last, n_leads, axis=1)
 
 
+def _check_motion_frames(n_motion_frames: int) -> None:
+    """Motion needs two frames at least; checked before any frame is read."""
+    if n_motion_frames < 2:
+        raise ValueError(f"n_motion_frames must be >= 2 (motion needs two frames), got {n_motion_frames}")
+
+
 def lk_motion(frames: ArrayLike, n_motion_frames: int = MOTION_FRAMES) -> np.ndarray:
     """Lucas-Kanade motion ``(2, H, W)`` float32 of the last ``n_motion_frames`` of ``frames (T, H, W)``.
 
@@ -43,8 +49,7 @@ def lk_motion(frames: ArrayLike, n_motion_frames: int = MOTION_FRAMES) -> np.nda
     cache stores this field per sample as the SGT's motion prior, so the prior and the optical-flow
     baseline are the same estimate.
     """
-    if n_motion_frames < 2:
-        raise ValueError(f"n_motion_frames must be >= 2 (motion needs two frames), got {n_motion_frames}")
+    _check_motion_frames(n_motion_frames)
     recent = np.asarray(frames, dtype=np.float64)[-n_motion_frames:]
     if recent.ndim != 3 or len(recent) < n_motion_frames:
         raise ValueError(f"need (T >= {n_motion_frames}, H, W) frames for the motion, got {np.shape(frames)}")
@@ -57,8 +62,7 @@ def optical_flow(vil_history: ArrayLike, n_leads: int, *, n_motion_frames: int =
 
     The motion field is in pixels per frame interval, so lead ``k`` lies ``k`` intervals ahead.
     """
-    if n_motion_frames < 2:
-        raise ValueError(f"n_motion_frames must be >= 2 (motion needs two frames), got {n_motion_frames}")
+    _check_motion_frames(n_motion_frames)
     history = _check_history(vil_history, n_leads, min_frames=n_motion_frames)
     _, extrapolate = _pysteps_methods()
     out = np.empty((history.shape[0], n_leads, *history.shape[2:]), dtype=np.float32)

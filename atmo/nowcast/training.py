@@ -52,14 +52,17 @@ class ValidationCsi:
 
     def __init__(self, frames_out: int) -> None:
         self.frames_out = frames_out
-        self.counts = ContingencyAccumulator(SEVIR_THRESHOLDS, frames_out)
+        self.counts = self._empty_counts()
+
+    def _empty_counts(self) -> ContingencyAccumulator:
+        return ContingencyAccumulator(SEVIR_THRESHOLDS, self.frames_out)
 
     def update(self, forecast: torch.Tensor, truth: torch.Tensor) -> None:
         self.counts.update(forecast.detach().clamp(0, 1).float().cpu().numpy(), truth.float().cpu().numpy())
 
     def summary(self, _means: Mapping[str, float]) -> dict[str, float]:
         csi_m = self.counts.csi_m()
-        self.counts = ContingencyAccumulator(SEVIR_THRESHOLDS, self.frames_out)
+        self.counts = self._empty_counts()
         return {"csi_m": csi_m}
 
 

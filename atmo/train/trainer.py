@@ -71,9 +71,10 @@ class Trainer:
     itself (see :func:`atmo.train.device.to_device`). ``val_step(model, batch, device)`` returns
     per-batch means such as ``{"loss": ..., "mse": ...}``, logged as ``val_<name>``; without it,
     validation runs ``loss_step`` and logs ``val_loss`` (and ``val_<extra>``). A score that is not a
-    mean over samples (CSI is a ratio of counts summed over the whole split) comes from
-    ``val_summary(means)``: ``val_step`` returns the counts per sample, and ``val_summary`` turns the
-    epoch's means of them into the score; its keys are logged as ``val_<name>`` too. Both run under
+    mean over batches (CSI is a ratio of counts summed over the whole split) comes from
+    ``val_summary(means)``, called once after each validation pass with the epoch's means: it returns
+    the score from whatever ``val_step`` accumulated (the nowcast one sums contingency counts), and
+    its keys are logged as ``val_<name>`` too. Both run under
     ``torch.autocast`` when mixed precision is on; validation also under ``torch.no_grad``.
 
     ``optimizer`` defaults to AdamW(lr, weight_decay). ``meta`` is plain data (e.g. the model's

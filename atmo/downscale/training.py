@@ -164,6 +164,7 @@ def train_variant(
         val_step=val_step(criterion),
         inputs={"fields": where},
         model_path=model_path,
+        keep_epochs=checkpoint_epochs,
     )
     _copy_epoch_checkpoints(Path(model_path).parent / "run", config, summary, checkpoint_epochs, checkpoint_paths)
     exported = load_variant(model_path, variant)

@@ -49,6 +49,7 @@ class TrainConfig:
     monitor_mode: str = "min"
     patience: int | None = None
     checkpoint_every: int = 1
+    keep_checkpoints: int | None = 2
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -75,6 +76,11 @@ class TrainConfig:
                 ("grad_clip", self.grad_clip is None or self.grad_clip > 0, "expected null or > 0"),
                 ("patience", self.patience is None or self.patience >= 1, "expected null or >= 1"),
                 ("checkpoint_every", self.checkpoint_every >= 1, "expected >= 1"),
+                (
+                    "keep_checkpoints",
+                    self.keep_checkpoints is None or self.keep_checkpoints >= 1,
+                    "expected null or >= 1",
+                ),
             ],
         )
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -70,12 +70,14 @@ def train_job(
     model_path: str | os.PathLike[str],
     run_dir: str | os.PathLike[str] | None = None,
     collate_fn: Callable[[list[Any]], Any] | None = None,
+    keep_epochs: Collection[int] = (),
 ) -> dict[str, Any]:
     """Train ``meta["arch"]`` with ``meta["params"]`` and write ``model.pt``, ``history.csv``, ``metrics.json``.
 
     ``meta`` comes from :func:`atmo.train.model_file.model_meta`. ``inputs`` are the data files the
     run depends on (their content hashes enter the fingerprint). ``run_dir`` defaults to ``run/``
-    beside ``model_path``. Returns the training summary (also in ``metrics.json``).
+    beside ``model_path``. ``keep_epochs`` are periodic checkpoints the caller copies out afterwards,
+    so ``train.keep_checkpoints`` never prunes them. Returns the training summary (also in ``metrics.json``).
     """
     module = meta["module"]
     config = TrainConfig.from_dict(train, where=f"{module}.train")
@@ -94,6 +96,7 @@ def train_job(
         val_summary=val_summary,
         meta=meta,
         inputs=inputs,
+        keep_epochs=keep_epochs,
     )
     train_loader = make_loader(train_set, config, shuffle=True, collate_fn=collate_fn)
     val_loader = None if val_set is None else make_loader(val_set, config, shuffle=False, collate_fn=collate_fn)

@@ -6,6 +6,9 @@ all experiments. ``out_dir`` receives:
 
 - ``checkpoints/epoch_0005.pt`` every ``checkpoint_every`` epochs, ``best.pt`` whenever the
   monitored metric improves, ``last.pt`` after every epoch (with the full training state);
+  of the periodic checkpoints only the newest ``keep_checkpoints`` are kept, with the best epoch's
+  and the ``keep_epochs`` a module samples later (a B4 U-Net is 74 MB a file: keeping every epoch
+  of every seed filled a CI disk);
 - ``history.csv`` (rewritten after every epoch) and ``metrics.json`` (at the end).
 
 ``out_dir`` is claimed for one fingerprint (train settings, ``meta``, content hashes of
@@ -31,7 +34,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +63,7 @@ EpochCallback = Callable[[int, dict[str, Any]], None]
 ValSummary = Callable[[Mapping[str, float]], Mapping[str, float]]
 
 # Settings that do not change the numbers, so a resumed run may differ in them.
-FINGERPRINT_IGNORED_KEYS = ("progress",)
+FINGERPRINT_IGNORED_KEYS = ("progress", "keep_checkpoints")
 
 
 class Trainer:
@@ -82,6 +85,7 @@ class Trainer:
     content the run depends on. Config (bar ``progress``), ``meta`` and the inputs' hashes form the
     run's fingerprint: only a run directory of the same fingerprint is resumed.
     ``callbacks`` are called as ``fn(epoch, row)`` after each epoch's files are written.
+    ``keep_epochs`` are periodic checkpoints never pruned (epochs a module copies out afterwards).
     """
 
     def __init__(
@@ -97,6 +101,7 @@ class Trainer:
         meta: Mapping[str, Any] | None = None,
         inputs: Mapping[str, str | os.PathLike[str]] | None = None,
         callbacks: Sequence[EpochCallback] = (),
+        keep_epochs: Collection[int] = (),
     ) -> None:
         self.config = config
         self.out_dir = Path(out_dir)
@@ -112,6 +117,7 @@ class Trainer:
         self.meta = dict(meta or {})
         self.inputs = dict(inputs or {})
         self.callbacks = tuple(callbacks)
+        self.keep_epochs = frozenset(int(epoch) for epoch in keep_epochs)
         self.stopper = EarlyStopping(config.monitor_mode, config.patience)
         self.history = History()
         log.info("training on %s (mixed precision %s)", self.device, "on" if self.amp else "off")
@@ -234,7 +240,24 @@ class Trainer:
         if epoch % cfg.checkpoint_every == 0:  # with the state: a fallback if last.pt is ever damaged
             save_checkpoint(self.checkpoint_path(epoch), **common, state=state)
         save_checkpoint(self.last_path, **common, state=state)
+        self._prune_checkpoints(epoch)
         self.history.write_csv(self.out_dir / "history.csv")
+
+    def _kept_epochs(self, epoch: int) -> list[int]:
+        """The periodic checkpoint epochs up to ``epoch`` the run keeps (all when ``keep_checkpoints`` is null)."""
+        every, keep = self.config.checkpoint_every, self.config.keep_checkpoints
+        periodic = list(range(every, epoch + 1, every))
+        if keep is None:
+            return periodic
+        protected = self.keep_epochs | {self.stopper.best_epoch}
+        return [e for rank, e in enumerate(reversed(periodic)) if rank < keep or e in protected][::-1]
+
+    def _prune_checkpoints(self, epoch: int) -> None:
+        """Delete periodic checkpoints the run no longer keeps, after ``last.pt`` of ``epoch`` is safely written."""
+        kept = {self.checkpoint_path(e) for e in self._kept_epochs(epoch)}
+        for path in self.out_dir.glob("checkpoints/epoch_*.pt"):
+            if path not in kept:
+                path.unlink(missing_ok=True)
 
     def _resume_point(self) -> tuple[int, bool]:
         """(first epoch to run, whether training is done): from ``last.pt``, a fallback, or a fresh start."""
@@ -300,11 +323,7 @@ class Trainer:
         except (KeyError, ValueError, RuntimeError, TypeError) as error:
             raise InputError(path, f"cannot restore the training state ({type(error).__name__}: {error})") from error
         epoch = int(checkpoint["epoch"])
-        periodic = (
-            self.checkpoint_path(e)
-            for e in range(self.config.checkpoint_every, epoch + 1, self.config.checkpoint_every)
-        )
-        lost = [str(p) for p in periodic if not p.exists()]
+        lost = [str(p) for p in map(self.checkpoint_path, self._kept_epochs(epoch)) if not p.exists()]
         if lost:  # e.g. deleted by Snakemake as outputs of the failed job; they cannot be recreated
             log.warning("resuming without earlier periodic checkpoints %s", lost)
         log.info("resuming from %s after epoch %d%s", path, epoch, " (already finished)" if state["finished"] else "")

@@ -127,6 +127,31 @@ def test_checkpoint_every_n_epochs_gives_exactly_those_files(tmp_path: Path) -> 
     assert not torch.equal(raw["model"]["0.weight"], last["model"]["0.weight"])
 
 
+@pytest.mark.parametrize(
+    ("keep", "keep_epochs", "expected"),
+    [
+        (2, (), [1, 5, 6]),  # the newest two and the best epoch (1: val_const never improves)
+        (2, (3,), [1, 3, 5, 6]),  # and an epoch a module samples later
+        (1, (), [1, 6]),
+        (None, (), [1, 2, 3, 4, 5, 6]),  # null keeps every one
+    ],
+)
+def test_only_the_newest_best_and_sampled_checkpoints_are_kept(
+    tmp_path: Path, keep: int | None, keep_epochs: tuple[int, ...], expected: list[int]
+) -> None:
+    trainer, train, val, _ = make_trainer(
+        tmp_path,
+        epochs=6,
+        monitor="val_const",
+        val_step=constant_val_step,
+        keep_checkpoints=keep,
+        keep_epochs=keep_epochs,
+    )
+    trainer.fit(train, val)
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [f"epoch_{e:04d}.pt" for e in expected]
+    assert load_checkpoint(tmp_path / "best.pt")["epoch"] == 1
+
+
 def test_history_and_metrics_content(tmp_path: Path) -> None:
     trainer, train, val, _ = make_trainer(tmp_path, epochs=5, lr=0.05)
     summary = trainer.fit(train, val)

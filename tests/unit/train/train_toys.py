@@ -59,7 +59,7 @@ def make_trainer(
     """Seeded model + trainer + loaders on the CPU; ``overrides`` are train-config keys or Trainer keywords."""
     trainer_kw = {
         key: overrides.pop(key)
-        for key in ("optimizer", "val_step", "callbacks", "meta", "loss_step", "inputs")
+        for key in ("optimizer", "val_step", "callbacks", "meta", "loss_step", "inputs", "keep_epochs")
         if key in overrides
     }
     config = TrainConfig.from_dict(

@@ -116,7 +116,7 @@ rule cbh_pretrain_mae:
         runtime=120,
     params:
         encoder=cbh_encoder_spec,
-        train=config_section("cbh", "mae", "train"),
+        train=train_section("cbh", "mae"),
         validation=config_section("cbh", "validation"),
     script:
         "../workflow_scripts/cbh_pretrain_mae.py"
@@ -147,7 +147,7 @@ rule cbh_train:
         runtime=120,
     params:
         spec=cbh_variant_spec,
-        train=config_section("cbh", "train"),
+        train=train_section("cbh"),
         validation=config_section("cbh", "validation"),
     script:
         "../workflow_scripts/cbh_train.py"

@@ -33,7 +33,7 @@ rule downscale_train:
         runtime=240,
     params:
         spec=downscale_variant_spec,
-        train=config_section("downscale", "train"),
+        train=train_section("downscale"),
         epochs=DOWNSCALE_EPOCHS,
     script:
         "../workflow_scripts/downscale_train.py"

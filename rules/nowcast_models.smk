@@ -29,7 +29,7 @@ rule nowcast_train:
         runtime=240,
     params:
         spec=nowcast_model_spec,
-        train=config_section("nowcast", "train"),
+        train=train_section("nowcast"),
         augment=config_section("nowcast", "augment"),
     script:
         "../workflow_scripts/nowcast_train.py"

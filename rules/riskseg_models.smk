@@ -54,7 +54,7 @@ rule riskseg_train:
         runtime=240,
     params:
         spec=riskseg_training_spec,
-        train=config_section("riskseg", "train"),
+        train=train_section("riskseg"),
         augment=config_section("riskseg", "augment"),
     script:
         "../workflow_scripts/riskseg_train.py"

@@ -1,7 +1,7 @@
 """cbh_pretrain_mae: pretrain one encoder (wildcard `encoder`) for one fold, or on all images (`all`)."""
 
 from atmo.cbh.training import pretrain_mae
-from atmo.train import start_job
+from atmo.train import start_job, with_run_only
 
 start_job(snakemake.log[0], snakemake.threads)
 pretrain_mae(
@@ -10,7 +10,7 @@ pretrain_mae(
     fold=snakemake.wildcards.pretrain_fold,
     encoder_name=snakemake.wildcards.encoder,
     encoder=snakemake.params.encoder,
-    train=snakemake.params.train,
+    train=with_run_only(snakemake.params.train, snakemake.config["cbh"]["mae"]["train"]),
     validation=snakemake.params.validation,
     model_path=snakemake.output.model,
 )

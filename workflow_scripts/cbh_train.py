@@ -1,7 +1,7 @@
 """cbh_train: train one WP-4 variant (wildcard `variant`) on one fold and predict its test flight."""
 
 from atmo.cbh.training import train_variant
-from atmo.train import start_job
+from atmo.train import start_job, with_run_only
 
 start_job(snakemake.log[0], snakemake.threads)
 train_variant(
@@ -10,7 +10,7 @@ train_variant(
     fold_id=int(snakemake.wildcards.fold),
     variant=snakemake.wildcards.variant,
     spec=snakemake.params.spec,
-    train=snakemake.params.train,
+    train=with_run_only(snakemake.params.train, snakemake.config["cbh"]["train"]),
     validation=snakemake.params.validation,
     encoder_path=snakemake.input.encoder,
     model_path=snakemake.output.model,

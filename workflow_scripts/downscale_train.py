@@ -1,14 +1,14 @@
 """downscale_train: train one cVAE variant (wildcard `variant`); export model.pt and the sampled epochs' checkpoints."""
 
 from atmo.downscale.training import train_variant
-from atmo.train import start_job
+from atmo.train import start_job, with_run_only
 
 start_job(snakemake.log[0], snakemake.threads)
 train_variant(
     fields=snakemake.input.fields,
     variant=snakemake.wildcards.variant,
     spec=snakemake.params.spec,
-    train=snakemake.params.train,
+    train=with_run_only(snakemake.params.train, snakemake.config["downscale"]["train"]),
     model_path=snakemake.output.model,
     checkpoint_epochs=snakemake.params.epochs,
     checkpoint_paths=snakemake.output.checkpoints,

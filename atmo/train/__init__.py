@@ -3,7 +3,7 @@
 A new experiment supplies a registry ``{arch: nn.Module class}``, datasets and a ``loss_step``; the
 rest is shared. The ``<module>_train`` workflow script is, in full (cbh as the example)::
 
-    from atmo.train import model_meta, start_job, to_device, train_job
+    from atmo.train import model_meta, start_job, to_device, train_job, with_run_only
 
     start_job(snakemake.log[0], snakemake.threads)   # log file, torch threads, die with snakemake
     spec = snakemake.params.spec                     # one entry of cbh.models: {arch, params, loss}
@@ -14,7 +14,8 @@ rest is shared. The ``<module>_train`` workflow script is, in full (cbh as the e
         batch = to_device(batch, device)
         return criterion(model(batch["image"]), batch["cbh_km"])
 
-    train_job(registry=CBH_MODELS, meta=meta, train=snakemake.params.train,
+    train = with_run_only(snakemake.params.train, snakemake.config["cbh"]["train"])  # + progress, keep_checkpoints
+    train_job(registry=CBH_MODELS, meta=meta, train=train,
               train_set=CbhDataset(snakemake.input.cache, "train"), val_set=CbhDataset(..., "val"),
               loss_step=loss_step, inputs={"cache": snakemake.input.cache},
               model_path=snakemake.output.model)    # + history.csv, metrics.json beside it
@@ -34,7 +35,7 @@ What the shared path guarantees:
 """
 
 from atmo.train.checkpoint import load_checkpoint, save_checkpoint
-from atmo.train.config import TrainConfig
+from atmo.train.config import TrainConfig, with_run_only
 from atmo.train.device import amp_enabled, resolve_device, to_device, visible_gpu_count
 from atmo.train.early_stopping import EarlyStopping
 from atmo.train.history import History
@@ -75,4 +76,5 @@ __all__ = [
     "to_device",
     "train_job",
     "visible_gpu_count",
+    "with_run_only",
 ]

@@ -45,7 +45,7 @@ from tqdm import tqdm
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path, write_json
 from atmo.train.checkpoint import load_checkpoint, save_checkpoint
-from atmo.train.config import TrainConfig
+from atmo.train.config import TrainConfig, without_run_only
 from atmo.train.device import amp_enabled, resolve_device
 from atmo.train.early_stopping import EarlyStopping
 from atmo.train.history import History
@@ -61,9 +61,6 @@ LossStep = Callable[[nn.Module, Any, torch.device], LossOutput]
 ValStep = Callable[[nn.Module, Any, torch.device], Mapping[str, Any]]
 EpochCallback = Callable[[int, dict[str, Any]], None]
 ValSummary = Callable[[Mapping[str, float]], Mapping[str, float]]
-
-# Settings that do not change the numbers, so a resumed run may differ in them.
-FINGERPRINT_IGNORED_KEYS = ("progress", "keep_checkpoints")
 
 
 class Trainer:
@@ -82,8 +79,9 @@ class Trainer:
 
     ``optimizer`` defaults to AdamW(lr, weight_decay). ``meta`` is plain data (e.g. the model's
     constructor arguments) stored in every checkpoint. ``inputs`` maps a role to a data file whose
-    content the run depends on. Config (bar ``progress``), ``meta`` and the inputs' hashes form the
-    run's fingerprint: only a run directory of the same fingerprint is resumed.
+    content the run depends on. Config (bar its run-only keys, ``progress`` and ``keep_checkpoints``),
+    ``meta`` and the inputs' hashes form the run's fingerprint: only a run directory of the same
+    fingerprint is resumed.
     ``callbacks`` are called as ``fn(epoch, row)`` after each epoch's files are written.
     ``keep_epochs`` are periodic checkpoints never pruned (epochs a module copies out afterwards).
     """
@@ -141,7 +139,7 @@ class Trainer:
         if hasattr(train_loader, "__len__") and len(train_loader) == 0:
             raise InputError("train_loader", "yields no batches (dataset smaller than one batch with drop_last?)")
         seed_everything(cfg.seed, cfg.deterministic)
-        settings = {k: v for k, v in cfg.to_dict().items() if k not in FINGERPRINT_IGNORED_KEYS}
+        settings = without_run_only(cfg.to_dict())
         with claim_run_dir(self.out_dir, run_fingerprint(settings, self.meta, self.inputs)):
             start, finished = self._resume_point()
             epoch = start

@@ -2,11 +2,14 @@
 
 Rules receive only their module's config sub-tree through ``params:``, so Snakemake's params rerun
 trigger sees a change in ``riskseg`` only on ``riskseg`` jobs. This edits the riskseg block of a copy of
-the shared executed test run and reads what a dry run would execute.
+the shared executed test run and reads what a dry run would execute. The train settings that change
+no weights (``progress``, ``keep_checkpoints``) are kept out of ``params:`` altogether.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -58,13 +61,49 @@ def test_nowcast_augment_edit_retrains_every_nowcast_model_and_nothing_upstream(
     assert {rule for rule, _ in planned} - {"summary", "report_table_page"} == NOWCAST_DOWNSTREAM, planned
 
 
-def test_nowcast_loss_edit_retrains_only_that_model(test_run_copy: Path) -> None:
-    def raise_unet_csi_weight(config: dict) -> None:
-        config["nowcast"]["models"]["unet"].setdefault("loss", {})["csi_weight"] = 0.5
+def _raise_unet_csi_weight(config: dict) -> None:
+    config["nowcast"]["models"]["unet"].setdefault("loss", {})["csi_weight"] = 0.5
 
-    edit_config(test_run_copy, raise_unet_csi_weight)
+
+def test_nowcast_loss_edit_retrains_only_that_model(test_run_copy: Path) -> None:
+    edit_config(test_run_copy, _raise_unet_csi_weight)
 
     planned = _planned(test_run_copy)
     assert {wildcards["model"] for rule, wildcards in planned if rule == "nowcast_train"} == {"unet"}, planned
     assert {wildcards["name"] for rule, wildcards in planned if rule == "nowcast_forecast"} == {"unet"}, planned
     assert {rule for rule, _ in planned} - {"summary", "report_table_page"} == NOWCAST_DOWNSTREAM, planned
+
+
+# Every train: block of the workflow, as its path in the config.
+TRAIN_BLOCKS = (("nowcast",), ("cbh",), ("cbh", "mae"), ("riskseg",), ("downscale",))
+
+
+def test_editing_what_a_training_shows_or_keeps_reruns_nothing_and_the_next_training_obeys_it(
+    test_run_copy: Path,
+) -> None:
+    def flip_run_only_settings(config: dict) -> None:
+        for path in TRAIN_BLOCKS:
+            block = config
+            for key in path:
+                block = block[key]
+            train = block.setdefault("train", {})
+            train["progress"] = not train.get("progress", True)
+            train["keep_checkpoints"] = 1
+
+    config = edit_config(test_run_copy, flip_run_only_settings)
+    assert config["nowcast"]["train"]["progress"] is True  # config/test.yaml turns the bars off
+    # only the summary, which states the hash of the resolved config (provenance), not any training
+    assert _planned(test_run_copy) == [("summary", {})]
+    done = run_snakemake(test_run_copy, ["--configfile", "config/test.yaml", "--cores", "2"])
+    assert {rule for rule, _ in planned_jobs(done.stdout + done.stderr)} == {"all", "summary"}
+
+    # A training that reruns for another reason trains with the edited settings.
+    edit_config(test_run_copy, _raise_unet_csi_weight)
+    model = "results/nowcast/models/unet/model.pt"
+    run_snakemake(test_run_copy, ["--configfile", "config/test.yaml", "--cores", "2", "--", model])
+    log = (test_run_copy / "results/logs/nowcast/nowcast_train/unet.log").read_text()
+    assert re.search(r"epoch 1/\d+: +\d+%\|", log), "progress: true must show the batch progress bar"
+    metrics = json.loads((test_run_copy / model).with_name("metrics.json").read_text())
+    run = test_run_copy / model.replace("model.pt", "run")
+    kept = {int(path.stem.removeprefix("epoch_")) for path in (run / "checkpoints").glob("epoch_*.pt")}
+    assert kept == {config["nowcast"]["train"]["epochs"], metrics["best_epoch"]}, kept

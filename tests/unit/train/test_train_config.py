@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from atmo.errors import ConfigError
-from atmo.train import TrainConfig
+from atmo.train import TrainConfig, with_run_only
+from atmo.train.config import RUN_ONLY_KEYS, without_run_only
 
 SCHEMA = Path(__file__).resolve().parents[3] / "config" / "schema" / "train.schema.yaml"
 
@@ -54,3 +55,17 @@ def test_bad_values_name_the_key(block: dict, message: str) -> None:
 def test_direct_construction_is_validated_too() -> None:
     with pytest.raises(ConfigError, match=r"train\.batch_size"):
         TrainConfig(batch_size=0)
+
+
+def test_run_only_keys_leave_the_params_and_come_back_from_the_config() -> None:
+    block = {"epochs": 3, "lr": 0.01, "progress": False, "keep_checkpoints": None}
+    params = without_run_only(block)
+    assert params == {"epochs": 3, "lr": 0.01}
+    assert with_run_only(params, block) == block
+    # a key the config leaves out keeps its default; the params' own settings are never overridden
+    merged = with_run_only(params, {"epochs": 99, "keep_checkpoints": 1})
+    assert merged == {"epochs": 3, "lr": 0.01, "keep_checkpoints": 1}
+
+
+def test_run_only_keys_are_train_settings() -> None:
+    assert set(RUN_ONLY_KEYS) <= set(TrainConfig().to_dict())

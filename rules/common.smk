@@ -14,7 +14,7 @@ from atmo.config_checks import check_devices, check_module
 from atmo.errors import ConfigError, InputError
 from atmo.io.writable import check_writable
 from atmo.machine import count_local_gpus
-from atmo.train.config import without_run_only
+from atmo.run_only import without_run_only
 from atmo.workflow_config import MODULES, validate_workflow_config
 
 
@@ -93,7 +93,7 @@ def train_section(module, *keys):
     """A training rule's ``params`` part of ``config[module][...]["train"]``: without its run-only keys.
 
     ``progress`` and ``keep_checkpoints`` change no exported weights, so editing them must rerun no
-    job; the workflow script adds them back from the config (``atmo.train.config.with_run_only``).
+    job; the workflow script adds them back from the config (``atmo.run_only.with_run_only``).
     """
     return without_run_only(config_section(module, *keys, "train"))
 

@@ -19,10 +19,6 @@ from atmo.config_blocks import build_block, check, coerce_fields
 DEVICES = ("auto", "cpu", "cuda", "mps")
 SCHEDULERS = ("none", "cosine", "plateau")
 MONITOR_MODES = ("min", "max")
-# Settings that change what a run shows and what it keeps on disk, never the weights it exports: they
-# stay out of the run fingerprint (a resumed run may differ in them) and out of a training rule's
-# params (editing them reruns nothing; the job script adds them back from the config).
-RUN_ONLY_KEYS = ("progress", "keep_checkpoints")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,13 +96,3 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """The resolved settings as a plain dict (what checkpoints store)."""
         return dataclasses.asdict(self)
-
-
-def without_run_only(block: Mapping[str, Any]) -> dict[str, Any]:
-    """``block`` less :data:`RUN_ONLY_KEYS`: the part of a ``train:`` block a rule's ``params`` carry."""
-    return {key: value for key, value in block.items() if key not in RUN_ONLY_KEYS}
-
-
-def with_run_only(params_block: Mapping[str, Any], config_block: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``train:`` block a job trains with: its rule's ``params`` plus the run-only keys the config sets."""
-    return {**params_block, **{key: config_block[key] for key in RUN_ONLY_KEYS if key in config_block}}

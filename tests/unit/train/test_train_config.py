@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from atmo.errors import ConfigError
+from atmo.run_only import RUN_ONLY_KEYS, without_run_only
 from atmo.train import TrainConfig, with_run_only
-from atmo.train.config import RUN_ONLY_KEYS, without_run_only
 
 SCHEMA = Path(__file__).resolve().parents[3] / "config" / "schema" / "train.schema.yaml"
 

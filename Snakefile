@@ -13,6 +13,7 @@ for module in config["modules"]:
     include: f"rules/{module}.smk"
 
 
+include: "rules/comparisons.smk"
 include: "rules/summary.smk"
 
 

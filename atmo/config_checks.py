@@ -31,6 +31,7 @@ BLOCKS: dict[str, str] = {
     "nowcast.augment": "atmo.nowcast.dataset:AugmentSettings",
     "nowcast.train": "atmo.train.config:TrainConfig",
     "nowcast.scoring": "atmo.nowcast.scoring:ScoringConfig",
+    "nowcast.bootstrap": "atmo.metrics.paired:BootstrapSettings",
     "cbh.synthetic": "atmo.synth.cbh:CameraSettings",
     "cbh.era5": "atmo.io.era5:Era5Settings",
     "cbh.geometry": "atmo.cbh.geometry:GeometrySettings",
@@ -38,17 +39,20 @@ BLOCKS: dict[str, str] = {
     "cbh.validation": "atmo.cbh.folds:ValidationSettings",
     "cbh.gbdt": "atmo.cbh.gbdt:GbdtSettings",
     "cbh.train": "atmo.train.config:TrainConfig",
+    "cbh.bootstrap": "atmo.metrics.paired:BootstrapSettings",
     "riskseg.synthetic": "atmo.synth.riskseg:SyntheticSceneSettings",
     "riskseg.tiles": "atmo.riskseg.tiles:TilingSettings",
     "riskseg.augment": "atmo.riskseg.augment:AugmentSettings",
     "riskseg.train": "atmo.train.config:TrainConfig",
     "riskseg.inference": "atmo.riskseg.inference:InferenceSettings",
+    "riskseg.bootstrap": "atmo.metrics.paired:BootstrapSettings",
     "downscale.synthetic": "atmo.synth.downscale:SyntheticDownscaleSettings",
     "downscale.url": "atmo.io.download:DownloadSettings",
     "downscale.split": "atmo.downscale.split:TimeSplitSettings",
     "downscale.train": "atmo.train.config:TrainConfig",
     "downscale.baselines": "atmo.downscale.baselines:BaselineSettings",
     "downscale.scoring": "atmo.downscale.scoring:ScoringSettings",
+    "downscale.bootstrap": "atmo.metrics.paired:BootstrapSettings",
 }
 
 

@@ -111,7 +111,57 @@ def all_targets(wildcards):
     return [path for module in config["modules"] for path in TARGETS[module](wildcards)]
 
 
-# What the summary job (rules/summary.smk) reads from each enabled module.
+COMPARISONS = {}
+
+
+def register_comparisons(module, unit_stats, kinds, settings):
+    """Each module's .smk registers what rule ``comparisons`` (rules/comparisons.smk) compares.
+
+    ``unit_stats()`` -> ``{entry: {seed: path}}``, ``kinds()`` -> ``{entry: kind}``, ``settings()``
+    -> the config its ``atmo.<module>.comparison.plan`` reads (only that: its params rerun the rule).
+    """
+    COMPARISONS[module] = {
+        "unit_stats": unit_stats,
+        "kinds": kinds,
+        "settings": settings,
+    }
+
+
+def comparison_module(wildcards):
+    """The module whose comparisons the job computes."""
+    return wildcards.module
+
+
+def comparison_unit_stats(wildcards):
+    """``{entry: {seed: path}}`` of ``wildcards.module``."""
+    return COMPARISONS[wildcards.module]["unit_stats"]()
+
+
+def comparison_unit_files(wildcards):
+    """Every unit statistics file of ``wildcards.module``, flat (the rule's input)."""
+    return sorted(
+        path
+        for by_seed in comparison_unit_stats(wildcards).values()
+        for path in by_seed.values()
+    )
+
+
+def comparison_kinds(wildcards):
+    """``{entry: kind}`` of ``wildcards.module``."""
+    return COMPARISONS[wildcards.module]["kinds"]()
+
+
+def comparison_settings(wildcards):
+    """The config the module's comparison plan reads."""
+    return COMPARISONS[wildcards.module]["settings"]()
+
+
+def comparison_bootstrap(wildcards):
+    """``<module>.bootstrap``: replicates, level, seed and block length."""
+    return config_section(wildcards.module, "bootstrap")
+
+
+# Where each module's real source reads from, as the summary's provenance names it.
 SUMMARY_SOURCE_KEYS = {
     "nowcast": "sevir",
     "riskseg": "local",
@@ -121,17 +171,10 @@ SUMMARY_SOURCE_KEYS = {
 
 
 def summary_inputs(wildcards):
-    """Each enabled module's metrics files the summary reads, plus its final targets (run order)."""
+    """Each enabled module's comparisons file the summary reads, plus every final target (run order)."""
     inputs = {"targets": all_targets(wildcards)}
-    modules = config["modules"]
-    if "nowcast" in modules:
-        inputs["nowcast"] = f"{RESULTS}/nowcast/scores.csv"
-    if "cbh" in modules:
-        inputs["cbh"] = f"{RESULTS}/cbh/reports/WP4_Report_All.json"
-    if "riskseg" in modules:
-        inputs["riskseg"] = f"{RESULTS}/riskseg/scores.json"
-    if "downscale" in modules:
-        inputs["downscale"] = list(summary_downscale_scores().values())
+    for module in config["modules"]:
+        inputs[module] = f"{RESULTS}/{module}/comparisons.json"
     return inputs
 
 
@@ -147,24 +190,6 @@ def summary_sources():
             detail = block.get(SUMMARY_SOURCE_KEYS[module]) or block.get("url") or {}
             sources[module] = f"{source}: {detail}"
     return sources
-
-
-def summary_riskseg_roles():
-    """The riskseg comparison roles and each variant's CRF (which products the headline shows)."""
-    if "riskseg" not in config["modules"]:
-        return {}
-    variants = config["riskseg"]["variants"]
-    return {
-        "comparison": config_section("riskseg", "comparison"),
-        "crf": {name: spec["crf"] for name, spec in variants.items()},
-    }
-
-
-def summary_downscale_scores():
-    """The downscale score files by run name."""
-    if "downscale" not in config["modules"]:
-        return {}
-    return downscale_runs(f"{RESULTS}/downscale/scores/{{run}}.json")
 
 
 def summary_config_files():
@@ -185,6 +210,12 @@ def report_table_pages():
             if not (is_flagged(path, "report") and path.endswith(".md")):
                 continue
             if path == f"{RESULTS}/summary.md":
+                continue
+            if path == f"{RESULTS}/{{module}}/comparisons.md":
+                pages.update(
+                    f"{RESULTS}/{module}/comparisons.html"
+                    for module in config["modules"]
+                )
                 continue
             if (
                 Path(path).parent.name not in MODULES

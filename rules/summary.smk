@@ -32,8 +32,6 @@ rule summary:
         config=config,
         config_files=summary_config_files(),
         sources=summary_sources(),
-        riskseg=summary_riskseg_roles(),
-        downscale_scores=summary_downscale_scores(),
         benchmarks=BENCHMARKS,
     script:
         "../workflow_scripts/summary.py"

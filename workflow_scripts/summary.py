@@ -1,22 +1,12 @@
 """summary: every enabled experiment's headline and the run's provenance -> results/summary.md, .html and .json."""
 
 from atmo.runlog import log_to
-from atmo.summary import headlines
+from atmo.summary.headlines import from_comparisons
 from atmo.summary.provenance import provenance
 from atmo.summary.render import write_summary
 
 log_to(snakemake.log[0])
-found = dict(snakemake.input)
-parts = []
-if "nowcast" in found:
-    parts.append(headlines.nowcast(snakemake.input.nowcast))
-if "cbh" in found:
-    parts.append(headlines.cbh(snakemake.input.cbh))
-if "riskseg" in found:
-    roles = snakemake.params.riskseg
-    parts.append(headlines.riskseg(snakemake.input.riskseg, roles["comparison"], roles["crf"]))
-if "downscale" in found:
-    parts.append(headlines.downscale(snakemake.params.downscale_scores))
+parts = [from_comparisons(module, path) for module, path in snakemake.input.items() if module != "targets"]
 record = provenance(
     config=snakemake.params.config,
     config_files=snakemake.params.config_files,

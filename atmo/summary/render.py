@@ -23,7 +23,9 @@ def summary_markdown(headlines: Sequence[Headline], provenance: Mapping[str, Any
     lines = ["# Atmo: summary of this run", ""]
     lines.append(
         "Every number is read from the modules' own metrics files (paths under each table) and is on held-out "
-        "data: test events, test flights, test blocks or test days that no model trained or early-stopped on."
+        "data: test events, test flights, test blocks or test days that no model trained or early-stopped on. "
+        "Scores are the mean ± sd over training seeds; a difference carries its paired 95 % bootstrap interval "
+        'over the experiment\'s test units, and "beats" means that interval excludes 0 (atmo/metrics/paired.py).'
     )
     for headline in headlines:
         lines += ["", f"## {headline.module}: {headline.title}", "", headline.verdict, "", headline.markdown().rstrip()]
@@ -62,7 +64,12 @@ def write_summary(
     record = {
         "provenance": dict(provenance),
         "experiments": {
-            h.module: {"verdict": h.verdict, "rows": {r.name: dict(r.scores) for r in h.rows}} for h in headlines
+            h.module: {
+                "verdict": h.verdict,
+                "rows": {r.name: {"kind": r.kind, **r.scores} for r in h.rows},
+                "comparisons": h.comparisons,
+            }
+            for h in headlines
         },
     }
     page = markdown_page(text, "Atmo: summary of this run")

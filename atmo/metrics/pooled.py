@@ -131,7 +131,7 @@ def cohen_kappa(n_classes: int, name: str = "kappa_unweighted", label: str = "ka
 
 
 def class_precision(n_classes: int, k: int, name: str, label: str) -> PooledMetric:
-    """Precision of class ``k`` of the pooled confusion matrix: ``cm[k, k] / sum_i cm[i, k]``; NaN if never predicted."""
+    """Precision of class ``k`` of the pooled confusion matrix, ``cm[k, k] / sum_i cm[i, k]`` (NaN: never predicted)."""
 
     def formula(sums: np.ndarray) -> np.ndarray:
         cm = _matrix(sums, n_classes)

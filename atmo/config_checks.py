@@ -14,7 +14,7 @@ without first running the catalog, fetch and split jobs (and, with real data, a 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from atmo.config_blocks import build_block
@@ -53,6 +53,7 @@ BLOCKS: dict[str, str] = {
     "downscale.baselines": "atmo.downscale.baselines:BaselineSettings",
     "downscale.scoring": "atmo.downscale.scoring:ScoringSettings",
     "downscale.bootstrap": "atmo.metrics.paired:BootstrapSettings",
+    "downscale.comparison": "atmo.downscale.comparison:ComparisonSettings",
 }
 
 
@@ -130,3 +131,27 @@ def check_devices(config: Mapping[str, Any], modules: list[str], local_gpus: int
                 f"invalid config: key '{module}.train.device': 'cuda' but this machine has no CUDA GPU; "
                 "use device: auto (or cpu), or submit with a profile that runs jobs on GPU nodes"
             )
+
+
+def check_comparison_names(
+    where: str,
+    *,
+    headline: str,
+    models: Collection[str],
+    pairs_key: str,
+    pairs: Sequence[Sequence[str]],
+    entries: Collection[str],
+) -> None:
+    """A comparison block names only entries that run; :class:`ConfigError` naming the key otherwise.
+
+    Every experiment's ``comparison`` block names a headline model (one of ``models``) and pairs
+    ``[a, b]`` of ``entries`` (models, baselines, ablations). A misspelt name would otherwise drop
+    its comparison silently after all the training, so this runs when the workflow is parsed.
+    """
+    if headline not in models:
+        raise ConfigError(f"invalid config: key '{where}.headline': {headline!r} is not one of {sorted(models)}")
+    for i, (a, b) in enumerate(pairs):
+        unknown = [name for name in (a, b) if name not in entries]
+        if unknown or a == b:
+            problem = f"{unknown[0]!r} is not one of {sorted(entries)}" if unknown else f"{a!r} against itself"
+            raise ConfigError(f"invalid config: key '{where}.{pairs_key}[{i}]': {problem}")

@@ -2,6 +2,7 @@
 
 import re
 
+import atmo.cbh.approaches as cbh_approaches  # one namespace for every .smk: no bare names
 from atmo.cbh.report_files import report_file_name
 from atmo.errors import ConfigError
 
@@ -22,7 +23,10 @@ CBH_PRETRAIN_FOLDS = CBH_FOLDS if CBH_STRICT else ["all"]
 CBH_VARIANT_PATTERN = "|".join(map(re.escape, CBH_VARIANTS)) or "(?!)"
 CBH_ENCODER_PATTERN = "|".join(map(re.escape, CBH_ENCODERS)) or "(?!)"
 CBH_PRETRAIN_FOLD_PATTERN = "|".join(CBH_PRETRAIN_FOLDS)
-CBH_BASELINES = ["climatology", "geometry", "gbdt"]
+# {approach: kind} and {approach: [seed label]}: a WP-4 model trains once per seed, a baseline has one
+CBH_KINDS = cbh_approaches.approach_kinds(config["cbh"])
+CBH_SEEDS = cbh_approaches.approach_seeds(config["cbh"])
+CBH_APPROACH_PATTERN = "|".join(map(re.escape, CBH_KINDS))
 
 
 def _check_cbh_entries():
@@ -38,6 +42,7 @@ def _check_cbh_entries():
     from atmo.train import check_entries
 
     block = config["cbh"]
+    cbh_approaches.check_comparison(block)
     for name, spec in block["models"].items():
         if spec["encoder"] not in block["mae"]["encoders"]:
             known = sorted(block["mae"]["encoders"])
@@ -73,8 +78,13 @@ if workflow.is_main_process:
 
 
 def cbh_variant_spec(wildcards):
-    """Only this variant's entry of `cbh.models` plus its encoder's view: editing one variant reruns it alone."""
+    """Only this variant's entry of `cbh.models` plus its encoder's view: editing one variant reruns it alone.
+
+    Without its seed list (each job gets its own seed from the wildcard): adding a seed adds jobs, it
+    reruns none of the others.
+    """
     spec = config_section("cbh", "models", wildcards.variant)
+    spec.pop("seeds", None)
     spec["view"] = config_section("cbh", "mae", "encoders", spec["encoder"], "view")
     return spec
 
@@ -85,37 +95,90 @@ def cbh_encoder_spec(wildcards):
 
 
 def cbh_encoder_checkpoint(wildcards):
-    """The MAE encoder a WP-4 job freezes: its fold's (strict) or the one on all images (transductive)."""
+    """The MAE encoder a WP-4 job freezes: its seed's, for its fold (strict) or on all images (transductive)."""
     encoder = config["cbh"]["models"][wildcards.variant]["encoder"]
     fold = wildcards.fold if CBH_STRICT else "all"
-    return f"{CBH}/mae/{encoder}/fold{fold}/model.pt"
+    return f"{CBH}/mae/{encoder}/seed{wildcards.seed}/fold{fold}/model.pt"
 
 
-def cbh_approaches():
-    """Every approach in the report with its role: WP-4 variants are models, the rest baselines."""
+def cbh_pretrain_seed_pattern(encoder_seeds_of):
+    """The seeds some model pretrains an encoder with, as one regex (an encoder no model uses: none)."""
+    labels = sorted({seed for seeds in encoder_seeds_of.values() for seed in seeds})
+    return "|".join(labels) or "(?!)"
+
+
+CBH_PRETRAIN_SEED_PATTERN = cbh_pretrain_seed_pattern(
+    cbh_approaches.encoder_seeds(config["cbh"])
+)
+
+
+def cbh_prediction_file(approach, seed, fold):
+    """One fold's test-flight predictions: per seed for a WP-4 model, one file for a deterministic baseline."""
+    if CBH_KINDS[approach] == "model":
+        return f"{CBH}/predictions/{approach}/seed{seed}/fold{fold}.csv"
+    return f"{CBH}/predictions/{approach}/fold{fold}.csv"
+
+
+def cbh_seed_predictions(wildcards):
+    """Every fold's predictions of one approach and seed (rule cbh_unit_stats)."""
+    return [
+        cbh_prediction_file(wildcards.approach, wildcards.seed, fold)
+        for fold in CBH_FOLDS
+    ]
+
+
+def cbh_report_predictions():
+    """``{approach: [kind, {seed: {fold: predictions}}]}``: what the report reads, for its params."""
     return {
-        **{name: "model" for name in CBH_VARIANTS},
-        **{name: "baseline" for name in CBH_BASELINES},
+        name: [
+            kind,
+            {
+                seed: {
+                    fold: cbh_prediction_file(name, seed, fold) for fold in CBH_FOLDS
+                }
+                for seed in CBH_SEEDS[name]
+            },
+        ]
+        for name, kind in CBH_KINDS.items()
     }
+
+
+def cbh_all_predictions(wildcards):
+    """Test-flight predictions of every approach, seed and fold, as the report reads them."""
+    return [
+        path
+        for _, by_seed in cbh_report_predictions().values()
+        for by_fold in by_seed.values()
+        for path in by_fold.values()
+    ]
+
+
+def cbh_unit_stats_files():
+    """``{approach: {seed: unit statistics file}}``: what rule comparisons compares."""
+    return {
+        name: {seed: f"{CBH}/unit_stats/{name}/seed{seed}.csv" for seed in seeds}
+        for name, seeds in CBH_SEEDS.items()
+    }
+
+
+def cbh_kinds():
+    """``{approach: kind}`` for rule comparisons."""
+    return dict(CBH_KINDS)
+
+
+def cbh_comparison_settings():
+    """Only the config atmo.cbh.comparison.plan reads (the comparisons rule reruns when it changes)."""
+    return cbh_approaches.comparison_settings(config["cbh"])
 
 
 def cbh_report_files():
     """The seed-format JSON report of every approach (file names as atmo.cbh.report gives them)."""
     return [
         f"{CBH}/reports/{report_file_name(name, kind)}"
-        for name, kind in cbh_approaches().items()
+        for name, kind in CBH_KINDS.items()
     ]
 
 
-def cbh_all_predictions(wildcards):
-    """Test-flight predictions of every approach and fold, as the report reads them."""
-    return expand(
-        f"{CBH}/predictions/{{approach}}/fold{{fold}}.csv",
-        approach=list(cbh_approaches()),
-        fold=CBH_FOLDS,
-    )
-
-
 def cbh_targets(wildcards):
-    """Final outputs of the cbh module: the leave-one-flight-out reports, table and figures."""
+    """Final outputs of the cbh module: the leave-one-flight-out reports, tables and figures."""
     return [*rules.cbh_report.output]

@@ -1,9 +1,11 @@
-"""CBH models, leave-one-flight-out: one fold per flight, every approach one job per fold.
+"""CBH models, leave-one-flight-out: one fold per flight, every approach one job per fold (and seed).
 
 cache.h5 -> cbh_folds (the fold table) -> per {fold}: cbh_baselines (climatology, WP-1 geometry
-alone), cbh_gbdt (WP-3), cbh_pretrain_mae{encoder} (strict: never sees the fold's test flight; GPU),
-cbh_train{variant} (WP-4, frozen encoder + head; trains and predicts the test flight; GPU) ->
-cbh_gbdt_pooled (WP-3 on a pooled random k-fold, to show the leakage LOFO avoids) -> cbh_report.
+alone), cbh_gbdt (WP-3), cbh_pretrain_mae{encoder}{seed} (strict: never sees the fold's test flight;
+GPU), cbh_train{variant}{seed} (WP-4, frozen encoder of the same seed + head; trains and predicts
+the test flight; GPU) -> cbh_unit_stats{approach}{seed} (per-sample errors of every test flight) ->
+comparisons (rules/comparisons.smk: paired intervals and verdicts) -> cbh_report; cbh_gbdt_pooled
+(WP-3 on a pooled random k-fold, to show the leakage LOFO avoids) -> cbh_report.
 """
 
 
@@ -97,15 +99,16 @@ rule cbh_pretrain_mae:
         cache=CBH_CACHE,
         folds=rules.cbh_folds.output.folds,
     output:
-        model=f"{CBH}/mae/{{encoder}}/fold{{pretrain_fold}}/model.pt",
-        history=f"{CBH}/mae/{{encoder}}/fold{{pretrain_fold}}/history.csv",
-        metrics=f"{CBH}/mae/{{encoder}}/fold{{pretrain_fold}}/metrics.json",
+        model=f"{CBH}/mae/{{encoder}}/seed{{seed}}/fold{{pretrain_fold}}/model.pt",
+        history=f"{CBH}/mae/{{encoder}}/seed{{seed}}/fold{{pretrain_fold}}/history.csv",
+        metrics=f"{CBH}/mae/{{encoder}}/seed{{seed}}/fold{{pretrain_fold}}/metrics.json",
     log:
-        f"{LOGS}/cbh/cbh_pretrain_mae/{{encoder}}/fold{{pretrain_fold}}.log",
+        f"{LOGS}/cbh/cbh_pretrain_mae/{{encoder}}/seed{{seed}}/fold{{pretrain_fold}}.log",
     benchmark:
-        f"{BENCHMARKS}/cbh/cbh_pretrain_mae/{{encoder}}/fold{{pretrain_fold}}.tsv"
+        f"{BENCHMARKS}/cbh/cbh_pretrain_mae/{{encoder}}/seed{{seed}}/fold{{pretrain_fold}}.tsv"
     wildcard_constraints:
         encoder=CBH_ENCODER_PATTERN,
+        seed=CBH_PRETRAIN_SEED_PATTERN,
         pretrain_fold=CBH_PRETRAIN_FOLD_PATTERN,
     conda:
         "../envs/torch.yaml"
@@ -128,16 +131,17 @@ rule cbh_train:
         folds=rules.cbh_folds.output.folds,
         encoder=cbh_encoder_checkpoint,
     output:
-        model=f"{CBH}/models/{{variant}}/fold{{fold}}/model.pt",
-        history=f"{CBH}/models/{{variant}}/fold{{fold}}/history.csv",
-        metrics=f"{CBH}/models/{{variant}}/fold{{fold}}/metrics.json",
-        predictions=f"{CBH}/predictions/{{variant}}/fold{{fold}}.csv",
+        model=f"{CBH}/models/{{variant}}/seed{{seed}}/fold{{fold}}/model.pt",
+        history=f"{CBH}/models/{{variant}}/seed{{seed}}/fold{{fold}}/history.csv",
+        metrics=f"{CBH}/models/{{variant}}/seed{{seed}}/fold{{fold}}/metrics.json",
+        predictions=f"{CBH}/predictions/{{variant}}/seed{{seed}}/fold{{fold}}.csv",
     log:
-        f"{LOGS}/cbh/cbh_train/{{variant}}/fold{{fold}}.log",
+        f"{LOGS}/cbh/cbh_train/{{variant}}/seed{{seed}}/fold{{fold}}.log",
     benchmark:
-        f"{BENCHMARKS}/cbh/cbh_train/{{variant}}/fold{{fold}}.tsv"
+        f"{BENCHMARKS}/cbh/cbh_train/{{variant}}/seed{{seed}}/fold{{fold}}.tsv"
     wildcard_constraints:
         variant=CBH_VARIANT_PATTERN,
+        seed=r"\d+",
     conda:
         "../envs/torch.yaml"
     threads: MODEL_THREADS
@@ -153,15 +157,42 @@ rule cbh_train:
         "../workflow_scripts/cbh_train.py"
 
 
+rule cbh_unit_stats:
+    input:
+        folds=rules.cbh_folds.output.folds,
+        predictions=cbh_seed_predictions,
+    output:
+        unit_stats=f"{CBH}/unit_stats/{{approach}}/seed{{seed}}.csv",
+    log:
+        f"{LOGS}/cbh/cbh_unit_stats/{{approach}}/seed{{seed}}.log",
+    benchmark:
+        f"{BENCHMARKS}/cbh/cbh_unit_stats/{{approach}}/seed{{seed}}.tsv"
+    wildcard_constraints:
+        approach=CBH_APPROACH_PATTERN,
+        seed=r"\d+",
+    conda:
+        "../envs/data.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../workflow_scripts/cbh_unit_stats.py"
+
+
+register_comparisons("cbh", cbh_unit_stats_files, cbh_kinds, cbh_comparison_settings)
+
+
 rule cbh_report:
     input:
         folds=rules.cbh_folds.output.folds,
         predictions=cbh_all_predictions,
+        comparisons=f"{CBH}/comparisons.json",
         baseline_facts=expand(f"{CBH}/baselines/fold{{fold}}.json", fold=CBH_FOLDS),
         pooled=rules.cbh_gbdt_pooled.output.scores,
     output:
         reports=cbh_report_files(),
         all_json=f"{CBH}/reports/WP4_Report_All.json",
+        long_csv=f"{CBH}/cbh_scores_long.csv",
         table=report(
             f"{CBH}/cbh_table.md",
             caption="../report/cbh/cbh_table.rst",
@@ -190,7 +221,7 @@ rule cbh_report:
         mem_mb=2000,
         runtime=10,
     params:
-        approaches=cbh_approaches(),
+        predictions=cbh_report_predictions(),
         pretraining=config_section("cbh", "mae", "pretraining"),
         validation=config_section("cbh", "validation"),
     script:

@@ -211,7 +211,10 @@ def report_table_pages():
                 continue
             if path == f"{RESULTS}/summary.md":
                 continue
-            if path == f"{RESULTS}/{{module}}/comparisons.md":
+            # rule comparisons' output, its {module} wildcard carrying the rule's constraint
+            if path.startswith(f"{RESULTS}/{{module") and path.endswith(
+                "}/comparisons.md"
+            ):
                 pages.update(
                     f"{RESULTS}/{module}/comparisons.html"
                     for module in config["modules"]

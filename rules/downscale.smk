@@ -57,3 +57,9 @@ include: "downscale_models.smk"
 
 
 register_targets("downscale", downscale_targets)
+register_comparisons(
+    "downscale",
+    downscale_unit_stats,
+    downscale_comparison_kinds,
+    downscale_comparison_settings,
+)

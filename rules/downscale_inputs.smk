@@ -9,10 +9,15 @@ DOWNSCALE_RAW = f"{RESOURCES}/downscale/raw"
 DOWNSCALE = f"{RESULTS}/downscale"
 DOWNSCALE_FIELDS = f"{DOWNSCALE}/fields.h5"
 DOWNSCALE_VARIANTS = list(config["downscale"]["variants"])
+DOWNSCALE_SEEDS = {
+    name: list(spec["seeds"]) for name, spec in config["downscale"]["variants"].items()
+}
 DOWNSCALE_VARIANT_PATTERN = "|".join(map(re.escape, DOWNSCALE_VARIANTS)) or "(?!)"
 DOWNSCALE_EPOCHS = list(config["downscale"]["sampling"]["epochs"])
 DOWNSCALE_MODES = list(config["downscale"]["sampling"]["modes"])
 DOWNSCALE_BASELINES = ["bicubic", "bicubic_noise"]
+# A baseline has one seed label: bicubic is deterministic, the noise draws use sampling.seed.
+DOWNSCALE_BASELINE_SEED = str(config["downscale"]["sampling"]["seed"])
 
 
 def _check_downscale_entries():
@@ -24,8 +29,11 @@ def _check_downscale_entries():
     from atmo.synth.downscale import PREDICTORS
     from atmo.train import check_entries
 
+    from atmo.downscale.comparison import plan_settings, resolve
+
     block = config["downscale"]
     check_sampling_epochs(DOWNSCALE_EPOCHS, block["train"])
+    resolve(plan_settings(block))
     if block["sampling"]["k"] < 2:
         raise ConfigError(
             "invalid config: key 'downscale.sampling.k': CRPS spread, rank histograms and spread-skill "
@@ -87,8 +95,12 @@ def downscale_manifest_entry(wildcards):
 
 
 def downscale_variant_spec(wildcards):
-    """Only this variant's entry of `downscale.variants`: editing one variant reruns it alone."""
-    return config_section("downscale", "variants", wildcards.variant)
+    """This variant's entry of `downscale.variants` without its seed list: editing one variant reruns
+    it alone, and adding a seed adds that seed's jobs only (the job's seed is its wildcard).
+    """
+    spec = config_section("downscale", "variants", wildcards.variant)
+    spec.pop("seeds", None)
+    return spec
 
 
 def downscale_baseline_k(wildcards):
@@ -100,24 +112,71 @@ def downscale_baseline_k(wildcards):
     )
 
 
-def downscale_runs(pattern):
-    """Every scored samples file by run name (``<variant>/epoch<E>_<mode>``, ``baseline/<method>``).
+def downscale_products(pattern):
+    """Every scored file by product and seed: ``{product: {seed: pattern.format(run=run)}}``.
 
-    Each variant is sampled at every configured epoch in every mode, plus its posterior mean at
-    the last epoch (the deterministic reference); then the baselines.
+    Products are the report's names (``<variant>/epoch<E>_<mode>``, ``baseline/<method>``); a run is
+    the path stem (``<variant>/seed<S>/epoch<E>_<mode>``, ``baseline/<method>``). Each (variant,
+    seed) is sampled at every configured epoch in every mode, plus its posterior mean at the last
+    epoch (the deterministic reference); the baselines have one seed label.
     """
-    runs = [
-        f"{variant}/epoch{epoch}_{mode}"
-        for variant in DOWNSCALE_VARIANTS
-        for epoch in DOWNSCALE_EPOCHS
-        for mode in DOWNSCALE_MODES
+    products = {}
+    for variant, seeds in DOWNSCALE_SEEDS.items():
+        modes = [
+            (epoch, mode) for epoch in DOWNSCALE_EPOCHS for mode in DOWNSCALE_MODES
+        ]
+        modes.append((DOWNSCALE_EPOCHS[-1], "posterior_mean"))
+        for epoch, mode in modes:
+            products[f"{variant}/epoch{epoch}_{mode}"] = {
+                str(seed): pattern.format(
+                    run=f"{variant}/seed{seed}/epoch{epoch}_{mode}"
+                )
+                for seed in seeds
+            }
+    for method in DOWNSCALE_BASELINES:
+        products[f"baseline/{method}"] = {
+            DOWNSCALE_BASELINE_SEED: pattern.format(run=f"baseline/{method}")
+        }
+    return products
+
+
+def downscale_files(pattern):
+    """The paths of :func:`downscale_products`, flat (a rule's input)."""
+    return [
+        path
+        for by_seed in downscale_products(pattern).values()
+        for path in by_seed.values()
     ]
-    runs += [
-        f"{variant}/epoch{DOWNSCALE_EPOCHS[-1]}_posterior_mean"
-        for variant in DOWNSCALE_VARIANTS
-    ]
-    runs += [f"baseline/{method}" for method in DOWNSCALE_BASELINES]
-    return {run: pattern.format(run=run) for run in runs}
+
+
+def downscale_variant_files(pattern):
+    """``{variant: {seed: path}}`` of a per-(variant, seed) training output."""
+    return {
+        variant: {
+            str(seed): pattern.format(variant=variant, seed=seed) for seed in seeds
+        }
+        for variant, seeds in DOWNSCALE_SEEDS.items()
+    }
+
+
+def downscale_comparison_settings():
+    """What atmo.downscale.comparison reads: variants, sampled epochs and modes, the comparison block."""
+    from atmo.downscale.comparison import plan_settings
+
+    return plan_settings(config["downscale"])
+
+
+def downscale_comparison_kinds():
+    """The compared products and their kinds (atmo.downscale.comparison.compared_entries)."""
+    from atmo.downscale.comparison import compared_entries
+
+    return compared_entries(downscale_comparison_settings())
+
+
+def downscale_unit_stats():
+    """``{product: {seed: unit statistics file}}`` of the compared products."""
+    files = downscale_products(f"{DOWNSCALE}/scores/{{run}}.units.csv")
+    return {product: files[product] for product in downscale_comparison_kinds()}
 
 
 def downscale_targets(wildcards):

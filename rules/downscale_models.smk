@@ -1,9 +1,10 @@
-"""Downscale models: one cVAE training job per variant, one sampling job per (variant, epoch, mode).
+"""Downscale models: one cVAE training job per (variant, seed), one sampling job per (variant, seed, epoch, mode).
 
-fields.h5 -> downscale_train{variant} (GPU; model.pt + the sampled epochs' checkpoints) ->
-downscale_sample{variant}{epoch}{mode} (K samples per test case; GPU) and
+fields.h5 -> downscale_train{variant}{seed} (GPU; model.pt + the sampled epochs' checkpoints) ->
+downscale_sample{variant}{seed}{epoch}{mode} (K samples per test case; GPU) and
 downscale_baseline{method} (bicubic, bicubic + residual noise) -> downscale_score{run} (one JSON
-per samples file) -> downscale_report (the seed's table, the CRPS/FSS/RAPSD table, figures).
+per samples file, and its per-day unit statistics) -> comparisons (rules/comparisons.smk: paired
+intervals over test days) -> downscale_report (the seed's table, the CRPS/FSS/RAPSD table, figures).
 """
 
 
@@ -11,19 +12,20 @@ rule downscale_train:
     input:
         fields=DOWNSCALE_FIELDS,
     output:
-        model=f"{DOWNSCALE}/models/{{variant}}/model.pt",
-        history=f"{DOWNSCALE}/models/{{variant}}/history.csv",
-        metrics=f"{DOWNSCALE}/models/{{variant}}/metrics.json",
+        model=f"{DOWNSCALE}/models/{{variant}}/seed{{seed}}/model.pt",
+        history=f"{DOWNSCALE}/models/{{variant}}/seed{{seed}}/history.csv",
+        metrics=f"{DOWNSCALE}/models/{{variant}}/seed{{seed}}/metrics.json",
         checkpoints=expand(
-            f"{DOWNSCALE}/models/{{{{variant}}}}/epoch{{epoch}}.pt",
+            f"{DOWNSCALE}/models/{{{{variant}}}}/seed{{{{seed}}}}/epoch{{epoch}}.pt",
             epoch=DOWNSCALE_EPOCHS,
         ),
     log:
-        f"{LOGS}/downscale/downscale_train/{{variant}}.log",
+        f"{LOGS}/downscale/downscale_train/{{variant}}/seed{{seed}}.log",
     benchmark:
-        f"{BENCHMARKS}/downscale/downscale_train/{{variant}}.tsv"
+        f"{BENCHMARKS}/downscale/downscale_train/{{variant}}/seed{{seed}}.tsv"
     wildcard_constraints:
         variant=DOWNSCALE_VARIANT_PATTERN,
+        seed=r"\d+",
     conda:
         "../envs/torch.yaml"
     threads: MODEL_THREADS
@@ -42,15 +44,16 @@ rule downscale_train:
 rule downscale_sample:
     input:
         fields=DOWNSCALE_FIELDS,
-        checkpoint=f"{DOWNSCALE}/models/{{variant}}/epoch{{epoch}}.pt",
+        checkpoint=f"{DOWNSCALE}/models/{{variant}}/seed{{seed}}/epoch{{epoch}}.pt",
     output:
-        samples=f"{DOWNSCALE}/samples/{{variant}}/epoch{{epoch}}_{{mode}}.h5",
+        samples=f"{DOWNSCALE}/samples/{{variant}}/seed{{seed}}/epoch{{epoch}}_{{mode}}.h5",
     log:
-        f"{LOGS}/downscale/downscale_sample/{{variant}}/epoch{{epoch}}_{{mode}}.log",
+        f"{LOGS}/downscale/downscale_sample/{{variant}}/seed{{seed}}/epoch{{epoch}}_{{mode}}.log",
     benchmark:
-        f"{BENCHMARKS}/downscale/downscale_sample/{{variant}}/epoch{{epoch}}_{{mode}}.tsv"
+        f"{BENCHMARKS}/downscale/downscale_sample/{{variant}}/seed{{seed}}/epoch{{epoch}}_{{mode}}.tsv"
     wildcard_constraints:
         variant=DOWNSCALE_VARIANT_PATTERN,
+        seed=r"\d+",
         epoch=r"\d+",
         mode="prior|posterior|posterior_mean",
     conda:
@@ -95,12 +98,13 @@ rule downscale_score:
         samples=f"{DOWNSCALE}/samples/{{run}}.h5",
     output:
         scores=f"{DOWNSCALE}/scores/{{run}}.json",
+        units=f"{DOWNSCALE}/scores/{{run}}.units.csv",
     log:
         f"{LOGS}/downscale/downscale_score/{{run}}.log",
     benchmark:
         f"{BENCHMARKS}/downscale/downscale_score/{{run}}.tsv"
     wildcard_constraints:
-        run=r"[a-z0-9_]+/[a-z0-9_]+",
+        run=r"[a-z0-9_]+(/seed\d+)?/[a-z0-9_]+",
     conda:
         "../envs/data.yaml"
     resources:
@@ -114,11 +118,16 @@ rule downscale_score:
 
 rule downscale_report:
     input:
-        scores=list(downscale_runs(f"{DOWNSCALE}/scores/{{run}}.json").values()),
-        samples=list(downscale_runs(f"{DOWNSCALE}/samples/{{run}}.h5").values()),
-        metrics=expand(
-            f"{DOWNSCALE}/models/{{variant}}/metrics.json", variant=DOWNSCALE_VARIANTS
-        ),
+        scores=downscale_files(f"{DOWNSCALE}/scores/{{run}}.json"),
+        samples=downscale_files(f"{DOWNSCALE}/samples/{{run}}.h5"),
+        metrics=[
+            path
+            for by_seed in downscale_variant_files(
+                f"{DOWNSCALE}/models/{{variant}}/seed{{seed}}/metrics.json"
+            ).values()
+            for path in by_seed.values()
+        ],
+        comparisons=f"{DOWNSCALE}/comparisons.json",
     output:
         seed_table=report(
             f"{DOWNSCALE}/seed_table.md",
@@ -167,10 +176,14 @@ rule downscale_report:
         mem_mb=4000,
         runtime=30,
     params:
-        scores=downscale_runs(f"{DOWNSCALE}/scores/{{run}}.json"),
-        samples=downscale_runs(f"{DOWNSCALE}/samples/{{run}}.h5"),
-        metrics={v: f"{DOWNSCALE}/models/{v}/metrics.json" for v in DOWNSCALE_VARIANTS},
-        history={v: f"{DOWNSCALE}/models/{v}/history.csv" for v in DOWNSCALE_VARIANTS},
+        scores=downscale_products(f"{DOWNSCALE}/scores/{{run}}.json"),
+        samples=downscale_products(f"{DOWNSCALE}/samples/{{run}}.h5"),
+        metrics=downscale_variant_files(
+            f"{DOWNSCALE}/models/{{variant}}/seed{{seed}}/metrics.json"
+        ),
+        history=downscale_variant_files(
+            f"{DOWNSCALE}/models/{{variant}}/seed{{seed}}/history.csv"
+        ),
         dry_threshold_mm=config_section("downscale", "scoring", "dry_threshold_mm"),
         variants=config_section("downscale", "variants"),
     script:

@@ -130,3 +130,6 @@ include: "nowcast_models.smk"
 
 
 register_targets("nowcast", nowcast_targets)
+register_comparisons(
+    "nowcast", nowcast_unit_stats, nowcast_kinds, nowcast_comparison_settings
+)

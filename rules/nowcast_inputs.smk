@@ -44,6 +44,8 @@ def nowcast_targets(wildcards):
 
 
 NOWCAST_MODELS = list(config["nowcast"]["models"])
+# The baselines are deterministic: one forecast, under this seed label.
+NOWCAST_BASELINE_SEED = 0
 NOWCAST_BASELINES = list(config["nowcast"]["baselines"])
 NOWCAST_NAMES = NOWCAST_MODELS + NOWCAST_BASELINES
 NOWCAST_MODEL_PATTERN = "|".join(map(re.escape, NOWCAST_MODELS)) or "(?!)"
@@ -53,12 +55,16 @@ NOWCAST_NAME_PATTERN = "|".join(map(re.escape, NOWCAST_NAMES)) or "(?!)"
 
 def _check_nowcast_entries():
     """Build every model entry once (meta device: no memory, no compute) before any job runs, so a
-    setting its constructor refuses stops the workflow with one line naming the key."""
+    setting its constructor refuses stops the workflow with one line naming the key; the same for a
+    comparison that names an entry the config does not run."""
     from atmo.nowcast.training import (
         build_entry,
     )  # torch and torch_geometric: seconds to import
     from atmo.train import check_entries
 
+    from atmo.nowcast.comparison import check_comparison
+
+    check_comparison(config["nowcast"])
     cache = config["nowcast"]["cache"]
     check_entries(
         "nowcast",
@@ -78,8 +84,61 @@ if workflow.is_main_process:
 
 
 def nowcast_model_spec(wildcards):
-    """Only this model's entry of `nowcast.models`: editing one model retrains only that model."""
-    return config_section("nowcast", "models", wildcards.model)
+    """Only what changes this model's weights: its entry of `nowcast.models` without its seed list
+    (the job's own seed comes from the wildcard) or comparison role, so editing one model retrains only
+    that model, and editing its seeds adds or removes only those jobs."""
+    spec = config_section("nowcast", "models", wildcards.model)
+    return {
+        key: value for key, value in spec.items() if key not in ("seeds", "ablation_of")
+    }
+
+
+def nowcast_train_settings():
+    """`nowcast.train` without its run-only keys and `seed`: each job's seed replaces train.seed."""
+    settings = train_section("nowcast")
+    settings.pop("seed", None)
+    return settings
+
+
+def nowcast_seed_labels():
+    """``{forecaster: [seed labels]}``: each model's `seeds`, the deterministic baselines' one label."""
+    seeds = {
+        name: [str(seed) for seed in spec["seeds"]]
+        for name, spec in config["nowcast"]["models"].items()
+    }
+    return {
+        **seeds,
+        **{name: [str(NOWCAST_BASELINE_SEED)] for name in NOWCAST_BASELINES},
+    }
+
+
+def nowcast_unit_stats():
+    """``{forecaster: {seed: its per-episode statistics}}``, for rule comparisons."""
+    return {
+        name: {
+            seed: f"{RESULTS}/nowcast/scores/{name}/seed{seed}_units.csv"
+            for seed in seeds
+        }
+        for name, seeds in nowcast_seed_labels().items()
+    }
+
+
+def nowcast_comparison_settings():
+    """The config the nowcast comparison plan reads (atmo.nowcast.comparison.comparison_settings)."""
+    from atmo.nowcast.comparison import comparison_settings
+
+    return comparison_settings(config["nowcast"])
+
+
+def nowcast_table_inputs(wildcards):
+    """Every (forecaster, seed)'s scores, unit statistics and forecasts, in nowcast_seed_labels order."""
+    labels = nowcast_seed_labels()
+    flat = [(name, seed) for name, seeds in labels.items() for seed in seeds]
+    return {
+        "scores": [f"{RESULTS}/nowcast/scores/{n}/seed{s}.json" for n, s in flat],
+        "units": [f"{RESULTS}/nowcast/scores/{n}/seed{s}_units.csv" for n, s in flat],
+        "forecasts": [f"{RESULTS}/nowcast/forecasts/{n}/seed{s}.h5" for n, s in flat],
+    }
 
 
 def nowcast_frames_out(wildcards):

@@ -1,8 +1,10 @@
-"""Nowcast models: train each learned model and ablation, forecast the test split with every model
-and baseline, score each forecaster, and collect one table with figures.
+"""Nowcast models: train each learned model and ablation once per seed, forecast the test split with
+every (model, seed) and baseline, score each forecaster and seed (scores and per-episode statistics),
+compare them (rule comparisons) and collect one table with figures.
 
-cache/{train,val}.h5 -> nowcast_train{model} (GPU) -> nowcast_forecast{model} (GPU) and
-nowcast_baseline{baseline} (CPU: persistence, optical flow) -> nowcast_score{name} -> nowcast_table.
+cache/{train,val}.h5 -> nowcast_train{model}{seed} (GPU) -> nowcast_forecast{name}{seed} (GPU) and
+nowcast_baseline{baseline} (CPU: persistence, optical flow; deterministic, seed label 0) ->
+nowcast_score{name}{seed} -> comparisons (results/nowcast/comparisons.json) -> nowcast_table.
 """
 
 
@@ -11,15 +13,16 @@ rule nowcast_train:
         train=f"{RESULTS}/nowcast/cache/train.h5",
         val=f"{RESULTS}/nowcast/cache/val.h5",
     output:
-        model=f"{RESULTS}/nowcast/models/{{model}}/model.pt",
-        history=f"{RESULTS}/nowcast/models/{{model}}/history.csv",
-        metrics=f"{RESULTS}/nowcast/models/{{model}}/metrics.json",
+        model=f"{RESULTS}/nowcast/models/{{model}}/seed{{seed}}/model.pt",
+        history=f"{RESULTS}/nowcast/models/{{model}}/seed{{seed}}/history.csv",
+        metrics=f"{RESULTS}/nowcast/models/{{model}}/seed{{seed}}/metrics.json",
     log:
-        f"{LOGS}/nowcast/nowcast_train/{{model}}.log",
+        f"{LOGS}/nowcast/nowcast_train/{{model}}/seed{{seed}}.log",
     benchmark:
-        f"{BENCHMARKS}/nowcast/nowcast_train/{{model}}.tsv"
+        f"{BENCHMARKS}/nowcast/nowcast_train/{{model}}/seed{{seed}}.tsv"
     wildcard_constraints:
         model=NOWCAST_MODEL_PATTERN,
+        seed=r"\d+",
     conda:
         "../envs/torch.yaml"
     threads: MODEL_THREADS
@@ -29,7 +32,7 @@ rule nowcast_train:
         runtime=240,
     params:
         spec=nowcast_model_spec,
-        train=train_section("nowcast"),
+        train=nowcast_train_settings(),
         augment=config_section("nowcast", "augment"),
     script:
         "../workflow_scripts/nowcast_train.py"
@@ -37,16 +40,17 @@ rule nowcast_train:
 
 rule nowcast_forecast:
     input:
-        model=f"{RESULTS}/nowcast/models/{{name}}/model.pt",
+        model=f"{RESULTS}/nowcast/models/{{name}}/seed{{seed}}/model.pt",
         test=f"{RESULTS}/nowcast/cache/test.h5",
     output:
-        forecast=f"{RESULTS}/nowcast/forecasts/{{name}}.h5",
+        forecast=f"{RESULTS}/nowcast/forecasts/{{name}}/seed{{seed}}.h5",
     log:
-        f"{LOGS}/nowcast/nowcast_forecast/{{name}}.log",
+        f"{LOGS}/nowcast/nowcast_forecast/{{name}}/seed{{seed}}.log",
     benchmark:
-        f"{BENCHMARKS}/nowcast/nowcast_forecast/{{name}}.tsv"
+        f"{BENCHMARKS}/nowcast/nowcast_forecast/{{name}}/seed{{seed}}.tsv"
     wildcard_constraints:
         name=NOWCAST_MODEL_PATTERN,
+        seed=r"\d+",
     conda:
         "../envs/torch.yaml"
     threads: MODEL_THREADS
@@ -64,7 +68,7 @@ rule nowcast_baseline:
     input:
         test=f"{RESULTS}/nowcast/cache/test.h5",
     output:
-        forecast=f"{RESULTS}/nowcast/forecasts/{{name}}.h5",
+        forecast=f"{RESULTS}/nowcast/forecasts/{{name}}/seed{NOWCAST_BASELINE_SEED}.h5",
     log:
         f"{LOGS}/nowcast/nowcast_baseline/{{name}}.log",
     benchmark:
@@ -84,16 +88,19 @@ rule nowcast_baseline:
 
 rule nowcast_score:
     input:
-        forecast=f"{RESULTS}/nowcast/forecasts/{{name}}.h5",
+        forecast=f"{RESULTS}/nowcast/forecasts/{{name}}/seed{{seed}}.h5",
         truth=f"{RESULTS}/nowcast/cache/test.h5",
+        catalog=rules.sevir_catalog.output.catalog,
     output:
-        scores=f"{RESULTS}/nowcast/scores/{{name}}.json",
+        scores=f"{RESULTS}/nowcast/scores/{{name}}/seed{{seed}}.json",
+        units=f"{RESULTS}/nowcast/scores/{{name}}/seed{{seed}}_units.csv",
     log:
-        f"{LOGS}/nowcast/nowcast_score/{{name}}.log",
+        f"{LOGS}/nowcast/nowcast_score/{{name}}/seed{{seed}}.log",
     benchmark:
-        f"{BENCHMARKS}/nowcast/nowcast_score/{{name}}.tsv"
+        f"{BENCHMARKS}/nowcast/nowcast_score/{{name}}/seed{{seed}}.tsv"
     wildcard_constraints:
         name=NOWCAST_NAME_PATTERN,
+        seed=r"\d+",
     conda:
         "../envs/torch.yaml"
     resources:
@@ -107,9 +114,9 @@ rule nowcast_score:
 
 rule nowcast_table:
     input:
-        scores=expand(f"{RESULTS}/nowcast/scores/{{name}}.json", name=NOWCAST_NAMES),
-        forecasts=expand(f"{RESULTS}/nowcast/forecasts/{{name}}.h5", name=NOWCAST_NAMES),
+        unpack(nowcast_table_inputs),
         test=f"{RESULTS}/nowcast/cache/test.h5",
+        comparisons=f"{RESULTS}/nowcast/comparisons.json",
     output:
         csv=report(
             f"{RESULTS}/nowcast/scores.csv",
@@ -151,8 +158,11 @@ rule nowcast_table:
         mem_mb=4000,
         runtime=30,
     params:
-        names=NOWCAST_NAMES,
+        seeds=nowcast_seed_labels(),
         kinds=nowcast_kinds(),
         event_index=config_section("nowcast", "scoring", "event_index"),
+        comparison=nowcast_comparison_settings(),
+        bootstrap=config_section("nowcast", "bootstrap"),
+        frames_out=nowcast_frames_out,
     script:
         "../workflow_scripts/nowcast_table.py"

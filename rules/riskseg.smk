@@ -78,3 +78,9 @@ include: "riskseg_models.smk"
 
 
 register_targets("riskseg", riskseg_targets)
+register_comparisons(
+    "riskseg",
+    riskseg_comparison_unit_stats,
+    riskseg_comparison_kinds,
+    riskseg_comparison_settings,
+)

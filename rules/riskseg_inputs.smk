@@ -3,6 +3,7 @@
 import re
 
 from atmo.errors import ConfigError
+from atmo.riskseg.entries import entries as riskseg_entries
 
 RISKSEG = f"{RESULTS}/riskseg"
 RISKSEG_TILES = f"{RISKSEG}/tiles/tiles.h5"
@@ -13,8 +14,8 @@ RISKSEG_FULL = RISKSEG_COMPARISON["full"]
 # Probabilities the ensemble, CRF and scores use: with or without test-time augmentation.
 RISKSEG_MODE = "tta" if config["riskseg"]["inference"]["tta"] else "plain"
 RISKSEG_OTHER_MODE = "plain" if RISKSEG_MODE == "tta" else "tta"
-RISKSEG_DECISION = config["riskseg"]["decision"]
-RISKSEG_OTHER_DECISION = "argmax" if RISKSEG_DECISION == "median" else "median"
+# Argmax or ordinal median, chosen on the validation blocks by the riskseg_decision job.
+RISKSEG_DECISION_JSON = f"{RISKSEG}/decision.json"
 RISKSEG_VARIANT_PATTERN = "|".join(map(re.escape, RISKSEG_VARIANTS)) or "(?!)"
 RISKSEG_SCHEMES = list(config["riskseg"]["oversampling"])
 RISKSEG_SCHEME_PATTERN = "|".join(map(re.escape, RISKSEG_SCHEMES)) or "(?!)"
@@ -130,11 +131,12 @@ def riskseg_inference_settings(wildcards):
     return settings
 
 
-def riskseg_seed_probabilities(wildcards):
-    """The probabilities of every seed of a variant, in the configured inference mode."""
+def riskseg_seed_probabilities(wildcards, variant=None):
+    """The probabilities of every seed of a variant (``wildcards.variant``), in the configured inference mode."""
+    variant = variant or wildcards.variant
     return [
-        f"{RISKSEG}/probabilities/{wildcards.variant}/seed{seed}_{RISKSEG_MODE}.tif"
-        for seed in RISKSEG_VARIANTS[wildcards.variant]["seeds"]
+        f"{RISKSEG}/probabilities/{variant}/seed{seed}_{RISKSEG_MODE}.tif"
+        for seed in RISKSEG_VARIANTS[variant]["seeds"]
     ]
 
 
@@ -143,12 +145,20 @@ def riskseg_crf_settings(wildcards):
     return config_section("riskseg", "crf", wildcards.crf)
 
 
+def riskseg_decision_probabilities(wildcards):
+    """The full variant's seed probabilities: their mean on the validation blocks picks the decision rule."""
+    return riskseg_seed_probabilities(wildcards, RISKSEG_FULL)
+
+
 def riskseg_products():
     """Every raster the score job scores, by product name: ``<variant>/<what>``.
 
     Per seed in the configured mode; the full variant's first seed in the other mode too (the TTA
-    row); every variant's ensemble and its own CRF; the full variant under every CRF setting and
-    its ensemble under the other decision rule (the decision row).
+    row); every variant's ensemble; the final products (ensemble after the variant's own CRF) of
+    the full variant and V2, which the headline compares; the full variant's ensemble under every
+    other CRF setting (the enhanced-CRF row) and under both decision rules (the decision row).
+    Ablations get no CRF: they are compared per seed, and a CRF job per ablation would cost time
+    no comparison uses.
     """
     products = {}
     for name, spec in RISKSEG_VARIANTS.items():
@@ -157,12 +167,17 @@ def riskseg_products():
                 f"{RISKSEG}/probabilities/{name}/seed{seed}_{RISKSEG_MODE}.tif"
             )
         products[f"{name}/ensemble"] = f"{RISKSEG}/ensemble/{name}/classes.tif"
-        crfs = list(config["riskseg"]["crf"]) if name == RISKSEG_FULL else [spec["crf"]]
-        for crf in crfs:
+    crfs = {RISKSEG_FULL: list(config["riskseg"]["crf"])}
+    v2 = RISKSEG_COMPARISON.get("v2")
+    if v2 is not None:
+        crfs.setdefault(v2, [RISKSEG_VARIANTS[v2]["crf"]])
+    for name, names in crfs.items():
+        for crf in names:
             products[f"{name}/crf_{crf}"] = f"{RISKSEG}/crf/{name}/{crf}.tif"
-    products[f"{RISKSEG_FULL}/ensemble_{RISKSEG_OTHER_DECISION}"] = (
-        f"{RISKSEG}/ensemble/{RISKSEG_FULL}/probabilities.tif"
-    )
+    for decision in riskseg_decisions().values():
+        products[f"{RISKSEG_FULL}/ensemble_{decision}"] = (
+            f"{RISKSEG}/ensemble/{RISKSEG_FULL}/probabilities.tif"
+        )
     first = RISKSEG_VARIANTS[RISKSEG_FULL]["seeds"][0]
     products[f"{RISKSEG_FULL}/seed{first}_{RISKSEG_OTHER_MODE}"] = (
         f"{RISKSEG}/probabilities/{RISKSEG_FULL}/seed{first}_{RISKSEG_OTHER_MODE}.tif"
@@ -171,8 +186,52 @@ def riskseg_products():
 
 
 def riskseg_decisions():
-    """Products scored with another decision rule than `riskseg.decision`."""
-    return {f"{RISKSEG_FULL}/ensemble_{RISKSEG_OTHER_DECISION}": RISKSEG_OTHER_DECISION}
+    """Products scored with each fixed decision, whatever validation chose (the decision row's pair)."""
+    return {f"{RISKSEG_FULL}/ensemble_{d}": d for d in ("argmax", "median")}
+
+
+def riskseg_unit_files():
+    """Each product's per-test-block statistics file (the comparisons' units)."""
+    return {name: f"{RISKSEG}/units/{name}.csv" for name in riskseg_products()}
+
+
+def riskseg_comparison_inputs():
+    """What the comparison entries are made of: roles, mode, each variant's CRF and seeds."""
+    return {
+        "full": RISKSEG_FULL,
+        "v2": RISKSEG_COMPARISON.get("v2"),
+        "ablations": RISKSEG_COMPARISON.get("ablations", {}),
+        "mode": RISKSEG_MODE,
+        "crf": {name: spec["crf"] for name, spec in RISKSEG_VARIANTS.items()},
+        "seeds": {name: list(spec["seeds"]) for name, spec in RISKSEG_VARIANTS.items()},
+    }
+
+
+def riskseg_comparison_unit_stats():
+    """``{entry: {seed label: unit statistics file}}`` of every compared entry."""
+    files = riskseg_unit_files()
+    return {
+        name: {seed: files[product] for seed, product in entry["products"].items()}
+        for name, entry in riskseg_entries(riskseg_comparison_inputs()).items()
+    }
+
+
+def riskseg_comparison_kinds():
+    """``{entry: kind}``: model, baseline or ablation."""
+    return {
+        name: entry["kind"]
+        for name, entry in riskseg_entries(riskseg_comparison_inputs()).items()
+    }
+
+
+def riskseg_comparison_settings():
+    """Only what atmo.riskseg.comparison.plan reads: the full variant, its CRF, the mode, the ablations."""
+    return {
+        "full": RISKSEG_FULL,
+        "crf": {RISKSEG_FULL: RISKSEG_VARIANTS[RISKSEG_FULL]["crf"]},
+        "mode": RISKSEG_MODE,
+        "ablations": RISKSEG_COMPARISON.get("ablations", {}),
+    }
 
 
 def riskseg_oversampling_summaries():
@@ -192,8 +251,6 @@ def riskseg_report_context():
     return {
         "comparison": config_section("riskseg", "comparison"),
         "mode": RISKSEG_MODE,
-        "decision": RISKSEG_DECISION,
-        "other_decision": RISKSEG_OTHER_DECISION,
         "other_mode": RISKSEG_OTHER_MODE,
         "crf": {name: spec["crf"] for name, spec in RISKSEG_VARIANTS.items()},
         "seeds": {name: list(spec["seeds"]) for name, spec in RISKSEG_VARIANTS.items()},

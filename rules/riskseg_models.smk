@@ -2,8 +2,10 @@
 
 riskseg_oversample{scheme} (training tiles only) -> riskseg_train{variant}{seed} (GPU) ->
 riskseg_predict{variant}{seed}{mode} (sliding windows, mode plain or tta; GPU) ->
+riskseg_decision (argmax or ordinal median, chosen on the validation blocks only) ->
 riskseg_ensemble{variant} (mean probabilities, entropy, classes) -> riskseg_crf{variant}{crf}
-(tiled dense CRF) -> riskseg_score (test blocks only) -> riskseg_report.
+(tiled dense CRF) -> riskseg_score (test blocks only; per-block unit statistics) ->
+comparisons (rules/comparisons.smk) -> riskseg_report.
 """
 
 
@@ -88,9 +90,32 @@ rule riskseg_predict:
         "../workflow_scripts/riskseg_predict.py"
 
 
+rule riskseg_decision:
+    input:
+        labels=rules.riskseg_scene.output.labels,
+        tiles=RISKSEG_TILES,
+        probabilities=riskseg_decision_probabilities,
+    output:
+        decision=RISKSEG_DECISION_JSON,
+    log:
+        f"{LOGS}/riskseg/riskseg_decision.log",
+    benchmark:
+        f"{BENCHMARKS}/riskseg/riskseg_decision.tsv"
+    conda:
+        "../envs/data.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        decision=config_section("riskseg", "decision"),
+    script:
+        "../workflow_scripts/riskseg_decision.py"
+
+
 rule riskseg_ensemble:
     input:
         probabilities=riskseg_seed_probabilities,
+        decision=RISKSEG_DECISION_JSON,
     output:
         probabilities=f"{RISKSEG}/ensemble/{{variant}}/probabilities.tif",
         uncertainty=f"{RISKSEG}/ensemble/{{variant}}/uncertainty.tif",
@@ -106,8 +131,6 @@ rule riskseg_ensemble:
     resources:
         mem_mb=4000,
         runtime=30,
-    params:
-        decision=config_section("riskseg", "decision"),
     script:
         "../workflow_scripts/riskseg_ensemble.py"
 
@@ -117,6 +140,7 @@ rule riskseg_crf:
         probabilities=rules.riskseg_ensemble.output.probabilities,
         scene=rules.riskseg_scene.output.scene,
         tiles=RISKSEG_TILES,
+        decision=RISKSEG_DECISION_JSON,
     output:
         classes=f"{RISKSEG}/crf/{{variant}}/{{crf}}.tif",
     log:
@@ -133,7 +157,6 @@ rule riskseg_crf:
         runtime=60,
     params:
         crf=riskseg_crf_settings,
-        decision=config_section("riskseg", "decision"),
     script:
         "../workflow_scripts/riskseg_crf.py"
 
@@ -142,10 +165,12 @@ rule riskseg_score:
     input:
         labels=rules.riskseg_scene.output.labels,
         tiles=RISKSEG_TILES,
+        decision=RISKSEG_DECISION_JSON,
         products=list(riskseg_products().values()),
     output:
         scores=f"{RISKSEG}/scores.json",
         confusion=f"{RISKSEG}/confusion.csv",
+        units=list(riskseg_unit_files().values()),
     log:
         f"{LOGS}/riskseg/riskseg_score.log",
     benchmark:
@@ -157,7 +182,7 @@ rule riskseg_score:
         runtime=30,
     params:
         products=riskseg_products(),
-        decision=config_section("riskseg", "decision"),
+        units=riskseg_unit_files(),
         decisions=riskseg_decisions(),
     script:
         "../workflow_scripts/riskseg_score.py"
@@ -166,6 +191,8 @@ rule riskseg_score:
 rule riskseg_report:
     input:
         scores=rules.riskseg_score.output.scores,
+        comparisons=f"{RISKSEG}/comparisons.json",
+        decision=RISKSEG_DECISION_JSON,
         scene=rules.riskseg_scene.output.scene,
         labels=rules.riskseg_scene.output.labels,
         tiles=RISKSEG_TILES,
@@ -192,6 +219,7 @@ rule riskseg_report:
             category="riskseg",
             subcategory="table",
         ),
+        scores_csv=f"{RISKSEG}/scores.csv",
         maps=report(
             f"{RISKSEG}/test_blocks.png",
             caption="../report/riskseg/test_blocks.rst",

@@ -23,10 +23,10 @@ WORKFLOW_PARTS = ("Snakefile", "rules", "workflow_scripts", "config", "profiles"
 # The markdown tables each module registers with report(); rule report_table_page renders each as
 # results/<module>/<name>.html, and reruns it whenever the module's report job rewrites the table.
 REPORT_TABLES = {
-    "nowcast": ("scores",),
-    "cbh": ("cbh_table",),
-    "riskseg": ("ablation", "scores", "success_report"),
-    "downscale": ("scores", "seed_table"),
+    "nowcast": ("scores", "comparisons"),
+    "cbh": ("cbh_table", "comparisons"),
+    "riskseg": ("ablation", "scores", "success_report", "comparisons"),
+    "downscale": ("scores", "seed_table", "comparisons"),
 }
 # One job block of snakemake's output: "rule name:" (or localrule / checkpoint), then its indented lines.
 JOB_BLOCK = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):\n((?:    .*\n?)*)", re.MULTILINE)

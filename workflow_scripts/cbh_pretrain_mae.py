@@ -1,4 +1,4 @@
-"""cbh_pretrain_mae: pretrain one encoder (wildcard `encoder`) for one fold, or on all images (`all`)."""
+"""cbh_pretrain_mae: pretrain one encoder (wildcard `encoder`) with one seed (`seed`) for one fold, or on all images."""
 
 from atmo.cbh.training import pretrain_mae
 from atmo.train import start_job, with_run_only
@@ -10,6 +10,7 @@ pretrain_mae(
     fold=snakemake.wildcards.pretrain_fold,
     encoder_name=snakemake.wildcards.encoder,
     encoder=snakemake.params.encoder,
+    seed=int(snakemake.wildcards.seed),
     train=with_run_only(snakemake.params.train, snakemake.config["cbh"]["mae"]["train"]),
     validation=snakemake.params.validation,
     model_path=snakemake.output.model,

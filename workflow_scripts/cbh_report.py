@@ -1,4 +1,4 @@
-"""cbh_report: seed-format JSON per approach, the comparison table and figures, from the prediction files."""
+"""cbh_report: seed-format JSON per approach, the score tables and figures, from the prediction files."""
 
 import json
 from pathlib import Path
@@ -7,10 +7,10 @@ from atmo.cbh.report import write_reports
 from atmo.runlog import log_to
 
 log_to(snakemake.log[0])
-approaches = {}
-for name, kind in snakemake.params.approaches.items():
-    files = sorted(p for p in snakemake.input.predictions if Path(p).parent.name == name)
-    approaches[name] = (kind, {int(Path(p).stem.removeprefix("fold")): p for p in files})
+approaches = {
+    name: (kind, {seed: {int(k): path for k, path in by_fold.items()} for seed, by_fold in files.items()})
+    for name, (kind, files) in snakemake.params.predictions.items()
+}
 filled = [json.loads(Path(path).read_text())["geometry_filled_fraction"] for path in snakemake.input.baseline_facts]
 extra = {
     **json.loads(Path(snakemake.input.pooled).read_text()),
@@ -21,9 +21,11 @@ extra = {
 table = write_reports(
     approaches,
     snakemake.input.folds,
+    snakemake.input.comparisons,
     json_dir=Path(snakemake.output.all_json).parent,
     all_json=snakemake.output.all_json,
     markdown=snakemake.output.table,
+    long_csv=snakemake.output.long_csv,
     figure_scatter=snakemake.output.scatter,
     figure_bars=snakemake.output.bars,
     extra=extra,

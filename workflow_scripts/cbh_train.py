@@ -1,4 +1,4 @@
-"""cbh_train: train one WP-4 variant (wildcard `variant`) on one fold and predict its test flight."""
+"""cbh_train: train one WP-4 variant (wildcard `variant`) with one seed (`seed`) on a fold; predict its test flight."""
 
 from atmo.cbh.training import train_variant
 from atmo.train import start_job, with_run_only
@@ -10,6 +10,7 @@ train_variant(
     fold_id=int(snakemake.wildcards.fold),
     variant=snakemake.wildcards.variant,
     spec=snakemake.params.spec,
+    seed=int(snakemake.wildcards.seed),
     train=with_run_only(snakemake.params.train, snakemake.config["cbh"]["train"]),
     validation=snakemake.params.validation,
     encoder_path=snakemake.input.encoder,

@@ -1,4 +1,4 @@
-"""downscale_report: the seed's table, the CRPS/FSS/RAPSD table and the figures, from the score and samples files."""
+"""downscale_report: the seed's table, the CRPS/FSS/RAPSD table (seed means, intervals, verdicts), the figures."""
 
 from atmo.downscale.report import write_report
 from atmo.runlog import log_to
@@ -10,6 +10,7 @@ write_report(
     variants=snakemake.params.variants,
     metrics=snakemake.params.metrics,
     history=snakemake.params.history,
+    comparisons=snakemake.input.comparisons,
     dry_threshold_mm=snakemake.params.dry_threshold_mm,
     seed_table_md=snakemake.output.seed_table,
     scores_md=snakemake.output.scores,

@@ -1,4 +1,7 @@
-"""downscale_train: train one cVAE variant (wildcard `variant`); export model.pt and the sampled epochs' checkpoints."""
+"""downscale_train: train one cVAE variant (wildcard `variant`) with one seed (wildcard `seed`, replacing train.seed).
+
+Exports model.pt and the sampled epochs' checkpoints.
+"""
 
 from atmo.downscale.training import train_variant
 from atmo.train import start_job, with_run_only
@@ -8,7 +11,10 @@ train_variant(
     fields=snakemake.input.fields,
     variant=snakemake.wildcards.variant,
     spec=snakemake.params.spec,
-    train=with_run_only(snakemake.params.train, snakemake.config["downscale"]["train"]),
+    train={
+        **with_run_only(snakemake.params.train, snakemake.config["downscale"]["train"]),
+        "seed": int(snakemake.wildcards.seed),
+    },
     model_path=snakemake.output.model,
     checkpoint_epochs=snakemake.params.epochs,
     checkpoint_paths=snakemake.output.checkpoints,

@@ -1,8 +1,12 @@
-"""Score one forecaster's test forecasts: CSI/POD/FAR/bias/HSS per threshold and lead, pooled CSI, MSE/MAE, LPIPS."""
+"""Score one forecaster's test forecasts (wildcards `name`, `seed`): CSI/POD/FAR/bias/HSS per threshold and lead,
+pooled CSI, MSE/MAE, LPIPS; and its per-episode statistics for the paired comparisons."""
 
 from atmo.config_blocks import build_block
 from atmo.io.atomic import write_json
+from atmo.io.sevir import read_catalog
+from atmo.metrics.unit_stats import write_unit_stats
 from atmo.nowcast.scoring import ScoringConfig, score_forecasts
+from atmo.nowcast.units import event_units, unit_statistics
 from atmo.runlog import log_to
 
 log_to(snakemake.log[0])
@@ -15,4 +19,12 @@ scores = score_forecasts(
     batch_size=scoring.batch_size,
     lpips=scoring.lpips,
 )
+units = unit_statistics(
+    snakemake.input.forecast,
+    snakemake.input.truth,
+    event_units(read_catalog(snakemake.input.catalog)),
+    scoring.thresholds,
+    batch_size=scoring.batch_size,
+)
+write_unit_stats(snakemake.output.units, units)
 write_json(snakemake.output.scores, scores)

@@ -1,14 +1,39 @@
-"""Collect every forecaster's scores into the nowcast tables (csv, tidy csv, markdown) and the two figures."""
+"""Collect every forecaster's scores over its seeds into the nowcast tables (csv, tidy csv, markdown, with the
+comparisons' intervals and verdicts, the last lead's computed here) and the two figures."""
 
-from atmo.nowcast.report import write_report
+from atmo.config_blocks import build_block
+from atmo.metrics.paired import BootstrapSettings
+from atmo.nowcast.comparison import compare_last_lead
+from atmo.nowcast.report import MINUTES_PER_LEAD, write_report
+from atmo.report.comparisons import read_comparisons
 from atmo.runlog import log_to
 
 log_to(snakemake.log[0])
-names = snakemake.params.names
-table = write_report(
-    dict(zip(names, snakemake.input.scores, strict=True)),
+labels = [(name, seed) for name, seeds in snakemake.params.seeds.items() for seed in seeds]
+
+
+def by_name(paths):
+    """``{name: {seed: path}}`` from the rule's flat input list (in ``labels`` order)."""
+    grouped = {}
+    for (name, seed), path in zip(labels, paths, strict=True):
+        grouped.setdefault(name, {})[seed] = path
+    return grouped
+
+
+lead = snakemake.params.frames_out
+bootstrap = build_block(BootstrapSettings, snakemake.params.bootstrap, "nowcast.bootstrap")
+last_record = compare_last_lead(
+    by_name(snakemake.input.units),
     snakemake.params.kinds,
-    dict(zip(names, snakemake.input.forecasts, strict=True)),
+    snakemake.params.comparison,
+    bootstrap,
+    lead,
+    lead * MINUTES_PER_LEAD,
+)
+table = write_report(
+    by_name(snakemake.input.scores),
+    snakemake.params.kinds,
+    by_name(snakemake.input.forecasts),
     snakemake.input.test,
     csv_path=snakemake.output.csv,
     markdown_path=snakemake.output.markdown,
@@ -16,5 +41,7 @@ table = write_report(
     csi_figure=snakemake.output.csi_by_lead,
     event_figure=snakemake.output.event_panel,
     event_index=snakemake.params.event_index,
+    record=read_comparisons(snakemake.input.comparisons),
+    last_record=last_record,
 )
 print(table)  # the workflow prints the measured table at the end of the run

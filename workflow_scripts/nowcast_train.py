@@ -1,4 +1,4 @@
-"""Train one nowcast model or ablation (wildcard `model`) on the train/val caches."""
+"""Train one nowcast model or ablation (wildcard `model`) with one seed (wildcard `seed`) on the train/val caches."""
 
 from atmo.nowcast.training import train_nowcast_model
 from atmo.train import start_job, with_run_only
@@ -11,4 +11,5 @@ train_nowcast_model(
     with_run_only(snakemake.params.train, snakemake.config["nowcast"]["train"]),
     model_path=snakemake.output.model,
     augment=snakemake.params.augment,
+    seed=int(snakemake.wildcards.seed),
 )

@@ -2,6 +2,7 @@
 
 from atmo.config_blocks import build_block
 from atmo.io.hdf5 import open_hdf5
+from atmo.riskseg.choice import read_decision
 from atmo.riskseg.crf import CrfSettings, refine_raster
 from atmo.runlog import log_to
 
@@ -16,5 +17,5 @@ refine_raster(
     std,
     snakemake.output.classes,
     settings,
-    snakemake.params.decision,
+    read_decision(snakemake.input.decision),
 )

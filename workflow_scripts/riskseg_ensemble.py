@@ -1,5 +1,6 @@
 """riskseg_ensemble: mean class probabilities over a variant's seeds, their predictive entropy and the classes."""
 
+from atmo.riskseg.choice import read_decision
 from atmo.riskseg.inference import ensemble_probabilities
 from atmo.runlog import log_to
 
@@ -9,5 +10,5 @@ ensemble_probabilities(
     snakemake.output.probabilities,
     snakemake.output.uncertainty,
     snakemake.output.classes,
-    decision=snakemake.params.decision,
+    decision=read_decision(snakemake.input.decision),
 )

@@ -1,4 +1,4 @@
-"""riskseg_report: scores table, success report, measured ablation table and the figures."""
+"""riskseg_report: scores tables, success report, measured ablation table and the figures."""
 
 from atmo.riskseg.report import write_report
 from atmo.runlog import log_to
@@ -6,11 +6,14 @@ from atmo.runlog import log_to
 log_to(snakemake.log[0])
 write_report(
     scores_path=snakemake.input.scores,
+    comparisons_path=snakemake.input.comparisons,
+    decision_path=snakemake.input.decision,
     context=snakemake.params.context,
     targets=snakemake.params.targets,
     baseline_path=snakemake.params.baseline_metrics,
     oversampling_paths=snakemake.params.oversampling,
     scores_md=snakemake.output.scores,
+    scores_csv=snakemake.output.scores_csv,
     success_md=snakemake.output.success,
     ablation_md=snakemake.output.ablation,
     confusion_png=snakemake.output.confusion,

@@ -1,18 +1,20 @@
-"""riskseg_score: every product's scores and confusion matrix on the test blocks."""
+"""riskseg_score: every product's scores, confusion matrix and per-test-block unit statistics."""
 
 import pandas as pd
 
 from atmo.io.atomic import write_json, write_text
+from atmo.metrics.unit_stats import write_unit_stats
 from atmo.riskseg import CLASS_NAMES
+from atmo.riskseg.choice import read_decision
 from atmo.riskseg.evaluate import score_products
 from atmo.runlog import log_to
 
 log_to(snakemake.log[0])
-scores = score_products(
+scores, units = score_products(
     snakemake.input.labels,
     snakemake.input.tiles,
     snakemake.params.products,
-    snakemake.params.decision,
+    read_decision(snakemake.input.decision),
     snakemake.params.decisions,
 )
 records = [
@@ -20,5 +22,7 @@ records = [
     for name, values in scores.items()
     for i, row in enumerate(values["confusion"])
 ]
+for name, path in snakemake.params.units.items():
+    write_unit_stats(path, units[name])
 write_text(snakemake.output.confusion, pd.DataFrame(records).to_csv(index=False))
 write_json(snakemake.output.scores, scores)

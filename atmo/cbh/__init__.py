@@ -13,7 +13,8 @@ training flights only):
   (:mod:`atmo.cbh.views`), frozen inside a regression head with or without the physical features
   (:mod:`atmo.cbh.models`, preprocessed by :mod:`atmo.cbh.features`), trained with a Huber loss
   (:mod:`atmo.cbh.losses`) on in-memory datasets (:mod:`atmo.cbh.dataset`) through the shared
-  training path (:mod:`atmo.cbh.training`);
-- every approach writes test-flight predictions (:mod:`atmo.cbh.predictions`), from which
-  :mod:`atmo.cbh.report` builds the seed-format reports, the table and the figures.
+  training path (:mod:`atmo.cbh.training`), once per seed of the entry (:mod:`atmo.cbh.approaches`);
+- every approach writes test-flight predictions (:mod:`atmo.cbh.predictions`); their per-sample
+  errors, grouped by test flight, feed the paired comparisons (:mod:`atmo.cbh.comparison`), and
+  :mod:`atmo.cbh.report` builds the seed-format reports, the tables and the figures.
 """

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from atmo.cbh.folds import read_string_table
+from atmo.cbh.folds import Fold, read_string_table
 from atmo.errors import InputError
 from atmo.io.atomic import write_text
 
@@ -99,6 +99,31 @@ def read_predictions(path: str | os.PathLike[str]) -> Predictions:
     if problem:
         raise InputError(path, problem)
     return Predictions(**{key: columns[key] for key in COLUMNS})
+
+
+def check_fold(path: str | os.PathLike[str], predictions: Predictions, fold: Fold) -> None:
+    """:class:`InputError` naming ``path`` unless it holds exactly ``fold``'s test flight, every sample of it."""
+    if (predictions.fold_id != fold.fold_id).any():
+        raise InputError(path, f"fold_id {sorted(set(predictions.fold_id.tolist()))}, expected {fold.fold_id}")
+    flights = sorted(set(predictions.flight.tolist()))
+    if flights != [fold.test_flight]:
+        raise InputError(
+            path, f"flights {flights}, expected only fold {fold.fold_id}'s test flight '{fold.test_flight}'"
+        )
+    if len(predictions) != fold.n_test:
+        raise InputError(path, f"{len(predictions)} predictions, fold {fold.fold_id} has n_test {fold.n_test}")
+
+
+def by_sample(predictions: Predictions) -> Predictions:
+    """The same predictions in increasing sample order (every approach's files then line up row by row)."""
+    order = np.argsort(predictions.sample, kind="stable")
+    return Predictions(
+        sample=predictions.sample[order],
+        flight=predictions.flight[order],
+        fold_id=predictions.fold_id[order],
+        cbh_km=predictions.cbh_km[order],
+        pred_km=predictions.pred_km[order],
+    )
 
 
 def _problem(columns: dict[str, np.ndarray]) -> str | None:

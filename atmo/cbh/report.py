@@ -1,27 +1,35 @@
-"""The CBH results: seed-format JSON per approach, one markdown comparison and two kinds of figure.
+"""The CBH results: seed-format JSON per approach, the score tables and two kinds of figure.
 
-Everything is built from the fold table (:mod:`atmo.cbh.folds`) and the per-(approach, fold)
-prediction files (:mod:`atmo.cbh.predictions`) alone, so the report is rebuilt without recomputing
-any model. :func:`write_reports` reads and checks every input (each approach has a file for every
-fold, each file holds exactly its fold's test flight, all approaches predict the same samples
-with the same measured heights) before it writes anything; every output is written atomically.
+Everything is built from the fold table (:mod:`atmo.cbh.folds`), the per-(approach, seed, fold)
+prediction files (:mod:`atmo.cbh.predictions`) and the comparisons (``comparisons.json``,
+:mod:`atmo.cbh.comparison`) alone, so the report is rebuilt without recomputing any model.
+:func:`write_reports` reads and checks every input (each approach has a file for every seed and
+fold, each file holds exactly its fold's test flight, all approaches predict the same samples with
+the same measured heights, the comparisons were computed from the same predictions) before it
+writes anything; every output is written atomically.
 
 Outputs of :func:`write_reports`:
 
 - ``<json_dir>/<report_file_name(name, kind)>`` per approach, in the seed's format
-  (:func:`seed_report`). File names: a WP-4 network (kind ``model``) writes
-  ``WP4_Report_<name>.json`` as the seed does; the WP-3 trees (``gbdt``) write
-  ``WP3_Report_gbdt.json``; every other baseline writes ``Baseline_Report_<name>.json``
-  (``Baseline_Report_climatology.json``, ``Baseline_Report_geometry.json``). An approach given a
-  pooled k-fold R² (``extra["<name>_pooled_r2"]``) has it as ``aggregate_metrics.pooled_kfold_r2``.
+  (:func:`approach_report`): ``fold_results`` and ``aggregate_metrics`` over the approach's seeds
+  (each fold's metric averaged over seeds; a single seed gives exactly the seed's report), plus
+  ``seeds`` and ``per_seed`` (every seed's own report, :func:`seed_report`). File names: a WP-4
+  network (kind ``model``) writes ``WP4_Report_<name>.json`` as the seed does; the WP-3 trees
+  (``gbdt``) write ``WP3_Report_gbdt.json``; every other baseline writes
+  ``Baseline_Report_<name>.json``. An approach given a pooled k-fold R²
+  (``extra["<name>_pooled_r2"]``) has it as ``aggregate_metrics.pooled_kfold_r2``.
 - ``all_json`` (the seed's ``WP4_Report_All.json``): every approach's report, keyed by name, with
   its kind and file name, the folds and the ``extra`` facts.
-- ``markdown``: one table, one row per approach (WP-4 models first, then baselines), with
-  R²/MAE/RMSE mean ± std over folds, the bootstrap 95 % intervals (:mod:`atmo.metrics.bootstrap`),
-  the pooled k-fold R² where given, and R² and MAE per test flight; the ``extra`` facts as notes.
-- ``figure_scatter``: predicted against measured height, one panel per approach (same axes),
-  coloured by test flight, with the 1:1 line.
-- ``figure_bars``: R² and MAE per test flight, one bar per approach (baselines hatched).
+- ``markdown``: one row per approach (WP-4 models first, then baselines): the fold-mean MAE,
+  R² and RMSE as mean ± sd over seeds, the paired difference in fold-mean MAE against the best
+  baseline with its 95 % interval and verdict (from ``comparisons.json``), the pooled k-fold R²
+  where given, and each test flight's R² and MAE (mean over seeds); the write-up's comparisons
+  and the ``extra`` facts as notes.
+- ``long_csv``: one row per (approach, seed, fold) with that fold's R², MAE and RMSE.
+- ``figure_scatter``: predicted against measured height, one panel per approach (same axes, every
+  seed's predictions), coloured by test flight, with the 1:1 line.
+- ``figure_bars``: R² and MAE per test flight, one bar per approach (mean over seeds, the sd over
+  seeds as an error bar; baselines hatched).
 
 Metrics per fold are computed on the test flight's samples: R², MAE and RMSE in km. R² of a fold
 whose measured heights are all equal is undefined: ``null`` in the JSON, ``n/a`` in the table, and
@@ -39,25 +47,38 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 import atmo.report as shared
+from atmo.cbh.comparison import METRIC
 from atmo.cbh.folds import Fold, read_fold_table
-from atmo.cbh.predictions import Predictions, read_predictions
+from atmo.cbh.predictions import Predictions, by_sample, check_fold, read_predictions
 from atmo.cbh.report_files import report_file_name
 from atmo.errors import InputError
 from atmo.io.atomic import write_text
-from atmo.metrics.bootstrap import bootstrap_fold_mean
 from atmo.metrics.regression import mae, r2, rmse
 from atmo.report import Column, Row
+from atmo.report.comparisons import (
+    WRITE_UP,
+    interval_columns,
+    mean_sd_column,
+    read_comparisons,
+    seed_rows,
+    sentence,
+)
 
 PROTOCOL = "Leave-One-Flight-Out Cross-Validation"
 #: Roles in the table, in order: WP-4 networks, then the baselines they must beat (incl. WP-3).
 KINDS = ("model", "baseline")
 #: ``extra`` keys ``<approach>_pooled_r2`` give that approach's pooled k-fold R² (the WP-3 leakage check).
 POOLED_SUFFIX = "_pooled_r2"
+METRICS = ("r2", "mae_km", "rmse_km")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+#: ``{approach: (kind, {seed label: {fold_id: prediction file}})}``
+ApproachFiles = Mapping[str, tuple[str, Mapping[str, Mapping[int, str | os.PathLike[str]]]]]
 
 
 def fold_metrics(predictions: Predictions) -> dict[str, float | None]:
@@ -70,78 +91,100 @@ def fold_metrics(predictions: Predictions) -> dict[str, float | None]:
 
 
 def seed_report(
-    approach: str,
-    protocol: str,
-    folds: Sequence[Fold],
-    predictions: Mapping[int, Predictions],
-    *,
-    n_boot: int = 1000,
-    seed: int = 0,
+    approach: str, protocol: str, folds: Sequence[Fold], predictions: Mapping[int, Predictions]
 ) -> dict[str, Any]:
-    """One approach's results in the seed's format, plus our additions.
+    """One seed of one approach in the seed's format, plus our additions.
 
     ``model_variant``, ``validation_protocol``, ``fold_results`` (``fold_id, test_flight, n_train,
     n_test, r2, mae_km, rmse_km`` per fold, ``n_train`` = samples trained on, validation excluded)
     and ``aggregate_metrics`` (``mean_r2, std_r2, mean_mae_km, std_mae_km, mean_rmse_km,
     std_rmse_km``; population std over folds) as the seed writes them. Added: ``n_folds``,
-    ``n_folds_r2`` (folds with a defined R²), ``r2_undefined_folds`` (their ids), and the
-    percentile-bootstrap 95 % intervals of the fold-mean ``r2_ci95`` and ``mae_km_ci95``
-    (``[low, high]``; ``n_boot`` resamples, ``seed``). Undefined numbers are ``None``.
+    ``n_folds_r2`` (folds with a defined R²) and ``r2_undefined_folds`` (their ids). Undefined
+    numbers are ``None``.
     """
     missing = [fold.fold_id for fold in folds if fold.fold_id not in predictions]
     if missing:
         raise ValueError(f"{approach}: no predictions for folds {missing}")
+    results = [
+        {
+            "fold_id": fold.fold_id,
+            "test_flight": fold.test_flight,
+            "n_train": fold.n_train,
+            "n_test": len(predictions[fold.fold_id]),
+            **fold_metrics(predictions[fold.fold_id]),
+        }
+        for fold in folds
+    ]
+    return {
+        "model_variant": approach,
+        "validation_protocol": protocol,
+        "fold_results": results,
+        "aggregate_metrics": _aggregate(results),
+    }
+
+
+def approach_report(
+    approach: str, protocol: str, folds: Sequence[Fold], predictions: Mapping[str, Mapping[int, Predictions]]
+) -> dict[str, Any]:
+    """One approach over its seeds (``predictions[seed][fold_id]``), in the seed's format.
+
+    ``fold_results`` holds each fold's R², MAE and RMSE averaged over the seeds, and
+    ``aggregate_metrics`` their mean and population std over folds (so ``mean_mae_km`` is the
+    seed-mean of every seed's fold-mean MAE), plus ``n_seeds`` and ``sd_seeds_mean_<metric>``: the
+    sample sd (ddof 1) over seeds of each seed's fold-mean (``None`` for one seed). ``seeds`` lists
+    the seed labels and ``per_seed`` holds every seed's :func:`seed_report`. With one seed, the
+    seed-format keys are exactly that seed's.
+    """
+    if not predictions:
+        raise ValueError(f"{approach}: no seed to report")
+    per_seed = {seed: seed_report(approach, protocol, folds, by_fold) for seed, by_fold in predictions.items()}
+    first = next(iter(per_seed.values()))
     results = []
-    for fold in folds:
-        results.append(
-            {
-                "fold_id": fold.fold_id,
-                "test_flight": fold.test_flight,
-                "n_train": fold.n_train,
-                "n_test": len(predictions[fold.fold_id]),
-                **fold_metrics(predictions[fold.fold_id]),
-            }
-        )
-    pairs = [(predictions[fold.fold_id].cbh_km, predictions[fold.fold_id].pred_km) for fold in folds]
-    aggregate: dict[str, Any] = {"n_folds": len(folds)}
-    for key in ("r2", "mae_km", "rmse_km"):
-        values = np.array([np.nan if r[key] is None else r[key] for r in results], dtype=np.float64)
-        defined = values[np.isfinite(values)]
-        aggregate[f"mean_{key}"] = _finite_or_none(defined.mean()) if len(defined) else None
-        aggregate[f"std_{key}"] = _finite_or_none(defined.std()) if len(defined) else None
-    aggregate["r2_undefined_folds"] = [r["fold_id"] for r in results if r["r2"] is None]
-    aggregate["n_folds_r2"] = len(folds) - len(aggregate["r2_undefined_folds"])
-    for key, metric in (("r2", r2), ("mae_km", mae)):
-        _, low, high = bootstrap_fold_mean(pairs, metric, n_boot=n_boot, seed=seed, level=0.95)
-        aggregate[f"{key}_ci95"] = [_finite_or_none(low), _finite_or_none(high)]
+    for i, fold_result in enumerate(first["fold_results"]):
+        merged = dict(fold_result)
+        for key in METRICS:
+            values = [report["fold_results"][i][key] for report in per_seed.values()]
+            merged[key] = None if any(v is None for v in values) else float(np.mean(values))
+        results.append(merged)
+    aggregate = _aggregate(results)
+    aggregate["n_seeds"] = len(per_seed)
+    for key in METRICS:
+        means = [report["aggregate_metrics"][f"mean_{key}"] for report in per_seed.values()]
+        defined = [m for m in means if m is not None]
+        sd = float(np.std(defined, ddof=1)) if len(defined) > 1 else None
+        aggregate[f"sd_seeds_mean_{key}"] = sd
     return {
         "model_variant": approach,
         "validation_protocol": protocol,
         "fold_results": results,
         "aggregate_metrics": aggregate,
+        "seeds": list(per_seed),
+        "per_seed": per_seed,
     }
 
 
 def write_reports(
-    approaches: Mapping[str, tuple[str, Mapping[int, str | os.PathLike[str]]]],
+    approaches: ApproachFiles,
     fold_table_path: str | os.PathLike[str],
+    comparisons_path: str | os.PathLike[str],
     *,
     json_dir: str | os.PathLike[str],
     all_json: str | os.PathLike[str],
     markdown: str | os.PathLike[str],
+    long_csv: str | os.PathLike[str],
     figure_scatter: str | os.PathLike[str],
     figure_bars: str | os.PathLike[str],
     extra: Mapping[str, Any] | None = None,
-    n_boot: int = 1000,
-    seed: int = 0,
 ) -> str:
     """Write every CBH report output (see the module doc); returns the markdown text.
 
-    ``approaches`` maps a name to ``(kind, {fold_id: prediction file})`` with kind ``model`` (WP-4)
-    or ``baseline``. ``extra`` holds facts for the notes and ``WP4_Report_All.json``, e.g.
-    ``{"gbdt_pooled_r2": 0.91, "mae_pretraining": "strict", "validation_method": "fraction"}``;
-    ``<name>_pooled_r2`` keys also fill that approach's pooled k-fold R² column. Raises
-    :class:`InputError` (naming the file) or ``ValueError`` before any output is written.
+    ``approaches`` maps a name to ``(kind, {seed: {fold_id: prediction file}})`` with kind ``model``
+    (WP-4) or ``baseline``. ``comparisons_path`` is the experiment's ``comparisons.json``, which
+    must hold every approach with the same seeds and fold-mean MAE as these files give. ``extra``
+    holds facts for the notes and ``WP4_Report_All.json``, e.g. ``{"gbdt_pooled_r2": 0.91,
+    "mae_pretraining": "strict"}``; ``<name>_pooled_r2`` keys also fill that approach's pooled
+    k-fold R² column. Raises :class:`InputError` (naming the file) or ``ValueError`` before any
+    output is written.
     """
     extra = dict(extra or {})
     folds = read_fold_table(fold_table_path)
@@ -149,12 +192,14 @@ def write_reports(
     pooled = _pooled_r2(extra, approaches)
     reports = {}
     for name in approaches:
-        report = seed_report(name, PROTOCOL, folds, predictions[name], n_boot=n_boot, seed=seed)
+        report = approach_report(name, PROTOCOL, folds, predictions[name])
         if name in pooled:
             report["aggregate_metrics"]["pooled_kfold_r2"] = pooled[name]
         reports[name] = report
-    rows = shared.ordered([Row(name, approaches[name][0], _scores(reports[name])) for name in reports], KINDS)
-    text = markdown_table(rows, folds, reports, extra, n_boot=n_boot, seed=seed)
+    record = read_comparisons(comparisons_path)
+    _check_comparisons(comparisons_path, record, reports)
+    rows = shared.ordered([_row(name, approaches[name][0], reports[name]) for name in reports], KINDS)
+    text = markdown_table(rows, folds, reports, record, extra)
     combined = {
         "validation_protocol": PROTOCOL,
         "folds": [_fold_record(fold) for fold in folds],
@@ -167,6 +212,7 @@ def write_reports(
     texts = {Path(json_dir) / report_file_name(row.name, row.kind): _json_text(reports[row.name]) for row in rows}
     texts[Path(all_json)] = _json_text(combined)
     texts[Path(markdown)] = text
+    texts[Path(long_csv)] = long_frame(rows, reports).to_csv(index=False)
     figures = {Path(figure_scatter): _scatter(rows, folds, predictions), Path(figure_bars): _bars(rows, folds, reports)}
     for path, fig in figures.items():
         shared.save_figure(fig, path)
@@ -175,33 +221,50 @@ def write_reports(
     return text
 
 
+def long_frame(rows: Sequence[Row], reports: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Every (approach, seed, fold): ``approach, kind, seed, fold_id, test_flight, n_test, r2, mae_km, rmse_km``."""
+    records = [
+        {"approach": row.name, "kind": row.kind, "seed": seed}
+        | {key: r[key] for key in ("fold_id", "test_flight", "n_test", *METRICS)}
+        for row in rows
+        for seed, report in reports[row.name]["per_seed"].items()
+        for r in report["fold_results"]
+    ]
+    return pd.DataFrame.from_records(records)
+
+
 def markdown_table(
     rows: Sequence[Row],
     folds: Sequence[Fold],
     reports: Mapping[str, Mapping[str, Any]],
+    record: Mapping[str, Any],
     extra: Mapping[str, Any],
-    *,
-    n_boot: int = 1000,
-    seed: int = 0,
 ) -> str:
-    """Every approach side by side: aggregates (mean ± std, bootstrap 95 % CI), then R² and MAE per fold."""
+    """Every approach side by side: mean ± sd over seeds, the paired interval and verdict, then each flight."""
     has_pooled = any("pooled_kfold_r2" in reports[row.name]["aggregate_metrics"] for row in rows)
     columns = [
-        Column("R² mean ± std", lambda row: _mean_std(row, "r2")),
-        Column("R² 95% CI", lambda row: _interval(row, "r2_ci95")),
+        Column("seeds", "n_seeds", 0),
+        mean_sd_column("MAE km", "mean_mae_km", 3),
+        *interval_columns(record),
+        mean_sd_column("R²", "mean_r2", 3),
         *([Column("R² pooled k-fold", "pooled_kfold_r2", 3)] if has_pooled else []),
-        Column("MAE km mean ± std", lambda row: _mean_std(row, "mae_km")),
-        Column("MAE km 95% CI", lambda row: _interval(row, "mae_km_ci95")),
-        Column("RMSE km mean ± std", lambda row: _mean_std(row, "rmse_km")),
-        *(Column(f"R² {fold.test_flight}", f"r2_fold{fold.fold_id}", 3) for fold in folds),
+        mean_sd_column("RMSE km", "mean_rmse_km", 3),
         *(Column(f"MAE km {fold.test_flight}", f"mae_km_fold{fold.fold_id}", 3) for fold in folds),
+        *(Column(f"R² {fold.test_flight}", f"r2_fold{fold.fold_id}", 3) for fold in folds),
     ]
     notes = [
-        f"{PROTOCOL}: each column named after a flight scores the fold that tests on it "
-        f"({', '.join(f'{f.test_flight} n={f.n_test}' for f in folds)}). Mean ± std over folds "
-        f"(population std); 95% CI: percentile bootstrap of the fold-mean, test samples resampled "
-        f"within each fold ({n_boot} resamples, seed {seed}). Heights in km; n/a = undefined.",
+        f"{PROTOCOL}: MAE, R² and RMSE are each fold's score averaged over the folds (every test flight "
+        f"counts once: {', '.join(f'{f.test_flight} n={f.n_test}' for f in folds)}), shown as mean ± sd over "
+        "training seeds (sd with ddof 1; one seed: the mean alone); a column named after a flight is that "
+        "fold's score, averaged over seeds. Heights in km; n/a = undefined.",
+        f"{record['label']} Δ: the difference in fold-mean MAE against the best baseline "
+        f"(`{record['best_baseline']}`; negative = lower error), with its 95 % interval: "
+        f'{record["scheme"]}. Verdict: "beats" / "loses" when the interval excludes 0 for / against '
+        'the row; otherwise "does not separate".',
     ]
+    for result in record["comparisons"]:
+        if result["role"] == WRITE_UP:
+            notes.append(f"- write-up: {sentence(result, record['label'], record['units'], 3)}")
     for row in rows:
         undefined = reports[row.name]["aggregate_metrics"]["r2_undefined_folds"]
         if undefined:
@@ -220,68 +283,87 @@ def markdown_table(
     return shared.markdown_table(rows, columns, name_header="approach", notes=notes, kinds=KINDS)
 
 
+def _aggregate(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Mean and population std over folds of each metric (undefined folds left out), the seed's keys."""
+    aggregate: dict[str, Any] = {"n_folds": len(results)}
+    for key in METRICS:
+        values = np.array([np.nan if r[key] is None else r[key] for r in results], dtype=np.float64)
+        defined = values[np.isfinite(values)]
+        aggregate[f"mean_{key}"] = _finite_or_none(defined.mean()) if len(defined) else None
+        aggregate[f"std_{key}"] = _finite_or_none(defined.std()) if len(defined) else None
+    aggregate["r2_undefined_folds"] = [r["fold_id"] for r in results if r["r2"] is None]
+    aggregate["n_folds_r2"] = len(results) - len(aggregate["r2_undefined_folds"])
+    return aggregate
+
+
+def _row(name: str, kind: str, report: Mapping[str, Any]) -> Row:
+    """The table row of one approach: every seed's flat scores merged into mean, ``_sd`` and ``n_seeds``."""
+    row = seed_rows(name, kind, {seed: _scores(seed_report) for seed, seed_report in report["per_seed"].items()})
+    pooled = report["aggregate_metrics"].get("pooled_kfold_r2")
+    return Row(row.name, row.kind, {**row.scores, "pooled_kfold_r2": pooled} if pooled is not None else row.scores)
+
+
+def _check_comparisons(
+    path: str | os.PathLike[str], record: Mapping[str, Any], reports: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """The comparisons must be of these predictions: same metric, approaches, seeds and fold-mean MAE."""
+    if record["metric"] != METRIC.name:
+        raise InputError(path, f"compares {record['metric']!r}, the cbh report needs {METRIC.name!r}")
+    entries = record["entries"]
+    for name, report in reports.items():
+        entry = entries.get(name)
+        if entry is None or [str(s) for s in entry["seeds"]] != report["seeds"]:
+            seeds = None if entry is None else entry["seeds"]
+            raise InputError(path, f"approach '{name}': seeds {seeds}, the predictions have {report['seeds']}")
+        mine = report["aggregate_metrics"]["mean_mae_km"]
+        if entry["mean"] is None or not math.isclose(entry["mean"], mine, rel_tol=1e-9, abs_tol=1e-12):
+            raise InputError(
+                path, f"approach '{name}': fold-mean MAE {entry['mean']}, its predictions give {mine} (stale file?)"
+            )
+
+
 def _read_all(
-    approaches: Mapping[str, tuple[str, Mapping[int, str | os.PathLike[str]]]],
-    folds: Sequence[Fold],
-    fold_table_path: str | os.PathLike[str],
-) -> dict[str, dict[int, Predictions]]:
-    """Every prediction file, checked against its fold and against the other approaches."""
+    approaches: ApproachFiles, folds: Sequence[Fold], fold_table_path: str | os.PathLike[str]
+) -> dict[str, dict[str, dict[int, Predictions]]]:
+    """Every prediction file, checked against its fold and against the other approaches and seeds."""
     if not approaches:
         raise ValueError("no approach to report")
     ids = [fold.fold_id for fold in folds]
-    out: dict[str, dict[int, Predictions]] = {}
+    out: dict[str, dict[str, dict[int, Predictions]]] = {}
     reference: dict[int, tuple[str, Predictions]] = {}
-    for name, (kind, files) in approaches.items():
+    for name, (kind, by_seed) in approaches.items():
         if not _NAME.fullmatch(name):
             raise ValueError(f"approach name {name!r} is not usable in a file name")
         if kind not in KINDS:
             raise ValueError(f"approach {name!r}: kind must be one of {list(KINDS)}, got {kind!r}")
-        if sorted(files) != sorted(ids):
-            raise InputError(
-                fold_table_path, f"approach '{name}' has predictions for folds {sorted(files)}, the folds are {ids}"
-            )
+        if not by_seed:
+            raise ValueError(f"approach {name!r} has no seed")
         out[name] = {}
-        for fold in folds:
-            path = files[fold.fold_id]
-            predictions = read_predictions(path)
-            _check_fold(path, predictions, fold)
-            if fold.fold_id in reference:
-                _check_same_samples(path, predictions, *reference[fold.fold_id])
-            else:
-                reference[fold.fold_id] = (name, _by_sample(predictions))
-            out[name][fold.fold_id] = predictions
+        for seed, files in by_seed.items():
+            if sorted(files) != sorted(ids):
+                raise InputError(
+                    fold_table_path,
+                    f"approach '{name}' seed {seed} has predictions for folds {sorted(files)}, the folds are {ids}",
+                )
+            out[name][str(seed)] = {}
+            for fold in folds:
+                path = files[fold.fold_id]
+                predictions = read_predictions(path)
+                check_fold(path, predictions, fold)
+                if fold.fold_id in reference:
+                    _check_same_samples(path, predictions, *reference[fold.fold_id])
+                else:
+                    reference[fold.fold_id] = (f"{name} seed {seed}", by_sample(predictions))
+                out[name][str(seed)][fold.fold_id] = predictions
     return out
 
 
-def _check_fold(path: str | os.PathLike[str], predictions: Predictions, fold: Fold) -> None:
-    if (predictions.fold_id != fold.fold_id).any():
-        raise InputError(path, f"fold_id {sorted(set(predictions.fold_id.tolist()))}, expected {fold.fold_id}")
-    flights = sorted(set(predictions.flight.tolist()))
-    if flights != [fold.test_flight]:
-        raise InputError(
-            path, f"flights {flights}, expected only fold {fold.fold_id}'s test flight '{fold.test_flight}'"
-        )
-    if len(predictions) != fold.n_test:
-        raise InputError(path, f"{len(predictions)} predictions, fold {fold.fold_id} has n_test {fold.n_test}")
-
-
 def _check_same_samples(path: str | os.PathLike[str], predictions: Predictions, name: str, ref: Predictions) -> None:
-    mine = _by_sample(predictions)
+    mine = by_sample(predictions)
     if not np.array_equal(mine.sample, ref.sample):
         raise InputError(path, f"predicts other samples than approach '{name}' for fold {predictions.fold_id[0]}")
     if not np.allclose(mine.cbh_km, ref.cbh_km, rtol=1e-6, atol=1e-6):
         raise InputError(path, f"measured cbh_km differs from approach '{name}'s for the same samples")
-
-
-def _by_sample(predictions: Predictions) -> Predictions:
-    order = np.argsort(predictions.sample, kind="stable")
-    return Predictions(
-        sample=predictions.sample[order],
-        flight=predictions.flight[order],
-        fold_id=predictions.fold_id[order],
-        cbh_km=predictions.cbh_km[order],
-        pred_km=predictions.pred_km[order],
-    )
 
 
 def _pooled_r2(extra: Mapping[str, Any], approaches: Mapping[str, Any]) -> dict[str, float | None]:
@@ -302,23 +384,9 @@ def _scores(report: Mapping[str, Any]) -> dict[str, Any]:
     aggregate = report["aggregate_metrics"]
     scores = dict(aggregate)
     for result in report["fold_results"]:
-        for key in ("r2", "mae_km", "rmse_km"):
+        for key in METRICS:
             scores[f"{key}_fold{result['fold_id']}"] = result[key]
     return scores
-
-
-def _mean_std(row: Row, key: str) -> str:
-    mean, std = row.scores.get(f"mean_{key}"), row.scores.get(f"std_{key}")
-    if mean is None or std is None:
-        return shared.MISSING
-    return f"{mean:.3f} ± {std:.3f}"
-
-
-def _interval(row: Row, key: str) -> str:
-    low, high = row.scores.get(key, [None, None])
-    if low is None or high is None:
-        return shared.MISSING
-    return f"[{low:.3f}, {high:.3f}]"
 
 
 def _note_value(value: Any) -> str:
@@ -358,19 +426,24 @@ def _flight_colours(folds: Sequence[Fold]) -> dict[int, Any]:
 
 
 def _scatter(
-    rows: Sequence[Row], folds: Sequence[Fold], predictions: Mapping[str, Mapping[int, Predictions]]
+    rows: Sequence[Row], folds: Sequence[Fold], predictions: Mapping[str, Mapping[str, Mapping[int, Predictions]]]
 ) -> Figure:
-    """One panel per approach: predicted against measured height, a colour per test flight, the 1:1 line."""
+    """One panel per approach: predicted against measured height (every seed), a colour per test flight, 1:1."""
     fig, axes = shared.panel_grid(len(rows), max_columns=3, panel_size=(3.8, 3.6))
     colours = _flight_colours(folds)
-    joined = np.concatenate([np.r_[p.cbh_km, p.pred_km] for by_fold in predictions.values() for p in by_fold.values()])
+    joined = np.concatenate(
+        [np.r_[p.cbh_km, p.pred_km] for by_seed in predictions.values() for f in by_seed.values() for p in f.values()]
+    )
     low, high = float(joined.min()), float(joined.max())
     pad = 0.05 * (high - low) or 0.1
     limits = (low - pad, high + pad)
     for ax, row in zip(axes.flat, rows, strict=False):
+        seeds = predictions[row.name]
         for fold in folds:
-            p = predictions[row.name][fold.fold_id]
-            ax.scatter(p.cbh_km, p.pred_km, s=10, alpha=0.7, color=colours[fold.fold_id], label=fold.test_flight)
+            truth = np.concatenate([by_fold[fold.fold_id].cbh_km for by_fold in seeds.values()])
+            pred = np.concatenate([by_fold[fold.fold_id].pred_km for by_fold in seeds.values()])
+            alpha = 0.7 / math.sqrt(len(seeds))
+            ax.scatter(truth, pred, s=10, alpha=alpha, color=colours[fold.fold_id], label=fold.test_flight)
         ax.plot(limits, limits, "k--", lw=1, label="1:1")
         ax.set_xlim(*limits)
         ax.set_ylim(*limits)
@@ -379,14 +452,22 @@ def _scatter(
         ax.set_ylabel("predicted CBH (km)")
         r2_text = shared.format_number(row.scores.get("mean_r2"), 3)
         mae_text = shared.format_number(row.scores.get("mean_mae_km"), 3)
-        ax.set_title(f"{row.name} ({row.kind})\nmean R² {r2_text}, MAE {mae_text} km", fontsize=9)
+        n_seeds = len(seeds)
+        ax.set_title(
+            f"{row.name} ({row.kind}, {n_seeds} seed{'s' if n_seeds > 1 else ''})\n"
+            f"mean R² {r2_text}, MAE {mae_text} km",
+            fontsize=9,
+        )
         ax.grid(alpha=0.3)
     shared.legend_outside(fig, axes.flat[0])
     return fig
 
 
 def _bars(rows: Sequence[Row], folds: Sequence[Fold], reports: Mapping[str, Mapping[str, Any]]) -> Figure:
-    """R² and MAE per test flight, one bar per approach (baselines hatched); R² axis clipped at -1."""
+    """R² and MAE per test flight, one bar per approach (mean over seeds, sd as error bar; baselines hatched).
+
+    The R² axis is clipped at -1.
+    """
     fig, axes = shared.panel_grid(2, max_columns=2, panel_size=(max(4.0, 1.1 * len(folds) + 1.5), 3.4))
     cmap = colormaps["tab10"]
     x = np.arange(len(folds))
@@ -403,6 +484,8 @@ def _bars(rows: Sequence[Row], folds: Sequence[Fold], reports: Mapping[str, Mapp
                 offset,
                 shown,
                 width,
+                yerr=_seed_sd(reports[row.name], key, folds) if key == "mae_km" else None,
+                error_kw={"elinewidth": 0.8, "capsize": 1.5},
                 color=cmap(i % cmap.N),
                 hatch="//" if row.kind == "baseline" else None,
                 edgecolor="white",
@@ -425,3 +508,12 @@ def _bars(rows: Sequence[Row], folds: Sequence[Fold], reports: Mapping[str, Mapp
     axes[0, 1].set_title("MAE per test flight", fontsize=9)
     shared.legend_outside(fig, axes[0, 0])
     return fig
+
+
+def _seed_sd(report: Mapping[str, Any], key: str, folds: Sequence[Fold]) -> np.ndarray | None:
+    """Per fold, the sd over seeds (ddof 1) of the metric ``key``; ``None`` for a single seed (no error bar)."""
+    per_seed = report["per_seed"].values()
+    if len(per_seed) < 2:
+        return None
+    values = np.array([[shared.as_float(r[key]) for r in seed["fold_results"]] for seed in per_seed], dtype=np.float64)
+    return np.nanstd(values, axis=0, ddof=1)[: len(folds)]

@@ -4,6 +4,10 @@
   fold's *training* samples (strict: the encoder of fold k never saw flight k, and the fold's
   validation samples pick its best epoch), or of every sample (``fold = "all"``: the seed's
   transductive choice, then validated on a seeded share of all samples).
+Both take the job's ``seed`` (a seed of the variant's ``seeds`` list), which replaces ``train.seed``:
+the initial weights, the masking and the shuffling follow it. A WP-4 job with seed ``s`` freezes the
+encoder pretrained with seed ``s``, so a seed varies the whole pipeline, not only the head.
+
 - :func:`train_variant` trains one WP-4 variant on one fold: the physical features are imputed and
   standardised with statistics of the fold's training samples only, the encoder is the frozen MAE
   of that fold, early stopping and the exported epoch look at the validation samples of the
@@ -110,29 +114,31 @@ def pretrain_mae(
     fold: str,
     encoder_name: str,
     encoder: Mapping[str, Any],
+    seed: int,
     train: Mapping[str, Any],
     validation: Mapping[str, Any],
     model_path: str | os.PathLike[str],
 ) -> dict[str, Any]:
-    """Pretrain encoder ``encoder_name`` for ``fold`` (an id, or ``"all"``); writes ``model.pt`` and its history."""
+    """Pretrain encoder ``encoder_name`` for ``fold`` (an id, or ``"all"``) with ``seed``; writes ``model.pt``."""
     where = f"cbh.mae.encoders.{encoder_name}"
     view = build_block(ViewSettings, encoder.get("view"), f"{where}.view")
     settings = build_block(ValidationSettings, validation, "cbh.validation")
     table = read_cache_table(cache)
     split = _pretraining_split(table, folds_path, fold, settings)
     params = {**encoder.get("params", {}), **view_params(view, frame_shape(cache))}
-    meta = model_meta(MODULE, MAE_ARCH, params, view=asdict(view), pretraining_fold=fold)
+    meta = model_meta(MODULE, MAE_ARCH, params, view=asdict(view), pretraining_fold=fold, seed=seed)
     log.info(
-        "pretraining %s for fold %s on %d images (%d validate)",
+        "pretraining %s for fold %s on %d images (%d validate), seed %d",
         encoder_name,
         fold,
         len(split["train"]),
         len(split["val"]),
+        seed,
     )
     return train_job(
         registry=CBH_PRETRAIN,
         meta=meta,
-        train=train,
+        train={**train, "seed": seed},
         train_set=MaeDataset(cache, split["train"], view),
         val_set=MaeDataset(cache, split["val"], view),
         loss_step=mae_loss_step,
@@ -148,13 +154,14 @@ def train_variant(
     fold_id: int,
     variant: str,
     spec: Mapping[str, Any],
+    seed: int,
     train: Mapping[str, Any],
     validation: Mapping[str, Any],
     encoder_path: str | os.PathLike[str],
     model_path: str | os.PathLike[str],
     predictions_path: str | os.PathLike[str],
 ) -> dict[str, Any]:
-    """Train WP-4 ``variant`` on fold ``fold_id`` and write its test-flight predictions.
+    """Train WP-4 ``variant`` on fold ``fold_id`` with ``seed`` and write its test-flight predictions.
 
     ``spec`` is the variant's entry of ``cbh.models`` with its encoder's ``view`` added. The MAE
     checkpoint is checked (module, architecture, shape, view) before any training.
@@ -171,19 +178,20 @@ def train_variant(
     mae = read_mae_checkpoint(encoder_path)
     params = {**spec.get("params", {}), "n_physical": features.shape[1], **encoder_keywords(mae)}
     loss, criterion = variant_loss(spec)
-    meta = model_meta(MODULE, spec["arch"], params, loss=loss, features=preprocessor.to_dict())
+    meta = model_meta(MODULE, spec["arch"], params, loss=loss, features=preprocessor.to_dict(), seed=seed)
     datasets = {name: CbhDataset(cache, indices, view, physical[name], prior[name]) for name, indices in split.items()}
     log.info(
-        "fold %d (test %s): %s trains on %d, validates on %d, tests on %d samples",
+        "fold %d (test %s): %s seed %d trains on %d, validates on %d, tests on %d samples",
         fold_id,
         fold.test_flight,
         variant,
+        seed,
         *(len(datasets[name]) for name in ("train", "val", "test")),
     )
     summary = train_job(
         registry=pretrained_registry(CBH_MODELS, mae, view),  # checked and read once, above
         meta=meta,
-        train=train,
+        train={**train, "seed": seed},
         train_set=datasets["train"],
         val_set=datasets["val"],
         loss_step=regression_loss_step(criterion),

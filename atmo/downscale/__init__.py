@@ -13,7 +13,10 @@ The data format lives in :mod:`atmo.io.downscale`; this package holds what is do
   keeping the checkpoints of the epochs to sample;
 - :mod:`~atmo.downscale.samples`, :mod:`~atmo.downscale.sampling`, :mod:`~atmo.downscale.baselines`:
   ensembles of downscaled test fields (model samples, bicubic and noisy bicubic) in one HDF5 layout;
-- :mod:`~atmo.downscale.scoring`: the scores of one ensemble file as a flat JSON-ready dict.
+- :mod:`~atmo.downscale.scoring`: the scores of one ensemble file as a flat JSON-ready dict, and its
+  per-test-day statistics (the units of the comparisons);
+- :mod:`~atmo.downscale.comparison`: which product of each variant is compared, with what, over which units;
+- :mod:`~atmo.downscale.report`: the tables (means over training seeds, intervals, verdicts) and figures.
 
 Nothing is imported here, so that ``atmo.io.downscale`` (which needs the split and the block mean)
 can import its submodules without loading torch.

@@ -1,10 +1,11 @@
 """The downscale report: the seed's layout table, the ensemble scores table and four figures.
 
-Everything is read from what earlier jobs wrote: one flat score JSON per product
+Everything is read from what earlier jobs wrote: one flat score JSON per product and training seed
 (:func:`atmo.downscale.scoring.score_samples`, held-out test days only), the ensemble files behind
 them (:mod:`atmo.downscale.samples`, for the two figures that need fields), each variant's config
-entry and its ``metrics.json`` (:func:`atmo.downscale.training.train_variant`). Nothing is scored
-again, so the report reruns in seconds.
+entry and each seed's ``metrics.json`` (:func:`atmo.downscale.training.train_variant`), and the
+experiment's ``comparisons.json`` (:mod:`atmo.downscale.comparison`: paired intervals over test
+days and the verdicts). Nothing is scored again, so the report reruns in seconds.
 
 Product names (the keys of ``scores`` and ``samples``), parsed by :func:`parse_product`:
 
@@ -15,20 +16,25 @@ Product names (the keys of ``scores`` and ``samples``), parsed by :func:`parse_p
 Roles (row kinds, in table order): ``model`` is the prior mode, the actual downscaling from the
 coarse input alone; ``reference`` is the posterior mode and the posterior mean, which encode the
 *truth* into z (the seed's reconstruction mode) — an upper reference, not a downscaler; ``baseline``
-is the bicubic pair. The printed claim therefore compares the best ``model`` with the best
-``baseline``: a posterior row beating bicubic would say nothing about downscaling.
+is the bicubic pair. No row is picked as "best" here: which product of each variant is compared,
+and with what, is fixed in the config (``downscale.comparison``), and every "beats" / "loses" comes
+from the comparisons' intervals.
 
 Outputs of :func:`write_report`:
 
 - the seed table: the seed's "Results Summary" / "Comparison Table" layout, one row per (variant,
   epoch, prior/posterior) with the architecture named from ``inject_blocks``, beta-KL, w_max, max,
-  mean, P95, diversity and the latent active units, and a ``real`` row for the test truth;
-- ``scores.md`` / ``scores.csv``: CRPS (per pixel and pooled blocks), rank histogram, spread-skill,
-  P99 ratio, log-spectral distance, FSS and tail MAE of every product; the CSV has every scalar key;
-- figures: one extreme test case, value distributions, RAPSD curves and rank histograms.
+  mean, P95, diversity and the latent active units (means over the training seeds), and a ``real``
+  row for the test truth;
+- ``scores.md``: CRPS (per pixel as mean ± sd over seeds, and pooled blocks), rank histogram,
+  spread-skill, P99 ratio, log-spectral distance, FSS and tail MAE of every product (means over
+  seeds), the number of seeds, and each compared product's CRPS difference [95 % interval] against
+  its opponent with the verdict; ``scores.csv``: one row per (product, seed), every scalar key;
+- figures (the first training seed of each product): one extreme test case, value distributions,
+  RAPSD curves and rank histograms.
 
-The "latest epoch" of a variant, used by the figures and :func:`headline`, is the largest
-checkpoint epoch among its products.
+The "latest epoch" of a variant, used by the figures, is the largest checkpoint epoch among its
+products.
 """
 
 from __future__ import annotations
@@ -68,9 +74,8 @@ from atmo.report import (
     panel_grid,
     plot_rows,
     save_figure,
-    wide_frame,
-    write_tables,
 )
+from atmo.report.comparisons import interval_columns, mean_sd_column, read_comparisons, seed_rows, sentence
 
 PathLike = str | os.PathLike[str]
 
@@ -234,13 +239,17 @@ class VariantFacts:
     w_max: float
     tail_boost: float
     latent_dim: int
-    active_units_kl: int
-    active_units_burda: int
-    exported_epoch: int | None
+    active_units_kl: float
+    active_units_burda: float
+    exported_epochs: tuple[int | None, ...]
 
 
-def variant_facts(name: str, spec: Mapping[str, Any], metrics: Mapping[str, Any]) -> VariantFacts:
-    """Facts of variant ``name`` from its config entry ``spec`` and its ``metrics.json`` content."""
+def variant_facts(name: str, spec: Mapping[str, Any], runs: Sequence[Mapping[str, Any]]) -> VariantFacts:
+    """Facts of variant ``name`` from its config entry ``spec`` and each training seed's ``metrics.json``.
+
+    The active units are the mean over seeds; the exported epochs are listed per seed.
+    """
+    metrics = runs[0]
     params, loss = spec.get("params") or {}, {**LOSS_DEFAULTS, **(spec.get("loss") or {})}
     try:
         named = architecture(params)
@@ -250,7 +259,7 @@ def variant_facts(name: str, spec: Mapping[str, Any], metrics: Mapping[str, Any]
     latent_dim = (
         len(kl_per_dim) if isinstance(kl_per_dim, list) else params.get("latent_dim", CVAE_DEFAULTS["latent_dim"])
     )
-    exported = metrics.get("exported_epoch")
+    exported = [run.get("exported_epoch") for run in runs]
     return VariantFacts(
         name=name,
         architecture=named,
@@ -258,13 +267,13 @@ def variant_facts(name: str, spec: Mapping[str, Any], metrics: Mapping[str, Any]
         w_max=float(loss["w_max"]),
         tail_boost=float(loss["tail_boost"]),
         latent_dim=int(latent_dim),
-        active_units_kl=int(metrics["latent_active_units_kl"]),
-        active_units_burda=int(metrics["latent_active_units_burda"]),
-        exported_epoch=None if exported is None else int(exported),
+        active_units_kl=float(np.mean([run["latent_active_units_kl"] for run in runs])),
+        active_units_burda=float(np.mean([run["latent_active_units_burda"] for run in runs])),
+        exported_epochs=tuple(None if e is None else int(e) for e in exported),
     )
 
 
-# -- headline -------------------------------------------------------------------------------------
+# -- order ----------------------------------------------------------------------------------------
 
 
 def _sort_key(product: Product, variant_order: Sequence[str] = ()) -> tuple:
@@ -284,92 +293,6 @@ def latest_epochs(products: Sequence[Product]) -> dict[str, int]:
     return latest
 
 
-def _best(products: Sequence[Product], scores: Mapping[str, Mapping[str, Any]], kind: str) -> dict[str, Any] | None:
-    """The product of ``kind`` with the lowest per-pixel CRPS (ties: the first name), or ``None``."""
-    candidates = [
-        (float(scores[p.name]["crps_mm"]), p.name)
-        for p in products
-        if p.kind == kind and scores[p.name].get("crps_mm") is not None
-    ]
-    if not candidates:
-        return None
-    crps, name = min(candidates)
-    return {"product": name, "crps_mm": crps}
-
-
-def headline(
-    scores: Mapping[str, Mapping[str, Any]], metrics: Mapping[str, Mapping[str, Any]] | None = None
-) -> dict[str, Any]:
-    """The key facts for a README or summary, from product name -> score dict (and variant -> metrics dict).
-
-    Keys: ``best_model``, ``best_reference``, ``best_baseline`` (``{"product", "crps_mm"}`` or ``None``,
-    lowest per-pixel CRPS of that kind); ``crps_margin_mm`` (best baseline minus best model: > 0 means
-    the model is better) and ``crps_margin_relative`` (the same / the baseline's CRPS); ``truth_max_mm``;
-    ``variants``: per variant at its latest epoch ``epoch``, ``prior_max_mm``, ``posterior_max_mm``,
-    ``prior_diversity_mm``, ``posterior_diversity_mm``, ``prior_diversity_relative``,
-    ``posterior_diversity_relative`` (``None`` for a mode not sampled), and with ``metrics``
-    ``active_units_kl``, ``active_units_burda``, ``latent_dim``.
-    """
-    products = sorted((parse_product(name) for name in scores), key=_sort_key)
-    model, baseline = _best(products, scores, "model"), _best(products, scores, "baseline")
-    margin = relative = None
-    if model is not None and baseline is not None:
-        margin = baseline["crps_mm"] - model["crps_mm"]
-        relative = margin / baseline["crps_mm"] if baseline["crps_mm"] > 0 else None
-    by_key = {(p.variant, p.epoch, p.mode): scores[p.name] for p in products}
-    variants: dict[str, dict[str, Any]] = {}
-    for variant, epoch in latest_epochs(products).items():
-        facts: dict[str, Any] = {"epoch": epoch}
-        for mode in SAMPLED_MODES:
-            row = by_key.get((variant, epoch, mode), {})
-            facts[f"{mode}_max_mm"] = row.get("samples_max_mm")
-            facts[f"{mode}_diversity_mm"] = row.get("diversity_mm")
-            facts[f"{mode}_diversity_relative"] = row.get("diversity_relative")
-        if metrics is not None and variant in metrics:
-            run = metrics[variant]
-            facts["active_units_kl"] = run.get("latent_active_units_kl")
-            facts["active_units_burda"] = run.get("latent_active_units_burda")
-            kl_per_dim = run.get("latent_kl_per_dim")
-            facts["latent_dim"] = len(kl_per_dim) if isinstance(kl_per_dim, list) else None
-        variants[variant] = facts
-    return {
-        "best_model": model,
-        "best_reference": _best(products, scores, "reference"),
-        "best_baseline": baseline,
-        "crps_margin_mm": margin,
-        "crps_margin_relative": relative,
-        "truth_max_mm": next(iter(scores.values()))["truth_max_mm"] if scores else None,
-        "variants": variants,
-    }
-
-
-def claim(facts: Mapping[str, Any]) -> str:
-    """The sentence naming the best model's CRPS against the best baseline's, from :func:`headline`'s facts."""
-    model, baseline = facts["best_model"], facts["best_baseline"]
-    if model is None or baseline is None:
-        missing = "no prior-mode model product" if model is None else "no baseline"
-        return f"No CRPS comparison: {missing} has a defined CRPS."
-    margin, relative = facts["crps_margin_mm"], facts["crps_margin_relative"]
-    share = "" if relative is None else f" ({100 * abs(relative):.1f} % of the baseline's)"
-    if margin > 0:
-        verdict = f"the model's CRPS is lower (better) by {margin:.3f} mm{share}"
-    elif margin < 0:
-        verdict = f"the model's CRPS is higher (worse) by {-margin:.3f} mm{share}: no model beats the baseline"
-    else:
-        verdict = "the two are equal"
-    text = (
-        f"Best CRPS among models (prior mode): `{model['product']}`, {model['crps_mm']:.3f} mm; best baseline: "
-        f"`{baseline['product']}`, {baseline['crps_mm']:.3f} mm; {verdict}."
-    )
-    reference = facts.get("best_reference")
-    if reference is not None:
-        text += (
-            f" Best truth-informed reference: `{reference['product']}`, {reference['crps_mm']:.3f} mm "
-            "(it encodes the truth into z, so it bounds, not measures, downscaling skill)."
-        )
-    return text
-
-
 # -- tables ---------------------------------------------------------------------------------------
 
 
@@ -377,17 +300,23 @@ def _g(value: float) -> str:
     return format(value, "g")
 
 
-def _active(count: int, latent_dim: int) -> str:
-    return f"{count}/{latent_dim}"
+def _active(count: float, latent_dim: int) -> str:
+    """``3/16``, or the seed mean ``3.33/16``."""
+    return f"{round(count, 2):g}/{latent_dim}"
 
 
-def _history_at(history: pd.DataFrame, epoch: int, where: str) -> dict[str, Any]:
-    rows = history[history["epoch"] == epoch]
-    if rows.empty:
-        raise InputError(where, f"has no row for epoch {epoch}")
-    row = rows.iloc[-1]
-    units = row.get("val_active_units")
-    return {"val_kl": float(row["val_kl"]), "val_active_units": None if units is None else float(units)}
+def _history_at(histories: Sequence[pd.DataFrame], epoch: int, where: str) -> dict[str, Any]:
+    """Validation KL and active units at ``epoch``, averaged over the seeds' histories."""
+    kl, units = [], []
+    for history in histories:
+        rows = history[history["epoch"] == epoch]
+        if rows.empty:
+            raise InputError(where, f"has no row for epoch {epoch}")
+        row = rows.iloc[-1]
+        kl.append(float(row["val_kl"]))
+        units.append(row.get("val_active_units"))
+    active = None if any(u is None for u in units) else float(np.mean(units))
+    return {"val_kl": float(np.mean(kl)), "val_active_units": active}
 
 
 def _distinct(values: Sequence[Any]) -> str:
@@ -398,12 +327,13 @@ def _distinct(values: Sequence[Any]) -> str:
 def seed_table_markdown(
     scores: Mapping[str, Mapping[str, Any]],
     facts: Mapping[str, VariantFacts],
-    histories: Mapping[str, pd.DataFrame] | None = None,
+    histories: Mapping[str, Sequence[pd.DataFrame]] | None = None,
 ) -> str:
     """The seed's layout: one row per (variant, epoch, prior/posterior) and a ``real`` row (module docstring).
 
-    ``facts`` lists the variants in table order; ``histories`` (variant -> ``history.csv`` frame), when
-    given, adds each row's validation KL and batch-averaged active units at its epoch.
+    ``scores`` holds each product's scores averaged over its training seeds (:func:`seed_rows`);
+    ``facts`` lists the variants in table order; ``histories`` (variant -> each seed's ``history.csv``
+    frame), when given, adds each row's validation KL and batch-averaged active units at its epoch.
     """
     order = list(facts)
     products = sorted(
@@ -458,13 +388,16 @@ def seed_table_markdown(
     if histories is not None:
         columns += [Column("val KL (nats)", "val_kl", 2), Column("val active units", "val_active_units", 1)]
     sampled = [scores[p.name] for p in products]
-    exported = ", ".join(
-        f"{f.name}: epoch {_g(f.exported_epoch) if f.exported_epoch else 'n/a'}" for f in facts.values()
+    exported = "; ".join(
+        f"{f.name}: epoch {', '.join('n/a' if e is None else str(e) for e in f.exported_epochs)}"
+        for f in facts.values()
     )
+    n_seeds = _distinct([scores[p.name].get("n_seeds") for p in products])
     notes = [
-        f"Held-out test days only (N = {truth['n_cases']}); K = {_distinct([s['k'] for s in sampled])} samples per "
-        f"test case at temperature T = {_distinct([s.get('temperature') for s in sampled])}. Before any statistic, "
-        "values below the scoring's dry threshold are set to 0 in samples and truth.",
+        f"Held-out test days only (N = {int(truth['n_cases'])}); K = {_distinct([s['k'] for s in sampled])} samples "
+        f"per test case at temperature T = {_distinct([s.get('temperature') for s in sampled])}. Before any statistic, "
+        "values below the scoring's dry threshold are set to 0 in samples and truth. Every number of a model row "
+        f"is the mean over its training seeds ({n_seeds} per variant; scores.csv has each seed's).",
         "prior: z ~ N(0, T² I), downscaling from the coarse input alone; posterior: z ~ q(z | coarse, truth), "
         "a reconstruction that sees the truth (the seed's two modes).",
         "max, mean, P95: pooled over every pixel of every sample of every test case (mm); P95 is read from "
@@ -476,8 +409,8 @@ def seed_table_markdown(
         "0.23) did not say which; both are shown.",
         f"active units: latent dimensions whose mean KL over the validation split exceeds {_g(ACTIVE_KL_NATS)} nats "
         f"(KL), or whose posterior mean varies across validation cases by more than {_g(ACTIVE_KL_NATS)} (Burda et "
-        "al. 2016), of each variant's exported checkpoint, not of the sampled epoch "
-        f"({exported}).",
+        "al. 2016), of each variant's exported checkpoint (mean over seeds), not of the sampled epoch "
+        f"(exported epochs per seed: {exported}).",
     ]
     if histories is not None:
         notes.append(
@@ -511,8 +444,10 @@ def score_columns(keys: Sequence[str]) -> list[Column]:
     """
     columns = []
     for block, label in _numbered(keys, r"crps_b([0-9]+)_mm"):
-        header = "CRPS (mm)" if block == 1 else f"CRPS {int(block)}x{int(block)} (mm)"
-        columns.append(Column(header, f"crps_b{label}_mm", 3))
+        if block == 1:
+            columns.append(mean_sd_column("CRPS (mm)", f"crps_b{label}_mm", 3))
+        else:
+            columns.append(Column(f"CRPS {int(block)}x{int(block)} (mm)", f"crps_b{label}_mm", 3))
     columns += [
         Column("rank outliers", "rank_outlier_fraction", 3),
         Column("expected", "rank_expected_outlier_fraction", 3),
@@ -539,24 +474,68 @@ def score_columns(keys: Sequence[str]) -> list[Column]:
     return columns
 
 
-def _score_rows(scores: Mapping[str, Mapping[str, Any]], order: Sequence[str] = ()) -> list[Row]:
-    products = sorted(map(parse_product, scores), key=lambda p: _sort_key(p, order))
-    return ordered([Row(p.name, p.kind, scores[p.name]) for p in products], KINDS)
+def _score_rows(per_seed: Mapping[str, Mapping[str, Mapping[str, Any]]], order: Sequence[str] = ()) -> list[Row]:
+    """One row per product: its scores' mean (and ``<key>_sd``) over training seeds, ``n_seeds``."""
+    products = sorted(map(parse_product, per_seed), key=lambda p: _sort_key(p, order))
+    return ordered([seed_rows(p.name, p.kind, per_seed[p.name]) for p in products], KINDS)
 
 
-def scores_markdown(scores: Mapping[str, Mapping[str, Any]], order: Sequence[str] = ()) -> str:
-    """Every product's scores (variants in ``order``), the definitions, and the best-model claim."""
-    rows = _score_rows(scores, order)
+def seed_frame(per_seed: Mapping[str, Mapping[str, Mapping[str, Any]]], order: Sequence[str] = ()) -> pd.DataFrame:
+    """The long table: one row per (product, seed), ``product, kind, seed`` then every scalar score."""
+    products = sorted(map(parse_product, per_seed), key=lambda p: (KINDS.index(p.kind), _sort_key(p, order)))
+    records = [
+        {
+            NAME_COLUMN: p.name,
+            "kind": p.kind,
+            "seed": seed,
+            **{key: value for key, value in scores.items() if not isinstance(value, list | dict)},
+        }
+        for p in products
+        for seed, scores in per_seed[p.name].items()
+    ]
+    frame = pd.DataFrame(records)
+    keys = sorted(set(frame.columns) - {NAME_COLUMN, "kind", "seed"})
+    return frame[[NAME_COLUMN, "kind", "seed", *keys]]
+
+
+def comparison_note(record: Mapping[str, Any] | None) -> str:
+    """The headline sentence of the comparisons (its verdict comes from the interval), or why there is none."""
+    if record is None or record.get("headline") is None:
+        return "No headline comparison (results/downscale/comparisons.json names none)."
+    return sentence(record["headline"], record["label"], record["units"], 3)
+
+
+def scores_markdown(
+    per_seed: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    order: Sequence[str] = (),
+    record: Mapping[str, Any] | None = None,
+) -> str:
+    """Every product's scores (mean over seeds; variants in ``order``), the comparisons' columns and the definitions.
+
+    ``per_seed`` is product -> seed -> score dict; ``record`` the comparisons (``comparisons.json``),
+    whose intervals and verdicts fill the last two columns of the compared products.
+    """
+    rows = _score_rows(per_seed, order)
+    scores = {row.name: row.scores for row in rows}
     keys = sorted({key for values in scores.values() for key in values})
     ensembles = [values for values in scores.values() if not values.get("deterministic")]
     first = next(iter(scores.values()))
     k = _distinct([v["k"] for v in ensembles])
+    columns = [*score_columns(keys), Column("seeds", "n_seeds", 0)]
+    if record is not None:
+        columns += interval_columns(record)
     notes = [
-        claim(headline(scores)),
-        f"Held-out test days only (N = {first['n_cases']}); ensembles have K = {k} "
+        comparison_note(record),
+        f"Held-out test days only (N = {int(first['n_cases'])}); ensembles have K = {k} "
         "members. kind: model = prior mode (downscaling from the coarse input alone); reference = posterior mode "
         "and posterior mean (z encodes the truth); baseline = bicubic (deterministic) and bicubic + training-"
         "residual noise. Values below the dry threshold are 0 in samples and truth.",
+        "Every score is the mean over the product's training seeds (seeds: how many), the per-pixel CRPS as mean ± sd "
+        "(sd over seeds); scores.csv has one row per seed. The interval column: the compared product's CRPS minus "
+        "its opponent's (the best baseline), with the 95 % paired bootstrap interval over test days and seeds; "
+        "verdict: beats / loses when the interval excludes 0, otherwise does not separate. Which product of each "
+        "variant is compared is fixed in the config (downscale.comparison); comparisons.md lists every pair."
+        + (f" {record['scheme'].capitalize()}." if record is not None else ""),
         f"CRPS ({_distinct([v.get('crps_estimator') for v in scores.values()])} estimator) per pixel and of b x b "
         "block means, mm; a deterministic product's CRPS is its MAE and its ensemble scores are n/a. rank outliers: "
         "share of truth values below or above every member (expected: 2/(K+1) for a calibrated ensemble); "
@@ -568,7 +547,7 @@ def scores_markdown(scores: Mapping[str, Mapping[str, Any]], order: Sequence[str
         "exceedance-probability FSS in scores.csv). tail MAE >pXX: MAE of every member where the truth exceeds "
         "its XXth percentile.",
     ]
-    return markdown_table(rows, score_columns(keys), name_header=NAME_COLUMN, notes=_paragraphs(notes), kinds=KINDS)
+    return markdown_table(rows, columns, name_header=NAME_COLUMN, notes=_paragraphs(notes), kinds=KINDS)
 
 
 # -- figures --------------------------------------------------------------------------------------
@@ -748,10 +727,10 @@ def _case(path: PathLike, case: int) -> tuple[np.ndarray, np.ndarray, int]:
 
 def write_report(
     *,
-    scores: Mapping[str, PathLike],
-    samples: Mapping[str, PathLike],
+    scores: Mapping[str, Mapping[str, PathLike]],
+    samples: Mapping[str, Mapping[str, PathLike]],
     variants: Mapping[str, Mapping[str, Any]],
-    metrics: Mapping[str, PathLike],
+    metrics: Mapping[str, Mapping[str, PathLike]],
     seed_table_md: PathLike,
     scores_md: PathLike,
     scores_csv: PathLike,
@@ -759,50 +738,66 @@ def write_report(
     distributions_png: PathLike,
     rapsd_png: PathLike,
     rank_png: PathLike,
-    history: Mapping[str, PathLike] | None = None,
+    history: Mapping[str, Mapping[str, PathLike]] | None = None,
+    comparisons: PathLike | None = None,
     dry_threshold_mm: float = 0.1,
 ) -> None:
-    """Write the seed table, the scores table (markdown and CSV) and the four figures.
+    """Write the seed table, the scores table (markdown and the per-seed CSV) and the four figures.
 
-    ``scores`` and ``samples`` map product names (module docstring) to score JSONs and ensemble files;
-    ``samples`` needs every variant's latest-epoch prior and posterior products (the figures'). ``variants``
-    are the config entries (in table order), ``metrics`` and ``history`` each variant's ``metrics.json``
-    and, optionally, ``history.csv``. ``dry_threshold_mm`` should be the scoring's, so the figures count
+    ``scores`` and ``samples`` map product names (module docstring) to ``{training seed: file}`` of
+    score JSONs and ensemble files; ``samples`` needs every variant's latest-epoch prior and posterior
+    products (the figures', drawn from each product's first seed). ``variants`` are the config entries
+    (in table order), ``metrics`` and ``history`` each variant's ``{seed: metrics.json}`` and, optionally,
+    ``{seed: history.csv}``; ``comparisons`` the experiment's ``comparisons.json`` (interval and verdict
+    columns, the headline sentence). ``dry_threshold_mm`` should be the scoring's, so the figures count
     what the scores counted. Every input is read and every text and figure built before the first write,
     so a bad input (:class:`InputError`, ``ValueError``) leaves no new output.
     """
     products = {name: parse_product(name) for name in scores}
-    if not products:
-        raise ValueError("no products to report")
-    values = {name: read_scores(path) for name, path in scores.items()}
+    if not products or not all(scores.values()):
+        raise ValueError("no products to report, or a product without a seed")
+    per_seed = {name: {seed: read_scores(path) for seed, path in by_seed.items()} for name, by_seed in scores.items()}
+    flat, where = {}, {}
     for name, product in products.items():
-        _check_product(product, values[name], scores[name])
-    _check_same_truth(values, scores)
+        for seed, values in per_seed[name].items():
+            _check_product(product, values, scores[name][seed])
+            flat[f"{name} (seed {seed})"], where[f"{name} (seed {seed})"] = values, scores[name][seed]
+    _check_same_truth(flat, where)
     used = list(dict.fromkeys(p.variant for p in products.values() if p.variant is not None))
     unknown = sorted(set(used) - set(variants) | set(used) - set(metrics))
     if unknown:
         raise ValueError(f"products of variants without a config entry or metrics.json: {unknown}")
     order = [name for name in variants if name in used]
-    facts = {name: variant_facts(name, variants[name], read_metrics(metrics[name])) for name in order}
+    facts = {
+        name: variant_facts(name, variants[name], [read_metrics(path) for path in metrics[name].values()])
+        for name in order
+    }
     if history is not None and set(order) - set(history):
         raise ValueError(f"variants without a history.csv: {sorted(set(order) - set(history))}")
-    histories = None if history is None else {name: read_history(history[name]) for name in order}
+    histories = (
+        None if history is None else {name: [read_history(path) for path in history[name].values()] for name in order}
+    )
+    record = None if comparisons is None else read_comparisons(comparisons)
 
-    seed_text = seed_table_markdown(values, facts, histories)
-    rows = _score_rows(values, order)
-    scores_text = scores_markdown(values, order)
-    wide = wide_frame(rows, name_column=NAME_COLUMN, kinds=KINDS)
+    rows = _score_rows(per_seed, order)
+    seed_text = seed_table_markdown({row.name: row.scores for row in rows}, facts, histories)
+    scores_text = scores_markdown(per_seed, order, record)
+    long = seed_frame(per_seed, order)
 
+    first = {name: next(iter(by_seed.values())) for name, by_seed in per_seed.items()}
+    first_samples = {name: next(iter(by_seed.values())) for name, by_seed in samples.items() if by_seed}
     in_order = sorted(products.values(), key=lambda p: _sort_key(p, order))
     epochs = latest_epochs(in_order)
     latest = [p for p in in_order if p.variant is not None and p.epoch == epochs[p.variant]]
     drawn = {(p.variant, p.mode): p for p in latest if p.mode in SAMPLED_MODES}
-    missing = sorted(p.name for p in drawn.values() if p.name not in samples)
+    missing = sorted(p.name for p in drawn.values() if p.name not in first_samples)
     if missing:
         raise ValueError(f"the figures need the ensemble files of {missing}")
-    figures = _figures(values, samples, order, epochs, latest, drawn, rows, dry_threshold_mm)
+    first_rows = ordered([Row(p.name, p.kind, first[p.name]) for p in in_order], KINDS)
+    figures = _figures(first, first_samples, order, epochs, latest, drawn, first_rows, dry_threshold_mm)
 
-    write_tables(wide=wide, markdown=scores_text, csv_path=scores_csv, markdown_path=scores_md)
+    write_text(scores_csv, long.to_csv(index=False))
+    write_text(scores_md, scores_text)
     write_text(seed_table_md, seed_text)
     for path, figure in zip((case_png, distributions_png, rapsd_png, rank_png), figures, strict=True):
         save_figure(figure, path)
@@ -818,7 +813,8 @@ def _figures(
     rows: Sequence[Row],
     dry_mm: float,
 ) -> tuple[Figure, Figure, Figure, Figure]:
-    """The extreme case, distribution, RAPSD and rank figures (inputs as :func:`write_report` prepared them)."""
+    """The extreme case, distribution, RAPSD and rank figures of each product's first training seed
+    (inputs as :func:`write_report` prepared them)."""
     indices = {p.name: _checked_samples(p, samples[p.name]) for p in drawn.values()}
     first = next(iter(indices), None)
     for name, index in indices.items():

@@ -136,6 +136,12 @@ def iter_batches(path: str | os.PathLike[str], batch_size: int) -> Iterator[tupl
             yield handle["truth"][start:stop], handle["samples"][start:stop]
 
 
+def read_times(path: str | os.PathLike[str]) -> np.ndarray:
+    """Period start of every case ``(N,)``, seconds since 1970-01-01 UTC."""
+    with open_hdf5(path) as handle:
+        return handle["time"][()]
+
+
 def read_truth(path: str | os.PathLike[str]) -> np.ndarray:
     """All truth fields ``(N, H, W)`` (small enough for memory without the ensemble)."""
     with open_hdf5(path) as handle:

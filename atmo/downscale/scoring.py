@@ -23,6 +23,11 @@ Undefined scores are ``None`` (JSON null):
   exceedance probability) at truth percentiles and absolute thresholds; ``None`` for a threshold <= 0
   mm (a percentile that falls on dry pixels is no extreme)
 
+:func:`day_statistics` gives the same file's additive statistics per test day (the units of the
+paired bootstrap, :mod:`atmo.downscale.comparison`): the sum of the per-pixel CRPS and the pixel
+count, from which the pooled ``crps_mm`` is re-formed exactly, and the sum of the absolute error of
+the ensemble mean.
+
 A deterministic file (``bicubic``, ``posterior_mean``: K = 1 by method) gets the scores that exist
 for one field — its CRPS is its MAE — and ``None`` for the ensemble-only ones. A sampled file with
 K < 2 is a configuration error (``downscale.sampling.k``): a one-member "ensemble" has no spread.
@@ -34,12 +39,14 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 
 from atmo.config_blocks import build_block, check
-from atmo.downscale.samples import iter_batches, read_header, read_truth
+from atmo.downscale.samples import iter_batches, read_header, read_times, read_truth
 from atmo.errors import ConfigError
 from atmo.metrics.ensemble import (
     CRPSAccumulator,
@@ -51,6 +58,7 @@ from atmo.metrics.ensemble import (
     SpreadSkillAccumulator,
     TailMAEAccumulator,
     percentile_thresholds,
+    pooled_crps,
     rank_histogram_summary,
 )
 from atmo.metrics.spectra import RAPSDAccumulator, log_spectral_distance
@@ -204,6 +212,40 @@ def score_samples(
     out.update(_fss_scores("fss", fss_members, fss_keys, fss_thresholds, cfg.fss_windows))
     out.update(_fss_scores("fss_prob", fss_prob, fss_keys, fss_thresholds, cfg.fss_windows))
     return {key: _plain(value) for key, value in out.items()}
+
+
+def day_label(time_s: int) -> str:
+    """A test day's unit label: its period start in UTC, ``2001-11-20T00:00:00Z`` (unique for sub-daily data too)."""
+    return datetime.fromtimestamp(int(time_s), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def day_statistics(
+    samples_path: str | os.PathLike[str], settings: ScoringSettings | Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    """Per test case (day), in the file's (time) order: ``unit``, ``crps_sum_mm``, ``n_pixels``, ``abs_error_sum_mm``.
+
+    ``crps_sum_mm`` sums the per-pixel CRPS with the estimator :func:`score_samples` uses, after the
+    same dry threshold, so ``sum(crps_sum_mm) / sum(n_pixels)`` is its ``crps_mm``;
+    ``abs_error_sum_mm`` sums ``|mean over members - truth|`` (a deterministic file: its MAE's sum).
+    """
+    cfg = build_block(ScoringSettings, settings, ScoringSettings.WHERE)
+    header = read_header(samples_path)
+    fair = cfg.fair_crps and header.k >= 2
+    crps, error, pixels = [], [], []
+    for truth_batch, samples_batch in iter_batches(samples_path, cfg.batch_size):
+        y = _dry(truth_batch, cfg.dry_threshold_mm)
+        x = _dry(samples_batch, cfg.dry_threshold_mm)
+        crps.append(pooled_crps(y, x, 1, fair=fair).sum(axis=(1, 2), dtype=np.float64))
+        error.append(np.abs(x.mean(axis=1) - y).sum(axis=(1, 2), dtype=np.float64))
+        pixels.append(np.full(len(y), y[0].size, dtype=np.int64))
+    return pd.DataFrame(
+        {
+            "unit": [day_label(t) for t in read_times(samples_path)],
+            "crps_sum_mm": np.concatenate(crps),
+            "n_pixels": np.concatenate(pixels),
+            "abs_error_sum_mm": np.concatenate(error),
+        }
+    )
 
 
 def _ensemble_scores(ranks: RankHistogramAccumulator | None, spread: SpreadSkillAccumulator | None) -> dict:

@@ -2,27 +2,32 @@
 
 Only the nowcast specifics live here (columns, the score-key pattern, the two plots, reading score
 files); rows, tables, number formatting and atomic saving are the shared :mod:`atmo.report`.
-Everything is built from the per-model score dicts of :func:`atmo.nowcast.scoring.score_forecasts`
-alone, so the table can be regenerated without touching forecasts. Rows are ordered trained models,
-then baselines, then ablations (each kept in the given order), so the main comparison reads at the
-top and the ablations sit beneath it.
+Everything is built from the per-(model, seed) score dicts of
+:func:`atmo.nowcast.scoring.score_forecasts` and the comparisons record
+(:mod:`atmo.report.comparisons`), so the table can be regenerated without touching forecasts. Rows
+are ordered trained models, then baselines, then ablations (each kept in the given order), so the main
+comparison reads at the top and the ablations sit beneath it.
 
-- ``scores.csv``: one row per model, columns ``model, kind`` then every score key (``csi_74_lead6``,
-  ``csi_m``, ``mse`` ...), sorted by name.
-- ``scores_long.csv``: tidy form, one row per (model, metric, threshold, lead) with empty cells where a
-  key has no threshold or lead, for plotting and pivoting elsewhere.
-- markdown: CSI-M, CSI per threshold, HSS-M, MSE, MAE, LPIPS per model; then a second table of the
-  max-pooled CSI-M and CSI at the two highest thresholds (P4, P16 as CasCast and SimCast report them);
-  then CSI-M and CSI per threshold at the last lead (60 minutes for SEVIR's 12 frames of 5 minutes),
-  where an extrapolation's skill is lowest and a learned model has most to add.
-- ``plot_csi_by_lead``: one panel per threshold, CSI against lead time, one line per model.
-- ``plot_event_panel``: one test event: input frames, truth, and every model's forecast.
+- ``scores.csv``: one row per (model, seed), columns ``model, kind, seed`` then every score key
+  (``csi_74_lead6``, ``csi_m``, ``mse`` ...), sorted by name.
+- ``scores_long.csv``: tidy form, one row per (model, seed, metric, threshold, lead) with empty cells
+  where a key has no threshold or lead, for plotting and pivoting elsewhere.
+- markdown, one row per model over its seeds: CSI-M as mean ± sd over seeds with its difference
+  [95 % paired interval] against its opponent (the best baseline for a model, the full model for an
+  ablation) and the verdict word, the number of seeds, then the seed means of CSI per threshold,
+  HSS-M, MSE, MAE, LPIPS; then a second table of the max-pooled CSI-M and CSI at the two highest
+  thresholds (P4, P16 as CasCast and SimCast report them); then CSI-M (mean ± sd, interval, verdict)
+  and CSI per threshold at the last lead (60 minutes for SEVIR's 12 frames of 5 minutes), where an
+  extrapolation's skill is lowest and a learned model has most to add.
+- ``plot_csi_by_lead``: one panel per threshold, CSI against lead time, one line per model (seed mean).
+- ``plot_event_panel``: one test event: input frames, truth, and every model's forecast (first seed).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -37,6 +42,7 @@ from atmo.io.metrics_json import read_json_object
 from atmo.metrics.contingency import threshold_label
 from atmo.nowcast.scoring import FORECAST_DATASET
 from atmo.report import Column, Row
+from atmo.report.comparisons import interval_columns, mean_sd_column, seed_rows
 
 #: The role of a forecaster in the tables (the default order of :data:`atmo.report.KINDS`).
 Kind = Literal["model", "baseline", "ablation"]
@@ -58,26 +64,71 @@ _NOTE = (
     "score is formed (as Earthformer's evaluation does); events are VIL code >= threshold; "
     "MSE/MAE in VIL code units (0..255); n/a = undefined or not computed."
 )
+_SEEDS_NOTE = (
+    "One row per forecaster over its seeds (`seeds`): CSI-M is mean ± sd over seeds, every other number the seed mean."
+)
+_INTERVAL_NOTE = (
+    "Δ: the difference of CSI-M means against the best baseline (models) or the full model (ablations) with "
+    'its 95 % paired bootstrap interval; "beats" / "loses" only when the interval excludes 0, otherwise "does '
+    'not separate" (results/nowcast/comparisons.md lists every comparison). Units: {units}; {scheme}.'
+)
 _POOLED_NOTE = (
     "Max-pooled over non-overlapping s x s blocks of the forecast and the truth before the counts (P{s}); "
     "P1 is the unpooled table above."
 )
 
 
-def scores_frame(entries: Sequence[Row]) -> pd.DataFrame:
-    """Wide table: one row per model, ``model, kind`` then every scalar score key (sorted)."""
-    return shared.wide_frame(entries, name_column=NAME_COLUMN)
+@dataclass(frozen=True)
+class Forecaster:
+    """One forecaster's score dicts, one per seed label (a deterministic baseline has one)."""
+
+    name: str
+    kind: str
+    seeds: Mapping[str, Mapping[str, Any]]
+
+    def row(self) -> Row:
+        """The table row over seeds: every numeric score's seed mean, ``<key>_sd`` and ``n_seeds``."""
+        return seed_rows(self.name, self.kind, self.seeds)
 
 
-def scores_long(entries: Sequence[Row]) -> pd.DataFrame:
-    """Tidy table: ``model, kind, metric, threshold, lead, value`` for every numeric score key."""
-    return shared.long_frame(entries, parse_score_key, dimensions=LONG_DIMENSIONS, name_column=NAME_COLUMN)
+def _ordered(entries: Sequence[Forecaster]) -> list[Forecaster]:
+    by_name = {e.name: e for e in entries}
+    return [by_name[row.name] for row in shared.ordered([e.row() for e in entries])]
 
 
-def markdown_columns(thresholds: Sequence[str]) -> list[Column]:
-    """CSI-M, CSI per threshold label, HSS-M, MSE and MAE (code units), LPIPS."""
+def _per_seed(entries: Sequence[Forecaster], frame: Callable[[list[Row]], pd.DataFrame]) -> pd.DataFrame:
+    """``frame`` of every (forecaster, seed), stacked in table order, with a ``seed`` column after ``kind``."""
+    parts = []
+    for entry in _ordered(entries):
+        for seed, scores in entry.seeds.items():
+            part = frame([Row(entry.name, entry.kind, scores)])
+            part.insert(2, "seed", seed)
+            parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def scores_frame(entries: Sequence[Forecaster]) -> pd.DataFrame:
+    """Wide table: one row per (model, seed), ``model, kind, seed`` then every scalar score key (sorted)."""
+    frame = _per_seed(entries, lambda rows: shared.wide_frame(rows, name_column=NAME_COLUMN))
+    keys = sorted(set(frame.columns) - {NAME_COLUMN, "kind", "seed"})
+    return frame[[NAME_COLUMN, "kind", "seed", *keys]]
+
+
+def scores_long(entries: Sequence[Forecaster]) -> pd.DataFrame:
+    """Tidy table: ``model, kind, seed, metric, threshold, lead, value`` for every numeric score key."""
+    return _per_seed(
+        entries,
+        lambda rows: shared.long_frame(rows, parse_score_key, dimensions=LONG_DIMENSIONS, name_column=NAME_COLUMN),
+    ).astype(LONG_DIMENSIONS)
+
+
+def markdown_columns(thresholds: Sequence[str], record: Mapping[str, Any] | None = None) -> list[Column]:
+    """CSI-M (mean ± sd, and its interval and verdict when ``record`` is given), seeds, CSI per threshold
+    label, HSS-M, MSE and MAE (code units), LPIPS."""
     return [
-        Column("CSI-M", "csi_m", 3),
+        mean_sd_column("CSI-M", "csi_m", 3),
+        *(interval_columns(record) if record is not None else []),
+        Column("seeds", "n_seeds", 0),
         *(Column(f"CSI-{t}", f"csi_{t}", 3) for t in thresholds),
         Column("HSS-M", "hss_m", 3),
         Column("MSE", "mse", 1),
@@ -95,11 +146,17 @@ def pooled_columns(thresholds: Sequence[str], pool_sizes: Sequence[int]) -> list
     return columns
 
 
-def last_lead_columns(thresholds: Sequence[str], lead: int, minutes_per_lead: float = MINUTES_PER_LEAD) -> list[Column]:
-    """CSI-M and CSI per threshold label at lead ``lead`` (its minutes ahead in the headers)."""
+def last_lead_columns(
+    thresholds: Sequence[str],
+    lead: int,
+    minutes_per_lead: float = MINUTES_PER_LEAD,
+    record: Mapping[str, Any] | None = None,
+) -> list[Column]:
+    """CSI-M (mean ± sd, interval and verdict from ``record``) and CSI per threshold label at lead ``lead``."""
     at = f"{lead * minutes_per_lead:g} min"
     return [
-        Column(f"CSI-M {at}", f"csi_m_lead{lead}", 3),
+        mean_sd_column(f"CSI-M {at}", f"csi_m_lead{lead}", 3),
+        *(interval_columns(record) if record is not None else []),
         *(Column(f"CSI-{t} {at}", f"csi_{t}_lead{lead}", 3) for t in thresholds),
     ]
 
@@ -107,7 +164,7 @@ def last_lead_columns(thresholds: Sequence[str], lead: int, minutes_per_lead: fl
 def _last_lead(entries: Sequence[Row]) -> int | None:
     """The number of leads every entry was scored at, or ``None`` when they differ or none says."""
     leads = {e.scores.get("n_leads") for e in entries}
-    return leads.pop() if len(leads) == 1 and None not in leads else None
+    return int(leads.pop()) if len(leads) == 1 and None not in leads else None
 
 
 def _pooled_key(key: str, size: int) -> str:
@@ -117,7 +174,10 @@ def _pooled_key(key: str, size: int) -> str:
 
 def _pool_sizes(entries: Sequence[Row]) -> list[int]:
     """Block sizes every entry was scored at (from its ``csi_m_pool{s}`` keys)."""
-    sizes = [{int(k.removeprefix("csi_m_pool")) for k in e.scores if k.startswith("csi_m_pool")} for e in entries]
+    sizes = [
+        {int(k.removeprefix("csi_m_pool")) for k in e.scores if k.startswith("csi_m_pool") and not k.endswith("_sd")}
+        for e in entries
+    ]
     return sorted(set.intersection(*sizes)) if sizes else []
 
 
@@ -139,13 +199,24 @@ def _csi_m_note(entries: Sequence[Row], thresholds: Sequence[str]) -> str | None
     return f"{note}; left out for every model: {', '.join(left_out)} (no test pixel reaches them)."
 
 
-def markdown_table(entries: Sequence[Row]) -> str:
-    """The unpooled comparison (CSI-M, CSI per threshold, HSS-M, MSE, MAE, LPIPS), the max-pooled one, the last lead."""
+def markdown_table(
+    entries: Sequence[Row],
+    record: Mapping[str, Any] | None = None,
+    last_record: Mapping[str, Any] | None = None,
+) -> str:
+    """The unpooled comparison (CSI-M, CSI per threshold, HSS-M, MSE, MAE, LPIPS), the max-pooled one, the last lead.
+
+    ``entries`` are rows over seeds (:meth:`Forecaster.row`); ``record`` and ``last_record`` are the
+    comparisons of CSI-M over all leads and at the last lead, whose intervals and verdicts the tables show.
+    """
     rows = shared.ordered(entries)
     thresholds = _common_thresholds(rows)
-    notes = [_NOTE, *filter(None, [_csi_m_note(rows, thresholds)])]
+    notes = [_NOTE, _SEEDS_NOTE, *filter(None, [_csi_m_note(rows, thresholds)])]
+    if record is not None:
+        notes.append(_INTERVAL_NOTE.format(units=record["units"], scheme=record["scheme"]))
     notes += [f"LPIPS n/a for {e.name}: {e.scores['lpips_reason']}" for e in rows if e.scores.get("lpips_reason")]
-    text = shared.markdown_table(rows, markdown_columns(thresholds), name_header=NAME_COLUMN, notes=notes)
+    columns = markdown_columns(thresholds, record)
+    text = shared.markdown_table(rows, columns, name_header=NAME_COLUMN, notes=notes)
     tables = [text]
     pool_sizes = _pool_sizes(rows)
     if pool_sizes:
@@ -154,22 +225,24 @@ def markdown_table(entries: Sequence[Row]) -> str:
     last = _last_lead(rows)
     if last is not None:
         note = f"At lead {last} only: the counts of that lead, the CSI-M over the thresholds its truth reaches."
-        columns = last_lead_columns(thresholds, last)
+        columns = last_lead_columns(thresholds, last, record=last_record)
         tables.append(shared.markdown_table(rows, columns, name_header=NAME_COLUMN, notes=[note]))
     return "\n".join(tables)
 
 
 def write_tables(
-    entries: Sequence[Row],
+    entries: Sequence[Forecaster],
     *,
     csv_path: str | os.PathLike[str],
     markdown_path: str | os.PathLike[str],
     long_csv_path: str | os.PathLike[str] | None = None,
+    record: Mapping[str, Any] | None = None,
+    last_record: Mapping[str, Any] | None = None,
 ) -> None:
     """Write ``scores.csv``, the markdown table and optionally the tidy CSV, each atomically."""
     shared.write_tables(
         wide=scores_frame(entries),
-        markdown=markdown_table(entries),
+        markdown=markdown_table([e.row() for e in entries], record, last_record),
         long=None if long_csv_path is None else scores_long(entries),
         csv_path=csv_path,
         markdown_path=markdown_path,
@@ -274,9 +347,9 @@ def read_scores(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def write_report(
-    score_paths: Mapping[str, str | os.PathLike[str]],
+    score_paths: Mapping[str, Mapping[str, str | os.PathLike[str]]],
     kinds: Mapping[str, Kind],
-    forecast_paths: Mapping[str, str | os.PathLike[str]],
+    forecast_paths: Mapping[str, Mapping[str, str | os.PathLike[str]]],
     test_cache: str | os.PathLike[str],
     *,
     csv_path: str | os.PathLike[str],
@@ -286,19 +359,29 @@ def write_report(
     long_csv_path: str | os.PathLike[str] | None = None,
     event_index: int = 0,
     minutes_per_lead: float = MINUTES_PER_LEAD,
+    record: Mapping[str, Any] | None = None,
+    last_record: Mapping[str, Any] | None = None,
 ) -> str:
-    """Everything the nowcast table job writes, from the per-model score JSON and forecast files.
+    """Everything the nowcast table job writes, from the per-(model, seed) score JSON and forecast files.
 
-    The event panel shows test sample ``event_index`` (clipped to the test set) so every model's
-    forecast of the same storm can be compared by eye. Every input is read and checked before the
-    first output is written, so a bad score or forecast file (:class:`InputError`) leaves no outputs.
-    ``long_csv_path``, when given, also gets the tidy ``scores_long.csv``. Returns the markdown table.
+    ``score_paths[name][seed]`` and ``forecast_paths[name][seed]`` name each forecaster's files per seed
+    label. The event panel shows test sample ``event_index`` (clipped to the test set) forecast by every
+    model's first seed, so every model's forecast of the same storm can be compared by eye. Every input
+    is read and checked before the first output is written, so a bad score or forecast file
+    (:class:`InputError`) leaves no outputs. ``long_csv_path``, when given, also gets the tidy
+    ``scores_long.csv``. Returns the markdown table.
     """
     unknown = sorted(set(score_paths) - set(kinds) | set(score_paths) - set(forecast_paths))
     if unknown:
         raise ValueError(f"models without a kind or a forecast file: {unknown}")
-    entries = shared.ordered([Row(name, kinds[name], read_scores(path)) for name, path in score_paths.items()])
-    table = markdown_table(entries)  # also checks that all models share one set of thresholds
+    entries = _ordered(
+        [
+            Forecaster(name, kinds[name], {str(seed): read_scores(path) for seed, path in by_seed.items()})
+            for name, by_seed in score_paths.items()
+        ]
+    )
+    rows = [entry.row() for entry in entries]
+    table = markdown_table(rows, record, last_record)  # also checks that all models share one set of thresholds
     with open_hdf5(test_cache) as cache:
         truth_data = require_dataset(cache, "y", kinds="f", ndim=4)
         index = min(max(event_index, 0), truth_data.shape[0] - 1)
@@ -307,10 +390,18 @@ def write_report(
         truth_shape = truth_data.shape
     forecasts = {}
     for entry in entries:
-        with open_hdf5(forecast_paths[entry.name]) as handle:
+        first = forecast_paths[entry.name][next(iter(entry.seeds))]
+        with open_hdf5(first) as handle:
             forecasts[entry.name] = require_dataset(handle, FORECAST_DATASET, kinds="f", shape=truth_shape)[index]
-    write_tables(entries, csv_path=csv_path, markdown_path=markdown_path, long_csv_path=long_csv_path)
-    plot_csi_by_lead(csi_figure, entries, minutes_per_lead=minutes_per_lead)
+    write_tables(
+        entries,
+        csv_path=csv_path,
+        markdown_path=markdown_path,
+        long_csv_path=long_csv_path,
+        record=record,
+        last_record=last_record,
+    )
+    plot_csi_by_lead(csi_figure, rows, minutes_per_lead=minutes_per_lead)
     plot_event_panel(
         event_figure, inputs, truth, forecasts, minutes_per_lead=minutes_per_lead, title=f"test event {event}"
     )

@@ -94,13 +94,18 @@ def train_nowcast_model(
     train: Mapping[str, Any],
     model_path: str | os.PathLike[str],
     augment: Mapping[str, Any] | None = None,
+    seed: int | None = None,
 ) -> dict[str, Any]:
     """Fit the model ``spec`` (``{"arch", "params", "loss"}``) and write ``model_path`` (best epoch).
 
     ``augment`` is the ``nowcast.augment`` block (random flips and turns of the training samples).
+    ``seed``, one of the entry's ``seeds``, replaces ``train.seed``: the initial weights, shuffling and
+    augmentation follow it, so the seeds of one entry differ and each is reproducible.
     The run directory is ``run/`` beside ``model_path``; a restarted job of the same fingerprint
     resumes from it. Returns the training summary.
     """
+    if seed is not None:
+        train = {**train, "seed": seed}
     if train.get("monitor") == "val_csi_m":
         check_truth_reaches_a_threshold(val_cache)
     settings = build_block(AugmentSettings, augment, AugmentSettings.WHERE)

@@ -30,7 +30,7 @@ import pandas as pd
 
 from atmo.io.atomic import write_json, write_text
 from atmo.io.metrics_json import read_json_object
-from atmo.metrics.paired import Resampling, paired_difference, seed_scores
+from atmo.metrics.paired import LOSES, NO_SEPARATION, Resampling, paired_difference, seed_scores
 from atmo.metrics.pooled import PooledMetric
 from atmo.metrics.unit_stats import read_unit_stats
 from atmo.report.rows import Row
@@ -165,9 +165,13 @@ def difference_text(result: Mapping[str, Any], digits: int) -> str:
 
 
 def sentence(result: Mapping[str, Any], label: str, units: str, digits: int) -> str:
-    """The verdict line: ``sgt beats optical_flow on CSI-M: +0.020 [+0.005, +0.034] (12 test events; 3 vs 1 seeds).``"""
+    """The verdict line, e.g. ``sgt beats optical_flow on CSI-M: sgt − optical_flow = +0.020 [+0.005, +0.034] ...``.
+
+    The verb reads "beats", "loses to" or "does not separate from", from the interval's verdict.
+    """
+    phrase = {LOSES: "loses to", NO_SEPARATION: "does not separate from"}.get(result["verdict"], result["verdict"])
     return (
-        f"`{result['a']}` {result['verdict']} `{result['b']}` on {label}: {result['a']} − {result['b']} = "
+        f"`{result['a']}` {phrase} `{result['b']}` on {label}: {result['a']} − {result['b']} = "
         f"{difference_text(result, digits)}, 95 % paired bootstrap interval over {result['n_units']} {units} "
         f"({result['n_seeds_a']} vs {result['n_seeds_b']} seeds)."
     )

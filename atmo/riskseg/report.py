@@ -1,19 +1,24 @@
-"""The riskseg report: scores table, success report against targets, the measured ablation table, figures.
+"""The riskseg report: scores tables, success report against targets, the measured ablation table, figures.
 
-Everything is read from the score job's ``scores.json`` (test blocks only) and the oversampling
-summaries, so the report reruns in seconds and recomputes nothing.
+Everything is read from the score job's ``scores.json`` (test blocks only), the comparisons'
+``comparisons.json`` (paired bootstrap over test blocks, :mod:`atmo.riskseg.comparison`), the
+decision record (``decision.json``, chosen on validation) and the oversampling summaries, so the
+report reruns in seconds and recomputes nothing.
 
-* ``scores.md``: every product (seed, ensemble, CRF) with kappa (unweighted and quadratic),
-  medium-class precision and recall, high-class recall, IoU and Spearman rho.
+* ``scores.md``: one row per entry: a variant's single-seed products as mean ± sd over its seeds,
+  every product built from all seeds (ensemble, CRF) as one row, each with kappa (unweighted and
+  quadratic), medium-class precision and recall, high-class recall, IoU and Spearman rho, and the
+  kappa difference [95 % interval] and verdict of the compared entries. ``scores.csv`` keeps
+  every product's row, one per seed.
 * ``success_report.md``: the final product (the full variant's ensemble after its CRF) against
   the configured targets (the seed's: kappa >= 0.48, class-1 precision >= 22 %, class-2 recall
-  >= 93 %, rho >= 0.58), met or not; against a baseline metrics JSON when one is given; and what
-  oversampling did (tiles duplicated and synthesised, class shares before and after).
+  >= 93 %, rho >= 0.58), met or not; against a baseline metrics JSON when one is given; the
+  headline comparison and the decision rule validation chose; and what oversampling did.
 * ``ablation.md``: the seed's projected V2.5 table, row for row, with the deltas this run measured
-  next to the projected ones. Single-seed rows carry seed noise: the spread between the full
-  variant's seeds is printed beneath as its scale.
+  next to the projected ones; where the row is one of the comparisons, the kappa difference's
+  interval and the verdict word, which come from the interval only.
 
-The seed does not say which kappa it reports; the ablation table uses the unweighted one and
+The seed does not say which kappa it reports; the comparisons use the unweighted one and
 ``scores.md`` gives both.
 """
 
@@ -26,25 +31,38 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from atmo.errors import InputError
 from atmo.io.atomic import write_text
 from atmo.io.metrics_json import read_json_object
+from atmo.metrics.paired import BEATS, LOSES
 from atmo.report import Column, Row, markdown_table, save_figure
+from atmo.report.comparisons import (
+    difference_text,
+    interval_columns,
+    mean_sd_column,
+    read_comparisons,
+    seed_rows,
+    sentence,
+)
 from atmo.riskseg.dataset import band_names_of
+from atmo.riskseg.entries import ENSEMBLE_SEED, ensemble_entry, entries, final_entry, seed_product, single_entry
 from atmo.riskseg.evaluate import test_windows
 from atmo.riskseg.figures import confusion_figure, test_block_figure
 
-KINDS = ("final", "ensemble", "crf", "seed")
-COLUMNS = [
-    Column("kappa", "kappa_unweighted", 3),
-    Column("kappa (quadratic)", "kappa_quadratic", 3),
-    Column("class-1 precision", "precision_medium", 3),
-    Column("class-1 recall", "recall_medium", 3),
-    Column("class-2 recall", "recall_high", 3),
-    Column("macro IoU", "macro_iou", 3),
-    Column("Spearman rho", "spearman_rho", 3),
+#: Row kinds of the scores table: the compared kinds, then ``extra`` (scored, shown, not compared).
+KINDS = ("model", "baseline", "ablation", "extra")
+SCORE_COLUMNS = [
+    ("kappa", "kappa_unweighted"),
+    ("kappa (quadratic)", "kappa_quadratic"),
+    ("class-1 precision", "precision_medium"),
+    ("class-1 recall", "recall_medium"),
+    ("class-2 recall", "recall_high"),
+    ("macro IoU", "macro_iou"),
+    ("Spearman rho", "spearman_rho"),
 ]
+NOT_COMPARED = "not compared"
 # score key of each target, the seed's name for it, and the seed's name in a baseline metrics JSON
 TARGETS = {
     "kappa_unweighted": "Cohen's kappa (unweighted)",
@@ -83,26 +101,55 @@ def read_scores(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
 def final_product(context: Mapping[str, Any]) -> str:
     """The full variant's ensemble after its own CRF: the run's headline result."""
     full = context["comparison"]["full"]
-    return f"{full}/crf_{context['crf'][full]}"
+    return final_entry(full, context["crf"][full])
+
+
+def entry_inputs(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings :func:`atmo.riskseg.entries.entries` reads, from the report context."""
+    comparison = context["comparison"]
+    return {
+        "full": comparison["full"],
+        "v2": comparison.get("v2"),
+        "ablations": comparison.get("ablations", {}),
+        "mode": context["mode"],
+        "crf": context["crf"],
+        "seeds": context["seeds"],
+    }
+
+
+def single_seed_scores(context: Mapping[str, Any], scores: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each variant's single-seed entry as mean ± sd over its seeds (:func:`seed_rows`), by entry name."""
+    rows = {}
+    for variant, seeds in context["seeds"].items():
+        per_seed = {str(s): scores[seed_product(variant, s, context["mode"])] for s in seeds}
+        if all(isinstance(v, Mapping) for v in per_seed.values()):
+            name = single_entry(variant, context["mode"])
+            rows[name] = dict(seed_rows(name, "extra", per_seed).scores)
+    return rows
 
 
 def comparisons(context: Mapping[str, Any], scores: Mapping[str, Any]) -> list[Comparison]:
-    """The rows of the seed's projected table, as pairs of products of this run (absent ones skipped)."""
+    """The rows of the seed's projected table, as pairs of entries of this run (absent ones skipped).
+
+    ``scores`` holds every product and every single-seed entry (seed means). Components are
+    compared per seed: the ablation's single-seed products against the full variant's.
+    """
     comparison, mode, other = context["comparison"], context["mode"], context["other_mode"]
     full = comparison["full"]
     full_seeds = context["seeds"][full]
-    rows = [Comparison("single seed -> ensemble", f"{full}/seed{full_seeds[0]}_{mode}", f"{full}/ensemble", None)]
+    single = single_entry(full, mode)
+    rows = [Comparison("single seed -> ensemble", single, ensemble_entry(full), None)]
     crf_names = sorted({k.split("/crf_", 1)[1] for k in scores if k.startswith(f"{full}/crf_")})
     for crf in crf_names:
-        rows.append(Comparison(f"no CRF -> CRF ({crf} settings)", f"{full}/ensemble", f"{full}/crf_{crf}", None))
+        rows.append(Comparison(f"no CRF -> CRF ({crf} settings)", ensemble_entry(full), final_entry(full, crf), None))
     v2 = comparison.get("v2")
     if v2 is not None and context["crf"][v2] != context["crf"][full]:
         old, new = context["crf"][v2], context["crf"][full]
         rows.append(
             Comparison(
                 f"CRF {old} -> {new} settings (enhanced CRF)",
-                f"{full}/crf_{old}",
-                f"{full}/crf_{new}",
+                final_entry(full, old),
+                final_entry(full, new),
                 PROJECTED["enhanced_crf"],
             )
         )
@@ -114,26 +161,17 @@ def comparisons(context: Mapping[str, Any], scores: Mapping[str, Any]) -> list[C
     }
     for component, label in labels.items():
         ablation = comparison.get("ablations", {}).get(component)
-        if ablation is None:
-            continue
-        seed = context["seeds"][ablation][0]
-        full_seed = seed if seed in full_seeds else full_seeds[0]
-        rows.append(
-            Comparison(
-                label, f"{ablation}/seed{seed}_{mode}", f"{full}/seed{full_seed}_{mode}", PROJECTED.get(component)
-            )
-        )
-    argmax, median = (
-        (f"{full}/ensemble_argmax", f"{full}/ensemble")
-        if context["decision"] == "median"
-        else (f"{full}/ensemble", f"{full}/ensemble_median")
-    )
-    rows.append(Comparison("argmax -> ordinal median decision (ensemble)", argmax, median, None))
-    plain, tta = (mode, other) if mode == "plain" else (other, mode)
+        if ablation is not None:
+            rows.append(Comparison(label, single_entry(ablation, mode), single, PROJECTED.get(component)))
     rows.append(
         Comparison(
-            "without -> with TTA", f"{full}/seed{full_seeds[0]}_{plain}", f"{full}/seed{full_seeds[0]}_{tta}", None
+            "argmax -> ordinal median decision (ensemble)", f"{full}/ensemble_argmax", f"{full}/ensemble_median", None
         )
+    )
+    plain, tta = (mode, other) if mode == "plain" else (other, mode)
+    first = full_seeds[0]
+    rows.append(
+        Comparison("without -> with TTA", seed_product(full, first, plain), seed_product(full, first, tta), None)
     )
     if v2 is not None:
         rows.append(
@@ -156,74 +194,115 @@ def deltas(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[float, 
     )
 
 
-def verdict(measured: float, projected: float | None) -> str:
-    """Whether a projected gain held: ``held`` (at least as large), ``smaller`` (same sign), ``no``.
+def oriented(record: Mapping[str, Any], before: str, after: str) -> dict[str, Any] | None:
+    """The comparison of ``after`` with ``before`` (``after - before``), turned round when it was
+    computed as ``before - after``; ``None`` when the run did not compare the pair."""
+    for result in record["comparisons"]:
+        if (result["a"], result["b"]) == (after, before):
+            return dict(result)
+        if (result["a"], result["b"]) == (before, after):
+            swapped = {BEATS: LOSES, LOSES: BEATS}
+            return {
+                **result,
+                "a": after,
+                "b": before,
+                "estimate": -result["estimate"],
+                "low": -result["high"],
+                "high": -result["low"],
+                "verdict": swapped.get(result["verdict"], result["verdict"]),
+            }
+    return None
 
-    ``undefined`` when the measured precision is not defined (class 1 never predicted on one side).
-    """
-    if projected is None:
-        return "-"
-    if math.isnan(measured):
-        return "undefined"
-    if projected > 0:
-        return "held" if measured >= projected else ("smaller" if measured > 0 else "no")
-    return "held" if measured <= projected else ("smaller" if measured < 0 else "no")
 
-
-def ablation_markdown(context: Mapping[str, Any], scores: Mapping[str, Any]) -> str:
-    """The ablation table (measured next to projected deltas) with its notes."""
+def ablation_markdown(context: Mapping[str, Any], scores: Mapping[str, Any], record: Mapping[str, Any]) -> str:
+    """The ablation table: measured next to projected deltas, and the interval and verdict of compared rows."""
     header = (
-        "| comparison | before | after | Δ class-1 precision (pts) | projected | Δ kappa | projected "
-        "| Δ class-2 recall (pts) | projected | class-1 precision gain held? |"
+        "| comparison | before | after | Δ kappa [95 % interval] | projected | verdict (after vs before) "
+        "| Δ class-1 precision (pts) | projected | Δ class-2 recall (pts) | projected |"
     )
-    lines = [header, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = [header, "| --- | --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
     for row in comparisons(context, scores):
-        measured = deltas(scores[row.before], scores[row.after])
+        precision, kappa, recall = deltas(scores[row.before], scores[row.after])
         projected = row.projected or (None, None, None)
+        result = oriented(record, row.before, row.after)
         cells = [row.label, row.before, row.after]
-        for value, expected, digits in zip(measured, projected, (1, 3, 1), strict=True):
-            shown = "n/a" if math.isnan(value) else f"{value:+.{digits}f}"
-            cells += [shown, "not projected" if expected is None else f"{expected:+.{digits}f}"]
-        cells.append(verdict(measured[0], projected[0]))
+        cells.append(_shown(kappa, 3) if result is None else difference_text(result, 3))
+        cells += [_projected(projected[1], 3), NOT_COMPARED if result is None else result["verdict"]]
+        cells += [_shown(precision, 1), _projected(projected[0], 1), _shown(recall, 1), _projected(projected[2], 1)]
         lines.append("| " + " | ".join(cells) + " |")
-    full = context["comparison"]["full"]
-    seeds = context["seeds"][full]
     notes = [
         "",
         "Measured on the test blocks only. Kappa is unweighted (the seed does not say which it used; "
-        "scores.md also gives the quadratic one). Projected: the seed's V2.5 table, never measured there.",
+        "scores.md also gives the quadratic one). Projected: the seed's V2.5 table, never measured there. "
+        f"`{single_entry('<variant>', context['mode'])}`: the variant's single-seed products, their scores "
+        "averaged over its seeds; components are compared seed by seed on these, the same kind of product on "
+        "both sides.",
+        f"Verdicts come from the 95 % paired bootstrap interval of the kappa difference ({record['scheme']}): "
+        '"beats" / "loses" when it excludes 0 for / against `after`, otherwise "does not separate". '
+        f"Rows marked {NOT_COMPARED!r} are descriptive point differences of one product each, with no interval "
+        "and no verdict; the decision rule itself was chosen on the validation blocks (decision.json).",
     ]
-    if len(seeds) > 1:
-        seed_scores = [scores.get(f"{full}/seed{s}_{context['mode']}") for s in seeds]
-        if all(seed_scores):
-            spread = [100 * _num(s["precision_medium"]) for s in seed_scores]
-            kappas = [_num(s["kappa_unweighted"]) for s in seed_scores]
-            notes.append(
-                f"Seed noise: the {len(seeds)} seeds of {full} span {max(spread) - min(spread):.1f} points of class-1 "
-                f"precision and {max(kappas) - min(kappas):.3f} of kappa; single-seed deltas smaller than that "
-                "are not distinguishable from seed noise."
-            )
     return "\n".join(lines + notes) + "\n"
 
 
-def product_kind(name: str, final: str) -> str:
-    """The role of a product in the scores table."""
-    if name == final:
-        return "final"
-    what = name.split("/", 1)[1]
-    return "ensemble" if what.startswith("ensemble") else ("crf" if what.startswith("crf_") else "seed")
+def score_rows(context: Mapping[str, Any], scores: Mapping[str, Any]) -> list[Row]:
+    """The scores table's rows: single-seed entries (mean ± sd), then every product built from all seeds."""
+    kinds = {name: entry["kind"] for name, entry in entries(entry_inputs(context)).items()}
+    singles = single_seed_scores(context, scores)
+    seed_products = {seed_product(v, s, context["mode"]) for v, seeds in context["seeds"].items() for s in seeds}
+    rows = []
+    for name, merged in singles.items():
+        seeds = ", ".join(str(s) for s in context["seeds"][name.split("/", 1)[0]])
+        rows.append(Row(name, kinds.get(name, "extra"), {**merged, "seeds": f"{seeds} (mean ± sd)"}))
+    for name, values in scores.items():
+        if name in seed_products:
+            continue
+        variant, what = name.split("/", 1)
+        members = ", ".join(str(s) for s in context["seeds"][variant])
+        seeds = what.split("_", 1)[0].removeprefix("seed") if what.startswith("seed") else f"{members} (ensemble)"
+        rows.append(Row(name, kinds.get(name, "extra"), {**values, "seeds": seeds}))
+    return rows
 
 
-def scores_markdown(scores: Mapping[str, Any], final: str) -> str:
-    """Every product's scores on the test blocks."""
-    rows = [Row(name, product_kind(name, final), values) for name, values in scores.items()]
+def scores_markdown(context: Mapping[str, Any], scores: Mapping[str, Any], record: Mapping[str, Any]) -> str:
+    """Every entry's scores on the test blocks, mean ± sd over seeds, with the comparisons' intervals and verdicts."""
+    columns = [mean_sd_column(header, key, 3) for header, key in SCORE_COLUMNS]
+    columns += [Column("seeds", "seeds"), *interval_columns(record)]
     notes = [
-        "Test blocks only. class 1 = medium, class 2 = high. Probabilities become classes by each row's "
-        "decision rule (riskseg.decision; `_argmax`/`_median` rows use the other one); `final` is the full "
-        "variant's seed ensemble after its CRF. n/a: undefined (e.g. class-1 precision when no pixel is "
-        "predicted medium)."
+        "Test blocks only. class 1 = medium, class 2 = high. Probabilities become classes by the decision rule "
+        "chosen on the validation blocks (decision.json); `_argmax`/`_median` rows use that rule whatever the "
+        f"choice. `{single_entry('<variant>', context['mode'])}`: the variant's single-seed products, mean ± sd "
+        "(ddof 1) over the seeds listed, each seed's row in scores.csv; `(ensemble)`: one product whose members "
+        "are the seeds listed (the mean of their probabilities). n/a: undefined (e.g. class-1 precision when no "
+        "pixel is predicted medium); kappa is the compared metric.",
+        f"Interval and verdict: {record['label']} difference against the best baseline (models) or the full "
+        f"variant (ablations), {record['scheme']}; `extra` rows are shown, not compared.",
     ]
-    return markdown_table(rows, COLUMNS, name_header="product", notes=notes, kinds=KINDS)
+    return markdown_table(score_rows(context, scores), columns, name_header="entry", notes=notes, kinds=KINDS)
+
+
+def scores_frame(context: Mapping[str, Any], scores: Mapping[str, Any]) -> pd.DataFrame:
+    """Every product's scores, one row per product (so one per seed for single-seed products)."""
+    kinds = {name: entry["kind"] for name, entry in entries(entry_inputs(context)).items()}
+    by_product = {
+        product: (name, seed)
+        for name, entry in entries(entry_inputs(context)).items()
+        for seed, product in entry["products"].items()
+    }
+    for variant, seeds in context["seeds"].items():
+        for seed in seeds:
+            by_product.setdefault(
+                seed_product(variant, seed, context["mode"]), (single_entry(variant, context["mode"]), str(seed))
+            )
+    records = []
+    for product, values in scores.items():
+        entry, seed = by_product.get(product, (product, None))
+        if seed is None:
+            what = product.split("/", 1)[1]
+            seed = what.split("_", 1)[0].removeprefix("seed") if what.startswith("seed") else ENSEMBLE_SEED
+        scalars = {k: v for k, v in values.items() if not isinstance(v, list | dict)}
+        records.append({"product": product, "entry": entry, "seed": seed, "kind": kinds.get(entry, "extra"), **scalars})
+    return pd.DataFrame(records)
 
 
 def success_markdown(
@@ -232,8 +311,10 @@ def success_markdown(
     targets: Mapping[str, float],
     baseline: Mapping[str, Any] | None,
     oversampling: Mapping[str, Mapping[str, Any]],
+    record: Mapping[str, Any] | None = None,
+    decision: Mapping[str, Any] | None = None,
 ) -> str:
-    """The success report: targets met or not, the baseline comparison and the oversampling facts."""
+    """The success report: targets met or not, the baseline comparison, the headline, the decision, oversampling."""
     result = scores[final]
     lines = [f"# riskseg success report: `{final}` on the test blocks", ""]
     header = "| target | required | measured | met |"
@@ -251,7 +332,16 @@ def success_markdown(
             base = baseline.get(key)
             cells += ["n/a", "n/a"] if base is None else [f"{float(base):.3f}", f"{value - float(base):+.3f}"]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", f"{met} of {len(TARGETS)} targets met."]
+    lines += ["", f"{met} of {len(TARGETS)} targets met (point values of one product on the test blocks)."]
+    if record is not None and record.get("headline") is not None:
+        lines += ["", "Headline: " + sentence(record["headline"], record["label"], record["units"], 3)]
+    if decision is not None:
+        kappas = ", ".join(f"{rule} {_shown(_num(v), 3)}" for rule, v in decision["validation_kappa"].items())
+        lines += [
+            "",
+            f"Decision rule: `{decision['decision']}` ({decision['setting']}: chosen by {decision['chosen_by']}); "
+            f"kappa of the full variant's seed ensemble on the {decision['n_blocks']} validation blocks: {kappas}.",
+        ]
     for scheme, summary in oversampling.items():
         lines += ["", f"Oversampling `{scheme}` (training tiles only):", "", _oversampling_line(summary)]
     return "\n".join(lines) + "\n"
@@ -270,30 +360,39 @@ def read_baseline(path: str | os.PathLike[str] | None) -> dict[str, Any] | None:
 def write_report(
     *,
     scores_path: str | os.PathLike[str],
+    comparisons_path: str | os.PathLike[str],
+    decision_path: str | os.PathLike[str],
     context: Mapping[str, Any],
     targets: Mapping[str, float],
     baseline_path: str | os.PathLike[str] | None,
     oversampling_paths: Mapping[str, str],
     scores_md: str | os.PathLike[str],
+    scores_csv: str | os.PathLike[str],
     success_md: str | os.PathLike[str],
     ablation_md: str | os.PathLike[str],
     confusion_png: str | os.PathLike[str],
     maps_png: str | os.PathLike[str],
     maps: Mapping[str, str],
 ) -> None:
-    """Write the three markdown reports and both figures (all texts built before any write).
+    """Write the three markdown reports, the scores CSV and both figures (all texts built before any write).
 
     ``maps`` names the rasters of the test-block figure: scene, labels, ensemble, uncertainty, crf, tiles.
     """
     scores = read_scores(scores_path)
+    record = read_comparisons(comparisons_path)
+    decision = read_json_object(decision_path, "riskseg decision JSON")
     final = final_product(context)
     if final not in scores:
         raise InputError(scores_path, f"has no product {final!r}")
     oversampling = {name: read_json_object(path, "oversampling summary") for name, path in oversampling_paths.items()}
+    with_singles = {**scores, **single_seed_scores(context, scores)}
     texts = {
-        scores_md: scores_markdown(scores, final),
-        success_md: success_markdown(scores, final, targets, read_baseline(baseline_path), oversampling),
-        ablation_md: ablation_markdown(context, scores),
+        scores_md: scores_markdown(context, scores, record),
+        scores_csv: scores_frame(context, scores).to_csv(index=False),
+        success_md: success_markdown(
+            scores, final, targets, read_baseline(baseline_path), oversampling, record, decision
+        ),
+        ablation_md: ablation_markdown(context, with_singles, record),
     }
     for path, text in texts.items():
         write_text(path, text)
@@ -320,3 +419,11 @@ def _oversampling_line(summary: Mapping[str, Any]) -> str:
 
 def _num(value: Any) -> float:
     return float("nan") if value is None else float(value)
+
+
+def _shown(value: float, digits: int) -> str:
+    return "n/a" if math.isnan(value) else f"{value:+.{digits}f}"
+
+
+def _projected(value: float | None, digits: int) -> str:
+    return "not projected" if value is None else f"{value:+.{digits}f}"

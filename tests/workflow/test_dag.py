@@ -25,10 +25,16 @@ def expected_jobs(config: dict, workflow_dir: Path) -> list[Job]:
         # No sevir_fetch: its jobs (one per data file) are known only once the sevir_catalog checkpoint ran.
         jobs += [(rule, {}) for rule in ("sevir_source_catalog", "sevir_catalog", "sevir_split", "nowcast_table")]
         jobs += [("sevir_cache", {"split": split}) for split in ("train", "val", "test")]
-        jobs += [("nowcast_train", {"model": model}) for model in models]
-        jobs += [("nowcast_forecast", {"name": model}) for model in models]
+        seeds = {
+            name: [str(seed) for seed in spec.get("seeds", [0])] for name, spec in config["nowcast"]["models"].items()
+        }
+        trained = [(model, seed) for model in models for seed in seeds[model]]
+        jobs += [("nowcast_train", {"model": model, "seed": seed}) for model, seed in trained]
+        jobs += [("nowcast_forecast", {"name": model, "seed": seed}) for model, seed in trained]
         jobs += [("nowcast_baseline", {"name": baseline}) for baseline in baselines]
-        jobs += [("nowcast_score", {"name": name}) for name in models + baselines]
+        jobs += [("nowcast_score", {"name": name, "seed": seed}) for name, seed in trained]
+        jobs += [("nowcast_score", {"name": baseline, "seed": "0"}) for baseline in baselines]
+        jobs.append(("comparisons", {"module": "nowcast"}))
     if "cbh" in modules:
         flights = [flight["name"] for flight in config["cbh"]["flights"]]
         jobs += [("cbh_era5", {}), ("cbh_cache", {})]
@@ -37,19 +43,32 @@ def expected_jobs(config: dict, workflow_dir: Path) -> list[Job]:
         mae = config["cbh"]["mae"]
         pretrain_folds = folds if mae["pretraining"] == "strict" else ["all"]
         jobs += [(rule, {}) for rule in ("cbh_folds", "cbh_gbdt_pooled", "cbh_report")]
+        jobs.append(("comparisons", {"module": "cbh"}))
         jobs += [(rule, {"fold": fold}) for rule in ("cbh_baselines", "cbh_gbdt") for fold in folds]
+        models = config["cbh"]["models"]
+        seeds = {name: [str(seed) for seed in spec.get("seeds", [0])] for name, spec in models.items()}
+        # a seed pretrains its own encoder: each encoder once per (fold, seed of a model freezing it)
+        encoder_seeds = {(spec.get("encoder", "column"), seed) for name, spec in models.items() for seed in seeds[name]}
         jobs += [
-            ("cbh_pretrain_mae", {"encoder": encoder, "pretrain_fold": fold})
-            for encoder in mae["encoders"]
+            ("cbh_pretrain_mae", {"encoder": encoder, "seed": seed, "pretrain_fold": fold})
+            for encoder, seed in sorted(encoder_seeds)
             for fold in pretrain_folds
         ]
         jobs += [
-            ("cbh_train", {"variant": variant, "fold": fold}) for variant in config["cbh"]["models"] for fold in folds
+            ("cbh_train", {"variant": variant, "seed": seed, "fold": fold})
+            for variant in models
+            for seed in seeds[variant]
+            for fold in folds
         ]
+        seeds.update({name: ["0"] for name in ("climatology", "geometry", "gbdt")})
+        jobs += [("cbh_unit_stats", {"approach": name, "seed": seed}) for name in seeds for seed in seeds[name]]
     if "riskseg" in modules:
-        jobs += [(rule, {}) for rule in ("riskseg_scene", "riskseg_tiles", "riskseg_score", "riskseg_report")]
+        riskseg_rules = ("riskseg_scene", "riskseg_tiles", "riskseg_decision", "riskseg_score", "riskseg_report")
+        jobs += [(rule, {}) for rule in riskseg_rules]
+        jobs.append(("comparisons", {"module": "riskseg"}))
         riskseg = config["riskseg"]
         variants, full = riskseg["variants"], riskseg["comparison"]["full"]
+        v2 = riskseg["comparison"].get("v2")
         mode = "tta" if riskseg["inference"]["tta"] else "plain"
         schemes = {spec["oversampling"] for spec in variants.values() if spec.get("oversampling")}
         jobs += [("riskseg_oversample", {"scheme": scheme}) for scheme in schemes]
@@ -57,23 +76,27 @@ def expected_jobs(config: dict, workflow_dir: Path) -> list[Job]:
             jobs += [("riskseg_train", {"variant": variant, "seed": str(seed)}) for seed in spec["seeds"]]
             jobs += [("riskseg_predict", {"variant": variant, "seed": str(s), "mode": mode}) for s in spec["seeds"]]
             jobs.append(("riskseg_ensemble", {"variant": variant}))
-            crfs = list(riskseg["crf"]) if variant == full else [spec["crf"]]
+            # the CRF: every setting on the full variant, its own on V2 (the headline pair), none on ablations
+            crfs = list(riskseg["crf"]) if variant == full else [spec["crf"]] if variant == v2 else []
             jobs += [("riskseg_crf", {"variant": variant, "crf": crf}) for crf in crfs]
         other = "plain" if mode == "tta" else "tta"
         jobs.append(("riskseg_predict", {"variant": full, "seed": str(variants[full]["seeds"][0]), "mode": other}))
         if config["riskseg"]["source"] == "url":
             jobs.append(("riskseg_fetch", {}))
     if "downscale" in modules:
-        jobs += [("downscale_fields", {}), ("downscale_report", {})]
+        jobs += [("downscale_fields", {}), ("downscale_report", {}), ("comparisons", {"module": "downscale"})]
         downscale = config["downscale"]
         epochs = [str(e) for e in downscale["sampling"]["epochs"]]
         runs = []
-        for variant in downscale["variants"]:
-            jobs.append(("downscale_train", {"variant": variant}))
-            samples = [(e, mode) for e in epochs for mode in downscale["sampling"]["modes"]]
-            samples.append((epochs[-1], "posterior_mean"))
-            jobs += [("downscale_sample", {"variant": variant, "epoch": e, "mode": m}) for e, m in samples]
-            runs += [f"{variant}/epoch{e}_{m}" for e, m in samples]
+        samples = [(e, mode) for e in epochs for mode in downscale["sampling"]["modes"]]
+        samples.append((epochs[-1], "posterior_mean"))
+        for variant, spec in downscale["variants"].items():
+            for seed in map(str, spec.get("seeds", [0])):
+                jobs.append(("downscale_train", {"variant": variant, "seed": seed}))
+                jobs += [
+                    ("downscale_sample", {"variant": variant, "seed": seed, "epoch": e, "mode": m}) for e, m in samples
+                ]
+                runs += [f"{variant}/seed{seed}/epoch{e}_{m}" for e, m in samples]
         jobs += [("downscale_baseline", {"method": method}) for method in ("bicubic", "bicubic_noise")]
         runs += ["baseline/bicubic", "baseline/bicubic_noise"]
         jobs += [("downscale_score", {"run": run}) for run in runs]

@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 
 import h5py
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 from workflow_helpers import edit_config, load_config, planned_jobs, run_snakemake, table_page_jobs
@@ -24,20 +26,31 @@ def _one_line(result) -> str:
     return lines[0]
 
 
-def test_every_variant_epoch_and_mode_is_sampled_with_the_same_k_and_scored(test_run: Path) -> None:
+def test_every_variant_seed_epoch_and_mode_is_sampled_with_the_same_k_and_scored(test_run: Path) -> None:
     block = load_config(test_run)["downscale"]
     downscale = test_run / "results/downscale"
     k = block["sampling"]["k"]
+    seeds = {variant: spec.get("seeds", [0]) for variant, spec in block["variants"].items()}
+    assert sorted(len(s) for s in seeds.values()) == [1] * (len(seeds) - 1) + [2], "one variant trains 2 seeds"
     for variant in block["variants"]:
-        meta = torch.load(downscale / f"models/{variant}/model.pt", weights_only=True)["meta"]
-        assert meta["variant"] == variant and meta["module"] == "downscale"
-        for epoch in block["sampling"]["epochs"]:
-            for mode in block["sampling"]["modes"]:
-                with h5py.File(downscale / f"samples/{variant}/epoch{epoch}_{mode}.h5") as samples:
-                    assert samples["samples"].shape[1] == k
-                    assert (samples.attrs["epoch"], samples.attrs["mode"]) == (epoch, mode)
-                scores = json.loads((downscale / f"scores/{variant}/epoch{epoch}_{mode}.json").read_text())
-                assert scores["k"] == k and scores["crps_mm"] >= 0
+        weights = []
+        for seed in seeds[variant]:
+            run = f"{variant}/seed{seed}"
+            checkpoint = torch.load(downscale / f"models/{run}/model.pt", weights_only=True)
+            assert checkpoint["meta"]["variant"] == variant and checkpoint["meta"]["module"] == "downscale"
+            weights.append(checkpoint["model"])
+            for epoch in block["sampling"]["epochs"]:
+                for mode in block["sampling"]["modes"]:
+                    with h5py.File(downscale / f"samples/{run}/epoch{epoch}_{mode}.h5") as samples:
+                        assert samples["samples"].shape[1] == k
+                        assert (samples.attrs["epoch"], samples.attrs["mode"]) == (epoch, mode)
+                    scores = json.loads((downscale / f"scores/{run}/epoch{epoch}_{mode}.json").read_text())
+                    assert scores["k"] == k and scores["crps_mm"] >= 0
+                    days = pd.read_csv(downscale / f"scores/{run}/epoch{epoch}_{mode}.units.csv")
+                    assert len(days) == scores["n_cases"]
+                    assert days["crps_sum_mm"].sum() / days["n_pixels"].sum() == pytest.approx(scores["crps_mm"])
+        if len(weights) == 2:
+            assert any(not torch.equal(weights[0][key], weights[1][key]) for key in weights[0]), "seeds differ"
     noise = json.loads((downscale / "scores/baseline/bicubic_noise.json").read_text())
     assert noise["k"] == k and len(noise["rank_histogram"]) == k + 1
 
@@ -46,8 +59,28 @@ def test_the_seed_table_shows_this_runs_prior_and_posterior_maxima(test_run: Pat
     downscale = test_run / "results/downscale"
     table = (downscale / "seed_table.md").read_text()
     epoch = load_config(test_run)["downscale"]["sampling"]["epochs"][-1]
-    prior = json.loads((downscale / f"scores/v3/epoch{epoch}_prior.json").read_text())
-    assert f"{prior['samples_max_mm']:.1f}" in table
+    maxima = [json.loads((downscale / f"scores/v3/seed{s}/epoch{epoch}_prior.json").read_text()) for s in (0, 1)]
+    assert f"{(maxima[0]['samples_max_mm'] + maxima[1]['samples_max_mm']) / 2:.1f}" in table, "the mean over seeds"
+
+
+def test_the_scores_table_has_crps_over_seeds_and_the_comparisons_verdicts(test_run: Path) -> None:
+    downscale = test_run / "results/downscale"
+    epoch = load_config(test_run)["downscale"]["sampling"]["epochs"][-1]
+    record = json.loads((downscale / "comparisons.json").read_text())
+    assert record["headline"]["a"] == f"v3/epoch{epoch}_prior" and record["headline"]["n_seeds_a"] == 2
+    assert record["headline"]["b"] == record["best_baseline"] and record["units"] == "test days"
+    pairs = {(r["a"], r["b"], r["role"]) for r in record["comparisons"]}
+    assert (f"v3/epoch{epoch}_prior", f"v1/epoch{epoch}_prior", "write-up") in pairs
+    assert (f"v3/epoch{epoch}_prior", f"v3/epoch{epoch}_posterior", "write-up") in pairs
+    crps = [
+        json.loads((downscale / f"scores/v3/seed{s}/epoch{epoch}_prior.json").read_text())["crps_mm"] for s in (0, 1)
+    ]
+    assert record["entries"][f"v3/epoch{epoch}_prior"]["mean"] == pytest.approx(np.mean(crps))
+    table = (downscale / "scores.md").read_text()
+    row = next(line for line in table.splitlines() if line.startswith(f"| v3/epoch{epoch}_prior |"))
+    assert f"{np.mean(crps):.3f} ± {np.std(crps, ddof=1):.3f}" in row and f"| {record['headline']['verdict']} |" in row
+    frame = pd.read_csv(downscale / "scores.csv")
+    assert sorted(frame.loc[frame["product"] == f"v3/epoch{epoch}_prior", "seed"]) == [0, 1]
 
 
 def test_editing_one_variant_reruns_only_its_jobs_and_the_report(test_run_copy: Path) -> None:
@@ -57,11 +90,31 @@ def test_editing_one_variant_reruns_only_its_jobs_and_the_report(test_run_copy: 
     jobs = planned_jobs(proc.stdout + proc.stderr)
     rules = {rule for rule, _ in jobs}
     module_rules = {"downscale_train", "downscale_sample", "downscale_score", "downscale_report"}
-    assert rules == module_rules | {"report_table_page", "summary", "all"}, rules
+    assert rules == module_rules | {"comparisons", "report_table_page", "summary", "all"}, rules
     pages = {(rule, tuple(sorted(w.items()))) for rule, w in jobs if rule == "report_table_page"}
-    assert pages == table_page_jobs("downscale"), pages
+    comparisons_page = ("report_table_page", (("module", "downscale"), ("name", "comparisons")))
+    assert pages == table_page_jobs("downscale") | {comparisons_page}, pages
     touched = {w.get("variant") or w.get("run", "").split("/")[0] for rule, w in jobs if rule.startswith("downscale_")}
     assert touched - {None, ""} == {"v1"}, jobs
+
+
+def test_adding_a_seed_plans_only_that_seeds_jobs(test_run_copy: Path) -> None:
+    wf = test_run_copy
+    edit_config(wf, lambda c: c["downscale"]["variants"]["v1"].update(seeds=[0, 7]))
+    proc = run_snakemake(wf, [*ARGS, "-n"])
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    new = [(rule, w) for rule, w in jobs if rule in ("downscale_train", "downscale_sample", "downscale_score")]
+    assert new and all(w.get("seed") == "7" or "/seed7/" in w.get("run", "") for _, w in new), new
+    assert {rule for rule, _ in jobs} == {
+        "downscale_train",
+        "downscale_sample",
+        "downscale_score",
+        "comparisons",
+        "downscale_report",
+        "report_table_page",
+        "summary",
+        "all",
+    }, jobs
 
 
 def test_a_sampling_epoch_that_is_never_checkpointed_is_one_line(workflow_dir: Path, snakemake_in) -> None:

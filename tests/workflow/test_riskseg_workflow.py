@@ -10,10 +10,14 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 import torch
 from workflow_helpers import edit_config, load_config, planned_jobs, run_snakemake, table_page_jobs
+
+from atmo.metrics.pooled import cohen_kappa
+from atmo.metrics.unit_stats import read_unit_stats
 
 pytestmark = pytest.mark.workflow
 
@@ -42,7 +46,8 @@ def test_every_variant_and_seed_has_a_model_and_georeferenced_probabilities(test
         with rasterio.open(riskseg / f"ensemble/{variant}/uncertainty.tif") as entropy:
             values = entropy.read(1, masked=True).compressed()
             assert values.min() >= 0 and values.max() <= math.log(3) + 1e-6
-        with rasterio.open(riskseg / f"crf/{variant}/{spec['crf']}.tif") as crf:
+    for variant in (block["comparison"]["full"], block["comparison"]["v2"]):
+        with rasterio.open(riskseg / f"crf/{variant}/{block['variants'][variant]['crf']}.tif") as crf:
             assert (crf.crs, crf.transform) == grid[:2] and crf.nodata == 255
             assert set(np.unique(crf.read(1))) <= {0, 1, 2, 255}
 
@@ -59,20 +64,61 @@ def test_oversampling_adds_tiles_only_to_training_and_smote_only_where_asked(tes
     assert f"{smote['n_synthetic']} synthesised (SMOTE)" in success
 
 
+def _cells(table: str, start: str) -> list[str]:
+    row = next(line for line in table.splitlines() if line.startswith(start))
+    return [cell.strip() for cell in row.strip("|").split("|")]
+
+
 def test_the_ablation_table_and_success_report_are_this_runs_numbers(test_run: Path) -> None:
     riskseg = test_run / "results/riskseg"
+    block = load_config(test_run)["riskseg"]
     scores = json.loads((riskseg / "scores.json").read_text())
-    table = (riskseg / "ablation.md").read_text()
-    row = next(line for line in table.splitlines() if line.startswith("| without -> with SMOTE"))
-    cells = [cell.strip() for cell in row.strip("|").split("|")]
-    before, after = scores[cells[1]], scores[cells[2]]
-    assert float(cells[5]) == pytest.approx(after["kappa_unweighted"] - before["kappa_unweighted"], abs=6e-4)
-    assert cells[6] == "+0.025"  # the seed's projection beside the measurement
+    record = json.loads((riskseg / "comparisons.json").read_text())
+    cells = _cells((riskseg / "ablation.md").read_text(), "| without -> with SMOTE")
+    assert cells[1:3] == ["v25_no_smote/single_plain", "v25/single_plain"]  # compared seed by seed
+    full_kappa = np.mean([scores[f"v25/seed{s}_plain"]["kappa_unweighted"] for s in block["variants"]["v25"]["seeds"]])
+    delta = full_kappa - scores["v25_no_smote/seed1_plain"]["kappa_unweighted"]
+    assert float(cells[3].split(" [")[0]) == pytest.approx(delta, abs=6e-4)
+    ablation = next(r for r in record["comparisons"] if r["a"] == "v25_no_smote/single_plain")
+    assert ablation["b"] == "v25/single_plain" and ablation["n_seeds_b"] == 2
+    assert cells[3] == f"{-ablation['estimate']:+.3f} [{-ablation['high']:+.3f}, {-ablation['low']:+.3f}]"
+    assert cells[4] == "+0.025"  # the seed's projection beside the measurement
+    assert cells[5] in ("beats", "loses", "does not separate")
     final = scores["v25/crf_v25"]
-    assert (
-        f"| Cohen's kappa (unweighted) | >= 0.480 | {final['kappa_unweighted']:.3f} |"
-        in (riskseg / "success_report.md").read_text()
-    )
+    success = (riskseg / "success_report.md").read_text()
+    assert f"| Cohen's kappa (unweighted) | >= 0.480 | {final['kappa_unweighted']:.3f} |" in success
+    assert f"Headline: `v25/crf_v25` {record['headline']['verdict']} `v2/crf_v2` on kappa" in success
+
+
+def test_per_block_units_reform_the_scores_and_the_tables_show_seeds(test_run: Path) -> None:
+    riskseg = test_run / "results/riskseg"
+    scores = json.loads((riskseg / "scores.json").read_text())
+    tiles = json.loads((riskseg / "tiles/summary.json").read_text())
+    metric = cohen_kappa(3)
+    for product in ("v25/seed1_plain", "v25/crf_v25", "v2/crf_v2"):
+        units = read_unit_stats(riskseg / f"units/{product}.csv")
+        assert len(units) == tiles["splits"]["test"]["n_blocks"]
+        pooled = metric.formula(units[list(metric.statistics)].to_numpy(dtype=float).sum(axis=0))
+        assert pooled == pytest.approx(scores[product]["kappa_unweighted"])
+    record = json.loads((riskseg / "comparisons.json").read_text())
+    assert record["headline"]["a"] == "v25/crf_v25" and record["best_baseline"] == "v2/crf_v2"
+    assert record["entries"]["v25/single_plain"]["seeds"] == ["1", "2"]
+    mean, sd = record["entries"]["v25/single_plain"]["mean"], record["entries"]["v25/single_plain"]["sd"]
+    cells = _cells((riskseg / "scores.md").read_text(), "| v25/single_plain")
+    assert cells[2] == f"{mean:.3f} ± {sd:.3f}" and cells[-1] in ("beats", "loses", "does not separate")
+    frame = pd.read_csv(riskseg / "scores.csv", dtype={"seed": str}).set_index("product")
+    assert frame.loc["v25/seed2_plain", ["entry", "seed"]].tolist() == ["v25/single_plain", "2"]
+
+
+def test_the_decision_rule_is_chosen_on_validation_and_used_downstream(test_run: Path) -> None:
+    riskseg = test_run / "results/riskseg"
+    decision = json.loads((riskseg / "decision.json").read_text())
+    assert (decision["setting"], decision["chosen_by"], decision["split"]) == ("auto", "validation", "val")
+    kappas = decision["validation_kappa"]
+    assert decision["decision"] == max(("argmax", "median"), key=lambda rule: kappas[rule])
+    scores = json.loads((riskseg / "scores.json").read_text())
+    assert scores["v25/seed1_plain"]["decision"] == decision["decision"]
+    assert scores["v25/ensemble"]["confusion"] == scores[f"v25/ensemble_{decision['decision']}"]["confusion"]
 
 
 def test_editing_one_variant_reruns_only_its_jobs_and_the_report(test_run_copy: Path) -> None:
@@ -83,10 +129,29 @@ def test_editing_one_variant_reruns_only_its_jobs_and_the_report(test_run_copy: 
     variants = {dict(wildcards)["variant"] for _, wildcards in jobs if "variant" in dict(wildcards)}
     assert variants == {"v2"}, jobs
     rules = {rule for rule, _ in jobs}
-    expected = {"riskseg_train", "riskseg_predict", "riskseg_ensemble", "riskseg_crf", "riskseg_score"}
+    expected = {"riskseg_train", "riskseg_predict", "riskseg_ensemble", "riskseg_crf", "riskseg_score", "comparisons"}
     assert rules == expected | {"riskseg_report", "report_table_page", "summary", "all"}, rules
     pages = {(rule, tuple(sorted(w))) for rule, w in jobs if rule == "report_table_page"}
-    assert pages == table_page_jobs("riskseg"), pages
+    comparisons_page = ("report_table_page", (("module", "riskseg"), ("name", "comparisons")))
+    assert pages == table_page_jobs("riskseg") | {comparisons_page}, pages
+
+
+def test_editing_an_ablations_seed_list_adds_only_its_jobs(test_run_copy: Path) -> None:
+    wf = test_run_copy
+    edit_config(wf, lambda c: c["riskseg"]["variants"]["v25_no_smote"].update(seeds=[1, 7]))
+    jobs = _jobs(wf)
+    models = {(rule, dict(w).get("seed")) for rule, w in jobs if rule in ("riskseg_train", "riskseg_predict")}
+    assert models == {("riskseg_train", "7"), ("riskseg_predict", "7")}, jobs
+    rules = {rule for rule, _ in jobs}
+    # the new seed joins the ablation's ensemble and the scores; nothing of the full variant or V2 reruns
+    assert rules - {"riskseg_report", "report_table_page", "summary", "all"} == {
+        "riskseg_train",
+        "riskseg_predict",
+        "riskseg_ensemble",
+        "riskseg_score",
+        "comparisons",
+    }, rules
+    assert {dict(w)["variant"] for rule, w in jobs if rule == "riskseg_ensemble"} == {"v25_no_smote"}
 
 
 def test_too_few_rich_tiles_for_smote_stop_the_oversampling_job_in_one_line(workflow_dir: Path, snakemake_in) -> None:

@@ -88,11 +88,11 @@ def test_every_training_log_shows_each_epochs_loss_and_validation_metric(test_ru
 def test_every_metric_a_monitor_may_name_is_in_every_history_of_its_block(test_run: Path) -> None:
     """atmo.config_checks.MONITORABLE (checked at parse time) against what training really logged."""
     histories = {
-        "nowcast.train": "results/nowcast/models/*/history.csv",
-        "cbh.train": "results/cbh/models/*/*/history.csv",
+        "nowcast.train": "results/nowcast/models/*/seed*/history.csv",
+        "cbh.train": "results/cbh/models/*/seed*/fold*/history.csv",
         "cbh.mae.train": "results/cbh/mae/**/history.csv",
         "riskseg.train": "results/riskseg/models/*/*/history.csv",
-        "downscale.train": "results/downscale/models/*/history.csv",
+        "downscale.train": "results/downscale/models/*/*/history.csv",
     }
     assert set(histories) == set(MONITORABLE)
     for block, pattern in histories.items():

@@ -32,11 +32,11 @@ AFRESH = re.compile(r"starting \S+/run afresh from epoch 1")
 
 
 def _train_log(workdir: Path, model: str) -> str:
-    return (workdir / f"results/logs/nowcast/nowcast_train/{model}.log").read_text()
+    return (workdir / f"results/logs/nowcast/nowcast_train/{model}/seed0.log").read_text()
 
 
 def _history_epochs(workdir: Path, model: str) -> list[int]:
-    return pd.read_csv(workdir / f"results/nowcast/models/{model}/run/history.csv")["epoch"].tolist()
+    return pd.read_csv(workdir / f"results/nowcast/models/{model}/seed0/run/history.csv")["epoch"].tolist()
 
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:
@@ -51,9 +51,10 @@ def test_editing_one_model_retrains_only_it_from_epoch_1(test_run_copy: Path) ->
     out = proc.stdout + proc.stderr  # snakemake logs its jobs to stderr
     jobs = {(rule, tuple(sorted(wildcards.items()))) for rule, wildcards in planned_jobs(out)}
     assert jobs == {
-        ("nowcast_train", (("model", "unet"),)),
-        ("nowcast_forecast", (("name", "unet"),)),
-        ("nowcast_score", (("name", "unet"),)),
+        ("nowcast_train", (("model", "unet"), ("seed", "0"))),
+        ("nowcast_forecast", (("name", "unet"), ("seed", "0"))),
+        ("nowcast_score", (("name", "unet"), ("seed", "0"))),
+        ("comparisons", (("module", "nowcast"),)),
         ("nowcast_table", ()),
         ("summary", ()),
         ("all", ()),
@@ -63,7 +64,7 @@ def test_editing_one_model_retrains_only_it_from_epoch_1(test_run_copy: Path) ->
     assert AFRESH.search(log) and "meta.params.base_channels" in log, log[-3000:]
     assert "resuming" not in log
     assert _history_epochs(wf, "unet") == list(range(1, config["nowcast"]["train"]["epochs"] + 1))
-    meta = torch.load(wf / "results/nowcast/models/unet/model.pt", weights_only=True)["meta"]
+    meta = torch.load(wf / "results/nowcast/models/unet/seed0/model.pt", weights_only=True)["meta"]
     assert meta["params"]["base_channels"] == 8
 
 
@@ -72,7 +73,7 @@ def test_new_data_retrains_every_model_from_epoch_1(test_run_copy: Path) -> None
     edit_config(wf, lambda c: c["nowcast"].update(seed=c["nowcast"]["seed"] + 1))
     models = ["sgt", "unet"]  # two architectures stand for all: every model reads the same caches
     logs_before = {model: _train_log(wf, model) for model in models}
-    targets = [f"results/nowcast/models/{model}/model.pt" for model in models]
+    targets = [f"results/nowcast/models/{model}/seed0/model.pt" for model in models]
     proc = run_snakemake(wf, [*ARGS, *targets])
     out = proc.stdout + proc.stderr
     trained = {wildcards["model"] for rule, wildcards in planned_jobs(out) if rule == "nowcast_train"}
@@ -113,13 +114,13 @@ def _trainer_pids(workdir: Path) -> list[int]:
 def test_killed_workflow_leaves_no_orphan_and_the_rerun_resumes_bitwise(test_run_copy: Path, tmp_path: Path) -> None:
     straight = tmp_path / "straight"
     shutil.copytree(test_run_copy, straight, symlinks=True)
-    target = f"results/nowcast/models/{KILL_MODEL}/model.pt"
+    target = f"results/nowcast/models/{KILL_MODEL}/seed0/model.pt"
     for wf in (test_run_copy, straight):
         edit_config(wf, _long_unet_config)
     run_snakemake(straight, [*ARGS, target])
 
     wf = test_run_copy
-    history = wf / f"results/nowcast/models/{KILL_MODEL}/run/history.csv"
+    history = wf / f"results/nowcast/models/{KILL_MODEL}/seed0/run/history.csv"
     history.unlink()  # the old run's file; wait for the new run's
     with open(tmp_path / "killed.log", "w") as out:
         workflow = subprocess.Popen([SNAKEMAKE, *ARGS, target], cwd=wf, stdout=out, stderr=subprocess.STDOUT)

@@ -45,15 +45,17 @@ def lofo(campaign, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     write_fold_table(folds, make_folds(read_cache_table(cache), ValidationSettings(**VALIDATION)))
     encoder = root / "mae" / "model.pt"
     training.pretrain_mae(
-        cache=cache, folds_path=folds, fold="0", encoder_name="column", encoder=ENCODER, train=TRAIN,
+        cache=cache, folds_path=folds, fold="0", encoder_name="column", encoder=ENCODER, seed=0, train=TRAIN,
         validation=VALIDATION, model_path=encoder,
     )  # fmt: skip
     return {"root": root, "cache": cache, "folds": folds, "encoder": encoder}
 
 
-def _train(lofo: dict[str, Path], out: Path, cache: Path | None = None, encoder: Path | None = None) -> Path:
+def _train(
+    lofo: dict[str, Path], out: Path, cache: Path | None = None, encoder: Path | None = None, seed: int = 0
+) -> Path:
     training.train_variant(
-        cache=cache or lofo["cache"], folds_path=lofo["folds"], fold_id=0, variant="concat", spec=SPEC,
+        cache=cache or lofo["cache"], folds_path=lofo["folds"], fold_id=0, variant="concat", spec=SPEC, seed=seed,
         train=TRAIN, validation=VALIDATION, encoder_path=encoder or lofo["encoder"], model_path=out / "model.pt",
         predictions_path=out / "predictions.csv",
     )  # fmt: skip
@@ -71,7 +73,7 @@ def test_strict_pretraining_sees_only_the_folds_training_samples(lofo, monkeypat
     monkeypatch.setattr(training, "MaeDataset", recording)
     training.pretrain_mae(
         cache=lofo["cache"], folds_path=lofo["folds"], fold="1", encoder_name="column", encoder=ENCODER,
-        train=TRAIN, validation=VALIDATION, model_path=tmp_path / "model.pt",
+        seed=0, train=TRAIN, validation=VALIDATION, model_path=tmp_path / "model.pt",
     )  # fmt: skip
     table = read_cache_table(lofo["cache"])
     test_samples = np.flatnonzero(table.flight_index == 1)
@@ -86,7 +88,7 @@ def test_transductive_pretraining_sees_every_flight(lofo, monkeypatch, tmp_path:
     monkeypatch.setattr(training, "MaeDataset", lambda p, i, v: seen.append(np.asarray(i)) or original(p, i, v))
     training.pretrain_mae(
         cache=lofo["cache"], folds_path=lofo["folds"], fold="all", encoder_name="column", encoder=ENCODER,
-        train=TRAIN, validation=VALIDATION, model_path=tmp_path / "model.pt",
+        seed=0, train=TRAIN, validation=VALIDATION, model_path=tmp_path / "model.pt",
     )  # fmt: skip
     flights = read_cache_table(lofo["cache"]).flight_index
     assert set(flights[np.concatenate(seen)]) == set(range(len(set(flights))))
@@ -99,6 +101,16 @@ def test_wp4_job_predicts_exactly_the_test_flight(lofo, tmp_path: Path) -> None:
     assert predictions["sample"].tolist() == np.flatnonzero(table.flight_index == 0).tolist()
     assert set(predictions["flight"]) == {table.flights[0]} and np.isfinite(predictions["pred_km"]).all()
     assert {"history.csv", "metrics.json"} <= {p.name for p in out.iterdir()}
+
+
+def test_the_jobs_seed_replaces_train_seed(lofo, tmp_path: Path) -> None:
+    runs = {seed: _train(lofo, tmp_path / f"seed{seed}", seed=seed) for seed in (0, 1)}
+    checkpoints = {seed: torch.load(out / "model.pt", weights_only=True) for seed, out in runs.items()}
+    assert {seed: checkpoint["meta"]["seed"] for seed, checkpoint in checkpoints.items()} == {0: 0, 1: 1}
+    predictions = {seed: pd.read_csv(out / "predictions.csv")["pred_km"] for seed, out in runs.items()}
+    assert not np.allclose(predictions[0], predictions[1])  # other initial weights, other batches
+    again = pd.read_csv(_train(lofo, tmp_path / "again", seed=1) / "predictions.csv")["pred_km"]
+    assert np.array_equal(again, predictions[1])
 
 
 def test_changing_the_test_flights_features_changes_nothing_in_the_preprocessing(lofo, tmp_path: Path) -> None:
@@ -144,8 +156,8 @@ def test_baselines_and_gbdt_use_the_training_flights_only(lofo, tmp_path: Path) 
 def test_a_residual_model_corrects_the_shadow_prior(lofo, tmp_path: Path) -> None:
     spec = {**SPEC, "params": {**SPEC["params"], "residual_on_prior": True}}
     training.train_variant(
-        cache=lofo["cache"], folds_path=lofo["folds"], fold_id=0, variant="concat_prior", spec=spec, train=TRAIN,
-        validation=VALIDATION, encoder_path=lofo["encoder"], model_path=tmp_path / "model.pt",
+        cache=lofo["cache"], folds_path=lofo["folds"], fold_id=0, variant="concat_prior", spec=spec, seed=0,
+        train=TRAIN, validation=VALIDATION, encoder_path=lofo["encoder"], model_path=tmp_path / "model.pt",
         predictions_path=tmp_path / "predictions.csv",
     )  # fmt: skip
     model = load_model(tmp_path / "model.pt", CBH_MODELS, "cbh")

@@ -79,8 +79,16 @@ NO_DATACLASS: dict[str, str] = {
         "MaskedAutoencoder keywords, compared below) and a train block validated by train.schema.yaml"
     ),
     "cbh.models": (
-        "entries {arch, encoder, params, loss} reach atmo.cbh.training as mappings: params are the "
-        "architecture's constructor keywords (compared below)"
+        "entries {arch, encoder, params, loss, seeds} reach atmo.cbh.training as mappings: params are the "
+        "architecture's constructor keywords (compared below); seeds make the jobs (rules)"
+    ),
+    "nowcast.comparison": (
+        "entry names read by atmo.nowcast.comparison.comparison_settings (defaults there equal the schema's) "
+        "and checked against nowcast.models by check_comparison when the rules are parsed"
+    ),
+    "cbh.comparison": (
+        "approach names read by atmo.cbh.approaches.comparison_settings (defaults there equal the schema's) "
+        "and checked against cbh.models by the rules"
     ),
     "riskseg.source": "a scalar rule param branched on in workflow_scripts/riskseg_scene.py; no default in code",
     "riskseg.seed": "a scalar rule param passed as a required argument; no default in code",
@@ -96,13 +104,13 @@ NO_DATACLASS: dict[str, str] = {
     "riskseg.comparison": "variant names of the ablation table's roles; checked against riskseg.variants by the rules",
     "riskseg.targets": "thresholds of the success report, read as a mapping by atmo.riskseg.report",
     "riskseg.baseline_metrics": "an optional input path; no default in code",
-    "riskseg.decision": "a scalar rule param passed to atmo.riskseg.decision.decide; the code default is its argmax",
+    "riskseg.decision": "a scalar rule param passed to atmo.riskseg.choice.choose_decision, whose default is auto",
     "downscale.source": "a scalar rule param branched on in workflow_scripts/downscale_fields.py; no default in code",
     "downscale.seed": "a scalar rule param passed to generate_fields as a required argument; no default in code",
     "downscale.local": "input paths of rules/downscale_inputs.smk only; read by no library code",
     "downscale.variants": (
-        "entries {arch, params, loss} reach atmo.downscale.training as mappings: params are the "
-        "architecture's constructor keywords (compared below), loss TailWeightedLoss's"
+        "entries {arch, seeds, params, loss} reach atmo.downscale.training as mappings: params are the "
+        "architecture's constructor keywords (compared below), loss TailWeightedLoss's; seeds make the jobs (rules)"
     ),
     "downscale.sampling": (
         "epochs and modes make the jobs (rules); k, temperature, batch_size and seed are arguments of sample_checkpoint"

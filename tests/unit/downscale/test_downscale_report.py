@@ -1,4 +1,5 @@
-"""The downscale report: product names, architecture names, the seed table, the scores claim, figures, headline."""
+"""The downscale report: product names, architecture names, the seed table, the scores table over seeds with the
+comparisons' intervals and verdicts, the per-seed CSV, figures."""
 
 from __future__ import annotations
 
@@ -10,19 +11,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from atmo.downscale.comparison import compared_entries, plan, plan_settings
 from atmo.downscale.report import (
     Product,
     architecture,
-    claim,
     exceedance,
     extreme_case_index,
-    headline,
     parse_product,
     write_report,
 )
 from atmo.downscale.samples import samples_writer
-from atmo.downscale.scoring import ScoringSettings, score_samples
+from atmo.downscale.scoring import ScoringSettings, day_statistics, score_samples
 from atmo.errors import InputError
+from atmo.metrics.paired import BootstrapSettings
+from atmo.report.comparisons import Entry, compare, read_comparisons, write_comparisons
 
 SETTINGS = ScoringSettings(crps_blocks=(1, 4), fss_windows=(1, 3), fss_thresholds_mm=(5.0, 20.0), batch_size=4)
 N_CASES, K, EXTREME_CASE = 5, 4, 3
@@ -34,6 +36,8 @@ VARIANTS = {
 }
 ARCHITECTURES = {"v1": "no spatial injection", "v2": "coarse field at every decoder block", "v3": "first block only"}
 ACTIVE = {"v1": (3, 2), "v2": (1, 0), "v3": (7, 6)}
+#: v2 has two training seeds (its table row is their mean, its CRPS mean ± sd); the others one.
+SEEDS = {"v1": ["0"], "v2": ["0", "1"], "v3": ["0"]}
 LATENT_DIM = 8
 FIGURES = ("case_png", "distributions_png", "rapsd_png", "rank_png")
 
@@ -71,43 +75,65 @@ def _members(truth: np.ndarray, scale: float, noise: float, k: int, seed: int) -
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Score JSONs, ensemble files, metrics and histories of 3 variants x 2 epochs x 3 modes and the baselines."""
+    """Score JSONs, ensemble files, metrics and histories of 3 variants x seeds x 2 epochs x 3 modes and the
+    baselines, and the comparisons of the shared layer on their per-day statistics."""
     root = tmp_path_factory.mktemp("report")
     truth = _truth()
-    scores, samples, seed = {}, {}, 0
+    samples: dict[str, dict[str, Path]] = {}
+    draw = 0
     for v_index, variant in enumerate(VARIANTS):
-        for epoch in EPOCHS:
-            skill = 0.5 + 0.1 * v_index + 0.02 * epoch  # later epochs and later variants closer to the truth
-            modes = {
-                "prior": (_members(truth, skill, 2.0, K, seed), False),
-                "posterior": (_members(truth, 0.95, 0.3, K, seed + 1), False),
-                "posterior_mean": (0.95 * truth[:, None], True),
-            }
-            for mode, (members, deterministic) in modes.items():
-                name = f"{variant}/epoch{epoch}_{mode}"
-                attrs = {"method": "cvae", "variant": variant, "epoch": epoch, "mode": mode}
-                path = root / f"{variant}_{epoch}_{mode}.h5"
-                samples[name] = _write(path, truth, members, deterministic=deterministic, **attrs)
-                seed += 2
+        for s_index, seed in enumerate(SEEDS[variant]):
+            for epoch in EPOCHS:
+                skill = 0.5 + 0.1 * v_index + 0.02 * epoch - 0.15 * s_index  # later epochs, later variants closer
+                modes = {
+                    "prior": (_members(truth, skill, 2.0, K, draw), False),
+                    "posterior": (_members(truth, 0.95, 0.3, K, draw + 1), False),
+                    "posterior_mean": (0.95 * truth[:, None], True),
+                }
+                for mode, (members, deterministic) in modes.items():
+                    name = f"{variant}/epoch{epoch}_{mode}"
+                    attrs = {"method": "cvae", "variant": variant, "epoch": epoch, "mode": mode}
+                    path = root / f"{variant}_s{seed}_{epoch}_{mode}.h5"
+                    samples.setdefault(name, {})[seed] = _write(
+                        path, truth, members, deterministic=deterministic, **attrs
+                    )
+                    draw += 2
     smooth = np.repeat(np.repeat(truth.reshape(N_CASES, 4, 4, 4, 4).mean(axis=(2, 4)), 4, 1), 4, 2)
     baselines = {"bicubic": (smooth[:, None], True), "bicubic_noise": (_members(smooth, 1.0, 3.0, K, 99), False)}
     for method, (members, deterministic) in baselines.items():
         name = f"baseline/{method}"
         attrs = {"method": method, "variant": method, "epoch": -1, "mode": method, "deterministic": deterministic}
-        samples[name] = _write(root / f"{method}.h5", truth, members, **attrs)
-    for name, path in samples.items():
-        scores[name] = root / (path.stem + ".json")
-        scores[name].write_text(json.dumps(score_samples(path, SETTINGS)))
+        samples[name] = {"0": _write(root / f"{method}.h5", truth, members, **attrs)}
+    scores: dict[str, dict[str, Path]] = {}
+    for name, by_seed in samples.items():
+        for seed, path in by_seed.items():
+            scores.setdefault(name, {})[seed] = root / (path.stem + ".json")
+            scores[name][seed].write_text(json.dumps(score_samples(path, SETTINGS)))
     metrics, history = {}, {}
     for variant, (kl, burda) in ACTIVE.items():
-        run = {"exported_epoch": 10, "latent_active_units_kl": kl, "latent_active_units_burda": burda}
-        metrics[variant] = root / f"{variant}_metrics.json"
-        metrics[variant].write_text(json.dumps({**run, "latent_kl_per_dim": [0.0] * LATENT_DIM}))
-        history[variant] = root / f"{variant}_history.csv"
-        epochs = np.arange(1, 11)
-        pd.DataFrame({"epoch": epochs, "val_kl": 30.0 + epochs, "val_active_units": kl + 0.5}).to_csv(
-            history[variant], index=False
-        )
+        for s_index, seed in enumerate(SEEDS[variant]):
+            run = {
+                "exported_epoch": 10 - s_index,
+                "latent_active_units_kl": kl + s_index,
+                "latent_active_units_burda": burda,
+            }
+            metrics.setdefault(variant, {})[seed] = root / f"{variant}_s{seed}_metrics.json"
+            metrics[variant][seed].write_text(json.dumps({**run, "latent_kl_per_dim": [0.0] * LATENT_DIM}))
+            history.setdefault(variant, {})[seed] = root / f"{variant}_s{seed}_history.csv"
+            epochs = np.arange(1, 11)
+            frame = {"epoch": epochs, "val_kl": 30.0 + epochs + s_index, "val_active_units": kl + 0.5}
+            pd.DataFrame(frame).to_csv(history[variant][seed], index=False)
+    settings = plan_settings(
+        {"variants": VARIANTS, "sampling": {"epochs": list(EPOCHS), "modes": ["prior", "posterior"]}, "comparison": {}}
+    )
+    kinds = compared_entries(settings)
+    entries = [
+        Entry(name, kind, {seed: day_statistics(path, SETTINGS) for seed, path in samples[name].items()})
+        for name, kind in kinds.items()
+    ]
+    record = compare(entries, plan(settings, BootstrapSettings(n_boot=200, block_length=2)))
+    comparisons = root / "comparisons.json"
+    write_comparisons(record, comparisons, root / "comparisons.md")
     outputs = {
         key: root / "out" / name
         for key, name in {
@@ -120,7 +146,14 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "rank_png": "rank.png",
         }.items()
     }
-    return {"scores": scores, "samples": samples, "metrics": metrics, "history": history, "outputs": outputs}
+    return {
+        "scores": scores,
+        "samples": samples,
+        "metrics": metrics,
+        "history": history,
+        "comparisons": comparisons,
+        "outputs": outputs,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -131,13 +164,29 @@ def report(inputs: dict[str, Any]) -> dict[str, Path]:
         variants=VARIANTS,
         metrics=inputs["metrics"],
         history=inputs["history"],
+        comparisons=inputs["comparisons"],
         **inputs["outputs"],
     )
     return inputs["outputs"]
 
 
+def _per_seed(inputs: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    return {
+        name: {seed: json.loads(Path(path).read_text()) for seed, path in by_seed.items()}
+        for name, by_seed in inputs["scores"].items()
+    }
+
+
 def _loaded(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {name: json.loads(Path(path).read_text()) for name, path in inputs["scores"].items()}
+    """Each product's scores averaged over its seeds (numbers only; other keys from the first seed)."""
+    means = {}
+    for name, by_seed in _per_seed(inputs).items():
+        first = next(iter(by_seed.values()))
+        means[name] = {
+            key: float(np.mean([s[key] for s in by_seed.values()])) if isinstance(value, float) else value
+            for key, value in first.items()
+        }
+    return means
 
 
 def _table(markdown: str) -> list[dict[str, str]]:
@@ -210,9 +259,10 @@ def test_seed_table_has_one_row_per_variant_epoch_and_mode(inputs: dict, report:
         assert row["P95 (mm)"] == f"{values['samples_p95_mm']:.1f}"
         assert row["diversity (mm)"] == f"{values['diversity_mm']:.4f}"
         assert row["diversity (relative)"] == f"{values['diversity_relative']:.4f}"
-        assert row["active units (KL)"] == f"{ACTIVE[variant][0]}/{LATENT_DIM}"
+        extra = np.mean(range(len(SEEDS[variant])))  # seed s adds s active units and s nats of KL
+        assert row["active units (KL)"] == f"{ACTIVE[variant][0] + extra:g}/{LATENT_DIM}"
         assert row["active units (Burda)"] == f"{ACTIVE[variant][1]}/{LATENT_DIM}"
-        assert row["val KL (nats)"] == f"{30.0 + values['epoch']:.2f}"
+        assert row["val KL (nats)"] == f"{30.0 + values['epoch'] + extra:.2f}"
     loss = {row["version"]: (row["beta-KL"], row["w_max"]) for row in model_rows}
     assert loss == {"v1": ("0.05", "2"), "v2": ("0.01", "10"), "v3": ("0.01", "10")}, "v3 takes the loss defaults"
     (real,) = [row for row in rows if row["product"] == "real"]
@@ -227,38 +277,62 @@ def test_seed_table_defines_diversity(report: dict[str, Path]) -> None:
     assert "sum of the ensemble mean" in text and f"K = {K}" in text and f"N = {N_CASES}" in text
 
 
-def test_scores_table_names_best_model_and_baseline_with_the_margin(inputs: dict, report: dict[str, Path]) -> None:
-    scores = _loaded(inputs)
-    models = {name: s["crps_mm"] for name, s in scores.items() if name.endswith("_prior")}
-    baselines = {name: s["crps_mm"] for name, s in scores.items() if name.startswith("baseline/")}
-    best_model, best_baseline = min(models, key=models.get), min(baselines, key=baselines.get)
-    margin = baselines[best_baseline] - models[best_model]
-    assert best_model == "v3/epoch10_prior", "the fixture makes the last variant's last epoch the most skilful"
+def test_the_seed_table_averages_over_seeds(inputs: dict, report: dict[str, Path]) -> None:
+    rows = {row["product"]: row for row in _table(report["seed_table_md"].read_text())}
+    per_seed = _per_seed(inputs)["v2/epoch10_prior"]
+    assert len(per_seed) == 2 and per_seed["0"]["samples_max_mm"] != per_seed["1"]["samples_max_mm"]
+    mean = (per_seed["0"]["samples_max_mm"] + per_seed["1"]["samples_max_mm"]) / 2
+    assert rows["v2/epoch10_prior"]["max (mm)"] == f"{mean:.1f}"
+    assert rows["v2/epoch10_prior"]["active units (KL)"] == f"1.5/{LATENT_DIM}"
+    assert "v2: epoch 10, 9" in report["seed_table_md"].read_text(), "each seed's exported epoch"
+
+
+def test_scores_table_shows_crps_mean_sd_over_seeds_and_the_comparisons(inputs: dict, report: dict[str, Path]) -> None:
+    per_seed = _per_seed(inputs)
+    record = read_comparisons(inputs["comparisons"])
     text = report["scores_md"].read_text()
-    line = next(line for line in text.splitlines() if line.startswith("Best CRPS among models"))
-    assert f"`{best_model}`, {models[best_model]:.3f} mm" in line
-    assert f"`{best_baseline}`, {baselines[best_baseline]:.3f} mm" in line
-    verdict = "lower (better)" if margin > 0 else "higher (worse)"
-    assert f"{verdict} by {abs(margin):.3f} mm" in line
     rows = {row["product"]: row for row in _table(text)}
-    assert set(rows) == set(scores)
-    assert rows[best_model]["CRPS (mm)"] == f"{models[best_model]:.3f}"
+    assert set(rows) == set(per_seed)
+    v2 = [s["crps_mm"] for s in per_seed["v2/epoch10_prior"].values()]
+    assert rows["v2/epoch10_prior"]["CRPS (mm)"] == f"{np.mean(v2):.3f} ± {np.std(v2, ddof=1):.3f}"
+    assert rows["v2/epoch10_prior"]["seeds"] == "2" and rows["v1/epoch10_prior"]["seeds"] == "1"
+    v1 = per_seed["v1/epoch10_prior"]["0"]["crps_mm"]
+    assert rows["v1/epoch10_prior"]["CRPS (mm)"] == f"{v1:.3f}", "one seed: no sd"
+    for result in record["comparisons"]:
+        if result["role"] != "vs best baseline":
+            continue
+        row = rows[result["a"]]
+        interval = f"{result['estimate']:+.3f} [{result['low']:+.3f}, {result['high']:+.3f}] vs {result['b']}"
+        assert row["CRPS (mm) Δ [95 % interval]"] == interval and row["verdict"] == result["verdict"]
+    assert rows["v1/epoch5_prior"]["verdict"] == "n/a", "only the configured epoch is compared"
+    assert rows["v2/epoch10_posterior"]["verdict"] == "n/a", "the posterior is compared with its prior only"
+    headline = record["headline"]
+    assert headline["a"] == "v1/epoch10_prior", "headline null: the first variant, at the last epoch, prior"
+    line = next(line for line in text.splitlines() if line.startswith("`v1/epoch10_prior`"))
+    assert f"`v1/epoch10_prior` {headline['verdict']} `{headline['b']}`" in line and "test days" in line
+    assert "Best CRPS" not in text, "no product is picked as best on the test days"
     assert rows["baseline/bicubic"]["spread/skill"] == "n/a", "a deterministic product has no spread"
-    assert {"CRPS 4x4 (mm)", "FSS p99 w1", "FSS p99 w3", "FSS 20mm w3", "tail MAE >p99 (mm)"} <= set(rows[best_model])
+    assert {"CRPS 4x4 (mm)", "FSS p99 w1", "FSS p99 w3", "FSS 20mm w3", "tail MAE >p99 (mm)"} <= set(
+        rows["v2/epoch10_prior"]
+    )
     assert [row["kind"] for row in rows.values()] == sorted(
         (row["kind"] for row in rows.values()), key=("model", "reference", "baseline").index
     )
 
 
-def test_scores_csv_has_every_product_and_every_scalar_score(inputs: dict, report: dict[str, Path]) -> None:
-    frame = pd.read_csv(report["scores_csv"]).set_index("product")
-    scores = _loaded(inputs)
-    assert set(frame.index) == set(scores)
-    assert (
-        frame.loc["v1/epoch5_posterior", "kind"] == "reference" and frame.loc["baseline/bicubic", "kind"] == "baseline"
+def test_scores_csv_has_one_row_per_product_and_seed(inputs: dict, report: dict[str, Path]) -> None:
+    frame = pd.read_csv(report["scores_csv"], dtype={"seed": str})
+    per_seed = _per_seed(inputs)
+    assert sorted(zip(frame["product"], frame["seed"], strict=True)) == sorted(
+        (name, seed) for name, by_seed in per_seed.items() for seed in by_seed
     )
+    indexed = frame.set_index(["product", "seed"])
+    assert indexed.loc[("v1/epoch5_posterior", "0"), "kind"] == "reference"
+    assert indexed.loc[("baseline/bicubic", "0"), "kind"] == "baseline"
     assert {"fss_prob_5mm_w1", "fss_20mm_w3", "crps_b4_mm", "ratio_p99"} <= set(frame.columns)
-    assert frame.loc["v2/epoch10_prior", "crps_b4_mm"] == pytest.approx(scores["v2/epoch10_prior"]["crps_b4_mm"])
+    for seed in ("0", "1"):
+        expected = per_seed["v2/epoch10_prior"][seed]["crps_b4_mm"]
+        assert indexed.loc[("v2/epoch10_prior", seed), "crps_b4_mm"] == pytest.approx(expected)
 
 
 def test_all_four_figures_are_written(report: dict[str, Path]) -> None:
@@ -275,47 +349,6 @@ def test_exceedance_starts_at_the_wet_fraction() -> None:
     probability = exceedance(np.array([3, 0, 1]), total=8)
     np.testing.assert_allclose(probability, [0.5, 0.125, 0.125])
     assert np.isnan(exceedance(np.array([1, 0]), total=2)[1])
-
-
-def test_headline_facts(inputs: dict) -> None:
-    scores = _loaded(inputs)
-    metrics = {v: json.loads(Path(p).read_text()) for v, p in inputs["metrics"].items()}
-    facts = headline(scores, metrics)
-    assert facts["best_model"] == {"product": "v3/epoch10_prior", "crps_mm": scores["v3/epoch10_prior"]["crps_mm"]}
-    baseline = min((s["crps_mm"], n) for n, s in scores.items() if n.startswith("baseline/"))
-    assert facts["best_baseline"] == {"product": baseline[1], "crps_mm": baseline[0]}
-    assert facts["crps_margin_mm"] == pytest.approx(baseline[0] - scores["v3/epoch10_prior"]["crps_mm"])
-    assert facts["best_reference"]["product"].endswith(("_posterior", "_posterior_mean"))
-    assert facts["truth_max_mm"] == pytest.approx(180.0)
-    assert list(facts["variants"]) == list(VARIANTS)
-    for variant, row in facts["variants"].items():
-        prior, posterior = scores[f"{variant}/epoch10_prior"], scores[f"{variant}/epoch10_posterior"]
-        assert row["epoch"] == 10, "the latest epoch, not the first"
-        assert row["prior_max_mm"] == prior["samples_max_mm"] and row["posterior_max_mm"] == posterior["samples_max_mm"]
-        assert row["prior_diversity_mm"] == prior["diversity_mm"]
-        assert row["posterior_diversity_relative"] == posterior["diversity_relative"]
-        assert (row["active_units_kl"], row["active_units_burda"], row["latent_dim"]) == (*ACTIVE[variant], LATENT_DIM)
-
-
-def _minimal(crps: float, mode: str, variant: str, epoch: int) -> dict[str, Any]:
-    return {"crps_mm": crps, "mode": mode, "variant": variant, "epoch": epoch, "truth_max_mm": 100.0}
-
-
-def test_the_claim_says_when_no_model_beats_the_baseline() -> None:
-    scores = {
-        "v1/epoch5_prior": _minimal(2.5, "prior", "v1", 5),
-        "v1/epoch5_posterior": _minimal(0.5, "posterior", "v1", 5),
-        "baseline/bicubic": _minimal(2.0, "bicubic", "bicubic", -1),
-    }
-    facts = headline(scores)
-    assert facts["best_model"]["product"] == "v1/epoch5_prior", "a posterior row is a reference, never the model"
-    assert facts["crps_margin_mm"] == pytest.approx(-0.5) and facts["crps_margin_relative"] == pytest.approx(-0.25)
-    text = claim(facts)
-    assert "higher (worse) by 0.500 mm (25.0 % of the baseline's)" in text and "no model beats" in text
-    assert "`v1/epoch5_posterior`, 0.500 mm" in text
-    assert facts["variants"]["v1"]["prior_diversity_mm"] is None, "a missing score is None, not invented"
-    del scores["baseline/bicubic"]
-    assert headline(scores)["crps_margin_mm"] is None and claim(headline(scores)).startswith("No CRPS comparison")
 
 
 def test_a_score_file_under_the_wrong_name_writes_nothing(inputs: dict, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Scoring ensemble files: the keys, a perfect ensemble, deterministic files, and K < 2."""
+"""Scoring ensemble files: the keys, a perfect ensemble, deterministic files, K < 2, and the per-day statistics."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from atmo.downscale.comparison import CRPS
 from atmo.downscale.samples import samples_writer
-from atmo.downscale.scoring import ScoringSettings, score_samples
+from atmo.downscale.scoring import ScoringSettings, day_label, day_statistics, score_samples
 from atmo.errors import ConfigError
+from atmo.metrics.paired import seed_scores
+from atmo.metrics.unit_stats import read_unit_stats, write_unit_stats
 
 SETTINGS = ScoringSettings(crps_blocks=(1, 4, 8), fss_windows=(1, 3), fss_thresholds_mm=(5.0, 500.0), batch_size=3)
 
@@ -115,3 +118,36 @@ def test_settings_are_checked_with_their_key(tmp_path: Path) -> None:
     path = _write(tmp_path / "ok.h5", truth, np.repeat(truth[:, None], 2, axis=1))
     with pytest.raises(ConfigError, match=r"downscale\.scoring\.crps_blocks"):
         score_samples(path, {"crps_blocks": [32]})
+
+
+@pytest.mark.parametrize(("members", "fair"), [(4, False), (4, True), (1, False)])
+def test_pooling_the_day_statistics_gives_the_files_crps(tmp_path: Path, members: int, fair: bool) -> None:
+    """The comparisons re-form CRPS from per-day sums: they must give score_samples' crps_mm exactly."""
+    truth = _truth(n=7, seed=3)
+    rng = np.random.default_rng(4)
+    samples = np.clip(
+        truth[:, None] * rng.uniform(0.5, 1.5, (7, members, 1, 1)) + rng.gamma(0.4, 2.0, (7, members, 16, 16)), 0, None
+    )
+    path = _write(tmp_path / "ens.h5", truth, samples.astype(np.float32), deterministic=members == 1)
+    settings = ScoringSettings(crps_blocks=(1, 4), fair_crps=fair, batch_size=3, dry_threshold_mm=0.5)
+    days = day_statistics(path, settings)
+    scores = score_samples(path, settings)
+    assert list(days.columns) == ["unit", "crps_sum_mm", "n_pixels", "abs_error_sum_mm"] and len(days) == 7
+    assert days["unit"].is_unique and (days["n_pixels"] == 256).all()
+    pooled = float(CRPS.formula(days[list(CRPS.statistics)].to_numpy(np.float64).sum(axis=0)))
+    assert pooled == pytest.approx(scores["crps_mm"], rel=1e-12)
+    # the pooled metric of a file written and read back is the same (the bootstrap reads the CSV)
+    write_unit_stats(tmp_path / "days.csv", days)
+    frame = read_unit_stats(tmp_path / "days.csv")
+    assert float(seed_scores([frame], CRPS)[0]) == pytest.approx(scores["crps_mm"], rel=1e-12)
+    # an independent per-day CRPS: E|X - y| - E|X - X'|/2 (fair: / (K - 1) instead of / K), after the dry threshold
+    y = np.where(truth < 0.5, 0.0, truth).astype(np.float64)
+    x = np.where(samples < 0.5, 0.0, samples.astype(np.float32)).astype(np.float64)
+    spread = np.abs(x[:, :, None] - x[:, None, :]).sum(axis=(1, 2)) / (2 * members * (members - 1 if fair else members))
+    crps = np.abs(x - y[:, None]).mean(axis=1) - spread
+    np.testing.assert_allclose(days["crps_sum_mm"], crps.sum(axis=(1, 2)), rtol=1e-9)
+    np.testing.assert_allclose(days["abs_error_sum_mm"], np.abs(x.mean(axis=1) - y).sum(axis=(1, 2)), rtol=1e-9)
+
+
+def test_the_days_are_labelled_by_their_time_in_file_order() -> None:
+    assert day_label(86400 * 31) == "1970-02-01T00:00:00Z"

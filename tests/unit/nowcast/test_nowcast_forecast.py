@@ -124,10 +124,10 @@ KINDS = {"sgt_no_gnn": "ablation", "persistence": "baseline", "sgt": "model"}
 
 def report(caches: dict[str, Path], forecasts: dict[str, Path], score_files: dict[str, Path], out: Path) -> str:
     paths = {**forecasts, "sgt_no_gnn": forecasts["sgt"]}
-    return write_report(
-        score_files,
+    return write_report(  # one seed label per forecaster
+        {name: {"0": path} for name, path in score_files.items()},
         KINDS,
-        paths,
+        {name: {"0": path} for name, path in paths.items()},
         caches["test"],
         csv_path=out / "scores.csv",
         markdown_path=out / "table.md",

@@ -20,6 +20,7 @@ import pytest
 from atmo.errors import InputError
 from atmo.nowcast.baselines import persistence
 from atmo.nowcast.report import (
+    Forecaster,
     markdown_table,
     parse_score_key,
     plot_csi_by_lead,
@@ -53,6 +54,11 @@ def case() -> dict[str, np.ndarray]:
 
 
 KINDS = {"sgt_no_graph": "ablation", "persistence": "baseline", "sgt": "model"}
+
+
+def one_seed(rows: list[Row]) -> list[Forecaster]:
+    """Each row as a forecaster with the one seed label ``0`` (a baseline's, or a single-seed model's)."""
+    return [Forecaster(row.name, row.kind, {"0": row.scores}) for row in rows]
 
 
 @pytest.fixture(scope="module")
@@ -92,31 +98,32 @@ FIXED = [
 ]
 
 # Written by atmo/nowcast/report.py for FIXED (checked by hand when HSS-M, the pooled table and the last-lead
-# table were added).
+# table were added; when the seed column and the seeds column came, the scores were checked unchanged).
 EXPECTED_CSV = """\
-model,kind,code_tolerance,csi_16,csi_16_lead1,csi_16_lead2,csi_74,csi_74_lead1,csi_74_lead2,csi_m,csi_m_lead1,csi_m_\
-lead2,csi_m_pool4,csi_pool4_16,csi_pool4_74,hits_16,hits_74,hss_m,lpips,lpips_n_frames,lpips_reason,mae,mse,mse_lead\
-1,mse_lead2,n_leads,n_samples
-sgt,model,0.1,0.81256,0.86256,0.7625599999999999,0.4449,0.4949,0.39490000000000003,0.62873,0.67873,0.57873,0.75373,0\
-.93756,0.5699000000000001,12,12,0.52873,0.23456,8,,12.5,612.25,306.125,918.375,2,4
-flow,baseline,0.1,0.61234,0.66234,0.56234,0.25,0.3,0.2,0.43117,0.48117,0.38117,0.55617,0.73734,0.375,12,12,0.3311699\
-9999999996,,0,disabled,21.125,1339.04999,669.524995,2008.574985,2,4
-persistence,baseline,0.1,0.5,0.55,0.45,0.0,0.05,-0.05,0.25,0.30000000000000004,0.2,0.375,0.625,0.125,12,12,0.15,,0,d\
-isabled,30.0,2000.0,1000.0,3000.0,2,4
-sgt_no_gnn,ablation,0.1,0.7,0.75,0.6499999999999999,,,,0.7,0.75,0.6499999999999999,0.825,0.825,,12,12,0.6,,0,weights\
- not found,,802.0,401.0,1203.0,2,4
+model,kind,seed,code_tolerance,csi_16,csi_16_lead1,csi_16_lead2,csi_74,csi_74_lead1,csi_74_lead2,csi_m,csi_m_lead1,c\
+si_m_lead2,csi_m_pool4,csi_pool4_16,csi_pool4_74,hits_16,hits_74,hss_m,lpips,lpips_n_frames,lpips_reason,mae,mse,mse\
+_lead1,mse_lead2,n_leads,n_samples
+sgt,model,0,0.1,0.81256,0.86256,0.7625599999999999,0.4449,0.4949,0.39490000000000003,0.62873,0.67873,0.57873,0.75373\
+,0.93756,0.5699000000000001,12,12,0.52873,0.23456,8,,12.5,612.25,306.125,918.375,2,4
+flow,baseline,0,0.1,0.61234,0.66234,0.56234,0.25,0.3,0.2,0.43117,0.48117,0.38117,0.55617,0.73734,0.375,12,12,0.33116\
+999999999996,,0,disabled,21.125,1339.04999,669.524995,2008.574985,2,4
+persistence,baseline,0,0.1,0.5,0.55,0.45,0.0,0.05,-0.05,0.25,0.30000000000000004,0.2,0.375,0.625,0.125,12,12,0.15,,0\
+,disabled,30.0,2000.0,1000.0,3000.0,2,4
+sgt_no_gnn,ablation,0,0.1,0.7,0.75,0.6499999999999999,,,,0.7,0.75,0.6499999999999999,0.825,0.825,,12,12,0.6,,0,weigh\
+ts not found,,802.0,401.0,1203.0,2,4
 """
 EXPECTED_MD = """\
-| model | kind | CSI-M | CSI-16 | CSI-74 | HSS-M | MSE | MAE | LPIPS |
-| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-| sgt | model | 0.629 | 0.813 | 0.445 | 0.529 | 612.2 | 12.50 | 0.235 |
-| flow | baseline | 0.431 | 0.612 | 0.250 | 0.331 | 1339.0 | 21.12 | n/a |
-| persistence | baseline | 0.250 | 0.500 | 0.000 | 0.150 | 2000.0 | 30.00 | n/a |
-| sgt_no_gnn | ablation | 0.700 | 0.700 | n/a | 0.600 | 802.0 | n/a | n/a |
+| model | kind | CSI-M | seeds | CSI-16 | CSI-74 | HSS-M | MSE | MAE | LPIPS |
+| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| sgt | model | 0.629 | 1 | 0.813 | 0.445 | 0.529 | 612.2 | 12.50 | 0.235 |
+| flow | baseline | 0.431 | 1 | 0.612 | 0.250 | 0.331 | 1339.0 | 21.12 | n/a |
+| persistence | baseline | 0.250 | 1 | 0.500 | 0.000 | 0.150 | 2000.0 | 30.00 | n/a |
+| sgt_no_gnn | ablation | 0.700 | 1 | 0.700 | n/a | 0.600 | 802.0 | n/a | n/a |
 
 Hits, misses and false alarms summed over all test pixels and lead times per threshold before any score is formed (a\
 s Earthformer's evaluation does); events are VIL code >= threshold; MSE/MAE in VIL code units (0..255); n/a = undefi\
 ned or not computed.
+One row per forecaster over its seeds (`seeds`): CSI-M is mean ± sd over seeds, every other number the seed mean.
 CSI-M and HSS-M: mean over VIP 16, 74, the thresholds the test truth reaches.
 LPIPS n/a for flow: disabled
 LPIPS n/a for persistence: disabled
@@ -133,7 +140,7 @@ Max-pooled over non-overlapping s x s blocks of the forecast and the truth befor
 led table above.
 
 | model | kind | CSI-M 10 min | CSI-16 10 min | CSI-74 10 min |
-| --- | --- | ---: | ---: | ---: |
+| --- | --- | --- | ---: | ---: |
 | sgt | model | 0.579 | 0.763 | 0.395 |
 | flow | baseline | 0.381 | 0.562 | 0.200 |
 | persistence | baseline | 0.200 | 0.450 | -0.050 |
@@ -141,34 +148,35 @@ led table above.
 
 At lead 2 only: the counts of that lead, the CSI-M over the thresholds its truth reaches.
 """
-EXPECTED_LONG_SHA256 = "5ef238e605cfa5b4f851d6a44a4b6cca33a941288935ad1bcd9378cfc5caeb6e"
+EXPECTED_LONG_SHA256 = "72de227585c034c00896c8af47bf684fda39c7932574f0772f571e37c27004b6"
 
 
 def test_tables_bytes_unchanged(tmp_path: Path) -> None:
     csv, md, long_csv = tmp_path / "scores.csv", tmp_path / "scores.md", tmp_path / "scores_long.csv"
-    write_tables(FIXED, csv_path=csv, markdown_path=md, long_csv_path=long_csv)
+    write_tables(one_seed(FIXED), csv_path=csv, markdown_path=md, long_csv_path=long_csv)
     assert csv.read_text() == EXPECTED_CSV
     assert md.read_text() == EXPECTED_MD
     lines = long_csv.read_text().splitlines()
     assert len(lines) == 1 + 4 * 25 - 3  # header + 25 keys per model, less 3 string lpips_reason
     assert lines[:5] == [
-        "model,kind,metric,threshold,lead,value",
-        "sgt,model,n_samples,,,4.0",
-        "sgt,model,n_leads,,,2.0",
-        "sgt,model,code_tolerance,,,0.1",
-        "sgt,model,csi,16.0,,0.81256",
+        "model,kind,seed,metric,threshold,lead,value",
+        "sgt,model,0,n_samples,,,4.0",
+        "sgt,model,0,n_leads,,,2.0",
+        "sgt,model,0,code_tolerance,,,0.1",
+        "sgt,model,0,csi,16.0,,0.81256",
     ]
-    assert "sgt,model,csi,74.0,2,0.39490000000000003" in lines
-    assert "sgt,model,mse,,1,306.125" in lines
-    assert "sgt_no_gnn,ablation,csi,74.0,1," in lines  # undefined: empty value, not 0
+    assert "sgt,model,0,csi,74.0,2,0.39490000000000003" in lines
+    assert "sgt,model,0,mse,,1,306.125" in lines
+    assert "sgt_no_gnn,ablation,0,csi,74.0,1," in lines  # undefined: empty value, not 0
     assert hashlib.sha256(long_csv.read_bytes()).hexdigest() == EXPECTED_LONG_SHA256
 
 
 def test_tables(tmp_path: Path, entries: list[Row]) -> None:
     csv, md, long_csv = tmp_path / "scores.csv", tmp_path / "table.md", tmp_path / "scores_long.csv"
-    write_tables(entries, csv_path=csv, markdown_path=md, long_csv_path=long_csv)
+    write_tables(one_seed(entries), csv_path=csv, markdown_path=md, long_csv_path=long_csv)
 
     wide = pd.read_csv(csv)
+    assert list(wide["seed"]) == [0, 0, 0]
     assert list(wide["model"]) == ["sgt", "persistence", "sgt_no_graph"]
     assert list(wide["kind"]) == ["model", "baseline", "ablation"]
     assert {"csi_74_lead3", "csi_m", "mse_lead1", "lpips"} <= set(wide.columns)
@@ -180,7 +188,7 @@ def test_tables(tmp_path: Path, entries: list[Row]) -> None:
     text = md.read_text()
     unpooled, pooled, last_lead = (table for table in text.split("\n\n") if table.startswith("| "))
     lines = unpooled.splitlines()
-    assert lines[0].startswith("| model | kind | CSI-M | CSI-16 | CSI-74")
+    assert lines[0].startswith("| model | kind | CSI-M | seeds | CSI-16 | CSI-74")
     assert lines[0].endswith("| CSI-219 | HSS-M | MSE | MAE | LPIPS |")
     assert [line.split(" | ")[0] for line in lines[2:]] == ["| sgt", "| persistence", "| sgt_no_graph"]
     assert f"{by_name['persistence']['csi_m']:.3f}" in lines[3]
@@ -222,14 +230,14 @@ def test_score_key_pattern(key: str, parsed: dict | None) -> None:
 
 
 def test_long_format_parses_keys(entries: list[Row]) -> None:
-    tidy = scores_long(entries)
+    tidy = scores_long(one_seed(entries))
     metrics = set(tidy["metric"])
     assert {"csi", "pod", "far", "bias", "hits", "csi_m", "mse", "mae", "n_samples"} <= metrics
     mse = tidy.query("model == 'sgt' and metric == 'mse'")
     assert mse["lead"].isna().sum() == 1 and mse["lead"].dropna().tolist() == [1, 2, 3]
     assert str(tidy["lead"].dtype) == "Int64" and str(tidy["threshold"].dtype) == "float64"
     assert "thresholds" not in metrics  # lists are not scores
-    assert list(scores_frame(entries).columns[:2]) == ["model", "kind"]
+    assert list(scores_frame(one_seed(entries)).columns[:3]) == ["model", "kind", "seed"]
 
 
 def test_figures(tmp_path: Path, entries: list[Row], case: dict[str, np.ndarray]) -> None:
@@ -252,7 +260,7 @@ def test_bad_inputs_write_nothing(tmp_path: Path, entries: list[Row], case: dict
     with pytest.raises(ValueError, match="different thresholds"):
         plot_csi_by_lead(tmp_path / "csi.png", [*entries, other])
     with pytest.raises(ValueError, match="different thresholds"):
-        write_tables([*entries, other], csv_path=tmp_path / "s.csv", markdown_path=tmp_path / "s.md")
+        write_tables(one_seed([*entries, other]), csv_path=tmp_path / "s.csv", markdown_path=tmp_path / "s.md")
     with pytest.raises(ValueError, match="unique"):
         markdown_table([entries[0], entries[0]])
     with pytest.raises(ValueError, match="kind"):
@@ -279,10 +287,10 @@ def test_write_report_long_csv(tmp_path: Path, case: dict[str, np.ndarray], entr
         handle["event_id"] = np.array([b"S1", b"S2"])
     score_paths, forecast_paths = {}, {}
     for entry in entries:
-        score_paths[entry.name] = tmp_path / f"{entry.name}.json"
-        score_paths[entry.name].write_text(json.dumps(entry.scores))
-        forecast_paths[entry.name] = tmp_path / f"{entry.name}.h5"
-        with h5py.File(forecast_paths[entry.name], "w") as handle:
+        score_paths[entry.name] = {"0": tmp_path / f"{entry.name}.json"}
+        score_paths[entry.name]["0"].write_text(json.dumps(entry.scores))
+        forecast_paths[entry.name] = {"0": tmp_path / f"{entry.name}.h5"}
+        with h5py.File(forecast_paths[entry.name]["0"], "w") as handle:
             handle[FORECAST_DATASET] = case[entry.name]
     out = tmp_path / "out"
     table = write_report(
@@ -301,7 +309,7 @@ def test_write_report_long_csv(tmp_path: Path, case: dict[str, np.ndarray], entr
     assert sorted(p.name for p in out.iterdir()) == names
     reference = tmp_path / "reference"
     write_tables(
-        entries,
+        one_seed(entries),
         csv_path=reference / "scores.csv",
         markdown_path=reference / "scores.md",
         long_csv_path=reference / "scores_long.csv",
@@ -337,3 +345,53 @@ def test_a_weak_echo_test_set_gets_a_csi_m_for_every_model_over_the_thresholds_i
     assert [line.split(" | ")[2] for line in unpooled[2:]] == [
         f"{by_name[name]['csi_m']:.3f}" for name in ("quiet", "noisy")
     ]
+
+
+def test_seeds_give_mean_sd_every_seeds_row_and_the_comparisons_intervals_and_verdicts(tmp_path: Path) -> None:
+    sgt = Forecaster(
+        "sgt",
+        "model",
+        {"0": fixed_scores(0.8, 0.4, 600.0, 12.0, None, "disabled"), "1": fixed_scores(0.9, 0.5, 500.0, 11.0, None)},
+    )
+    flow = Forecaster("flow", "baseline", {"0": FIXED[0].scores})
+    scheme = "paired bootstrap, 1000 replicates"
+
+    def record(label: str, low: float, verdict: str) -> dict:
+        against = {"a": "sgt", "estimate": 0.2, "low": low, "high": 0.3, "verdict": verdict}
+        return {
+            "label": label,
+            "units": "test episodes",
+            "scheme": scheme,
+            "comparisons": [
+                {**against, "b": "unet", "role": "write-up", "verdict": "loses"},  # not the row's own opponent
+                {**against, "b": "flow", "role": "vs best baseline"},
+            ],
+        }
+
+    csv, md, long_csv = tmp_path / "scores.csv", tmp_path / "scores.md", tmp_path / "scores_long.csv"
+    write_tables(
+        [flow, sgt],
+        csv_path=csv,
+        markdown_path=md,
+        long_csv_path=long_csv,
+        record=record("CSI-M", 0.1, "beats"),
+        last_record=record("CSI-M 10 min", -0.01, "does not separate"),
+    )
+    wide = pd.read_csv(csv, dtype={"seed": str})
+    assert wide[["model", "seed"]].values.tolist() == [["sgt", "0"], ["sgt", "1"], ["flow", "0"]]
+    assert wide["csi_m"].tolist() == pytest.approx([0.6, 0.7, FIXED[0].scores["csi_m"]])
+    assert pd.read_csv(long_csv).query("metric == 'csi_m' and lead.isna()")["seed"].tolist() == [0, 1, 0]
+
+    unpooled, _, last_lead = (t for t in md.read_text().split("\n\n") if t.startswith("| "))
+    header, _, sgt_row, flow_row = unpooled.splitlines()[:4]
+    assert header.startswith("| model | kind | CSI-M | CSI-M Δ [95 % interval] | verdict | seeds | CSI-16 |")
+    # CSI-M 0.6 and 0.7: mean 0.65, sd (ddof 1) 0.0707; CSI-16 0.8 and 0.9: mean 0.85
+    assert sgt_row == (
+        "| sgt | model | 0.650 ± 0.071 | +0.200 [+0.100, +0.300] vs flow | beats | 2 | 0.850 | 0.450 | 0.550 | "
+        "550.0 | 11.50 | n/a |"
+    )
+    assert flow_row.startswith("| flow | baseline | 0.431 | n/a | n/a | 1 | 0.612 |")
+    assert f"Units: test episodes; {scheme}." in md.read_text()
+    last_header, _, last_sgt, *_ = last_lead.splitlines()
+    assert last_header.startswith("| model | kind | CSI-M 10 min | CSI-M 10 min Δ [95 % interval] | verdict |")
+    assert last_sgt.startswith("| sgt | model | 0.600 ± 0.071 | +0.200 [-0.010, +0.300] vs flow | does not separate |")

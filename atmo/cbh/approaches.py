@@ -1,0 +1,75 @@
+"""The CBH approaches, their seeds and what the comparisons name, read from the ``cbh`` config block.
+
+Apart from :mod:`atmo.cbh.comparison` so that the workflow can read them at parse time without
+importing pandas and matplotlib (as :mod:`atmo.cbh.report_files`).
+
+- Every entry of ``cbh.models`` is a WP-4 ``model`` trained once per seed of its ``seeds`` list.
+- The baselines (climatology, the WP-1 geometry alone, the WP-3 trees) are deterministic: one
+  seed label, :data:`BASELINE_SEED`. The WP-3 ``HistGradientBoostingRegressor`` draws random
+  numbers only for early stopping and feature subsampling, which ``cbh.gbdt`` does not use, so
+  another seed would give the same trees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from atmo.config_checks import check_comparison_names
+
+BASELINES: tuple[str, ...] = ("climatology", "geometry", "gbdt")
+#: The one seed label of a deterministic baseline.
+BASELINE_SEED = "0"
+#: ``cbh.comparison``'s defaults (as the schema's): the attention hybrid, and whether fusion helps.
+DEFAULT_HEADLINE = "attention"
+DEFAULT_WRITE_UP = (("attention", "image_only"), ("concat", "image_only"))
+
+
+def approach_kinds(block: Mapping[str, Any]) -> dict[str, str]:
+    """``{approach: kind}``: the WP-4 variants are models, then the baselines."""
+    return {**{name: "model" for name in block["models"]}, **{name: "baseline" for name in BASELINES}}
+
+
+def approach_seeds(block: Mapping[str, Any]) -> dict[str, list[str]]:
+    """``{approach: [seed label, ...]}``: each model's ``seeds`` (default ``[0]``), one label per baseline."""
+    seeds = {name: [str(seed) for seed in spec.get("seeds", [0])] for name, spec in block["models"].items()}
+    return {**seeds, **{name: [BASELINE_SEED] for name in BASELINES}}
+
+
+def encoder_seeds(block: Mapping[str, Any]) -> dict[str, list[str]]:
+    """``{encoder: [seed label, ...]}``: the seeds some model that freezes the encoder trains with.
+
+    A WP-4 job with seed ``s`` freezes the MAE encoder pretrained with seed ``s``, so the seed varies
+    the whole pipeline; an encoder is pretrained only for the seeds its models use.
+    """
+    seeds: dict[str, list[str]] = {name: [] for name in block["mae"]["encoders"]}
+    for spec in block["models"].values():
+        encoder = seeds.setdefault(spec.get("encoder", "column"), [])
+        encoder += [str(seed) for seed in spec.get("seeds", [0]) if str(seed) not in encoder]
+    return {name: sorted(labels, key=int) for name, labels in seeds.items()}
+
+
+def comparison_settings(block: Mapping[str, Any]) -> dict[str, Any]:
+    """Only what :func:`atmo.cbh.comparison.plan` reads: the headline model and the write-up's pairs."""
+    comparison = block.get("comparison", {})
+    return {
+        "headline": comparison.get("headline", DEFAULT_HEADLINE),
+        "write_up": [list(pair) for pair in comparison.get("write_up", DEFAULT_WRITE_UP)],
+    }
+
+
+def check_comparison(block: Mapping[str, Any]) -> None:
+    """:class:`ConfigError` (one line naming the key) when ``cbh.comparison`` names an approach that does not run.
+
+    The headline must be a WP-4 model; a write-up pair may name models and baselines, but each
+    of its two approaches must exist and differ (a pair with itself has no difference to test).
+    """
+    settings = comparison_settings(block)
+    check_comparison_names(
+        "cbh.comparison",
+        headline=settings["headline"],
+        models=block["models"],
+        pairs_key="write_up",
+        pairs=settings["write_up"],
+        entries=approach_kinds(block),
+    )

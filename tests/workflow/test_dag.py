@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from workflow_helpers import REPORT_TABLES, job_counts, load_config, only_error_line, planned_jobs
+from workflow_helpers import JOB_BLOCK, REPORT_TABLES, job_counts, load_config, only_error_line, planned_jobs
 
 from atmo.io.download import read_manifest
 
@@ -127,3 +128,32 @@ def test_bad_config_stops_before_any_job_with_one_line(snakemake_in) -> None:
     # one line and nothing else: no Snakemake error header, no traceback frames of the rule files
     line = only_error_line(snakemake_in("-n", "--config", "riskseg={'tile_sise': 64}", check=False))
     assert "riskseg" in line and "tile_sise" in line
+
+
+#: Rules whose jobs make choices (the best epoch on validation data, the riskseg decision rule).
+CHOOSING_RULES = (
+    "nowcast_train",
+    "cbh_pretrain_mae",
+    "cbh_train",
+    "riskseg_train",
+    "riskseg_decision",
+    "downscale_train",
+)
+
+
+def test_no_job_that_makes_a_choice_receives_a_test_split_file(snakemake_in) -> None:
+    """nowcast's splits are separate files: its training jobs get train.h5 and val.h5, never test.h5.
+    Where one data file holds every split (cbh's cache, riskseg's tiles, downscale's fields), the
+    unit tests train on a copy whose test split is garbage and get the same history and weights."""
+    output = snakemake_in("-n", "--forceall").stdout
+    inputs = {}
+    for rule, body in JOB_BLOCK.findall(output):
+        found = re.search(r"^    input: (.*)$", body, re.MULTILINE)
+        if rule in CHOOSING_RULES and found:
+            inputs.setdefault(rule, []).append(found.group(1).split(", "))
+    assert set(inputs) == set(CHOOSING_RULES), sorted(inputs)
+    assert all(
+        {"results/nowcast/cache/train.h5", "results/nowcast/cache/val.h5"} <= set(i) for i in inputs["nowcast_train"]
+    )
+    leaks = [(rule, path) for rule, jobs in inputs.items() for job in jobs for path in job if Path(path).stem == "test"]
+    assert not leaks, leaks

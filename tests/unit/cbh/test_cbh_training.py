@@ -113,19 +113,30 @@ def test_the_jobs_seed_replaces_train_seed(lofo, tmp_path: Path) -> None:
     assert np.array_equal(again, predictions[1])
 
 
-def test_changing_the_test_flights_features_changes_nothing_in_the_preprocessing(lofo, tmp_path: Path) -> None:
+def test_changing_the_test_flights_data_changes_nothing_in_training(lofo, tmp_path: Path) -> None:
+    """The preprocessing, the best epoch and the weights come from the training flights only: the test
+    flight's ERA5 features, labels and images replaced by garbage train to the same history and weights."""
     altered = tmp_path / "altered.h5"
     shutil.copyfile(lofo["cache"], altered)
     with h5py.File(altered, "r+") as handle:
         test = handle["flight_index"][()] == 0
-        era5 = handle["era5"][()]
-        era5[test] = era5[test] * 3.0 + 100.0
-        handle["era5"][...] = era5
-    features = [
-        torch.load(_train(lofo, tmp_path / name, cache=cache) / "model.pt", weights_only=True)["meta"]["features"]
+        for name, garbage in (("era5", lambda x: x * 3.0 + 100.0), ("cbh_km", lambda x: x * 7.0 + 5.0)):
+            values = handle[name][()]
+            values[test] = garbage(values[test])
+            handle[name][...] = values
+        images = handle["images"][()]
+        images[test] = 255 - images[test]
+        handle["images"][...] = images
+    runs = {
+        name: _train(lofo, tmp_path / name, cache=cache)
         for name, cache in (("original", lofo["cache"]), ("altered", altered))
-    ]
-    assert features[0] == features[1]
+    }
+    checkpoints = {name: torch.load(out / "model.pt", weights_only=True) for name, out in runs.items()}
+    assert checkpoints["original"]["meta"]["features"] == checkpoints["altered"]["meta"]["features"]
+    weights = [checkpoints[name]["model"] for name in ("original", "altered")]
+    assert all(torch.equal(weights[0][key], weights[1][key]) for key in weights[0])
+    histories = [pd.read_csv(out / "history.csv").drop(columns="seconds") for out in runs.values()]
+    pd.testing.assert_frame_equal(*histories)
 
 
 def test_an_encoder_of_another_module_stops_the_job_before_training(lofo, tmp_path: Path) -> None:

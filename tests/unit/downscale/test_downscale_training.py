@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 from downscale_helpers import tiny_fields_file
@@ -12,6 +15,7 @@ from downscale_helpers import tiny_fields_file
 from atmo.downscale.models import ConditionalVAE
 from atmo.downscale.training import build_variant_entry, check_sampling_epochs, load_variant, train_variant
 from atmo.errors import ConfigError, InputError
+from atmo.io.downscale import read_fields, read_split, write_fields
 from atmo.train import check_entries, load_checkpoint
 
 SPEC = {
@@ -119,3 +123,33 @@ def test_entries_are_checked_at_parse_time_with_the_key_named() -> None:
         check_entries("downscale", {"v3": SPEC}, build)
     with pytest.raises(ConfigError, match=r"'downscale\.models\.v3\.loss\.w_max'"):
         check_entries("downscale", {"v3": {**SPEC, "loss": {"w_max": 0.5}, "params": {"n_blocks": 3}}}, build)
+
+
+def test_training_makes_its_choices_without_the_test_days(tmp_path: Path) -> None:
+    """The normalisation, the tail reference y_ref, the loss and the best epoch come from the training
+    and validation days only: the same file with every test day's fields replaced by garbage trains
+    to the same history and the same weights."""
+    clean = tiny_fields_file(tmp_path / "clean.h5")
+    fields, split = read_fields(clean), read_split(clean)
+    test = np.asarray(split.test)
+    assert test.size > 0
+    garbage = {
+        name: np.where(
+            np.isin(np.arange(len(fields.time_s)), test)[:, *([None] * (array.ndim - 1))], array * 50 + 7, array
+        )
+        for name, array in (
+            ("precip_hr_mm", fields.precip_hr_mm),
+            ("precip_lr_mm", fields.precip_lr_mm),
+            ("predictors_lr", fields.predictors_lr),
+        )
+    }
+    poisoned = tmp_path / "poisoned.h5"
+    write_fields(poisoned, replace(fields, **garbage), split)
+    runs = {}
+    for name, path in (("clean", clean), ("poisoned", poisoned)):
+        out = tmp_path / name
+        train_variant(fields=path, variant="v3", spec=SPEC, train={**TRAIN, "epochs": 3}, model_path=out / "model.pt")
+        history = pd.read_csv(out / "history.csv").drop(columns="seconds")
+        runs[name] = (history, torch.load(out / "model.pt", weights_only=True)["model"])
+    pd.testing.assert_frame_equal(runs["clean"][0], runs["poisoned"][0])
+    assert all(torch.equal(runs["clean"][1][k], runs["poisoned"][1][k]) for k in runs["clean"][1])

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import h5py
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -54,3 +58,24 @@ def test_seeds_give_different_weights(tiles: Path, tmp_path: Path) -> None:
         paths.append(path)
     first, second = (torch.load(p, weights_only=True)["model"] for p in paths)
     assert not torch.equal(first["classifier.weight"], second["classifier.weight"])
+
+
+def test_training_makes_its_choices_without_the_test_tiles(tiles: Path, tmp_path: Path) -> None:
+    """The best epoch (validation loss) and the weights come from the training and validation tiles only:
+    the test tiles' covariates and labels replaced by garbage train to the same history and weights."""
+    poisoned = tmp_path / "poisoned.h5"
+    shutil.copyfile(tiles, poisoned)
+    with h5py.File(poisoned, "r+") as handle:
+        assert handle["test/label"].shape[0] > 0
+        handle["test/image"][...] = handle["test/image"][()] * 9.0 + 3.0
+        handle["test/label"][...] = 2 - np.minimum(handle["test/label"][()], 2)
+    runs = {}
+    for name, path in (("clean", tiles), ("poisoned", poisoned)):
+        model_path = tmp_path / name / "model.pt"
+        train_variant(
+            tiles=path, train_tiles=path, variant="v", spec=SPEC, seed=0, train=TRAIN, augment={}, model_path=model_path
+        )
+        history = pd.read_csv(model_path.parent / "history.csv").drop(columns="seconds")
+        runs[name] = (history, torch.load(model_path, weights_only=True)["model"])
+    pd.testing.assert_frame_equal(runs["clean"][0], runs["poisoned"][0])
+    assert all(torch.equal(runs["clean"][1][key], runs["poisoned"][1][key]) for key in runs["clean"][1])

@@ -189,7 +189,7 @@ def test_the_front_page_renders_the_summary_with_every_experiment_and_the_proven
     text = open_front_page(browser_page)
     provenance = json.loads((test_run / "results/summary.json").read_text())["provenance"]
     for module in ("nowcast", "cbh", "riskseg", "downscale"):
-        assert re.search(rf"^{module}: .+\(seed \d{{3}}\)$", text, re.MULTILINE), f"no {module} section"
+        assert re.search(rf"^{module}: .+\(write-up \d{{3}}\)$", text, re.MULTILINE), f"no {module} section"
     assert provenance["commit"] in text and provenance["config_sha256"] in text
     headline_tables = browser_page.locator("div.atmo-table table")
     assert headline_tables.count() >= 5, "the summary's headline and provenance tables did not render"

@@ -18,17 +18,28 @@ from atmo.workflow_config import validate_workflow_config
 pytestmark = pytest.mark.workflow
 
 
-def test_the_summary_covers_every_experiment_with_its_winner_line(test_run: Path) -> None:
+def test_the_summary_gives_every_experiments_headline_as_an_interval_with_its_verdict(test_run: Path) -> None:
+    """Each experiment's headline line is its comparisons.json headline: the difference, its interval,
+    the units and seeds, and the verdict word the interval gives; summary.json carries every comparison."""
     text = (test_run / "results/summary.md").read_text()
+    record = json.loads((test_run / "results/summary.json").read_text())
     for module in ("nowcast", "cbh", "riskseg", "downscale"):
         assert f"## {module}:" in text
-    record = json.loads((test_run / "results/summary.json").read_text())
-    nowcast = record["experiments"]["nowcast"]
-    best = max(
-        (name for name in nowcast["rows"] if nowcast["rows"][name]["kind"] == "model"),
-        key=lambda name: nowcast["rows"][name]["csi_m"],
-    )
-    assert f"Best model `{best}`" in nowcast["verdict"] and nowcast["verdict"] in text
+        comparisons = json.loads((test_run / f"results/{module}/comparisons.json").read_text())
+        headline, experiment = comparisons["headline"], record["experiments"][module]
+        assert headline is not None, module
+        low, high = headline["low"], headline["high"]
+        word = "beats" if low > 0 else "loses" if high < 0 else "does not separate"
+        if not comparisons["higher_is_better"] and word != "does not separate":
+            word = {"beats": "loses", "loses": "beats"}[word]
+        assert headline["verdict"] == word, (module, headline)
+        verb = {"loses": "loses to", "does not separate": "does not separate from"}.get(word, word)
+        assert experiment["verdict"].startswith(f"`{headline['a']}` {verb} `{headline['b']}`"), experiment["verdict"]
+        assert f"[{low:+.3f}, {high:+.3f}]" in experiment["verdict"] and experiment["verdict"] in text
+        assert f"over {headline['n_units']} {comparisons['units']}" in experiment["verdict"]
+        assert experiment["comparisons"] == comparisons["comparisons"]
+        for entry in experiment["comparisons"]:
+            assert {"estimate", "low", "high", "n_units", "n_seeds_a", "n_seeds_b", "verdict"} <= set(entry)
     assert "summary: results/summary.md" in (test_run / "run.stdout").read_text()
 
 

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from atmo.errors import InputError
 from atmo.io.atomic import write_json, write_text
 from atmo.io.metrics_json import read_json_object
 from atmo.metrics.paired import LOSES, NO_SEPARATION, Resampling, paired_difference, seed_scores
@@ -212,8 +213,6 @@ def read_comparisons(path: str | os.PathLike[str]) -> dict[str, Any]:
     record = read_json_object(path, "comparisons JSON")
     missing = [k for k in ("metric", "label", "entries", "comparisons", "headline", "units") if k not in record]
     if missing:
-        from atmo.errors import InputError
-
         raise InputError(path, f"not a comparisons JSON: lacks {missing}")
     return record
 

@@ -40,7 +40,7 @@ def sevir_data_files(wildcards):
 
 def nowcast_targets(wildcards):
     """Final outputs of the nowcast module: the score table and its figures."""
-    return list(rules.nowcast_table.output)
+    return [*rules.nowcast_table.output, *rules.nowcast_loss_shares.output]
 
 
 NOWCAST_MODELS = list(config["nowcast"]["models"])
@@ -110,6 +110,21 @@ def nowcast_seed_labels():
         **seeds,
         **{name: [str(NOWCAST_BASELINE_SEED)] for name in NOWCAST_BASELINES},
     }
+
+
+def nowcast_model_seed_labels():
+    """``{model: [seed labels]}`` of the learned entries only (those with a training history)."""
+    labels = nowcast_seed_labels()
+    return {name: labels[name] for name in NOWCAST_MODELS}
+
+
+def nowcast_histories(wildcards):
+    """Every (model, seed)'s history.csv, in nowcast_model_seed_labels order."""
+    return [
+        f"{RESULTS}/nowcast/models/{name}/seed{seed}/history.csv"
+        for name, seeds in nowcast_model_seed_labels().items()
+        for seed in seeds
+    ]
 
 
 def nowcast_unit_stats():

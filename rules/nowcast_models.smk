@@ -166,3 +166,30 @@ rule nowcast_table:
         frames_out=nowcast_frames_out,
     script:
         "../workflow_scripts/nowcast_table.py"
+
+
+rule nowcast_loss_shares:
+    input:
+        histories=nowcast_histories,
+    output:
+        csv=f"{RESULTS}/nowcast/loss_shares.csv",
+        markdown=report(
+            f"{RESULTS}/nowcast/loss_shares.md",
+            caption="../report/nowcast/loss_shares.rst",
+            category="nowcast",
+            subcategory="table",
+        ),
+    log:
+        f"{LOGS}/nowcast/nowcast_loss_shares.log",
+    benchmark:
+        f"{BENCHMARKS}/nowcast/nowcast_loss_shares.tsv"
+    conda:
+        "../envs/data.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        seeds=nowcast_model_seed_labels(),
+        kinds=nowcast_kinds(),
+    script:
+        "../workflow_scripts/nowcast_loss_shares.py"

@@ -1,7 +1,7 @@
 """Nowcast training loss: MSE, extra weight on extreme pixels, a soft CSI, and a physics term.
 
 ``total = mse_weight * MSE + extreme_weight * extreme + csi_weight * soft_csi + physics_weight *
-(conservation_weight * conservation + smoothness_weight * smoothness)``, where
+(advection_weight * advection + smoothness_weight * smoothness)``, where
 
 - ``MSE = mean((pred - y)^2)`` over all pixels;
 - ``extreme = mean(1[y >= threshold] * (pred - y)^2)`` over all pixels, so with ``mse_weight = 1`` the
@@ -13,12 +13,17 @@
   few hits, weigh as much as the first. MSE rewards a forecast that fades where it is unsure of the
   position (the bias of the strong thresholds falls towards 0 at long leads); the scores count an
   echo that is there or not, and this term is that count made differentiable;
-- ``conservation = mean(mass_residual^2)``: the change of domain-mean VIL per step that advection alone
-  causes, i.e. mass change beyond the predicted source/sink;
+- ``advection = mean |dI/dt + u . grad I|`` on the forecast: the residual of the advection equation,
+  each lead minus the previous lead moved one step along the model's motion (the first lead against
+  the last observation). Extrapolation nowcasting assumes Lagrangian persistence (the residual is 0);
+  the penalty lets the model depart from it only where the data pay for it, and as an L1 norm it
+  favours a few strong sources (a growing or new cell) over a weak source everywhere (a haze);
 - ``smoothness = mean(|d motion / dx|^2 + |d motion / dy|^2)`` in pixels per step per pixel.
 
-The physics terms need a model that returns :class:`PhysicsTerms` (the SGT); for the baselines they are
-absent from the parts. ``physics_weight = 0`` and ``extreme_weight = 0`` are the two loss ablations.
+The physics terms need a model that returns :class:`PhysicsTerms` (the SGT); for the other models they
+are absent from the parts. ``physics_weight = 0`` and ``extreme_weight = 0`` are the two loss ablations.
+Every term is also reported weighted (``weighted_<term>``), so the history says what share of the
+loss each one is.
 """
 
 from __future__ import annotations
@@ -56,9 +61,9 @@ def soft_csi_loss(
     return 1 - (hits / union.clamp_min(1e-6)).mean()
 
 
-def conservation_penalty(mass_residual: torch.Tensor) -> torch.Tensor:
-    """Mean squared mass residual ``(B, T_out) -> ()``."""
-    return (mass_residual**2).mean()
+def advection_penalty(residual: torch.Tensor) -> torch.Tensor:
+    """Mean absolute advection residual ``(B, T_out, H, W) -> ()`` (code/255 per step)."""
+    return residual.abs().mean()
 
 
 def smoothness_penalty(motion_px: torch.Tensor) -> torch.Tensor:
@@ -72,13 +77,14 @@ class NowcastLoss(nn.Module):
     """Weighted nowcast loss; ``forward(pred, target, physics=None) -> (total, parts)``.
 
     ``pred``, ``target`` are ``(B, T_out, H, W)`` in code/255. ``parts`` maps ``mse``, ``extreme`` and,
-    when ``physics`` is given, ``conservation``, ``smoothness`` and ``physics`` (the weighted sum of the
-    two) to detached floats, plus ``total``; every part is reported even when its weight is 0, so ablations
-    can be compared on the same numbers.
+    when ``physics`` is given, ``advection``, ``smoothness`` and ``physics`` (the weighted sum of the
+    two) to detached floats, plus ``total`` and each top-level term times its weight (``weighted_mse``,
+    ``weighted_extreme``, ``weighted_soft_csi``, ``weighted_physics``: they add up to ``total``); every
+    part is reported even when its weight is 0, so ablations can be compared on the same numbers.
 
     Args:
         mse_weight, extreme_weight, csi_weight, physics_weight: weights of the four terms (>= 0).
-        conservation_weight, smoothness_weight: weights inside the physics term (>= 0).
+        advection_weight, smoothness_weight: weights inside the physics term (>= 0).
         extreme_threshold_code: VIL code (0..254) from which a truth pixel counts as extreme.
         csi_thresholds_code, csi_temperature_code: the soft CSI's thresholds and softness, VIL codes.
         csi_per_lead: one soft CSI per threshold and lead (else per threshold, all leads pooled).
@@ -89,7 +95,7 @@ class NowcastLoss(nn.Module):
         mse_weight: float = 1.0,
         extreme_weight: float = 2.0,
         physics_weight: float = 0.1,
-        conservation_weight: float = 1.0,
+        advection_weight: float = 1.0,
         smoothness_weight: float = 1.0,
         extreme_threshold_code: float = 181,
         csi_weight: float = 0.1,
@@ -102,7 +108,7 @@ class NowcastLoss(nn.Module):
             "mse_weight": mse_weight,
             "extreme_weight": extreme_weight,
             "physics_weight": physics_weight,
-            "conservation_weight": conservation_weight,
+            "advection_weight": advection_weight,
             "smoothness_weight": smoothness_weight,
             "csi_weight": csi_weight,
         }
@@ -110,7 +116,7 @@ class NowcastLoss(nn.Module):
         if negative:
             raise ValueError(f"loss weights must be >= 0: {', '.join(negative)}")
         self.mse_weight, self.extreme_weight, self.physics_weight = mse_weight, extreme_weight, physics_weight
-        self.conservation_weight, self.smoothness_weight = conservation_weight, smoothness_weight
+        self.advection_weight, self.smoothness_weight = advection_weight, smoothness_weight
         self.extreme_threshold = extreme_threshold_code / CODE_SCALE
         if csi_temperature_code <= 0:
             raise ValueError(f"csi_temperature_code must be > 0, got {csi_temperature_code}")
@@ -129,19 +135,20 @@ class NowcastLoss(nn.Module):
             "mse": ((pred - target) ** 2).mean(),
             "extreme": extreme_squared_error(pred, target, self.extreme_threshold),
         }
-        total = self.mse_weight * terms["mse"] + self.extreme_weight * terms["extreme"]
+        weights = {"mse": self.mse_weight, "extreme": self.extreme_weight}
         if self.csi_weight:
             terms["soft_csi"] = soft_csi_loss(
                 pred, target, self.csi_thresholds.to(pred.device), self.csi_temperature, self.csi_per_lead
             )
-            total = total + self.csi_weight * terms["soft_csi"]
+            weights["soft_csi"] = self.csi_weight
         if physics is not None:
-            terms["conservation"] = conservation_penalty(physics.mass_residual.float())
+            terms["advection"] = advection_penalty(physics.advection_residual.float())
             terms["smoothness"] = smoothness_penalty(physics.motion_px.float())
-            terms["physics"] = (
-                self.conservation_weight * terms["conservation"] + self.smoothness_weight * terms["smoothness"]
-            )
-            total = total + self.physics_weight * terms["physics"]
+            terms["physics"] = self.advection_weight * terms["advection"] + self.smoothness_weight * terms["smoothness"]
+            weights["physics"] = self.physics_weight
+        weighted = {f"weighted_{name}": weight * terms[name] for name, weight in weights.items()}
+        total = sum(weighted.values())
+        terms.update(weighted)
         # Detached tensors, not floats: reading a value would wait for the GPU after every batch.
         parts = {name: value.detach() for name, value in terms.items()}
         parts["total"] = total.detach()

@@ -96,7 +96,8 @@ def train_nowcast_model(
     augment: Mapping[str, Any] | None = None,
     seed: int | None = None,
 ) -> dict[str, Any]:
-    """Fit the model ``spec`` (``{"arch", "params", "loss"}``) and write ``model_path`` (best epoch).
+    """Fit the model ``spec`` (``{"arch", "params", "loss"}``, optionally ``"train"`` overrides) and write
+    ``model_path`` (best epoch).
 
     ``augment`` is the ``nowcast.augment`` block (random flips and turns of the training samples).
     ``seed``, one of the entry's ``seeds``, replaces ``train.seed``: the initial weights, shuffling and
@@ -104,6 +105,7 @@ def train_nowcast_model(
     The run directory is ``run/`` beside ``model_path``; a restarted job of the same fingerprint
     resumes from it. Returns the training summary.
     """
+    train = {**train, **spec.get("train", {})}  # the entry's departures, e.g. epochs: 0 for the untrained control
     if seed is not None:
         train = {**train, "seed": seed}
     if train.get("monitor") == "val_csi_m":

@@ -66,7 +66,7 @@ class TrainConfig:
                     "expected a name starting with train_ or val_",
                 ),
                 ("seed", self.seed >= 0, "expected >= 0"),
-                ("epochs", self.epochs >= 1, "expected >= 1"),
+                ("epochs", self.epochs >= 0, "expected >= 0 (0: the untrained control)"),
                 ("batch_size", self.batch_size >= 1, "expected >= 1"),
                 ("num_workers", self.num_workers >= 0, "expected >= 0"),
                 ("lr", math.isfinite(self.lr) and self.lr > 0, "expected a finite number > 0"),

@@ -142,6 +142,8 @@ class Trainer:
         seed_everything(cfg.seed, cfg.deterministic)
         settings = without_run_only(cfg.to_dict())
         with claim_run_dir(self.out_dir, run_fingerprint(settings, self.meta, self.inputs)):
+            if cfg.epochs == 0:
+                return self._evaluate_untrained(val_loader)
             start, finished = self._resume_point()
             epoch = start
             while not finished:
@@ -152,6 +154,27 @@ class Trainer:
                     callback(epoch, row)
                 epoch += 1
             return self._summarise()
+
+    def _evaluate_untrained(self, val_loader: Iterable[Any] | None) -> dict[str, Any]:
+        """``epochs: 0``: validate the seed's initial weights once and save them as epoch 0.
+
+        The untrained model is the control that says what training adds (for the SGT: the motion
+        prior alone); it goes through the same validation, files and export as a trained one.
+        """
+        started = time.perf_counter()
+        row: dict[str, Any] = {"epoch": 0}
+        if val_loader is not None:
+            row.update(_prefixed("val_", self._validate(val_loader)))
+        if self.config.monitor in row:
+            self.stopper.update(row[self.config.monitor], 0)
+        row.update(lr=0.0, seconds=round(time.perf_counter() - started, 3))
+        self.history.append(row)
+        common = {"model": self.model, "config": self.config.to_dict(), "epoch": 0, "metrics": row, "meta": self.meta}
+        save_checkpoint(self.best_path, **common)
+        save_checkpoint(self.last_path, **common)
+        self.history.write_csv(self.out_dir / "history.csv")
+        log.info("epochs: 0, the initial weights exported untrained: %s", row)
+        return self._summarise()
 
     # -- one epoch ---------------------------------------------------------------------------------
 

@@ -15,8 +15,9 @@ forecast is never negative and can only put rain where the advected field has so
 network asks for a new cell: an unconstrained additive source painted a faint floor of VIL over the
 whole domain and negative values into the storm cores. With a motion prior (the cache's optical-flow
 motion) the network predicts the correction to it, so the untrained decoder is the optical-flow
-baseline rather than persistence. The mass that the warp alone creates or destroys (convergent flow,
-outflow through the boundary) is reported as the conservation residual for the physics loss.
+baseline rather than persistence. For the physics loss the decoder reports the residual of the
+advection equation on its own forecast: each lead minus the previous lead moved one step along the
+motion (:class:`~atmo.nowcast.models.base.PhysicsTerms`).
 """
 
 from __future__ import annotations
@@ -87,9 +88,7 @@ class AdvectionDecoder(nn.Module):
         )
         vil = (advected * factor + new_echo).clamp(max=1.0)
         motion_px = motion_step[:, None].expand(batch, self.frames_out, 2, height, width)
-        physics = PhysicsTerms(
-            motion_px=motion_px,
-            source=vil - advected,
-            mass_residual=(advected - last).mean(dim=(2, 3)),
-        )
+        previous = torch.cat([last, vil[:, :-1]], dim=1)
+        moved = semi_lagrangian_warp(previous, motion_step)  # every lead's predecessor, one step on
+        physics = PhysicsTerms(motion_px=motion_px, advection_residual=vil - moved)
         return Forecast(vil=vil, physics=physics)

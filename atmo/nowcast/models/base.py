@@ -29,14 +29,14 @@ class PhysicsTerms:
     Attributes:
         motion_px: ``(B, T_out, 2, H, W)`` displacement per output step in pixels, channels ``(x, y)``
             (columns, rows), the same order as ``grid_sample`` and pysteps' ``(u, v)``.
-        source: ``(B, T_out, H, W)`` intensity change added after advection, code/255 per step.
-        mass_residual: ``(B, T_out)`` change of the domain-mean VIL caused by the advection step alone,
-            i.e. the change in total mass beyond the predicted source/sink.
+        advection_residual: ``(B, T_out, H, W)`` residual of the advection equation on the forecast,
+            ``I_k - warp(I_{k-1}, motion)`` with ``I_0`` the last observed frame (code/255 per step):
+            the Lagrangian change ``dI/dt + u . grad I`` discretised semi-Lagrangian, i.e. the growth,
+            decay and new echo the forecast needs beyond moving the field it already has.
     """
 
     motion_px: torch.Tensor
-    source: torch.Tensor
-    mass_residual: torch.Tensor
+    advection_residual: torch.Tensor
 
 
 @dataclass

@@ -39,7 +39,7 @@ def test_resolved_config_validates_against_the_schema() -> None:
         ({"learning_rate": 0.1}, "key 'cbh.train.learning_rate': unknown key"),
         ({"lr": True}, "key 'cbh.train.lr': expected float, got bool"),
         ({"epochs": 2.5}, "key 'cbh.train.epochs': expected int"),
-        ({"epochs": 0}, "key 'cbh.train.epochs': expected >= 1"),
+        ({"epochs": -1}, "key 'cbh.train.epochs': expected >= 0"),
         ({"device": "tpu"}, "key 'cbh.train.device': expected one of"),
         ({"monitor": "loss"}, "key 'cbh.train.monitor': expected a name starting with train_ or val_"),
         ({"plateau_factor": 1.0}, "key 'cbh.train.plateau_factor'"),

@@ -215,3 +215,21 @@ def test_training_without_validation_monitors_train_loss(tmp_path: Path) -> None
     trainer, train, _, _ = make_trainer(tmp_path, epochs=2, monitor="train_loss")
     summary = trainer.fit(train)
     assert summary["best_epoch"] in (1, 2) and "final_train_loss" in summary
+
+
+def test_zero_epochs_exports_the_initial_weights_validated_once(tmp_path: Path) -> None:
+    trainer, train, val, _ = make_trainer(tmp_path, epochs=0)
+    initial = {name: value.clone() for name, value in trainer.model.state_dict().items()}
+    summary = trainer.fit(train, val)
+    best = load_checkpoint(tmp_path / "best.pt")
+    assert best["epoch"] == 0 and summary["best_epoch"] == 0 and summary["epochs_run"] == 0
+    assert all(torch.equal(best["model"][name], value) for name, value in initial.items())
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert history["epoch"].tolist() == [0] and "train_loss" not in history.columns
+
+    model = tiny_net().eval()
+    load_checkpoint(tmp_path / "best.pt", model)
+    data = NoisyRegression(64, seed=2, jitter=0.0)
+    with torch.no_grad():
+        pred = model(torch.from_numpy(data.x)).squeeze(-1)
+    assert history["val_loss"].iloc[0] == pytest.approx(float(F.mse_loss(pred, torch.from_numpy(data.y))), rel=1e-5)

@@ -77,3 +77,26 @@ def test_forecasts_stay_between_zero_and_one(name: str) -> None:
 def test_baselines_report_no_physics() -> None:
     forecast = _model("unet", 4, 2).forecast(torch.rand(1, 4, 4, 32, 32), torch.ones(1, 4, dtype=torch.bool))
     assert forecast.physics is None
+
+
+def test_unet_on_the_motion_prior_starts_as_the_optical_flow_forecast_and_learns_a_correction() -> None:
+    from atmo.nowcast.models.advection import semi_lagrangian_warp
+
+    model = UNet2D(frames_in=4, frames_out=3, base_channels=8, depth=2, residual_on="motion_prior")
+    x, present = torch.rand(2, 4, 4, 16, 16), torch.ones(2, 4, dtype=torch.bool)
+    motion = torch.zeros(2, 2, 16, 16)
+    motion[:, 0] = 1.5
+    moved = torch.cat([semi_lagrangian_warp(x[:, -1:, 0], k * motion) for k in (1, 2, 3)], dim=1)
+    assert torch.allclose(model(x, present, motion), moved.clamp(0, 1))
+    with pytest.raises(ValueError, match="pass the motion"):
+        model(x, present)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    target = (moved + 0.1).clamp(0, 1)
+    for _ in range(20):
+        optimizer.zero_grad()
+        loss = ((model(x, present, motion) - target) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < ((moved - target) ** 2).mean().item() / 2
+    with pytest.raises(ValueError, match="residual_on"):
+        UNet2D(residual_on="climatology")

@@ -20,24 +20,34 @@ def case() -> tuple[torch.Tensor, torch.Tensor, PhysicsTerms]:
     pred = target + 0.1
     motion = torch.zeros(1, 2, 2, 4, 4)
     motion[0, 0, 0, :, 2:] = 1.0  # one jump of 1 px/step along the columns, on all 4 rows
-    physics = PhysicsTerms(motion_px=motion, source=torch.zeros(1, 2, 4, 4), mass_residual=torch.tensor([[0.1, -0.3]]))
+    residual = torch.zeros(1, 2, 4, 4)
+    residual[0, 0, 0, 0], residual[0, 1, 3, 3] = 0.4, -0.8  # one growing and one decaying pixel
+    physics = PhysicsTerms(motion_px=motion, advection_residual=residual)
     return pred, target, physics
 
 
 def test_parts_match_hand_computation(case) -> None:
     pred, target, physics = case
     total, parts = NowcastLoss(
-        mse_weight=1, extreme_weight=2, physics_weight=0.5, conservation_weight=1, smoothness_weight=3, csi_weight=0
+        mse_weight=1, extreme_weight=2, physics_weight=0.5, advection_weight=1, smoothness_weight=3, csi_weight=0
     )(pred, target, physics)
     assert math.isclose(parts["mse"], 0.01, rel_tol=1e-5)
     assert math.isclose(parts["extreme"], 2 * 0.01 / 32, rel_tol=1e-5)
-    assert math.isclose(parts["conservation"], (0.01 + 0.09) / 2, rel_tol=1e-5)
+    assert math.isclose(parts["advection"], (0.4 + 0.8) / 32, rel_tol=1e-5)  # L1: signs do not cancel
     # column differences: 4 of the 2*2*4*3 = 48 differences equal 1; row differences all 0
     assert math.isclose(parts["smoothness"], 4 / 48, rel_tol=1e-5)
-    physics_part = parts["conservation"] + 3 * parts["smoothness"]
+    physics_part = parts["advection"] + 3 * parts["smoothness"]
     expected_total = parts["mse"] + 2 * parts["extreme"] + 0.5 * physics_part
     assert math.isclose(parts["physics"], physics_part, rel_tol=1e-6)
     assert math.isclose(total.item(), expected_total, rel_tol=1e-6) and parts["total"] == total.item()
+    weighted = {name: parts[f"weighted_{name}"].item() for name in ("mse", "extreme", "physics")}
+    expected = {
+        "mse": parts["mse"].item(),
+        "extreme": 2 * parts["extreme"].item(),
+        "physics": 0.5 * physics_part.item(),
+    }
+    assert weighted == pytest.approx(expected)
+    assert sum(weighted.values()) == pytest.approx(total.item(), rel=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -48,7 +58,8 @@ def test_each_weight_scales_its_part_only(case, weight: str, part: str) -> None:
     pred, target, physics = case
     low_total, low = NowcastLoss(**{weight: 1.0})(pred, target, physics)
     high_total, high = NowcastLoss(**{weight: 3.0})(pred, target, physics)
-    assert {k: v for k, v in low.items() if k != "total"} == {k: v for k, v in high.items() if k != "total"}
+    unweighted = [k for k in low if k != "total" and not k.startswith("weighted_")]
+    assert {k: low[k] for k in unweighted} == {k: high[k] for k in unweighted}
     assert math.isclose(high_total.item() - low_total.item(), 2.0 * low[part], rel_tol=1e-5)
 
 
@@ -62,7 +73,8 @@ def test_zero_weights_are_the_loss_ablations(case) -> None:
 def test_without_physics_terms_only_data_parts() -> None:
     pred, target = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
     _, parts = NowcastLoss()(pred, target)
-    assert set(parts) == {"mse", "extreme", "soft_csi", "total"}
+    data_parts = {"mse", "extreme", "soft_csi"}
+    assert set(parts) == data_parts | {f"weighted_{name}" for name in data_parts} | {"total"}
 
 
 def test_physics_gradient_smooths_motion() -> None:

@@ -5,6 +5,11 @@ import re
 from atmo.errors import ConfigError
 from atmo.io.download import without_transfer
 from atmo.io.sevir import data_file_names, read_catalog
+from atmo.nowcast.loss_choice import (
+    candidate_spec,
+    check_loss_choice,
+    loss_choice_settings,
+)
 
 SEVIR_ROOT = f"{RESOURCES}/nowcast/sevir"
 NOWCAST_SPLITS = ["train", "val", "test"]
@@ -44,6 +49,8 @@ def nowcast_targets(wildcards):
 
 
 NOWCAST_MODELS = list(config["nowcast"]["models"])
+NOWCAST_LOSS_CHOICE = loss_choice_settings(config["nowcast"].get("loss_choice"))
+NOWCAST_CANDIDATES = NOWCAST_LOSS_CHOICE.labels() if NOWCAST_LOSS_CHOICE else {}
 # The baselines are deterministic: one forecast, under this seed label.
 NOWCAST_BASELINE_SEED = 0
 NOWCAST_BASELINES = list(config["nowcast"]["baselines"])
@@ -65,6 +72,8 @@ def _check_nowcast_entries():
     from atmo.nowcast.comparison import check_comparison
 
     check_comparison(config["nowcast"])
+    if NOWCAST_LOSS_CHOICE:
+        check_loss_choice(NOWCAST_LOSS_CHOICE, config["nowcast"]["models"])
     cache = config["nowcast"]["cache"]
     check_entries(
         "nowcast",
@@ -83,14 +92,42 @@ if workflow.is_main_process:
         stop_with_one_line(error)
 
 
-def nowcast_model_spec(wildcards):
-    """Only what changes this model's weights: its entry of `nowcast.models` without its seed list
+def nowcast_entry_spec(name):
+    """Only what changes this entry's weights: its entry of `nowcast.models` without its seed list
     (the job's own seed comes from the wildcard) or comparison role, so editing one model retrains only
     that model, and editing its seeds adds or removes only those jobs."""
-    spec = config_section("nowcast", "models", wildcards.model)
+    spec = config_section("nowcast", "models", name)
     return {
         key: value for key, value in spec.items() if key not in ("seeds", "ablation_of")
     }
+
+
+def nowcast_model_spec(wildcards):
+    """The params `spec` of the training job of model `wildcards.model`."""
+    return nowcast_entry_spec(wildcards.model)
+
+
+def nowcast_train_choice(wildcards):
+    """``{"choice": loss_choice.json}`` for an entry of `nowcast.loss_choice.applies_to`, else nothing."""
+    if NOWCAST_LOSS_CHOICE and wildcards.model in NOWCAST_LOSS_CHOICE.applies_to:
+        return {"choice": f"{RESULTS}/nowcast/loss_choice.json"}
+    return {}
+
+
+def nowcast_candidate_spec(wildcards):
+    """The tuned entry's spec with this candidate's value of the chosen loss weight."""
+    spec = nowcast_entry_spec(NOWCAST_LOSS_CHOICE.model)
+    return candidate_spec(
+        NOWCAST_LOSS_CHOICE, spec, NOWCAST_CANDIDATES[wildcards.candidate]
+    )
+
+
+def nowcast_candidate_metrics(wildcards):
+    """Every candidate's metrics.json, in the config's order of values."""
+    return [
+        f"{RESULTS}/nowcast/loss_choice/{label}/seed{NOWCAST_LOSS_CHOICE.seed}/metrics.json"
+        for label in NOWCAST_CANDIDATES
+    ]
 
 
 def nowcast_train_settings():

@@ -10,6 +10,7 @@ nowcast_score{name}{seed} -> comparisons (results/nowcast/comparisons.json) -> n
 
 rule nowcast_train:
     input:
+        unpack(nowcast_train_choice),
         train=f"{RESULTS}/nowcast/cache/train.h5",
         val=f"{RESULTS}/nowcast/cache/val.h5",
     output:
@@ -36,6 +37,56 @@ rule nowcast_train:
         augment=config_section("nowcast", "augment"),
     script:
         "../workflow_scripts/nowcast_train.py"
+
+
+rule nowcast_loss_candidate:
+    input:
+        train=f"{RESULTS}/nowcast/cache/train.h5",
+        val=f"{RESULTS}/nowcast/cache/val.h5",
+    output:
+        model=f"{RESULTS}/nowcast/loss_choice/{{candidate}}/seed{{seed}}/model.pt",
+        history=f"{RESULTS}/nowcast/loss_choice/{{candidate}}/seed{{seed}}/history.csv",
+        metrics=f"{RESULTS}/nowcast/loss_choice/{{candidate}}/seed{{seed}}/metrics.json",
+    log:
+        f"{LOGS}/nowcast/nowcast_loss_candidate/{{candidate}}/seed{{seed}}.log",
+    benchmark:
+        f"{BENCHMARKS}/nowcast/nowcast_loss_candidate/{{candidate}}/seed{{seed}}.tsv"
+    wildcard_constraints:
+        candidate="|".join(map(re.escape, NOWCAST_CANDIDATES)) or "(?!)",
+        seed=r"\d+",
+    conda:
+        "../envs/torch.yaml"
+    threads: MODEL_THREADS
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        runtime=240,
+    params:
+        spec=nowcast_candidate_spec,
+        train=nowcast_train_settings(),
+        augment=config_section("nowcast", "augment"),
+    script:
+        "../workflow_scripts/nowcast_train.py"
+
+
+rule nowcast_loss_choice:
+    input:
+        metrics=nowcast_candidate_metrics,
+    output:
+        choice=f"{RESULTS}/nowcast/loss_choice.json",
+    log:
+        f"{LOGS}/nowcast/nowcast_loss_choice.log",
+    benchmark:
+        f"{BENCHMARKS}/nowcast/nowcast_loss_choice.tsv"
+    conda:
+        "../envs/data.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        choice=config_section("nowcast", "loss_choice"),
+    script:
+        "../workflow_scripts/nowcast_loss_choice.py"
 
 
 rule nowcast_forecast:

@@ -130,9 +130,11 @@ def test_bad_config_stops_before_any_job_with_one_line(snakemake_in) -> None:
     assert "riskseg" in line and "tile_sise" in line
 
 
-#: Rules whose jobs make choices (the best epoch on validation data, the riskseg decision rule).
+#: Rules whose jobs make choices (the best epoch on validation data, a loss weight, the riskseg decision rule).
 CHOOSING_RULES = (
     "nowcast_train",
+    "nowcast_loss_candidate",
+    "nowcast_loss_choice",
     "cbh_pretrain_mae",
     "cbh_train",
     "riskseg_train",

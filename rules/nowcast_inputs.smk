@@ -54,7 +54,9 @@ NOWCAST_CANDIDATES = NOWCAST_LOSS_CHOICE.labels() if NOWCAST_LOSS_CHOICE else {}
 # The baselines are deterministic: one forecast, under this seed label.
 NOWCAST_BASELINE_SEED = 0
 NOWCAST_BASELINES = list(config["nowcast"]["baselines"])
-NOWCAST_NAMES = NOWCAST_MODELS + NOWCAST_BASELINES
+# The synthetic generator's own forecast (atmo.nowcast.oracle): what its data allow; real SEVIR has none.
+NOWCAST_ORACLES = ["oracle"] if config["nowcast"]["source"] == "synthetic" else []
+NOWCAST_NAMES = NOWCAST_MODELS + NOWCAST_BASELINES + NOWCAST_ORACLES
 NOWCAST_MODEL_PATTERN = "|".join(map(re.escape, NOWCAST_MODELS)) or "(?!)"
 NOWCAST_BASELINE_PATTERN = "|".join(map(re.escape, NOWCAST_BASELINES)) or "(?!)"
 NOWCAST_NAME_PATTERN = "|".join(map(re.escape, NOWCAST_NAMES)) or "(?!)"
@@ -145,7 +147,10 @@ def nowcast_seed_labels():
     }
     return {
         **seeds,
-        **{name: [str(NOWCAST_BASELINE_SEED)] for name in NOWCAST_BASELINES},
+        **{
+            name: [str(NOWCAST_BASELINE_SEED)]
+            for name in NOWCAST_BASELINES + NOWCAST_ORACLES
+        },
     }
 
 
@@ -199,6 +204,10 @@ def nowcast_frames_out(wildcards):
 
 
 def nowcast_kinds():
-    """Role of every forecaster in the table: model, ablation (from the config) or baseline."""
+    """Role of every forecaster in the table: model, ablation (from the config), baseline or oracle."""
     kinds = {name: spec["kind"] for name, spec in config["nowcast"]["models"].items()}
-    return {**kinds, **{name: "baseline" for name in NOWCAST_BASELINES}}
+    return {
+        **kinds,
+        **{name: "baseline" for name in NOWCAST_BASELINES},
+        **{name: "oracle" for name in NOWCAST_ORACLES},
+    }

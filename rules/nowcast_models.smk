@@ -137,6 +137,27 @@ rule nowcast_baseline:
         "../workflow_scripts/nowcast_baseline.py"
 
 
+rule nowcast_oracle:
+    input:
+        test=f"{RESULTS}/nowcast/cache/test.h5",
+    output:
+        forecast=f"{RESULTS}/nowcast/forecasts/oracle/seed{NOWCAST_BASELINE_SEED}.h5",
+    log:
+        f"{LOGS}/nowcast/nowcast_oracle.log",
+    benchmark:
+        f"{BENCHMARKS}/nowcast/nowcast_oracle.tsv"
+    conda:
+        "../envs/data.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        seed=config_section("nowcast", "seed"),
+        synthetic=config_section("nowcast", "synthetic"),
+    script:
+        "../workflow_scripts/nowcast_oracle.py"
+
+
 rule nowcast_score:
     input:
         forecast=f"{RESULTS}/nowcast/forecasts/{{name}}/seed{{seed}}.h5",

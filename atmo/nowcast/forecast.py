@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import h5py
 import numpy as np
@@ -56,6 +57,20 @@ def baseline_predictor(name: str, frames_out: int) -> Predictor:
     return predict
 
 
+@contextmanager
+def forecast_file(
+    out_path: str | os.PathLike[str], shape: tuple[int, ...], event_id: np.ndarray, label: str
+) -> Iterator[h5py.Dataset]:
+    """Open the forecast file's ``forecast`` dataset ``shape`` for writing; ``event_id`` and ``label``
+    are stored beside it. The file appears only when the block ends without an error (atomic write);
+    the writer sets ``seconds_per_sample`` on the dataset's file attributes."""
+    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as out:
+        forecast = out.create_dataset(FORECAST_DATASET, shape=shape, dtype="float32", chunks=(1, *shape[1:]))
+        yield forecast
+        out["event_id"] = event_id
+        out.attrs["label"] = label
+
+
 def write_forecasts(
     test_cache: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
@@ -74,8 +89,7 @@ def write_forecasts(
         event_id = require_dataset(cache, "event_id", kinds="S", shape=(n,))[...]
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
     seconds = 0.0
-    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as out:
-        forecast = out.create_dataset(FORECAST_DATASET, shape=shape, dtype="float32", chunks=(1, *shape[1:]))
+    with forecast_file(out_path, shape, event_id, label) as forecast:
         start = 0
         for batch in loader:
             tick = time.perf_counter()
@@ -86,8 +100,6 @@ def write_forecasts(
                 raise ValueError(f"{label or 'predictor'}: forecast shape {values.shape}, expected (B, {expected})")
             forecast[start : start + len(values)] = values
             start += len(values)
-        out["event_id"] = event_id
-        out.attrs["seconds_per_sample"] = seconds / max(n, 1)
-        out.attrs["label"] = label
+        forecast.file.attrs["seconds_per_sample"] = seconds / max(n, 1)
     log.info("%s: %d forecasts, %.4f s per sample", label, n, seconds / max(n, 1))
     return seconds / max(n, 1)

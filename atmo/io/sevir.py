@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,8 +33,8 @@ from atmo.io.hdf5 import open_hdf5, require_dataset
 
 log = logging.getLogger(__name__)
 
-#: Fields every catalog row must have (episode and event ids, event type and the corner coordinates
-#: are empty for SEVIR's random events, so they may be missing).
+#: Fields a catalog row needs to be used, checked on the rows a step uses (:func:`complete_rows`);
+#: episode and event ids, event type and the corner coordinates are empty for SEVIR's random events.
 REQUIRED_FIELDS = ("id", "file_name", "file_index", "img_type", "time_utc", "minute_offsets", "size_x", "size_y")
 
 CATALOG_COLUMNS = (
@@ -152,8 +153,10 @@ def data_file_name(img_type: str, storm: bool, when: datetime | date) -> str:
 def read_catalog(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read ``CATALOG.csv``, checking that it has SEVIR's columns; ``time_utc`` becomes a timestamp.
 
-    Row-level irregularities of the real catalog (other frame offsets, a modality listed twice) are
-    not errors here: :func:`select_events` drops such rows and says how many.
+    Row-level irregularities of the real catalog (a row without ``minute_offsets`` or ``size_x``,
+    other frame offsets, a modality listed twice) are not errors here: the real catalog has such
+    rows, some of image types never selected, so :func:`select_events` drops the selected ones and
+    says how many and why.
     """
     path = Path(path)
     if not path.is_file():
@@ -165,7 +168,7 @@ def read_catalog(path: str | os.PathLike[str]) -> pd.DataFrame:
     missing = [c for c in CATALOG_COLUMNS if c not in catalog.columns]
     if missing:
         raise InputError(path, f"catalog lacks column(s) {missing}")
-    _check_complete_rows(path, catalog)
+    _check_not_truncated(path, catalog)
     try:
         catalog["time_utc"] = pd.to_datetime(catalog["time_utc"], format="ISO8601")
     except (ValueError, TypeError) as err:
@@ -173,11 +176,11 @@ def read_catalog(path: str | os.PathLike[str]) -> pd.DataFrame:
     return catalog
 
 
-def _check_complete_rows(path: Path, catalog: pd.DataFrame) -> None:
-    """Refuse a catalog cut mid-row (a partial download or copy) or with a row lacking a required field.
+def _check_not_truncated(path: Path, catalog: pd.DataFrame) -> None:
+    """Refuse a catalog cut mid-row (a partial download or copy), naming the line (header = 1).
 
     pandas pads a short last line with NaN, so a truncated file would otherwise load with its tail
-    silently dropped later as unusable events. Rows are named by their line in the file (header = 1).
+    silently dropped later as incomplete rows.
     """
     with path.open("rb") as handle:
         handle.seek(0, os.SEEK_END)
@@ -187,11 +190,24 @@ def _check_complete_rows(path: Path, catalog: pd.DataFrame) -> None:
                 raise InputError(
                     path, f"ends mid-row at line {len(catalog) + 1}: the file is truncated (fetch it again)"
                 )
-    incomplete = catalog.loc[:, list(REQUIRED_FIELDS)].isna()
-    if incomplete.to_numpy().any():
-        row = int(incomplete.any(axis=1).to_numpy().argmax())
-        fields = [name for name in REQUIRED_FIELDS if incomplete.iloc[row][name]]
-        raise InputError(path, f"line {row + 2} (event {catalog['id'].iloc[row]!r}) has no {', '.join(fields)}")
+
+
+def complete_rows(rows: pd.DataFrame, what: str) -> pd.DataFrame:
+    """``rows`` without those lacking a :data:`REQUIRED_FIELDS` value; one log line says how many and why.
+
+    Called on the rows a step actually uses (``what`` names them in the log), never on the whole
+    catalog: an incomplete row of an image type nobody selected must not stop a run.
+    """
+    missing = rows.loc[:, list(REQUIRED_FIELDS)].isna()
+    incomplete = missing.any(axis=1)
+    if incomplete.any():
+        lacking = missing[incomplete].apply(lambda lacks: ", ".join(lacks.index[lacks]), axis=1)
+        reasons = Counter(zip(rows.loc[incomplete, "img_type"].astype(str), lacking, strict=True))
+        detail = "; ".join(f"{n} {img_type} without {fields}" for (img_type, fields), n in sorted(reasons.items()))
+        log.warning(
+            "dropping %d of %d %s row(s) lacking a required field: %s", incomplete.sum(), len(rows), what, detail
+        )
+    return rows[~incomplete]
 
 
 def write_catalog(path: str | os.PathLike[str], catalog: pd.DataFrame) -> None:
@@ -233,13 +249,15 @@ class Selection:
     max_events: int | None = None
 
 
-def select_events(catalog: pd.DataFrame, selection: Selection) -> pd.DataFrame:
-    """Rows of ``catalog`` for the selected events and modalities (same columns, same values).
+def select_events(catalog: pd.DataFrame, selection: Selection, where: str | os.PathLike[str]) -> pd.DataFrame:
+    """Rows of ``catalog`` (read from ``where``) for the selected events and modalities (same columns, same values).
 
+    Only the rows of the selected modalities are checked: those lacking a required field are dropped
+    (:func:`complete_rows`), so are those with other frame offsets and repeats, each with a log line.
     ``max_events`` keeps events evenly spaced through the time-sorted list, so a date-based split
-    still finds events on both sides of its boundaries.
+    still finds events on both sides of its boundaries. No event left: :class:`InputError` naming ``where``.
     """
-    rows = catalog[catalog["img_type"].isin(selection.modalities)]
+    rows = complete_rows(catalog[catalog["img_type"].isin(selection.modalities)], "selected")
     regular = rows["minute_offsets"] == MINUTE_OFFSETS
     unique = ~rows.duplicated(["id", "img_type"])
     if (~regular).any() or (~unique).any():
@@ -263,6 +281,10 @@ def select_events(catalog: pd.DataFrame, selection: Selection) -> pd.DataFrame:
     if selection.max_events is not None and len(chosen) > selection.max_events:
         evenly = np.unique(np.linspace(0, len(chosen) - 1, selection.max_events).round().astype(int))
         chosen = chosen.iloc[evenly]
+    if chosen.empty:
+        raise InputError(
+            Path(where), f"no event of its {len(events)} usable one(s) matches {selection.WHERE} {selection}"
+        )
     log.info("selected %d of %d events", len(chosen), len(events))
     return rows[rows["id"].isin(set(chosen))].reset_index(drop=True)
 

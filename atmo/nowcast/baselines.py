@@ -46,15 +46,16 @@ def lk_motion(frames: ArrayLike, n_motion_frames: int = MOTION_FRAMES) -> np.nda
     """Lucas-Kanade motion ``(2, H, W)`` float32 of the last ``n_motion_frames`` of ``frames (T, H, W)``.
 
     Channels ``(x, y)`` (columns, rows) in pixels per frame interval, pysteps' ``(u, v)``. The nowcast
-    cache stores this field per sample as the SGT's motion prior, so the prior and the optical-flow
-    baseline are the same estimate.
+    cache stores this field per sample as the SGT's motion prior in float16 (half the disk), so it is
+    rounded to float16 here: the prior and the optical-flow baseline stay exactly the same motion.
+    The rounding is relative 2**-11, under 1e-3 px for the few pixels per step storms move.
     """
     _check_motion_frames(n_motion_frames)
     recent = np.asarray(frames, dtype=np.float64)[-n_motion_frames:]
     if recent.ndim != 3 or len(recent) < n_motion_frames:
         raise ValueError(f"need (T >= {n_motion_frames}, H, W) frames for the motion, got {np.shape(frames)}")
     motion_method, _ = _pysteps_methods()
-    return motion_method(recent).astype(np.float32)
+    return motion_method(recent).astype(np.float16).astype(np.float32)
 
 
 def optical_flow(vil_history: ArrayLike, n_leads: int, *, n_motion_frames: int = MOTION_FRAMES) -> np.ndarray:

@@ -5,17 +5,24 @@ extracted once into a chunked HDF5 file (one chunk per sample) that a DataLoader
 ``num_workers > 0``. Per event this
 
 1. decodes every modality and resamples it to one ``grid_size x grid_size`` grid over the event's
-   patch (area mean when shrinking, bilinear when enlarging), so VIL (1 km), IR (2 km) and
-   lightning (8 km) line up pixel for pixel;
-2. rasterises lightning flashes to counts per cell and 5-minute frame, frame ``k`` counting the
-   flashes of the 5 minutes *before* its time (causal: an input frame never sees later flashes);
+   patch (area mean when shrinking, bilinear when enlarging; lightning: see 2), so VIL (1 km),
+   IR (2 km) and lightning (8 km) line up pixel for pixel;
+2. rasterises lightning flashes to counts per *native* lightning cell (the lightning row's
+   ``size_x x size_y``, 8 km for real SEVIR) and 5-minute frame, frame ``k`` counting the flashes of
+   the 5 minutes *before* its time (causal: an input frame never sees later flashes), and only then
+   brings them to the grid (:func:`lightning_channel`), so the channel stays in the unit the
+   benchmark's lightning constants are for: flashes per 8 km cell and frame;
 3. normalises: VIL as code/255 (so benchmark threshold ``t`` is ``t/255`` in both ``x`` and ``y``),
    IR and lightning as ``(value - offset) / scale`` with the benchmark's constants (config);
 4. cuts samples ``[t0, t0 + frames_in) -> [t0 + frames_in, t0 + frames_in + frames_out)`` with
    ``t0 = 0, stride, 2 stride, ...`` (SEVIR benchmark: 13 -> 12 with stride 12 gives its three
    samples per event);
 5. estimates each sample's motion from its last input frames with the optical-flow baseline's
-   Lucas-Kanade method (the SGT's motion prior; once per sample here, not once per epoch).
+   Lucas-Kanade method (the SGT's motion prior; once per sample here, not once per epoch), stored as
+   float16: displacements of a few pixels per step keep ~1e-3 px (relative 2**-11), and float32
+   would double a field of 1.2 MB per sample at 384 x 384, tens of GB over SEVIR. :func:`lk_motion`
+   rounds to float16 itself, so the stored prior is exactly the baseline's motion; readers get
+   float32 (:class:`atmo.nowcast.dataset.NowcastDataset`).
 
 A modality an event lacks in the catalog is a zero channel with ``present = False`` (and a log
 line), never silent zeros. Layout: see the contract in the project notes, ``write_cache``.
@@ -72,8 +79,8 @@ class Affine:
 class Normalisation:
     """The ``nowcast.cache.normalisation`` block: the SEVIR benchmark's constants by default.
 
-    IR in stored units (degC x 100), lightning in flashes per cell and 5-min frame; VIL is always
-    code/255 and has no entry.
+    IR in stored units (degC x 100), lightning in flashes per native lightning cell (8 km) and 5-min
+    frame, whatever the cache's grid; VIL is always code/255 and has no entry.
     """
 
     WHERE: ClassVar[str] = "nowcast.cache.normalisation"
@@ -112,33 +119,53 @@ def sample_starts(frames_in: int, frames_out: int, stride: int) -> list[int]:
     return list(range(0, N_FRAMES - frames_in - frames_out + 1, stride))
 
 
-def resample(field_hwt: np.ndarray, grid_size: int) -> np.ndarray:
-    """``(H, W, T)`` -> ``(T, grid, grid)`` float32: area mean when shrinking, bilinear otherwise."""
+def resample(field_hwt: np.ndarray, grid_size: int, *, enlarge: str = "bilinear") -> np.ndarray:
+    """``(H, W, T)`` -> ``(T, grid, grid)`` float32: area mean when shrinking, ``enlarge`` otherwise.
+
+    ``enlarge`` is a ``torch.nn.functional.interpolate`` mode: ``bilinear`` for the continuous
+    rasters; ``area`` gives each grid pixel the mean of the cells it overlaps (for an integer
+    factor: its cell's value), the mode for per-cell counts.
+    """
     frames = torch.from_numpy(np.ascontiguousarray(np.moveaxis(field_hwt, -1, 0), dtype=np.float32))[:, None]
     if frames.shape[-1] == grid_size and frames.shape[-2] == grid_size:
         return frames[:, 0].numpy()
     shrink = frames.shape[-1] > grid_size
-    mode = {"mode": "area"} if shrink else {"mode": "bilinear", "align_corners": False}
-    return F.interpolate(frames, size=(grid_size, grid_size), **mode)[:, 0].numpy()
+    mode = "area" if shrink else enlarge
+    corners = {"align_corners": False} if mode == "bilinear" else {}
+    return F.interpolate(frames, size=(grid_size, grid_size), mode=mode, **corners)[:, 0].numpy()
 
 
-def rasterise_flashes(flashes: np.ndarray, lght_pixels: int, grid_size: int) -> np.ndarray:
-    """Flashes ``(n, 5)`` [t_s, lat, lon, x, y] -> counts ``(49, grid, grid)`` float32.
+def rasterise_flashes(flashes: np.ndarray, size_x: int, size_y: int) -> np.ndarray:
+    """Flashes ``(n, 5)`` [t_s, lat, lon, x, y] -> counts ``(size_y, size_x, 49)`` float32 per native cell.
 
-    ``x, y`` are in the lightning row's pixels (``lght_pixels`` per side). Frame ``k`` at time
-    ``T_k`` counts flashes with ``T_k - 5 min < t <= T_k``; flashes outside the patch or the event
-    window are dropped.
+    ``x, y`` are in the lightning row's pixels (column, row; ``size_x x size_y`` of them, 8 km each
+    for real SEVIR), so a flash is counted in the cell it fell in, on the grid the benchmark's
+    lightning normalisation is for, whatever the cache's grid. Frame ``k`` at time ``T_k`` counts
+    flashes with ``T_k - 5 min < t <= T_k``, so an input frame never holds a later flash; flashes
+    outside the patch or the event window are dropped.
     """
-    counts = np.zeros((N_FRAMES, grid_size, grid_size), dtype=np.float32)
+    counts = np.zeros((size_y, size_x, N_FRAMES), dtype=np.float32)
     if len(flashes) == 0:
         return counts
     frame_s = FRAME_MINUTES * 60.0
     frame = np.ceil((flashes[:, 0] - FRAME_OFFSETS_MIN[0] * 60.0) / frame_s).astype(np.int64)
-    col = np.floor(flashes[:, 3] * grid_size / lght_pixels).astype(np.int64)
-    row = np.floor(flashes[:, 4] * grid_size / lght_pixels).astype(np.int64)
-    inside = (frame >= 0) & (frame < N_FRAMES) & (col >= 0) & (col < grid_size) & (row >= 0) & (row < grid_size)
-    np.add.at(counts, (frame[inside], row[inside], col[inside]), 1.0)
+    col = np.floor(flashes[:, 3]).astype(np.int64)
+    row = np.floor(flashes[:, 4]).astype(np.int64)
+    inside = (frame >= 0) & (frame < N_FRAMES) & (col >= 0) & (col < size_x) & (row >= 0) & (row < size_y)
+    np.add.at(counts, (row[inside], col[inside], frame[inside]), 1.0)
     return counts
+
+
+def lightning_channel(flashes: np.ndarray, row: pd.Series, grid_size: int) -> np.ndarray:
+    """Flashes of one event -> ``(49, grid, grid)`` flashes per native cell and frame, on the cache grid.
+
+    Counted per native cell first (:func:`rasterise_flashes`), then resampled: the area mean when the
+    grid is coarser, each grid pixel its cell's count when finer. Either way a value is still
+    "flashes per 8 km cell per 5-min frame", the unit of the benchmark's lightning constants
+    (counting straight onto a 1 km grid would give counts 64 times smaller than they assume).
+    """
+    counts = rasterise_flashes(flashes, int(row["size_x"]), int(row["size_y"]))
+    return resample(counts, grid_size, enlarge="area")
 
 
 def event_channels(reader: SevirReader, rows: dict[str, pd.Series], cfg: CacheConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -157,7 +184,7 @@ def event_channels(reader: SevirReader, rows: dict[str, pd.Series], cfg: CacheCo
                 log.warning("%s: %.2f%% VIL pixels missing, set to 0", row["id"], 100 * missing.mean())
             out[:, channel] = resample(np.where(missing, 0, raw), grid) / 255.0
             continue
-        value = rasterise_flashes(raw, int(row["size_x"]), grid) if img_type == "lght" else resample(raw, grid)
+        value = lightning_channel(raw, row, grid) if img_type == "lght" else resample(raw, grid)
         norm = getattr(cfg.normalisation, img_type)
         out[:, channel] = (value - norm.offset) / norm.scale
     return out, present
@@ -202,7 +229,7 @@ def build_cache(
             "y", (n_samples, t_out, grid, grid), np.float16, chunks=(1, t_out, grid, grid), compression=compression
         )
         motion = handle.create_dataset(
-            "motion", (n_samples, 2, grid, grid), np.float32, chunks=(1, 2, grid, grid), compression=compression
+            "motion", (n_samples, 2, grid, grid), np.float16, chunks=(1, 2, grid, grid), compression=compression
         )
         present = np.zeros((n_samples, len(MODALITIES)), dtype=bool)
         ids = np.zeros(n_samples, dtype=f"S{max((len(i) for i in event_ids), default=1)}")

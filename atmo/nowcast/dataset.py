@@ -43,7 +43,8 @@ class NowcastDataset(H5ArrayDataset):
 
     Channels of ``x`` are ``[vil, ir069, ir107, lght]``; VIL in ``x`` and ``y`` is code/255, so
     persistence is ``x[:, -1, 0]``; ``motion`` is the optical-flow motion of the last input frames in
-    pixels per frame, channels ``(x, y)`` (the SGT's motion prior). Attributes ``frames_in``,
+    pixels per frame, channels ``(x, y)`` (the SGT's motion prior). The file stores ``x``, ``y`` and
+    ``motion`` as float16; items are float32 (:class:`H5ArrayDataset`). Attributes ``frames_in``,
     ``frames_out``, ``grid_size``, ``km_per_pixel`` and ``normalisation`` (dict) describe the file.
     With ``augment`` every item is flipped and turned at random (all fields alike, the motion's
     components too), for training.

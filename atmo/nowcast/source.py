@@ -27,7 +27,7 @@ from atmo.config_blocks import build_block, check
 from atmo.errors import ConfigError, InputError
 from atmo.io.atomic import atomic_path
 from atmo.io.download import DownloadSettings, download, transfer_settings
-from atmo.io.sevir import check_data_file, read_catalog, write_catalog
+from atmo.io.sevir import check_data_file, complete_rows, read_catalog, write_catalog
 from atmo.synth.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
 
 log = logging.getLogger(__name__)
@@ -131,11 +131,12 @@ def fetch_catalog(cfg: SourceConfig, dest: str | os.PathLike[str]) -> pd.DataFra
 
 def fetch_data_file(cfg: SourceConfig, catalog: pd.DataFrame, file_name: str, dest: str | os.PathLike[str]) -> Path:
     """Put data file ``file_name`` (relative to SEVIR's ``data/``) at ``dest``, checked against
-    the rows of ``catalog`` (the source's full catalog) that refer to it."""
+    the rows of ``catalog`` (the source's full catalog) that refer to it, less those lacking a
+    required field (no step uses them, so they cannot describe the file)."""
     dest = Path(dest)
-    rows = catalog[catalog["file_name"] == file_name]
+    rows = complete_rows(catalog[catalog["file_name"] == file_name], file_name)
     if rows.empty:
-        raise InputError(dest, f"no catalog row refers to {file_name}")
+        raise InputError(dest, f"no complete catalog row refers to {file_name}")
     if cfg.source == "synthetic":
         write_synthetic_file(catalog, file_name, dest, cfg.synthetic)
     elif cfg.source == "sevir_local":

@@ -12,7 +12,10 @@ import pytest
 from local_http import silent_server
 from workflow_helpers import edit_config, load_config
 
+from atmo.config_blocks import build_block
 from atmo.io.sevir import MODALITIES, data_file_names, read_catalog, write_catalog
+from atmo.nowcast.cache import CacheConfig
+from atmo.nowcast.volume import expected_volume
 from atmo.synth.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
 
 pytestmark = pytest.mark.workflow
@@ -78,8 +81,13 @@ def test_local_source_links_files_in_place(workflow_dir: Path, snakemake_in, tmp
     write_catalog(local / "CATALOG.csv", catalog)
     for name in data_file_names(catalog):
         write_synthetic_file(catalog, name, local / "data" / name, cfg)
-    _nowcast_config(workflow_dir, source="sevir_local", sevir={"local_dir": str(local)})
-    snakemake_in("results/nowcast/cache/test.h5")
+    block = _nowcast_config(workflow_dir, source="sevir_local", sevir={"local_dir": str(local)})
+    result = snakemake_in("results/nowcast/cache/test.h5")
+    # the catalog checkpoint said what the fetch jobs after it would bring, and what the caches take
+    expected = expected_volume(catalog, catalog, build_block(CacheConfig, block["cache"], "nowcast.cache"))
+    assert expected.files == len(data_file_names(catalog)) and expected.download_bytes > 0
+    assert expected.describe() in (workflow_dir / "results/logs/nowcast/sevir_catalog.log").read_text()
+    assert expected.describe() in result.stdout
     data = workflow_dir / "resources/nowcast/sevir/data"
     links = list(data.rglob("*.h5"))
     assert links and all(p.is_symlink() and p.resolve().is_relative_to(local) for p in links)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from atmo.metrics.contingency import ContingencyAccumulator
-from atmo.nowcast.baselines import BASELINES, optical_flow, persistence
+from atmo.nowcast.baselines import BASELINES, lk_motion, optical_flow, persistence
 
 T_IN, T_OUT, SIZE = 5, 6, 64
 
@@ -95,3 +95,17 @@ def test_optical_flow_on_empty_field_is_zero() -> None:
     # A sample whose VIL is missing (all zeros in the cache) has no features to track: zero motion.
     out = optical_flow(np.zeros((1, T_IN, 32, 32), dtype=np.float32), T_OUT)
     assert out.shape == (1, T_OUT, 32, 32) and not out.any()
+
+
+def test_motion_is_rounded_to_float16_within_a_thousandth_of_a_pixel(storms: tuple[np.ndarray, np.ndarray]) -> None:
+    """The cache stores the prior as float16: the baseline's motion must be that same rounded field."""
+    from pysteps import motion as pysteps_motion
+
+    frames = storms[0][0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        motion = lk_motion(frames)
+        exact = pysteps_motion.get_method("LK")(frames[-3:].astype(np.float64))
+    assert motion.dtype == np.float32 and np.abs(motion).max() > 1  # storms move (1, 2) px per frame
+    np.testing.assert_array_equal(motion.astype(np.float16).astype(np.float32), motion)
+    assert np.abs(motion - exact).max() < 1e-3

@@ -11,9 +11,19 @@ import pandas as pd
 import pytest
 
 from atmo.errors import InputError
-from atmo.io.sevir import MODALITIES, SevirReader, read_catalog
+from atmo.io.sevir import (
+    CATALOG_COLUMNS,
+    MINUTE_OFFSETS,
+    MODALITIES,
+    PIXEL_KM,
+    SEVIR_PROJ,
+    SevirReader,
+    data_file_name,
+    read_catalog,
+    write_catalog,
+)
 from atmo.nowcast.baselines import lk_motion
-from atmo.nowcast.cache import CacheConfig, build_cache, rasterise_flashes, resample, sample_starts
+from atmo.nowcast.cache import CacheConfig, Normalisation, build_cache, rasterise_flashes, resample, sample_starts
 
 CFG = CacheConfig(grid_size=16, frames_in=13, frames_out=12, stride=12)
 
@@ -32,22 +42,109 @@ def test_resample_area_mean_and_identity() -> None:
     assert resample(field, 8).shape == (2, 8, 8)
 
 
-def test_rasterise_flashes_counts_the_five_minutes_before_each_frame() -> None:
-    # columns t_s, lat, lon, x, y; lightning grid of 4 pixels -> cache grid 8 (2 cells per pixel)
-    flashes = np.array(
-        [
-            [-7200.0, 0, 0, 0.1, 0.1],  # at frame 0's time -> frame 0, cell (0, 0)
-            [-7199.0, 0, 0, 0.1, 0.1],  # just after frame 0 -> frame 1
-            [0.0, 0, 0, 3.9, 1.2],  # frame 24, cell (row 2, col 7)
-            [-150.0, 0, 0, 3.9, 1.2],  # also frame 24
-            [7200.0, 0, 0, 2.0, 2.0],  # frame 48
-            [7300.0, 0, 0, 2.0, 2.0],  # after the event: dropped
-            [0.0, 0, 0, 4.5, 1.0],  # outside the patch: dropped
-        ]
-    )
-    counts = rasterise_flashes(flashes, lght_pixels=4, grid_size=8)
-    assert counts.shape == (49, 8, 8) and counts.sum() == 5
-    assert counts[0, 0, 0] == 1 and counts[1, 0, 0] == 1 and counts[24, 2, 7] == 2 and counts[48, 4, 4] == 1
+# columns t_s, lat, lon, x, y (x, y in native lightning cells); frame k is at T_k = -120 + 5 k minutes
+FLASHES = np.array(
+    [
+        [-7200.0, 0, 0, 0.5, 0.5],  # at frame 0's time -> frame 0, cell (row 0, col 0)
+        [-7400.0, 0, 0, 0.9, 0.1],  # in the 5 minutes before frame 0 -> frame 0, same cell
+        [-7199.0, 0, 0, 0.5, 0.5],  # just after frame 0 -> frame 1
+        [0.0, 0, 0, 7.9, 2.2],  # at T_24 -> frame 24, cell (row 2, col 7)
+        [-150.0, 0, 0, 7.5, 2.9],  # also frame 24, same cell
+        [5.0, 0, 0, 3.0, 5.0],  # 5 s after T_24 -> frame 25, cell (row 5, col 3)
+        [7200.0, 0, 0, 4.0, 4.0],  # frame 48, cell (4, 4)
+        [7300.0, 0, 0, 2.0, 2.0],  # after the event: dropped
+        [-7500.0, 0, 0, 2.0, 2.0],  # 5 minutes before frame 0 or earlier: dropped
+        [0.0, 0, 0, 8.0, 1.0],  # column 8: outside an 8-cell patch, dropped
+    ]
+)
+
+
+def _native_counts(size_x: int, size_y: int) -> np.ndarray:
+    """:data:`FLASHES` counted by hand on a ``size_y x size_x`` lightning grid, ``(size_y, size_x, 49)``."""
+    counts = np.zeros((size_y, size_x, 49), dtype=np.float32)
+    for (row, col, frame), n in {(0, 0, 0): 2, (0, 0, 1): 1, (2, 7, 24): 2, (5, 3, 25): 1, (4, 4, 48): 1}.items():
+        counts[row, col, frame] = n
+    return counts
+
+
+def test_rasterise_flashes_counts_per_native_cell_the_five_minutes_before_each_frame() -> None:
+    counts = rasterise_flashes(FLASHES, size_x=8, size_y=8)
+    np.testing.assert_array_equal(counts, _native_counts(8, 8))
+    # x is the column and y the row: on a 5-row grid the flash in row 5 drops, the two in column 7 stay
+    wide = rasterise_flashes(FLASHES, size_x=8, size_y=5)
+    assert wide.shape == (5, 8, 49) and wide.sum() == 6 and wide[2, 7, 24] == 2
+
+
+def test_synthetic_flashes_fall_on_their_rows_native_grid(pristine_tree: Path) -> None:
+    """The generator writes x, y in lightning pixels and times in the 5 minutes before a frame: none is lost."""
+    catalog = read_catalog(pristine_tree / "CATALOG.csv")
+    total = 0
+    with SevirReader(pristine_tree / "data") as reader:
+        for _, row in catalog[catalog["img_type"] == "lght"].iterrows():
+            flashes = reader.raw(row)
+            counts = rasterise_flashes(flashes, int(row["size_x"]), int(row["size_y"]))
+            assert counts.sum() == len(flashes)
+            total += len(flashes)
+    assert total > 0, "the small test set should have lightning"
+
+
+def _lightning_tree(root: Path, patch_km: int = 64) -> pd.DataFrame:
+    """A hand-made SEVIR tree of one storm event: an empty VIL file and a lightning file of :data:`FLASHES`."""
+    event_id, when = "S000001", pd.Timestamp("2019-06-02 12:00:00")
+    names = {"vil": data_file_name("vil", True, when), "lght": data_file_name("lght", True, when)}
+    (root / "data" / "vil" / "2019").mkdir(parents=True)
+    (root / "data" / "lght" / "2019").mkdir(parents=True)
+    with h5py.File(root / "data" / names["vil"], "w") as handle:
+        handle.create_dataset("id", data=np.array([event_id.encode()]))
+        handle.create_dataset("vil", data=np.zeros((1, patch_km, patch_km, 49), dtype=np.uint8))
+    with h5py.File(root / "data" / names["lght"], "w") as handle:
+        handle.create_dataset(event_id, data=FLASHES)
+    rows = [
+        {
+            **dict.fromkeys(CATALOG_COLUMNS, np.nan),
+            "id": event_id,
+            "file_name": names[img_type],
+            "file_index": 0,
+            "img_type": img_type,
+            "time_utc": when,
+            "minute_offsets": MINUTE_OFFSETS,
+            "proj": SEVIR_PROJ,
+            "size_x": patch_km // PIXEL_KM[img_type],
+            "size_y": patch_km // PIXEL_KM[img_type],
+            "height_m": patch_km * 1000.0,
+            "width_m": patch_km * 1000.0,
+        }
+        for img_type in ("vil", "lght")
+    ]
+    write_catalog(root / "CATALOG.csv", pd.DataFrame(rows))
+    return read_catalog(root / "CATALOG.csv")
+
+
+@pytest.mark.parametrize("grid", [32, 4])
+def test_lightning_is_counted_on_its_native_grid_then_resampled(tmp_path: Path, grid: int) -> None:
+    """64 km patch: 8 x 8 lightning cells of 8 km; grid 32 puts 4 x 4 pixels in a cell, grid 4 averages 2 x 2 cells."""
+    catalog = _lightning_tree(tmp_path)
+    out = tmp_path / "cache.h5"
+    build_cache(catalog, ["S000001"], tmp_path / "data", out, CacheConfig(grid_size=grid, stride=12))
+    with h5py.File(out) as h:
+        lght = h["x"][:, :, 3].astype(np.float32)  # (sample, frame, row, col)
+        t0 = h["t0"][()]
+    native = _native_counts(8, 8)
+    if grid == 32:  # every 2 km pixel of a cell's 8 km x 8 km footprint holds that cell's count
+        on_grid = native.repeat(4, axis=0).repeat(4, axis=1)
+    else:
+        on_grid = native.reshape(4, 2, 4, 2, 49).mean(axis=(1, 3))
+    norm = Normalisation().lght
+    for k, start in enumerate(t0):
+        expected = (np.moveaxis(on_grid[..., start : start + 13], -1, 0) - norm.offset) / norm.scale
+        np.testing.assert_allclose(lght[k], expected, rtol=1e-3, atol=1e-3)
+    if grid == 32:
+        assert list(t0) == [0, 12, 24]
+        zero, one = -norm.offset / norm.scale, (1 - norm.offset) / norm.scale
+        # the flash 5 s after frame 24's time is in frame 25 only, never in frame 24
+        footprint = np.s_[5 * 4 : 6 * 4, 3 * 4 : 4 * 4]
+        np.testing.assert_allclose(lght[2, 0][footprint], zero, atol=1e-3)
+        np.testing.assert_allclose(lght[2, 1][footprint], one, rtol=1e-3)
 
 
 def _build(tree: Path, out: Path, cfg: CacheConfig = CFG) -> tuple[pd.DataFrame, list[str], dict]:
@@ -92,16 +189,18 @@ def test_cache_layout_and_content(pristine_tree: Path, tmp_path: Path) -> None:
     np.testing.assert_allclose(np.moveaxis(y[1], 0, -1), expected, atol=2e-3)
 
 
-def test_each_sample_stores_the_optical_flow_baselines_motion(pristine_tree: Path, tmp_path: Path) -> None:
+def test_each_sample_stores_the_optical_flow_baselines_motion_as_float16(pristine_tree: Path, tmp_path: Path) -> None:
     out = tmp_path / "cache.h5"
     _build(pristine_tree, out)
     with h5py.File(out) as h:
-        assert h["motion"].shape == (h["x"].shape[0], 2, 16, 16) and h["motion"].dtype == np.float32
+        assert h["motion"].shape == (h["x"].shape[0], 2, 16, 16) and h["motion"].dtype == np.float16
         moving = [k for k in range(h["x"].shape[0]) if h["x"][k, -3:, 0].max() > 0.1][:2]
         assert moving, "the small test set should have storms"
         for k in moving:
-            np.testing.assert_array_equal(h["motion"][k], lk_motion(h["x"][k, :, 0].astype(np.float32)))
-            assert np.abs(h["motion"][k]).max() > 0  # the synthetic storms move
+            stored = h["motion"][k].astype(np.float32)
+            # the baseline's motion is rounded to float16 too: the prior is exactly the same field
+            np.testing.assert_array_equal(stored, lk_motion(h["x"][k, :, 0].astype(np.float32)))
+            assert np.abs(stored).max() > 0  # the synthetic storms move
 
 
 def test_cache_is_deterministic(pristine_tree: Path, tmp_path: Path) -> None:

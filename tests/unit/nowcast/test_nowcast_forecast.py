@@ -76,7 +76,7 @@ def test_model_forecasts_match_the_model(
         # the last sample, forecast on its own, is what the file holds at its index (no batch mix-up)
         x = torch.from_numpy(cache["x"][-1:].astype(np.float32))
         present = torch.from_numpy(cache["present"][-1:])
-        motion = torch.from_numpy(cache["motion"][-1:])
+        motion = torch.from_numpy(cache["motion"][-1:].astype(np.float32))
     with torch.no_grad():
         expected = sgt(x, present, motion).clamp(0, 1).numpy()
     np.testing.assert_allclose(forecast[-1:], expected, atol=1e-5)

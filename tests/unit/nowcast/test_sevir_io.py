@@ -13,6 +13,10 @@ import pytest
 from atmo.errors import InputError
 from atmo.io.sevir import (
     CATALOG_COLUMNS,
+    MINUTE_OFFSETS,
+    MODALITIES,
+    PIXEL_KM,
+    SEVIR_PROJ,
     Selection,
     SevirReader,
     check_data_files,
@@ -83,14 +87,77 @@ def test_a_catalog_cut_mid_row_is_refused_naming_the_line(sevir_tree: Path) -> N
     assert cut_line < lines
 
 
-def test_a_catalog_row_without_a_required_field_is_refused_naming_it(sevir_tree: Path) -> None:
-    path = sevir_tree / "CATALOG.csv"
-    catalog = pd.read_csv(path)
-    catalog.loc[3, ["size_x", "minute_offsets"]] = np.nan
-    catalog.loc[:, "episode_id"] = np.nan  # optional: SEVIR's random events have none
-    catalog.to_csv(path, index=False)
-    with pytest.raises(InputError, match=rf"line 5 \(event '{catalog['id'][3]}'\) has no minute_offsets, size_x$"):
+def _catalog_row(event_id: str, img_type: str, **changes: object) -> dict[str, object]:
+    """One complete catalog row of a 48 km storm event on 2019-06-02 (``changes`` replace fields)."""
+    pixels = 48 // PIXEL_KM.get(img_type, 1)
+    return {
+        **dict.fromkeys(CATALOG_COLUMNS, ""),
+        "id": event_id,
+        "file_name": f"{img_type}/2019/SEVIR_{img_type.upper()}_STORMEVENTS_2019_0101_0630.h5",
+        "file_index": 0,
+        "img_type": img_type,
+        "time_utc": "2019-06-02 12:00:00",
+        "minute_offsets": MINUTE_OFFSETS,
+        "event_type": "Hail",
+        "proj": SEVIR_PROJ,
+        "size_x": pixels,
+        "size_y": pixels,
+        "height_m": 48000.0,
+        "width_m": 48000.0,
+        **changes,
+    }
+
+
+def test_incomplete_rows_are_dropped_only_where_selected_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "CATALOG.csv"
+    rows = [
+        _catalog_row("S000001", "vil"),
+        _catalog_row("S000001", "ir069"),
+        _catalog_row("S000001", "lght"),
+        _catalog_row("S000001", "vis", minute_offsets="", size_x=""),  # vis is never selected here
+        _catalog_row("S000002", "vil"),
+        _catalog_row("S000002", "ir107", size_x=""),  # selected, no size: dropped
+        _catalog_row("S000003", "vil", minute_offsets="", size_y=""),  # its VIL dropped: no event left
+        _catalog_row("S000004", "ir069"),
+    ]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    catalog = read_catalog(path)  # the incomplete rows are no reason to refuse the catalog
+    assert len(catalog) == len(rows)
+    with caplog.at_level("WARNING", logger="atmo.io.sevir"):
+        selected = select_events(catalog, Selection(modalities=MODALITIES), path)
+    assert sorted(zip(selected["id"], selected["img_type"], strict=True)) == [
+        ("S000001", "ir069"),
+        ("S000001", "lght"),
+        ("S000001", "vil"),
+        ("S000002", "vil"),
+    ]
+    assert selected["size_x"].notna().all() and (selected["minute_offsets"] == MINUTE_OFFSETS).all()
+    dropped = [r.getMessage() for r in caplog.records if "lacking a required field" in r.getMessage()]
+    assert dropped == [
+        "dropping 2 of 7 selected row(s) lacking a required field: "
+        "1 ir107 without size_x; 1 vil without minute_offsets, size_y"
+    ]
+    # with everything complete that it selects, the same catalog gives no such line
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="atmo.io.sevir"):
+        only_s1 = select_events(catalog[catalog["id"] != "S000003"], Selection(modalities=("vil", "ir069")), path)
+    assert set(only_s1["id"]) == {"S000001", "S000002"}
+    assert not [r for r in caplog.records if "lacking" in r.getMessage()]
+
+
+def test_an_empty_selection_or_a_missing_required_column_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "CATALOG.csv"
+    pd.DataFrame([_catalog_row("S000001", "vil", minute_offsets="")]).to_csv(path, index=False)
+    with pytest.raises(InputError) as err:
+        select_events(read_catalog(path), Selection(), path)
+    assert str(err.value).startswith(f"{path}: no event of its 0 usable one(s) matches nowcast.selection ")
+    assert "\n" not in str(err.value)
+    pd.DataFrame([_catalog_row("S000001", "vil")]).drop(columns=["size_x"]).to_csv(path, index=False)
+    with pytest.raises(InputError) as err:
         read_catalog(path)
+    assert str(err.value) == f"{path}: catalog lacks column(s) ['size_x']"
 
 
 def test_catalog_keeps_sevir_columns(pristine_tree: Path) -> None:
@@ -100,28 +167,30 @@ def test_catalog_keeps_sevir_columns(pristine_tree: Path) -> None:
 
 
 def test_selection_filters_and_thins_evenly(pristine_tree: Path) -> None:
-    catalog = read_catalog(pristine_tree / "CATALOG.csv")
-    everything = select_events(catalog, Selection())
+    path = pristine_tree / "CATALOG.csv"
+    catalog = read_catalog(path)
+    everything = select_events(catalog, Selection(), path)
     assert set(everything["id"]) == set(catalog["id"])
-    storms = select_events(catalog, Selection(kinds=("storm",)))
+    storms = select_events(catalog, Selection(kinds=("storm",)), path)
     assert storms["id"].str.startswith("S").all() and len(storms) > 0
-    complete = select_events(catalog, Selection(require=("vil", "ir069", "ir107", "lght")))
+    complete = select_events(catalog, Selection(require=("vil", "ir069", "ir107", "lght")), path)
     assert (complete.groupby("id")["img_type"].nunique() == 4).all()
-    vil_only = select_events(catalog, Selection(modalities=("vil",)))
+    vil_only = select_events(catalog, Selection(modalities=("vil",)), path)
     assert set(vil_only["img_type"]) == {"vil"}
-    thinned = select_events(catalog, Selection(max_events=3))
+    thinned = select_events(catalog, Selection(max_events=3), path)
     times = sorted(catalog.drop_duplicates("id")["time_utc"])
     chosen = sorted(thinned.drop_duplicates("id")["time_utc"])
     assert len(chosen) == 3 and chosen[0] == times[0] and chosen[-1] == times[-1]
-    late = select_events(catalog, Selection(start="2019-01-01"))
+    late = select_events(catalog, Selection(start="2019-01-01"), path)
     assert (late["time_utc"] >= pd.Timestamp("2019-01-01")).all()
 
 
 def test_selection_drops_irregular_rows(pristine_tree: Path) -> None:
-    catalog = read_catalog(pristine_tree / "CATALOG.csv")
+    path = pristine_tree / "CATALOG.csv"
+    catalog = read_catalog(path)
     odd = catalog["id"] == catalog["id"].iloc[0]
     catalog.loc[odd, "minute_offsets"] = "-125:-120"
-    assert catalog["id"].iloc[0] not in set(select_events(catalog, Selection())["id"])
+    assert catalog["id"].iloc[0] not in set(select_events(catalog, Selection(), path)["id"])
 
 
 def test_reader_returns_physical_units(pristine_tree: Path) -> None:

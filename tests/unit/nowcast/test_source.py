@@ -90,3 +90,15 @@ def test_local_source_directory_must_exist(tmp_path: Path) -> None:
         fetch_catalog(SourceConfig("sevir_local", SMALL, SevirConfig(local_dir=str(missing))), tmp_path / "CATALOG.csv")
     assert str(err.value) == f"{missing}: SEVIR directory (nowcast.sevir.local_dir) does not exist"
     assert not (tmp_path / "CATALOG.csv").exists()
+
+
+def test_a_files_incomplete_catalog_row_is_ignored_not_checked(sevir_tree: Path, tmp_path: Path) -> None:
+    """The full catalog may list an event of a needed file without its size (real SEVIR does): no step uses it."""
+    catalog = read_catalog(sevir_tree / "CATALOG.csv")
+    vil = catalog[catalog["img_type"] == "vil"]
+    name = vil["file_name"].iloc[0]
+    stray = vil.iloc[[0]].assign(id="S999999", file_index=99, size_x=np.nan)  # not in the file, no size
+    catalog = pd.concat([catalog, stray], ignore_index=True)
+    dest = tmp_path / "data" / name
+    fetch_data_file(SourceConfig("sevir_local", SMALL, SevirConfig(local_dir=str(sevir_tree))), catalog, name, dest)
+    assert dest.is_symlink()

@@ -11,10 +11,16 @@ pixel before any score is formed, per threshold and per lead time:
     HSS = 2 (H C - M F) / ((H + M)(M + C) + (H + F)(F + C))     (Heidke skill score)
 
 A score whose denominator is zero is undefined and reported as NaN, never 0. CSI-M (and HSS-M) is
-the mean over the thresholds that the *truth* reaches at least once: a threshold no truth pixel
-reaches says nothing about a model's hits, and leaving it out for every model alike (rather than
-making the mean NaN, or 0 for the one model that raises false alarms there) keeps the mean defined
-and comparable on weak-echo test sets. :meth:`ContingencyAccumulator.defined_thresholds` names them.
+the mean over thresholds of the per-threshold score, and a threshold that no truth pixel reaches
+(``H + M = 0``) is treated by one of two rules (:data:`UNREACHED_RULES`, :func:`threshold_mean`):
+
+- ``skip`` (the default): left out of the mean for every model alike. Such a threshold says nothing
+  about a model's hits, and leaving it out (rather than making the mean NaN, or 0 for the one model
+  that raises false alarms there) keeps the mean defined and comparable on weak-echo test sets.
+  :meth:`ContingencyAccumulator.defined_thresholds` names the thresholds that stay.
+- ``zero``: counted as a score of 0, as Earthformer's evaluation does (its CSI adds a tiny epsilon
+  to the denominator, so ``0 / (0 + F + eps)`` is 0 with or without false alarms). This is the rule
+  under which the SEVIR leaderboard's CSI-M numbers were computed.
 
 Spatially pooled scores (CasCast/SimCast's P4 and P16): with ``pool=s`` both fields are max-pooled
 over non-overlapping s x s blocks (edge blocks cover what is left) before binarising, so a forecast
@@ -35,6 +41,9 @@ from numpy.typing import ArrayLike
 
 #: The benchmark's VIP thresholds in VIL code units (about 0.15 ... 32 kg/m2).
 SEVIR_THRESHOLDS: tuple[int, ...] = (16, 74, 133, 160, 181, 219)
+
+#: How a mean over thresholds treats a threshold the truth never reaches (see the module docstring).
+UNREACHED_RULES: tuple[str, ...] = ("skip", "zero")
 
 #: A value counts as reaching threshold ``t`` when ``value * 255 >= t - CODE_TOLERANCE``. Large enough
 #: to absorb float16 storage error (< 0.07 code), small against the 1-code resolution of SEVIR VIL.
@@ -122,18 +131,32 @@ class ContingencyAccumulator:
         """Boolean mask over thresholds: those the truth reaches at least once (any lead, any pixel)."""
         return (self.hits + self.misses).sum(axis=1) > 0
 
-    def csi_m(self) -> float:
-        """The benchmark's CSI-M: mean of the lead-pooled CSI over :meth:`defined_thresholds` (NaN if none)."""
-        return _mean_over(self.scores()["csi_all"], self.defined_thresholds())
+    def csi_m(self, unreached: str = "skip") -> float:
+        """The benchmark's CSI-M: the lead-pooled CSI averaged over thresholds by :func:`threshold_mean`."""
+        return float(threshold_mean(self.scores()["csi_all"], self.defined_thresholds(), unreached))
 
-    def hss_m(self) -> float:
-        """Mean of the lead-pooled HSS over :meth:`defined_thresholds` (NaN if none)."""
-        return _mean_over(self.scores()["hss_all"], self.defined_thresholds())
+    def hss_m(self, unreached: str = "skip") -> float:
+        """Mean of the lead-pooled HSS over thresholds, ``unreached`` by :func:`threshold_mean`."""
+        return float(threshold_mean(self.scores()["hss_all"], self.defined_thresholds(), unreached))
 
-    def csi_m_per_lead(self) -> np.ndarray:
-        """Mean CSI at each lead over the thresholds the truth reaches at that lead, shape ``(n_leads,)``."""
-        csi, observed = self.scores()["csi"], (self.hits + self.misses) > 0
-        return np.array([_mean_over(csi[:, k], observed[:, k]) for k in range(self.n_leads)])
+    def csi_m_per_lead(self, unreached: str = "skip") -> np.ndarray:
+        """CSI-M at each lead from that lead's counts (a threshold is reached or not per lead), shape ``(n_leads,)``."""
+        return threshold_mean(self.scores()["csi"].T, ((self.hits + self.misses) > 0).T, unreached)
+
+
+def threshold_mean(values: ArrayLike, reached: ArrayLike, unreached: str = "skip") -> np.ndarray:
+    """Mean over the last axis (thresholds) of per-threshold scores; the one CSI-M rule of the package.
+
+    ``reached`` marks the thresholds the truth reaches (``H + M > 0``), same shape as ``values``.
+    ``skip`` averages the reached thresholds only (NaN where none is); ``zero`` averages every
+    threshold with an unreached one counted as 0. A NaN score of a reached threshold makes the mean NaN.
+    """
+    if unreached not in UNREACHED_RULES:
+        raise ValueError(f"unreached must be one of {list(UNREACHED_RULES)}, got {unreached!r}")
+    values, reached = np.asarray(values, dtype=np.float64), np.asarray(reached, dtype=bool)
+    scores = np.where(reached, values, 0.0)
+    counted = reached if unreached == "skip" else np.ones_like(reached)
+    return safe_ratio(np.where(counted, scores, 0.0).sum(axis=-1), counted.sum(axis=-1))
 
 
 def max_pool(codes: np.ndarray, size: int) -> np.ndarray:
@@ -143,11 +166,6 @@ def max_pool(codes: np.ndarray, size: int) -> np.ndarray:
     padded = np.full((b, t, padded_h, padded_w), -np.inf, dtype=codes.dtype)
     padded[:, :, :h, :w] = codes
     return padded.reshape(b, t, padded_h // size, size, padded_w // size, size).max(axis=(3, 5))
-
-
-def _mean_over(values: np.ndarray, mask: np.ndarray) -> float:
-    """Mean of ``values[mask]``; NaN when the mask selects nothing."""
-    return float(np.mean(values[mask])) if mask.any() else float("nan")
 
 
 def _scores(

@@ -26,6 +26,8 @@ from typing import Literal
 
 import numpy as np
 
+from atmo.metrics.contingency import UNREACHED_RULES, threshold_mean
+
 #: ``formula(sums)`` with ``sums`` of shape ``(..., K)`` (the statistics in the metric's order) -> ``(...)``.
 Formula = Callable[[np.ndarray], np.ndarray]
 
@@ -89,21 +91,24 @@ def csi_statistics(threshold: int | str) -> tuple[str, str, str]:
     return (f"hits_{threshold}", f"misses_{threshold}", f"false_alarms_{threshold}")
 
 
-def mean_csi(thresholds: Sequence[int | str], name: str = "csi_m", label: str = "CSI-M") -> PooledMetric:
+def mean_csi(
+    thresholds: Sequence[int | str], name: str = "csi_m", label: str = "CSI-M", unreached: str = "skip"
+) -> PooledMetric:
     """CSI-M: ``CSI_T = H_T / (H_T + M_T + F_T)`` from pooled counts, averaged over thresholds.
 
     A threshold the truth never reaches in the resample (``H_T + M_T = 0``) is left out of the
-    average, as in :func:`atmo.metrics.contingency.csi_m`; NaN when no threshold is reached.
+    average (``skip``) or counted as CSI 0 (``zero``) by :func:`atmo.metrics.contingency.threshold_mean`,
+    the rule of the score files' ``csi_m``; with ``skip``, NaN when no threshold is reached.
     """
+    if unreached not in UNREACHED_RULES:
+        raise ValueError(f"metric {name}: unreached must be one of {list(UNREACHED_RULES)}, got {unreached!r}")
     statistics = tuple(column for t in thresholds for column in csi_statistics(t))
 
     def formula(sums: np.ndarray) -> np.ndarray:
         counts = sums.reshape(*sums.shape[:-1], len(thresholds), 3)
         hits, misses, false_alarms = counts[..., 0], counts[..., 1], counts[..., 2]
-        reached = hits + misses > 0
         csi = _divide(hits, hits + misses + false_alarms)
-        n_reached = reached.sum(axis=-1)
-        return _divide(np.where(reached, csi, 0.0).sum(axis=-1), n_reached.astype(np.float64))
+        return threshold_mean(csi, hits + misses > 0, unreached)
 
     return PooledMetric(name, label, statistics, formula, higher_is_better=True)
 

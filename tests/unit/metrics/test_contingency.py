@@ -13,6 +13,7 @@ from atmo.metrics.contingency import (
     max_pool,
     safe_ratio,
     threshold_label,
+    threshold_mean,
 )
 
 
@@ -205,3 +206,31 @@ def test_csi_m_on_a_weak_echo_test_set_averages_the_thresholds_the_truth_reaches
     empty = ContingencyAccumulator([219], n_leads=1)
     empty.update(as_cache_scale(noisy), as_cache_scale(truth))
     assert np.isnan(empty.csi_m())  # no threshold defined at all: undefined, not 0
+
+
+def test_unreached_threshold_skip_leaves_it_out_and_zero_counts_it_as_csi_0() -> None:
+    # One lead, four pixels. The truth never reaches 181; the forecast raises one false alarm there.
+    truth = np.array([[[[20, 80, 0, 0]]]])
+    fcst = np.array([[[[20, 0, 0, 200]]]])
+    acc = ContingencyAccumulator([16, 74, 181], n_leads=1)
+    acc.update(as_cache_scale(fcst), as_cache_scale(truth))
+    # 16: H=1 (20) M=1 (80) F=1 (200) -> 1/3; 74: H=0 M=1 F=1 -> 0; 181: H=0 M=0 F=1 -> 0, unreached
+    np.testing.assert_array_equal(acc.defined_thresholds(), [True, True, False])
+    assert acc.csi_m() == pytest.approx((1 / 3 + 0) / 2)
+    assert acc.csi_m(unreached="zero") == pytest.approx((1 / 3 + 0 + 0) / 3)
+    np.testing.assert_allclose(acc.csi_m_per_lead(unreached="zero"), [1 / 9])
+    # HSS follows the same rule: 16: H=1 M=1 F=1 C=1 -> 0; 74: H=0 M=1 F=1 C=2 -> 2 (0 - 1) / (3 + 3); 181 unreached
+    assert acc.hss_m() == pytest.approx(-1 / 6) and acc.hss_m(unreached="zero") == pytest.approx(-1 / 9)
+    # no false alarm at the unreached threshold (CSI 0/0): still 0 under zero, as Earthformer's epsilon makes it
+    quiet = ContingencyAccumulator([16, 74, 181], n_leads=1)
+    quiet.update(as_cache_scale(np.array([[[[20, 0, 0, 0]]]])), as_cache_scale(truth))
+    assert quiet.csi_m(unreached="zero") == pytest.approx((1 / 2 + 0 + 0) / 3)
+    with pytest.raises(ValueError, match="unreached"):
+        acc.csi_m(unreached="drop")
+
+
+def test_threshold_mean_over_the_last_axis() -> None:
+    values = np.array([[0.5, np.nan, 0.25], [np.nan, np.nan, np.nan]])
+    reached = np.array([[True, False, True], [False, False, False]])
+    np.testing.assert_allclose(threshold_mean(values, reached), [0.375, np.nan])
+    np.testing.assert_allclose(threshold_mean(values, reached, "zero"), [0.25, 0.0])

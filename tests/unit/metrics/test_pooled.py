@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_score
 
+from atmo.metrics.contingency import ContingencyAccumulator
 from atmo.metrics.pooled import PooledMetric, class_precision, cohen_kappa, confusion_statistics, mean_csi, ratio
 
 
@@ -33,6 +34,25 @@ def test_csi_m_averages_only_the_thresholds_the_truth_reaches() -> None:
     sums = np.array([2, 1, 1, 1, 1, 0, 0, 0, 3], dtype=float)
     assert float(metric.formula(sums)) == pytest.approx(0.5)
     assert np.isnan(metric.formula(np.array([0, 0, 2] * 3, dtype=float)))
+
+
+def test_csi_m_counts_an_unreached_threshold_as_0_under_zero_and_agrees_with_the_accumulator() -> None:
+    """T 16: H 1, M 1, F 1 -> 1/3; T 74: H 0, M 1, F 1 -> 0; T 181: H 0, M 0, F 1 (never reached).
+
+    skip: (1/3 + 0) / 2 = 1/6; zero: (1/3 + 0 + 0) / 3 = 1/9 (Earthformer's CSI-M).
+    """
+    sums = np.array([1, 1, 1, 0, 1, 1, 0, 0, 1], dtype=float)
+    assert float(mean_csi([16, 74, 181]).formula(sums)) == pytest.approx(1 / 6)
+    assert float(mean_csi([16, 74, 181], unreached="zero").formula(sums)) == pytest.approx(1 / 9)
+    # the same counts through the streaming accumulator: one rule for score files and comparisons
+    acc = ContingencyAccumulator([16, 74, 181], n_leads=1)
+    acc.hits[:, 0], acc.misses[:, 0], acc.false_alarms[:, 0] = [1, 0, 0], [1, 1, 0], [1, 1, 1]
+    assert (acc.csi_m(), acc.csi_m(unreached="zero")) == (pytest.approx(1 / 6), pytest.approx(1 / 9))
+    # resampled rows (R, K): one CSI-M per row, a row without 181's false alarm still 0 there
+    rows = np.stack([sums, np.array([1, 1, 1, 0, 1, 1, 0, 0, 0], dtype=float)])
+    np.testing.assert_allclose(mean_csi([16, 74, 181], unreached="zero").formula(rows), [1 / 9, 1 / 9])
+    with pytest.raises(ValueError, match="unreached"):
+        mean_csi([16], unreached="drop")
 
 
 def test_unit_mean_weighs_every_unit_once_whatever_its_size() -> None:

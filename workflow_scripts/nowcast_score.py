@@ -16,6 +16,7 @@ scores = score_forecasts(
     snakemake.input.truth,
     scoring.thresholds,
     pool_sizes=scoring.pool_sizes,
+    unreached_threshold=scoring.unreached_threshold,
     batch_size=scoring.batch_size,
     lpips=scoring.lpips,
 )

@@ -1,8 +1,9 @@
 """What the nowcast experiment compares, and how: the plan read by the shared comparisons step.
 
 - **Metric**: CSI-M, the mean over ``nowcast.scoring.thresholds`` of the CSI re-formed from hits,
-  misses and false alarms summed over the resampled units (thresholds the resampled truth never
-  reaches are left out, as in the score files' ``csi_m``).
+  misses and false alarms summed over the resampled units (a threshold the resampled truth never
+  reaches is left out or counted as 0 by ``nowcast.scoring.unreached_threshold``, as in the score
+  files' ``csi_m``).
 - **Units**: test episodes (:mod:`atmo.nowcast.units`): storm events of one NWS episode are
   correlated, so whole episodes are resampled (scheme ``units``), then each entry's seeds.
 - **Pairs**: the headline model (``nowcast.comparison.headline``, the SGT) and every other model
@@ -41,6 +42,7 @@ def comparison_settings(block: Mapping[str, Any]) -> dict[str, Any]:
     """Only what :func:`plan` reads from the ``nowcast`` config block (the comparisons rule's params).
 
     ``ablations``: each ``kind: ablation`` entry -> its ``ablation_of`` (default: the headline).
+    ``unreached_threshold`` defaults to the schema's ``skip`` for a hand-written block without it.
     """
     comparison = block.get("comparison", {})
     headline = comparison.get("headline", "sgt")
@@ -51,6 +53,7 @@ def comparison_settings(block: Mapping[str, Any]) -> dict[str, Any]:
     }
     return {
         "thresholds": list(block["scoring"]["thresholds"]),
+        "unreached_threshold": block["scoring"].get("unreached_threshold", "skip"),
         "headline": headline,
         "ablations": ablations,
         "write_up": [list(pair) for pair in comparison.get("write_up", [])],
@@ -79,13 +82,15 @@ def check_comparison(block: Mapping[str, Any]) -> None:
 
 def plan(settings: Mapping[str, Any], bootstrap: BootstrapSettings) -> Plan:
     """The nowcast plan: CSI-M over the configured thresholds, test episodes resampled, the named pairs."""
-    return _plan(settings, bootstrap, mean_csi(settings["thresholds"]))
+    return _plan(settings, bootstrap, mean_csi(settings["thresholds"], unreached=settings["unreached_threshold"]))
 
 
 def last_lead_plan(settings: Mapping[str, Any], bootstrap: BootstrapSettings, lead: int, minutes: float) -> Plan:
     """The same pairs on the CSI-M of lead ``lead`` alone (``minutes`` ahead), from its own counts."""
     labels = [lead_label(t, lead) for t in settings["thresholds"]]
-    metric = mean_csi(labels, name=f"csi_m_lead{lead}", label=f"CSI-M {minutes:g} min")
+    metric = mean_csi(
+        labels, name=f"csi_m_lead{lead}", label=f"CSI-M {minutes:g} min", unreached=settings["unreached_threshold"]
+    )
     return _plan(settings, bootstrap, metric)
 
 

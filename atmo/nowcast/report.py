@@ -181,17 +181,34 @@ def _pool_sizes(entries: Sequence[Row]) -> list[int]:
     return sorted(set.intersection(*sizes)) if sizes else []
 
 
+def _unreached_rule(entries: Sequence[Row]) -> str:
+    """The CSI-M rule every entry was scored with (``skip`` for score files written before it was a setting)."""
+    rules = {e.scores.get("unreached_threshold", "skip") for e in entries}
+    if len(rules) != 1:
+        raise ValueError(f"models were scored with different unreached_threshold rules {sorted(rules)}")
+    return rules.pop()
+
+
 def _csi_m_note(entries: Sequence[Row], thresholds: Sequence[str]) -> str | None:
-    """Which thresholds CSI-M averages (the ones the test truth reaches) and which it leaves out.
+    """Which thresholds CSI-M averages, and what happened to those no test pixel reaches (left out or 0).
 
     ``None`` for score files written before ``csi_m_thresholds`` existed (their CSI-M used every threshold).
     """
     if not any("csi_m_thresholds" in e.scores for e in entries):
         return None
+    rule = _unreached_rule(entries)
     defined = {tuple(e.scores.get("csi_m_thresholds", ())) for e in entries}
     if len(defined) != 1:
         raise ValueError(f"models were scored on different test truths (CSI-M thresholds {sorted(defined)})")
     used = [threshold_label(t) for t in defined.pop()]
+    if rule == "zero":
+        scores = entries[0].scores  # one test truth: every entry's hits + misses are the same
+        unreached = [t for t in thresholds if scores.get(f"hits_{t}", 1) + scores.get(f"misses_{t}", 1) == 0]
+        note = (
+            f"CSI-M and HSS-M: mean over VIP {', '.join(used)}, a threshold no test pixel reaches counted as 0 "
+            "(Earthformer's rule, as the SEVIR leaderboard reports CSI-M)"
+        )
+        return f"{note}; unreached here: {', '.join(unreached)}." if unreached else note + "."
     left_out = [t for t in thresholds if t not in used]
     note = f"CSI-M and HSS-M: mean over VIP {', '.join(used) or 'none'}, the thresholds the test truth reaches"
     if not left_out:
@@ -224,7 +241,9 @@ def markdown_table(
         tables.append(shared.markdown_table(rows, columns, name_header=NAME_COLUMN, notes=[_POOLED_NOTE]))
     last = _last_lead(rows)
     if last is not None:
-        note = f"At lead {last} only: the counts of that lead, the CSI-M over the thresholds its truth reaches."
+        zero = _unreached_rule(rows) == "zero"
+        reached = "every threshold, one its truth does not reach as 0" if zero else "the thresholds its truth reaches"
+        note = f"At lead {last} only: the counts of that lead, the CSI-M over {reached}."
         columns = last_lead_columns(thresholds, last, record=last_record)
         tables.append(shared.markdown_table(rows, columns, name_header=NAME_COLUMN, notes=[note]))
     return "\n".join(tables)

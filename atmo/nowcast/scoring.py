@@ -8,14 +8,15 @@ carry ``event_id`` they must list the same events in the same order.
 Keys of the result (``t`` = threshold in VIL code, ``k`` = lead index 1..T; lead ``k`` is
 ``5 * k`` minutes ahead in SEVIR). Undefined scores (zero denominator) are ``None`` (JSON null):
 
-- ``n_samples``, ``n_leads``, ``thresholds`` (list of codes), ``code_tolerance``
+- ``n_samples``, ``n_leads``, ``thresholds`` (list of codes), ``code_tolerance``, ``unreached_threshold``
 - ``csi_{t}_lead{k}``, ``pod_{t}_lead{k}``, ``far_{t}_lead{k}``, ``bias_{t}_lead{k}``: per lead time
 - ``csi_{t}``, ``pod_{t}``, ``far_{t}``, ``bias_{t}``: counts pooled over all leads and pixels
 - ``hits_{t}``, ``misses_{t}``, ``false_alarms_{t}``, ``correct_negatives_{t}``: those pooled counts
 - ``hss_{t}``, ``hss_{t}_lead{k}``: the Heidke skill score from the same counts
-- ``csi_m``: mean of ``csi_{t}`` over the thresholds the test truth reaches (the benchmark's CSI-M),
-  listed in ``csi_m_thresholds``; ``csi_m_lead{k}`` per lead (over the thresholds reached at that
-  lead); ``hss_m`` likewise for HSS
+- ``csi_m``: mean of ``csi_{t}`` over thresholds (the benchmark's CSI-M), listed in ``csi_m_thresholds``;
+  a threshold the test truth never reaches is left out of it or counted as CSI 0 as
+  ``unreached_threshold`` says (``skip`` / ``zero``, :func:`atmo.metrics.contingency.threshold_mean`);
+  ``csi_m_lead{k}`` per lead (reached or not at that lead); ``hss_m`` likewise for HSS
 - ``csi_pool{s}_{t}``, ``csi_m_pool{s}``: CSI and CSI-M after s x s max-pooling (``pool_sizes``, the
   P4/P16 of CasCast and SimCast), counts summed over leads and pixels as above
 - ``mse``, ``mae``, ``mse_lead{k}``, ``mae_lead{k}``: in VIL code units (0..255 scale, squared for
@@ -43,6 +44,7 @@ from atmo.io.hdf5 import open_hdf5, require_dataset
 from atmo.metrics.contingency import (
     CODE_TOLERANCE,
     SEVIR_THRESHOLDS,
+    UNREACHED_RULES,
     ContingencyAccumulator,
     check_thresholds,
     threshold_label,
@@ -67,7 +69,9 @@ class ScoringConfig:
     """The ``nowcast.scoring`` config block (built by :func:`atmo.config_blocks.build_block`).
 
     ``thresholds`` are VIL codes (0..255) of the contingency scores, ``pool_sizes`` the max-pooling
-    block sizes of the pooled CSI (1, unpooled, is always scored), ``lpips`` switches LPIPS on,
+    block sizes of the pooled CSI (1, unpooled, is always scored), ``unreached_threshold`` the CSI-M
+    rule for a threshold the test truth never reaches (``skip``: left out, so small synthetic test sets
+    get a defined mean; ``zero``: CSI 0, as the SEVIR leaderboard counts it), ``lpips`` switches LPIPS on,
     ``batch_size`` is the samples read at a time and ``event_index`` the test sample of the event
     panel (used by the table step, not by :func:`score_forecasts`).
     """
@@ -76,6 +80,7 @@ class ScoringConfig:
 
     thresholds: tuple[float, ...] = SEVIR_THRESHOLDS
     pool_sizes: tuple[int, ...] = (4, 16)
+    unreached_threshold: str = "skip"
     lpips: bool = True
     batch_size: int = 8
     event_index: int = 0
@@ -86,6 +91,11 @@ class ScoringConfig:
             [
                 ("thresholds", len(self.thresholds) >= 1, "expected at least one threshold"),
                 ("pool_sizes", all(size > 1 for size in self.pool_sizes), "expected block sizes > 1"),
+                (
+                    "unreached_threshold",
+                    self.unreached_threshold in UNREACHED_RULES,
+                    f"expected one of {list(UNREACHED_RULES)}",
+                ),
                 ("batch_size", self.batch_size >= 1, "expected >= 1"),
                 ("event_index", self.event_index >= 0, "expected >= 0"),
             ],
@@ -98,6 +108,7 @@ def score_forecasts(
     thresholds: Sequence[float] = ScoringConfig.thresholds,
     *,
     pool_sizes: Sequence[int] = ScoringConfig.pool_sizes,
+    unreached_threshold: str = ScoringConfig.unreached_threshold,
     batch_size: int = ScoringConfig.batch_size,
     lpips: bool = ScoringConfig.lpips,
     lpips_weights: str | os.PathLike[str] | None = None,
@@ -105,11 +116,13 @@ def score_forecasts(
 ) -> dict[str, Any]:
     """Score ``(N, T, H, W)`` forecasts against truth (arrays or HDF5 paths); see the module docstring.
 
-    Bad files raise :class:`InputError` and bad thresholds ``ValueError``, both before any scoring.
+    Bad files raise :class:`InputError` and bad thresholds or settings ``ValueError``, all before any scoring.
     """
     thresholds_code = check_thresholds(thresholds)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if unreached_threshold not in UNREACHED_RULES:
+        raise ValueError(f"unreached_threshold must be one of {list(UNREACHED_RULES)}, got {unreached_threshold!r}")
     with ExitStack() as stack:
         f_source = _open_source(forecast, FORECAST_DATASET, stack)
         o_source = _open_source(truth, TRUTH_DATASET, stack)
@@ -137,17 +150,18 @@ def score_forecasts(
         "n_leads": int(n_leads),
         "thresholds": [_threshold_value(t) for t in thresholds_code],
         "code_tolerance": CODE_TOLERANCE,
+        "unreached_threshold": unreached_threshold,
     }
-    result.update(_contingency_entries(contingency))
+    result.update(_contingency_entries(contingency, unreached_threshold))
     for accumulator in pooled:
-        result.update(_pooled_entries(accumulator))
+        result.update(_pooled_entries(accumulator, unreached_threshold))
     result.update(_error_entries(errors))
     lpips_result = meter.result() if meter is not None else LpipsResult(None, 0, lpips_reason)
     result.update(lpips=lpips_result.value, lpips_reason=lpips_result.reason, lpips_n_frames=lpips_result.n_frames)
     return {key: _json_value(value) for key, value in result.items()}
 
 
-def _contingency_entries(acc: ContingencyAccumulator) -> dict[str, Any]:
+def _contingency_entries(acc: ContingencyAccumulator, unreached: str) -> dict[str, Any]:
     """Flatten per-lead and pooled scores, pooled counts and CSI-M into ``name_{t}[_lead{k}]`` keys."""
     scores = acc.scores()
     out: dict[str, Any] = {}
@@ -165,19 +179,20 @@ def _contingency_entries(acc: ContingencyAccumulator) -> dict[str, Any]:
                 out[f"{name}_{label}_lead{k + 1}"] = scores[name][i, k]
         for name, table in counts.items():
             out[f"{name}_{label}"] = int(table[i].sum())
-    out["csi_m"] = acc.csi_m()
-    out["hss_m"] = acc.hss_m()
-    out["csi_m_thresholds"] = [_threshold_value(t) for t in acc.thresholds[acc.defined_thresholds()]]
-    for k, value in enumerate(acc.csi_m_per_lead()):
+    out["csi_m"] = acc.csi_m(unreached)
+    out["hss_m"] = acc.hss_m(unreached)
+    averaged = acc.defined_thresholds() if unreached == "skip" else np.ones(acc.thresholds.size, dtype=bool)
+    out["csi_m_thresholds"] = [_threshold_value(t) for t in acc.thresholds[averaged]]
+    for k, value in enumerate(acc.csi_m_per_lead(unreached)):
         out[f"csi_m_lead{k + 1}"] = value
     return out
 
 
-def _pooled_entries(acc: ContingencyAccumulator) -> dict[str, Any]:
+def _pooled_entries(acc: ContingencyAccumulator, unreached: str) -> dict[str, Any]:
     """``csi_pool{s}_{t}`` per threshold and ``csi_m_pool{s}`` of one max-pooled accumulator."""
     csi = acc.scores()["csi_all"]
     out: dict[str, Any] = {f"csi_pool{acc.pool}_{threshold_label(t)}": csi[i] for i, t in enumerate(acc.thresholds)}
-    out[f"csi_m_pool{acc.pool}"] = acc.csi_m()
+    out[f"csi_m_pool{acc.pool}"] = acc.csi_m(unreached)
     return out
 
 

@@ -10,7 +10,8 @@ Columns of the unit table (:mod:`atmo.metrics.unit_stats`), all unpooled (P1) pi
 units as in :mod:`atmo.metrics.contingency` (``t`` = threshold label, ``L`` = the last lead index):
 
 - ``hits_{t}``, ``misses_{t}``, ``false_alarms_{t}``: summed over every lead, so
-  ``atmo.metrics.pooled.mean_csi(thresholds)`` over the summed rows is the score file's ``csi_m``;
+  ``atmo.metrics.pooled.mean_csi(thresholds, unreached=...)`` over the summed rows is the score file's
+  ``csi_m`` (the same ``nowcast.scoring.unreached_threshold`` rule);
 - ``hits_{t}_lead{L}``, ``misses_{t}_lead{L}``, ``false_alarms_{t}_lead{L}``: the last lead alone
   (60 minutes for SEVIR's 12 frames), read by ``mean_csi([f"{t}_lead{L}", ...])``, the ``csi_m_lead{L}``;
 - ``squared_error`` (code units squared) and ``n_pixels``: ``ratio`` of their sums is the ``mse``.

@@ -64,6 +64,10 @@ def test_unknown_key_is_named_on_one_line() -> None:
         (lambda c: c.pop("cbh"), "key 'cbh': missing module block"),
         (lambda c: c["nowcast"].update(train=None), "key 'nowcast.train': expected object"),
         (lambda c: c["nowcast"]["models"].update(gan={"arch": "gan"}), "key 'nowcast.models.gan.arch'"),
+        (
+            lambda c: c["nowcast"]["scoring"].update(unreached_threshold="drop"),
+            "key 'nowcast.scoring.unreached_threshold'",
+        ),
     ],
 )
 def test_bad_values_name_the_key(edit, expected: str) -> None:

@@ -41,6 +41,7 @@ def test_settings_read_only_what_the_plan_needs_and_ablations_default_to_the_hea
     settings = comparison_settings(BLOCK)
     assert settings == {
         "thresholds": [16, 74],
+        "unreached_threshold": "skip",
         "headline": "sgt",
         "ablations": {"sgt_no_gnn": "sgt", "big_no_gnn": "unet"},
         "write_up": [["sgt", "unet"], ["sgt", "convlstm"]],
@@ -81,6 +82,19 @@ def test_last_lead_plan_reads_the_last_leads_counts() -> None:
     assert last.metric.label == "CSI-M 60 min" and last.metric.name == "csi_m_lead12"
     assert last.metric.statistics[:3] == ("hits_16_lead12", "misses_16_lead12", "false_alarms_16_lead12")
     assert last.write_up == [("sgt", "unet"), ("sgt", "convlstm")] and last.headline == "sgt"
+
+
+def test_the_plans_follow_the_scoring_rule_for_a_threshold_the_truth_never_reaches() -> None:
+    """16: H 3, M 1, F 0 -> CSI 3/4; 74: H 0, M 0, F 2 (never reached). skip: 3/4; zero: 3/8."""
+    sums = np.array([3, 1, 0, 0, 0, 2], dtype=float)
+    for rule, expected in (("skip", 3 / 4), ("zero", 3 / 8)):
+        settings = comparison_settings({**BLOCK, "scoring": {"thresholds": [16, 74], "unreached_threshold": rule}})
+        assert settings["unreached_threshold"] == rule
+        for metric in (
+            plan(settings, BootstrapSettings()).metric,
+            last_lead_plan(settings, BootstrapSettings(), 12, 60).metric,
+        ):
+            assert float(metric.formula(sums)) == pytest.approx(expected), (rule, metric.name)
 
 
 @pytest.mark.parametrize(

@@ -347,6 +347,24 @@ def test_a_weak_echo_test_set_gets_a_csi_m_for_every_model_over_the_thresholds_i
     ]
 
 
+def test_under_unreached_threshold_zero_csi_m_averages_every_threshold_and_the_note_names_the_unreached() -> None:
+    rng = np.random.default_rng(5)
+    truth = rng.uniform(0, 150 / 255, size=(2, 3, 24, 24)).astype(np.float32)  # below VIP 160
+    forecast = np.clip(truth + rng.normal(0, 0.05, truth.shape), 0, 150 / 255).astype(np.float32)
+    scores = score_forecasts(forecast, truth, unreached_threshold="zero", lpips=False)
+    assert scores["csi_m_thresholds"] == [16, 74, 133, 160, 181, 219]
+    assert scores["csi_m"] == pytest.approx(sum(scores[f"csi_{t}"] for t in (16, 74, 133)) / 6)
+    text = markdown_table([Row("unet", "model", scores)])
+    assert (
+        "CSI-M and HSS-M: mean over VIP 16, 74, 133, 160, 181, 219, a threshold no test pixel reaches counted as 0 "
+        "(Earthformer's rule, as the SEVIR leaderboard reports CSI-M); unreached here: 160, 181, 219." in text
+    )
+    assert "At lead 3 only: the counts of that lead, the CSI-M over every threshold, one its truth does not" in text
+    skip = Row("flow", "baseline", score_forecasts(forecast, truth, lpips=False))
+    with pytest.raises(ValueError, match="different unreached_threshold rules"):
+        markdown_table([Row("unet", "model", scores), skip])
+
+
 def test_seeds_give_mean_sd_every_seeds_row_and_the_comparisons_intervals_and_verdicts(tmp_path: Path) -> None:
     sgt = Forecaster(
         "sgt",

@@ -134,3 +134,24 @@ def test_bad_arguments_raise(truth: np.ndarray, forecast: np.ndarray) -> None:
         score_forecasts((forecast * 255).astype(np.uint8), truth)
     with pytest.raises(ValueError, match="batch_size"):
         score_forecasts(forecast, truth, batch_size=0)
+
+
+def test_unreached_threshold_zero_counts_a_threshold_the_truth_never_reaches_as_csi_0() -> None:
+    # One sample, two leads, 1 x 4 pixels; the truth stays below 181, the forecast raises one false alarm there.
+    truth = (np.array([[[[20, 80, 0, 0]], [[20, 0, 0, 0]]]]) / 255.0).astype(np.float16)
+    forecast = (np.array([[[[20, 0, 0, 200]], [[20, 0, 0, 0]]]]) / 255.0).astype(np.float32)
+    skip = score_forecasts(forecast, truth, [16, 74, 181], pool_sizes=[2], lpips=False)
+    zero = score_forecasts(forecast, truth, [16, 74, 181], pool_sizes=[2], unreached_threshold="zero", lpips=False)
+    # pooled over leads: 16: H=2 M=1 F=1 -> 1/2; 74: H=0 M=1 F=1 -> 0; 181: H=0 M=0 F=1, never reached
+    assert (skip["csi_16"], skip["csi_74"], skip["csi_181"]) == (0.5, 0.0, 0.0)
+    assert skip["csi_m"] == pytest.approx(0.25) and zero["csi_m"] == pytest.approx(0.5 / 3)
+    assert skip["csi_m_thresholds"] == [16, 74] and zero["csi_m_thresholds"] == [16, 74, 181]
+    assert (skip["unreached_threshold"], zero["unreached_threshold"]) == ("skip", "zero")
+    # lead 2 reaches only 16 (a hit, CSI 1): skip 1, zero (1 + 0 + 0) / 3
+    assert skip["csi_m_lead2"] == 1.0 and zero["csi_m_lead2"] == pytest.approx(1 / 3)
+    # 2 x 2 max-pooling: blocks of lead 1 truth [80, 0], forecast [20, 200]; lead 2 truth [20, 0], forecast [20, 0].
+    # 16: H=2 F=1 -> 2/3; 74: H=0 M=1 F=1 -> 0; 181: F=1, unreached
+    assert skip["csi_m_pool2"] == pytest.approx(1 / 3) and zero["csi_m_pool2"] == pytest.approx(2 / 9)
+    assert zero["hss_m"] == pytest.approx((skip["hss_16"] + skip["hss_74"] + 0) / 3)
+    with pytest.raises(ValueError, match="unreached_threshold"):
+        score_forecasts(forecast, truth, unreached_threshold="drop", lpips=False)

@@ -3,6 +3,7 @@
 - :mod:`atmo.metrics.contingency`: hits/misses/false alarms per threshold and lead; POD, FAR, CSI,
   bias, CSI-M with SEVIR's ``>=`` convention.
 - :mod:`atmo.metrics.regression`: streaming MSE/MAE, pooled or per lead time.
+- :mod:`atmo.metrics.dry`: the mean forecast over pixels whose truth is 0 (a haze no CSI sees).
 - :mod:`atmo.metrics.ensemble`: scores of sampled (probabilistic) downscaling ensembles: CRPS (per pixel
   and pooled), rank histogram, spread-skill ratio, intensity (P99) bias, sample diversity, fractions
   skill score, tail MAE.
@@ -12,6 +13,7 @@
 """
 
 from atmo.metrics.contingency import SEVIR_THRESHOLDS, ContingencyAccumulator
+from atmo.metrics.dry import DryMeanAccumulator
 from atmo.metrics.ensemble import (
     CRPSAccumulator,
     DiversityAccumulator,
@@ -43,6 +45,7 @@ __all__ = [
     "CRPSAccumulator",
     "ContingencyAccumulator",
     "DiversityAccumulator",
+    "DryMeanAccumulator",
     "EnsembleSizeError",
     "ErrorAccumulator",
     "FSSAccumulator",

@@ -15,10 +15,12 @@ comparison reads at the top and the ablations sit beneath it.
 - markdown, one row per model over its seeds: CSI-M as mean ± sd over seeds with its difference
   [95 % paired interval] against its opponent (the best baseline for a model, the full model for an
   ablation) and the verdict word, the number of seeds, then the seed means of CSI per threshold,
-  HSS-M, MSE, MAE, LPIPS; then a second table of the max-pooled CSI-M and CSI at the two highest
-  thresholds (P4, P16 as CasCast and SimCast report them); then CSI-M (mean ± sd, interval, verdict)
-  and CSI per threshold at the last lead (60 minutes for SEVIR's 12 frames of 5 minutes), where an
-  extrapolation's skill is lowest and a learned model has most to add.
+  HSS-M, MSE, MAE, LPIPS, the frequency bias at VIP 74 at 60 minutes (``bias74_60min``) and the dry
+  mean (mean forecast code where the truth is 0), each with a caption line; then a second table of
+  the max-pooled CSI-M and CSI at the two highest thresholds (P4, P16 as CasCast and SimCast report
+  them); then CSI-M (mean ± sd, interval, verdict) and CSI per threshold at the last lead (60 minutes
+  for SEVIR's 12 frames of 5 minutes), where an extrapolation's skill is lowest and a learned model
+  has most to add.
 - ``plot_csi_by_lead``: one panel per threshold, CSI against lead time, one line per model (seed mean).
 - ``plot_event_panel``: one test event: input frames, truth, and every model's forecast (first seed).
 """
@@ -40,7 +42,7 @@ from atmo.errors import InputError
 from atmo.io.hdf5 import open_hdf5, require_dataset
 from atmo.io.metrics_json import read_json_object
 from atmo.metrics.contingency import threshold_label
-from atmo.nowcast.scoring import FORECAST_DATASET
+from atmo.nowcast.scoring import BIAS_MINUTES, BIAS_THRESHOLD, FORECAST_DATASET, MINUTES_PER_LEAD, bias_lead
 from atmo.report import Column, Row
 from atmo.report.comparisons import interval_columns, mean_sd_column, seed_rows
 
@@ -56,8 +58,6 @@ parse_score_key = shared.regex_key_parser(
 )
 LONG_DIMENSIONS = {"threshold": "float64", "lead": "Int64"}
 NAME_COLUMN = "model"
-#: SEVIR's frame interval: lead ``k`` is ``5 k`` minutes ahead.
-MINUTES_PER_LEAD = 5.0
 _CODE_MAX = 255.0
 _NOTE = (
     "Hits, misses and false alarms summed over all test pixels and lead times per threshold before any "
@@ -122,9 +122,12 @@ def scores_long(entries: Sequence[Forecaster]) -> pd.DataFrame:
     ).astype(LONG_DIMENSIONS)
 
 
-def markdown_columns(thresholds: Sequence[str], record: Mapping[str, Any] | None = None) -> list[Column]:
+def markdown_columns(
+    thresholds: Sequence[str], record: Mapping[str, Any] | None = None, n_leads: int | None = None
+) -> list[Column]:
     """CSI-M (mean ± sd, and its interval and verdict when ``record`` is given), seeds, CSI per threshold
-    label, HSS-M, MSE and MAE (code units), LPIPS."""
+    label, HSS-M, MSE and MAE (code units), LPIPS, the bias at VIP 74 near 60 minutes (its header names
+    the lead time of :func:`atmo.nowcast.scoring.bias_lead` for ``n_leads``) and the dry mean."""
     return [
         mean_sd_column("CSI-M", "csi_m", 3),
         *(interval_columns(record) if record is not None else []),
@@ -134,6 +137,32 @@ def markdown_columns(thresholds: Sequence[str], record: Mapping[str, Any] | None
         Column("MSE", "mse", 1),
         Column("MAE", "mae", 2),
         Column("LPIPS", "lpips", 3),
+        Column(f"bias-{BIAS_THRESHOLD} {_bias_minutes(n_leads):g} min", "bias74_60min", 2),
+        Column("dry mean", "dry_mean", 2),
+    ]
+
+
+def _bias_minutes(n_leads: int | None) -> float:
+    """Lead time of ``bias74_60min`` for forecasts of ``n_leads`` frames (60 min when unknown)."""
+    return BIAS_MINUTES if n_leads is None else bias_lead(n_leads) * MINUTES_PER_LEAD
+
+
+def _bias_and_dry_notes(n_leads: int | None) -> list[str]:
+    """What the last two columns are, naming the lead the bias is taken at."""
+    header = f"bias-{BIAS_THRESHOLD} {_bias_minutes(n_leads):g} min"
+    if n_leads is None:
+        at = f"at each entry's lead closest to {BIAS_MINUTES:g} min after the last input frame"
+    else:
+        lead = bias_lead(n_leads)
+        at = f"at lead {lead}, {_bias_minutes(n_leads):g} min after the last input frame"
+        if lead * MINUTES_PER_LEAD < BIAS_MINUTES:
+            at += f", the last lead (the forecasts stop short of {BIAS_MINUTES:g} min)"
+    return [
+        f"{header}: frequency bias (H + F) / (H + M) at VIL code >= {BIAS_THRESHOLD} {at}; 1 is unbiased, above 1 "
+        "storms too large or too many, below 1 storms fading. Seed mean; `bias74_60min` in scores.csv.",
+        "dry mean: mean forecast VIL code (0..255) over the test pixels whose truth code is 0, summed over all "
+        "leads before dividing; 0 when dry areas stay dry, raised by a weak haze below VIP 16 (which no CSI "
+        "sees) or by displaced storms. Seed mean.",
     ]
 
 
@@ -228,18 +257,19 @@ def markdown_table(
     """
     rows = shared.ordered(entries)
     thresholds = _common_thresholds(rows)
+    last = _last_lead(rows)
     notes = [_NOTE, _SEEDS_NOTE, *filter(None, [_csi_m_note(rows, thresholds)])]
     if record is not None:
         notes.append(_INTERVAL_NOTE.format(units=record["units"], scheme=record["scheme"]))
+    notes += _bias_and_dry_notes(last)
     notes += [f"LPIPS n/a for {e.name}: {e.scores['lpips_reason']}" for e in rows if e.scores.get("lpips_reason")]
-    columns = markdown_columns(thresholds, record)
+    columns = markdown_columns(thresholds, record, last)
     text = shared.markdown_table(rows, columns, name_header=NAME_COLUMN, notes=notes)
     tables = [text]
     pool_sizes = _pool_sizes(rows)
     if pool_sizes:
         columns = pooled_columns(thresholds, pool_sizes)
         tables.append(shared.markdown_table(rows, columns, name_header=NAME_COLUMN, notes=[_POOLED_NOTE]))
-    last = _last_lead(rows)
     if last is not None:
         zero = _unreached_rule(rows) == "zero"
         reached = "every threshold, one its truth does not reach as 0" if zero else "the thresholds its truth reaches"

@@ -21,6 +21,12 @@ Keys of the result (``t`` = threshold in VIL code, ``k`` = lead index 1..T; lead
   P4/P16 of CasCast and SimCast), counts summed over leads and pixels as above
 - ``mse``, ``mae``, ``mse_lead{k}``, ``mae_lead{k}``: in VIL code units (0..255 scale, squared for
   MSE), as the SEVIR benchmark reports MSE (persistence about 1339 on the real test set)
+- ``dry_mean``, ``dry_mean_lead{k}``: the mean forecast VIL code over test pixels whose truth code is 0
+  (:mod:`atmo.metrics.dry`), pooled over all leads as a ratio of sums, and per lead: a weak haze over
+  dry areas, which no contingency score from VIP 16 up sees, raises it
+- ``bias74_60min``: the frequency bias (H + F) / (H + M) at VIL code >= 74 at lead :func:`bias_lead`,
+  60 minutes after the last input frame (lead 12 of SEVIR's 12 frames), or the last lead when the
+  forecasts stop short of 60 minutes; above 1 a forecast spreads or keeps storms, below 1 they fade
 - ``lpips``: mean LPIPS (AlexNet v0.1) over all N*T frames, or ``None`` with ``lpips_reason``;
   ``lpips_n_frames``
 """
@@ -49,6 +55,7 @@ from atmo.metrics.contingency import (
     check_thresholds,
     threshold_label,
 )
+from atmo.metrics.dry import DryMeanAccumulator
 from atmo.metrics.lpips_offline import MIN_FRAME_SIZE, LpipsMeter, LpipsResult, load_lpips_alexnet
 from atmo.metrics.regression import ErrorAccumulator
 
@@ -58,6 +65,11 @@ log = logging.getLogger(__name__)
 FORECAST_DATASET = "forecast"
 #: Dataset holding the truth in a nowcast cache split file.
 TRUTH_DATASET = "y"
+#: SEVIR's frame interval: lead ``k`` (1-based) is ``5 k`` minutes after the last input frame.
+MINUTES_PER_LEAD = 5.0
+#: The threshold (VIL code) and lead time of ``bias74_60min``.
+BIAS_THRESHOLD = 74
+BIAS_MINUTES = 60.0
 
 _CODE_SCALE = 255.0
 
@@ -132,15 +144,22 @@ def score_forecasts(
 
         contingency = ContingencyAccumulator(thresholds_code, n_leads)
         pooled = [ContingencyAccumulator(thresholds_code, n_leads, pool=size) for size in pool_sizes]
+        counters = [contingency, *pooled]
+        bias_counts = contingency
+        if BIAS_THRESHOLD not in thresholds_code:  # bias74_60min is reported whatever the thresholds
+            bias_counts = ContingencyAccumulator([BIAS_THRESHOLD], n_leads)
+            counters.append(bias_counts)
         errors = ErrorAccumulator(n_leads)
+        dry = DryMeanAccumulator(n_leads)
         meter, lpips_reason = _lpips_meter(lpips, lpips_weights, f_data.shape[-2:], device)
         for start, f_batch, o_batch in _batches(f_data, o_data, batch_size):
             try:
-                for accumulator in (contingency, *pooled):
+                for accumulator in counters:
                     accumulator.update(f_batch, o_batch)
             except ValueError as err:  # NaN/inf found only once the values are read
                 raise InputError(f_source[2], f"samples from index {start}: {err}") from err
             errors.update(f_batch.astype(np.float32) * _CODE_SCALE, o_batch.astype(np.float32) * _CODE_SCALE)
+            dry.update(f_batch, o_batch)
             if meter is not None:
                 meter.update(f_batch, o_batch)
         log.info("scored %d samples x %d leads", n_samples, n_leads)
@@ -156,6 +175,8 @@ def score_forecasts(
     for accumulator in pooled:
         result.update(_pooled_entries(accumulator, unreached_threshold))
     result.update(_error_entries(errors))
+    result.update(_dry_entries(dry))
+    result["bias74_60min"] = _bias_at(bias_counts, BIAS_THRESHOLD, bias_lead(int(n_leads)))
     lpips_result = meter.result() if meter is not None else LpipsResult(None, 0, lpips_reason)
     result.update(lpips=lpips_result.value, lpips_reason=lpips_result.reason, lpips_n_frames=lpips_result.n_frames)
     return {key: _json_value(value) for key, value in result.items()}
@@ -207,6 +228,25 @@ def _error_entries(acc: ErrorAccumulator) -> dict[str, Any]:
     for k, (mse_k, mae_k) in enumerate(zip(acc.mse(), acc.mae(), strict=True)):
         out[f"mse_lead{k + 1}"] = mse_k
         out[f"mae_lead{k + 1}"] = mae_k
+    return out
+
+
+def bias_lead(n_leads: int, minutes: float = BIAS_MINUTES, minutes_per_lead: float = MINUTES_PER_LEAD) -> int:
+    """The 1-based lead closest to ``minutes`` after the last input frame, or the last of ``n_leads`` short of it."""
+    return int(min(n_leads, max(1, round(minutes / minutes_per_lead))))
+
+
+def _bias_at(acc: ContingencyAccumulator, threshold: float, lead: int) -> float:
+    """The frequency bias at one threshold of ``acc`` and one 1-based lead (NaN when the truth has no event)."""
+    index = int(np.flatnonzero(acc.thresholds == threshold)[0])
+    return float(acc.scores()["bias"][index, lead - 1])
+
+
+def _dry_entries(acc: DryMeanAccumulator) -> dict[str, Any]:
+    """``dry_mean`` pooled over leads and ``dry_mean_lead{k}`` per lead (VIL codes)."""
+    out: dict[str, Any] = {"dry_mean": acc.overall()}
+    for k, value in enumerate(acc.per_lead()):
+        out[f"dry_mean_lead{k + 1}"] = value
     return out
 
 

@@ -86,6 +86,8 @@ def fixed_scores(csi16: float, csi74: float | None, mse: float, mae: float, lpip
         scores[f"csi_pool4_{label}"] = None if csi is None else csi + 0.125
     scores["csi_m_pool4"] = scores["csi_m"] + 0.125
     scores.update(mse=mse, mae=mae, mse_lead1=mse * 0.5, mse_lead2=mse * 1.5)
+    scores.update(dry_mean=mae / 8, dry_mean_lead1=mae / 16, dry_mean_lead2=mae / 4)  # pooled: not their mean
+    scores["bias74_60min"] = None if csi74 is None else 0.5 + csi74
     scores.update(lpips=lpips, lpips_reason=reason, lpips_n_frames=0 if lpips is None else 8)
     return scores
 
@@ -98,33 +100,41 @@ FIXED = [
 ]
 
 # Written by atmo/nowcast/report.py for FIXED (checked by hand when HSS-M, the pooled table and the last-lead
-# table were added; when the seed column and the seeds column came, the scores were checked unchanged).
+# table were added; when the seed column and the seeds column came, the scores were checked unchanged; the
+# bias-74 and dry-mean columns checked by hand: sgt 0.5 + 0.4449 -> 0.94 and 12.5 / 8 -> 1.56, 2 leads -> 10 min).
 EXPECTED_CSV = """\
-model,kind,seed,code_tolerance,csi_16,csi_16_lead1,csi_16_lead2,csi_74,csi_74_lead1,csi_74_lead2,csi_m,csi_m_lead1,c\
-si_m_lead2,csi_m_pool4,csi_pool4_16,csi_pool4_74,hits_16,hits_74,hss_m,lpips,lpips_n_frames,lpips_reason,mae,mse,mse\
-_lead1,mse_lead2,n_leads,n_samples
-sgt,model,0,0.1,0.81256,0.86256,0.7625599999999999,0.4449,0.4949,0.39490000000000003,0.62873,0.67873,0.57873,0.75373\
-,0.93756,0.5699000000000001,12,12,0.52873,0.23456,8,,12.5,612.25,306.125,918.375,2,4
-flow,baseline,0,0.1,0.61234,0.66234,0.56234,0.25,0.3,0.2,0.43117,0.48117,0.38117,0.55617,0.73734,0.375,12,12,0.33116\
-999999999996,,0,disabled,21.125,1339.04999,669.524995,2008.574985,2,4
-persistence,baseline,0,0.1,0.5,0.55,0.45,0.0,0.05,-0.05,0.25,0.30000000000000004,0.2,0.375,0.625,0.125,12,12,0.15,,0\
-,disabled,30.0,2000.0,1000.0,3000.0,2,4
-sgt_no_gnn,ablation,0,0.1,0.7,0.75,0.6499999999999999,,,,0.7,0.75,0.6499999999999999,0.825,0.825,,12,12,0.6,,0,weigh\
-ts not found,,802.0,401.0,1203.0,2,4
+model,kind,seed,bias74_60min,code_tolerance,csi_16,csi_16_lead1,csi_16_lead2,csi_74,csi_74_lead1,csi_74_lead2,csi_m,\
+csi_m_lead1,csi_m_lead2,csi_m_pool4,csi_pool4_16,csi_pool4_74,dry_mean,dry_mean_lead1,dry_mean_lead2,hits_16,hits_74\
+,hss_m,lpips,lpips_n_frames,lpips_reason,mae,mse,mse_lead1,mse_lead2,n_leads,n_samples
+sgt,model,0,0.9449000000000001,0.1,0.81256,0.86256,0.7625599999999999,0.4449,0.4949,0.39490000000000003,0.62873,0.67\
+873,0.57873,0.75373,0.93756,0.5699000000000001,1.5625,0.78125,3.125,12,12,0.52873,0.23456,8,,12.5,612.25,306.125,918\
+.375,2,4
+flow,baseline,0,0.75,0.1,0.61234,0.66234,0.56234,0.25,0.3,0.2,0.43117,0.48117,0.38117,0.55617,0.73734,0.375,2.640625\
+,1.3203125,5.28125,12,12,0.33116999999999996,,0,disabled,21.125,1339.04999,669.524995,2008.574985,2,4
+persistence,baseline,0,0.5,0.1,0.5,0.55,0.45,0.0,0.05,-0.05,0.25,0.30000000000000004,0.2,0.375,0.625,0.125,3.75,1.87\
+5,7.5,12,12,0.15,,0,disabled,30.0,2000.0,1000.0,3000.0,2,4
+sgt_no_gnn,ablation,0,,0.1,0.7,0.75,0.6499999999999999,,,,0.7,0.75,0.6499999999999999,0.825,0.825,,,,,12,12,0.6,,0,w\
+eights not found,,802.0,401.0,1203.0,2,4
 """
 EXPECTED_MD = """\
-| model | kind | CSI-M | seeds | CSI-16 | CSI-74 | HSS-M | MSE | MAE | LPIPS |
-| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-| sgt | model | 0.629 | 1 | 0.813 | 0.445 | 0.529 | 612.2 | 12.50 | 0.235 |
-| flow | baseline | 0.431 | 1 | 0.612 | 0.250 | 0.331 | 1339.0 | 21.12 | n/a |
-| persistence | baseline | 0.250 | 1 | 0.500 | 0.000 | 0.150 | 2000.0 | 30.00 | n/a |
-| sgt_no_gnn | ablation | 0.700 | 1 | 0.700 | n/a | 0.600 | 802.0 | n/a | n/a |
+| model | kind | CSI-M | seeds | CSI-16 | CSI-74 | HSS-M | MSE | MAE | LPIPS | bias-74 10 min | dry mean |
+| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| sgt | model | 0.629 | 1 | 0.813 | 0.445 | 0.529 | 612.2 | 12.50 | 0.235 | 0.94 | 1.56 |
+| flow | baseline | 0.431 | 1 | 0.612 | 0.250 | 0.331 | 1339.0 | 21.12 | n/a | 0.75 | 2.64 |
+| persistence | baseline | 0.250 | 1 | 0.500 | 0.000 | 0.150 | 2000.0 | 30.00 | n/a | 0.50 | 3.75 |
+| sgt_no_gnn | ablation | 0.700 | 1 | 0.700 | n/a | 0.600 | 802.0 | n/a | n/a | n/a | n/a |
 
 Hits, misses and false alarms summed over all test pixels and lead times per threshold before any score is formed (a\
 s Earthformer's evaluation does); events are VIL code >= threshold; MSE/MAE in VIL code units (0..255); n/a = undefi\
 ned or not computed.
 One row per forecaster over its seeds (`seeds`): CSI-M is mean ± sd over seeds, every other number the seed mean.
 CSI-M and HSS-M: mean over VIP 16, 74, the thresholds the test truth reaches.
+bias-74 10 min: frequency bias (H + F) / (H + M) at VIL code >= 74 at lead 2, 10 min after the last input frame, the\
+ last lead (the forecasts stop short of 60 min); 1 is unbiased, above 1 storms too large or too many, below 1 storms\
+ fading. Seed mean; `bias74_60min` in scores.csv.
+dry mean: mean forecast VIL code (0..255) over the test pixels whose truth code is 0, summed over all leads before d\
+ividing; 0 when dry areas stay dry, raised by a weak haze below VIP 16 (which no CSI sees) or by displaced storms. S\
+eed mean.
 LPIPS n/a for flow: disabled
 LPIPS n/a for persistence: disabled
 LPIPS n/a for sgt_no_gnn: weights not found
@@ -148,7 +158,7 @@ led table above.
 
 At lead 2 only: the counts of that lead, the CSI-M over the thresholds its truth reaches.
 """
-EXPECTED_LONG_SHA256 = "72de227585c034c00896c8af47bf684fda39c7932574f0772f571e37c27004b6"
+EXPECTED_LONG_SHA256 = "23bc49940745c1cbea254834ae49a4e250eeff403ce38000ef1cf5db1dbafb00"
 
 
 def test_tables_bytes_unchanged(tmp_path: Path) -> None:
@@ -157,7 +167,7 @@ def test_tables_bytes_unchanged(tmp_path: Path) -> None:
     assert csv.read_text() == EXPECTED_CSV
     assert md.read_text() == EXPECTED_MD
     lines = long_csv.read_text().splitlines()
-    assert len(lines) == 1 + 4 * 25 - 3  # header + 25 keys per model, less 3 string lpips_reason
+    assert len(lines) == 1 + 4 * 28 - 3  # header + 28 keys per model, less 3 string lpips_reason
     assert lines[:5] == [
         "model,kind,seed,metric,threshold,lead,value",
         "sgt,model,0,n_samples,,,4.0",
@@ -168,6 +178,9 @@ def test_tables_bytes_unchanged(tmp_path: Path) -> None:
     assert "sgt,model,0,csi,74.0,2,0.39490000000000003" in lines
     assert "sgt,model,0,mse,,1,306.125" in lines
     assert "sgt_no_gnn,ablation,0,csi,74.0,1," in lines  # undefined: empty value, not 0
+    assert "sgt,model,0,dry_mean,,,1.5625" in lines and "sgt,model,0,dry_mean,,2,3.125" in lines
+    # bias74_60min is bias at threshold 74 and one lead: the tidy table has it as that row, not as a metric
+    assert not any(",bias74_60min," in line for line in lines)
     assert hashlib.sha256(long_csv.read_bytes()).hexdigest() == EXPECTED_LONG_SHA256
 
 
@@ -189,7 +202,13 @@ def test_tables(tmp_path: Path, entries: list[Row]) -> None:
     unpooled, pooled, last_lead = (table for table in text.split("\n\n") if table.startswith("| "))
     lines = unpooled.splitlines()
     assert lines[0].startswith("| model | kind | CSI-M | seeds | CSI-16 | CSI-74")
-    assert lines[0].endswith("| CSI-219 | HSS-M | MSE | MAE | LPIPS |")
+    assert lines[0].endswith("| CSI-219 | HSS-M | MSE | MAE | LPIPS | bias-74 15 min | dry mean |")
+    sgt_cells = lines[2].split(" | ")
+    # no truth pixel of these uniform fields is exactly 0: the dry mean is undefined, shown n/a
+    assert sgt_cells[-2:] == [f"{by_name['sgt']['bias74_60min']:.2f}", "n/a |"] and by_name["sgt"]["dry_mean"] is None
+    assert by_name["sgt"]["bias74_60min"] == by_name["sgt"]["bias_74_lead3"]  # 3 leads: the last one, 15 min
+    assert "bias-74 15 min: frequency bias (H + F) / (H + M) at VIL code >= 74 at lead 3, 15 min after" in text
+    assert "dry mean: mean forecast VIL code (0..255) over the test pixels whose truth code is 0" in text
     assert [line.split(" | ")[0] for line in lines[2:]] == ["| sgt", "| persistence", "| sgt_no_graph"]
     assert f"{by_name['persistence']['csi_m']:.3f}" in lines[3]
     assert pooled.splitlines()[0] == (
@@ -403,10 +422,11 @@ def test_seeds_give_mean_sd_every_seeds_row_and_the_comparisons_intervals_and_ve
     unpooled, _, last_lead = (t for t in md.read_text().split("\n\n") if t.startswith("| "))
     header, _, sgt_row, flow_row = unpooled.splitlines()[:4]
     assert header.startswith("| model | kind | CSI-M | CSI-M Δ [95 % interval] | verdict | seeds | CSI-16 |")
-    # CSI-M 0.6 and 0.7: mean 0.65, sd (ddof 1) 0.0707; CSI-16 0.8 and 0.9: mean 0.85
+    # CSI-M 0.6 and 0.7: mean 0.65, sd (ddof 1) 0.0707; CSI-16 0.8 and 0.9: mean 0.85;
+    # bias-74 0.9 and 1.0: mean 0.95; dry mean 12 / 8 and 11 / 8: mean 1.4375 (seed means, as every column)
     assert sgt_row == (
         "| sgt | model | 0.650 ± 0.071 | +0.200 [+0.100, +0.300] vs flow | beats | 2 | 0.850 | 0.450 | 0.550 | "
-        "550.0 | 11.50 | n/a |"
+        "550.0 | 11.50 | n/a | 0.95 | 1.44 |"
     )
     assert flow_row.startswith("| flow | baseline | 0.431 | n/a | n/a | 1 | 0.612 |")
     assert f"Units: test episodes; {scheme}." in md.read_text()

@@ -11,7 +11,7 @@ import pytest
 
 from atmo.errors import InputError
 from atmo.metrics.contingency import SEVIR_THRESHOLDS
-from atmo.nowcast.scoring import FORECAST_DATASET, TRUTH_DATASET, score_forecasts
+from atmo.nowcast.scoring import FORECAST_DATASET, TRUTH_DATASET, bias_lead, score_forecasts
 
 N, T, H = 5, 3, 32
 
@@ -155,3 +155,49 @@ def test_unreached_threshold_zero_counts_a_threshold_the_truth_never_reaches_as_
     assert zero["hss_m"] == pytest.approx((skip["hss_16"] + skip["hss_74"] + 0) / 3)
     with pytest.raises(ValueError, match="unreached_threshold"):
         score_forecasts(forecast, truth, unreached_threshold="drop", lpips=False)
+
+
+def _codes(codes: list, dtype: type = np.float32) -> np.ndarray:
+    """Integer VIL codes -> code/255 arrays (float16 for truth, as the cache stores it)."""
+    return (np.asarray(codes, dtype=np.float64) / 255.0).astype(dtype)
+
+
+def test_dry_mean_by_hand_per_lead_and_pooled_over_leads() -> None:
+    # One sample, two leads, 2 x 2 pixels. Lead 1: truth [[0, 0], [0, 100]], forecast [[4, 0], [2, 100]]
+    # -> dry pixels 3, codes 4 + 0 + 2 = 6 -> 2.0. Lead 2: truth [[0, 30], [30, 30]], forecast [[10, 30], [0, 0]]
+    # -> dry pixel 1, code 10 -> 10.0. Pooled: 16 / 4 = 4.0 (the mean of per-lead means would be 6.0).
+    truth = _codes([[[[0, 0], [0, 100]], [[0, 30], [30, 30]]]], np.float16)
+    forecast = _codes([[[[4, 0], [2, 100]], [[10, 30], [0, 0]]]])
+    s = score_forecasts(forecast, truth, lpips=False)
+    assert s["dry_mean_lead1"] == pytest.approx(2.0, rel=1e-6) and s["dry_mean_lead2"] == pytest.approx(10.0, rel=1e-6)
+    assert s["dry_mean"] == pytest.approx(4.0, rel=1e-6)
+    # a forecast that keeps dry areas dry scores 0; a lead without dry truth is undefined (null)
+    assert score_forecasts(truth.astype(np.float32), truth, lpips=False)["dry_mean"] == 0.0
+    wet = score_forecasts(forecast, truth + np.float16(1 / 255), lpips=False)
+    assert wet["dry_mean"] is None and wet["dry_mean_lead1"] is None
+
+
+def test_bias74_60min_by_hand_at_lead_12_and_at_the_last_lead_of_shorter_forecasts() -> None:
+    # 12 leads of 1 x 4 pixels, all dry but lead 12 (60 min): truth [80, 80, 0, 0], forecast [80, 0, 74, 90]
+    # -> at VIL >= 74: H = 1, M = 1, F = 2, bias (H + F) / (H + M) = 3 / 2. Lead 11 carries a decoy of bias 0.
+    truth = np.zeros((1, 12, 1, 4))
+    forecast = np.zeros((1, 12, 1, 4))
+    truth[0, 11, 0], forecast[0, 11, 0] = [80, 80, 0, 0], [80, 0, 74, 90]
+    truth[0, 10, 0] = [100, 0, 0, 0]
+    s = score_forecasts(_codes(forecast), _codes(truth, np.float16), lpips=False)
+    assert s["bias74_60min"] == pytest.approx(1.5) == s["bias_74_lead12"]
+    assert s["hits_74"] == 1 and s["misses_74"] == 2 and s["false_alarms_74"] == 2
+    # without 74 among the thresholds it is still scored, from its own counts
+    assert score_forecasts(_codes(forecast), _codes(truth, np.float16), [16], lpips=False)["bias74_60min"] == 1.5
+    # 11 leads stop short of 60 min: the last lead (55 min), here the decoy with bias 0 (H 0, M 1, F 0)
+    short = score_forecasts(_codes(forecast[:, :11]), _codes(truth[:, :11], np.float16), lpips=False)
+    assert short["bias74_60min"] == 0.0
+    # 13 leads: still lead 12, 60 min after the last input frame
+    longer = np.concatenate([forecast, forecast[:, :1]], axis=1)
+    assert score_forecasts(
+        _codes(longer), _codes(np.concatenate([truth, truth[:, :1]], axis=1), np.float16), lpips=False
+    )["bias74_60min"] == pytest.approx(1.5)
+
+
+def test_bias_lead_is_the_lead_closest_to_60_minutes() -> None:
+    assert [bias_lead(n) for n in (1, 6, 11, 12, 13, 20)] == [1, 6, 11, 12, 12, 12]

@@ -4,7 +4,10 @@ Two methods:
 
 * ``date``: the benchmark's way. Events before ``train_end`` train, before ``val_end`` validate,
   the rest test (Earthformer: 2019-01-01 / 2019-06-01; the original SEVIR benchmark has no
-  validation split and trains before 2019-06-01).
+  validation split and trains before 2019-06-01). An NWS episode (below) that spans a boundary goes
+  whole to the split of its *first* event's time, so a storm seen on both sides of 2019-06-01 is never
+  trained on and tested on; random events (no episode) go by their own time. Earthformer splits event
+  by event, so the few events of an episode across a boundary sit one split earlier here than there.
 * ``fraction``: for small synthetic sets whose dates are arbitrary. Whole NWS episodes (several
   SEVIR storm events of one weather situation share an ``episode_id``) go to one split, so nearly
   identical neighbouring events never end up on both sides; random events are their own group.
@@ -70,15 +73,17 @@ class SplitConfig:
         )
 
 
-def _by_date(events: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
-    train_end, val_end = pd.Timestamp(cfg.train_end), pd.Timestamp(cfg.val_end)
-    return np.where(events["time_utc"] < train_end, "train", np.where(events["time_utc"] < val_end, "val", "test"))
-
-
 def episode_groups(events: pd.DataFrame) -> pd.Series:
-    """The unit of the fraction split per event: its NWS episode, or the event itself when it has none."""
+    """The unit of both splits per event: its NWS episode, or the event itself when it has none."""
     group = events["episode_id"].map(lambda e: None if pd.isna(e) else f"episode {int(e)}")
     return group.fillna(events["id"])
+
+
+def _by_date(events: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
+    """Each event by the time of the first event of its episode (its own time when it has none)."""
+    train_end, val_end = pd.Timestamp(cfg.train_end), pd.Timestamp(cfg.val_end)
+    first = events.groupby(episode_groups(events))["time_utc"].transform("min")
+    return np.where(first < train_end, "train", np.where(first < val_end, "val", "test"))
 
 
 def _by_fraction(events: pd.DataFrame, cfg: SplitConfig, seed: int) -> np.ndarray:

@@ -29,8 +29,28 @@ def _catalog(times: list[str], episodes: list[float]) -> pd.DataFrame:
 
 def test_date_split_uses_the_boundaries() -> None:
     times = ["2018-03-01", "2018-12-31 23:59", "2019-01-01", "2019-05-31", "2019-06-01", "2019-11-11"]
-    table = split_events(_catalog(times, [1.0] * 6), SplitConfig(method="date"), seed=0, where="c.csv")
+    episodes = [1.0, 2.0, 3.0, np.nan, 5.0, np.nan]  # one event per episode, and random events
+    table = split_events(_catalog(times, episodes), SplitConfig(method="date"), seed=0, where="c.csv")
     assert table["split"].tolist() == ["train", "train", "val", "val", "test", "test"]
+
+
+def test_date_split_puts_an_episode_across_a_boundary_whole_where_its_first_event_falls() -> None:
+    # episode 7 spans 2019-01-01 (first event in 2018), episode 8 spans 2019-06-01 (first event in May),
+    # episode 9 starts exactly at 2019-06-01; random events (no episode) go by their own time.
+    times = [
+        "2018-12-31 22:00", "2019-01-01 01:00", "2019-01-02",  # episode 7
+        "2019-05-31 23:00", "2019-06-01 00:00", "2019-06-01 04:00",  # episode 8
+        "2019-06-01 00:00", "2019-06-02",  # episode 9
+        "2018-12-31 23:59", "2019-01-01 00:00", "2019-05-31 23:59", "2019-06-01 00:00",  # random
+    ]  # fmt: skip
+    episodes = [7.0] * 3 + [8.0] * 3 + [9.0] * 2 + [np.nan] * 4
+    catalog = _catalog(times, episodes)
+    table = split_events(catalog, SplitConfig(method="date"), seed=0, where="c.csv").set_index("id")
+    split = table.loc[catalog["id"], "split"].tolist()
+    assert split[:3] == ["train"] * 3  # not val for its 2019 events
+    assert split[3:6] == ["val"] * 3  # not test for its June events
+    assert split[6:8] == ["test"] * 2  # the boundary itself is the later side
+    assert split[8:] == ["train", "val", "val", "test"]
 
 
 def test_fraction_split_keeps_episodes_together_and_is_deterministic() -> None:

@@ -132,6 +132,13 @@ def nowcast_candidate_metrics(wildcards):
     ]
 
 
+def nowcast_loss_choice_block():
+    """`nowcast.loss_choice`, or nothing for a config that chooses no weight (full.yaml, sevir_vil.yaml):
+    the block is optional, and rule nowcast_loss_choice then has no job, but its params are read at parse time.
+    """
+    return config_section("nowcast", "loss_choice") if NOWCAST_LOSS_CHOICE else {}
+
+
 def nowcast_train_settings():
     """`nowcast.train` without its run-only keys and `seed`: each job's seed replaces train.seed."""
     settings = train_section("nowcast")

@@ -84,7 +84,7 @@ rule nowcast_loss_choice:
         mem_mb=1000,
         runtime=5,
     params:
-        choice=config_section("nowcast", "loss_choice"),
+        choice=nowcast_loss_choice_block(),
     script:
         "../workflow_scripts/nowcast_loss_choice.py"
 

@@ -119,6 +119,28 @@ def test_dry_run_builds_dag(workflow_dir: Path, snakemake_in, config: str) -> No
     assert _comparable(planned_jobs(output)) == _comparable(expected)
 
 
+def test_the_leaderboard_config_runs_nowcast_alone_up_to_the_real_catalog_checkpoint(snakemake_in) -> None:
+    """config/sevir_vil.yaml is accepted and runs only nowcast. Its real CATALOG.csv cannot be downloaded
+    here, so the dry run plans the DAG up to the catalog checkpoint: the source catalog from the bucket,
+    the selection, and no data file yet (sevir_fetch's jobs come from the selected catalog)."""
+    output = snakemake_in("-n", config="config/sevir_vil.yaml").stdout
+    jobs = planned_jobs(output)
+    rules = {rule for rule, _ in jobs}
+    assert {"sevir_source_catalog", "sevir_catalog", "sevir_split"} <= rules and "sevir_fetch" not in rules
+    assert "output: resources/nowcast/sevir/CATALOG.csv" in output
+    assert "The run involves checkpoint jobs" in output
+    other_modules = [rule for rule in rules if rule.startswith(("cbh_", "riskseg_", "downscale_"))]
+    assert not other_modules, other_modules
+    assert {wildcards["module"] for rule, wildcards in jobs if rule == "comparisons"} == {"nowcast"}
+    # its models with three seeds each, the two baselines, every one scored; no oracle (real data has none)
+    trained = {(w["model"], w["seed"]) for rule, w in jobs if rule == "nowcast_train"}
+    assert trained == {(model, seed) for model in ("sgt", "unet", "convlstm") for seed in ("0", "1", "2")}
+    assert {w["name"] for rule, w in jobs if rule == "nowcast_baseline"} == {"persistence", "optical_flow"}
+    scored = {(w["name"], w["seed"]) for rule, w in jobs if rule == "nowcast_score"}
+    assert scored == trained | {("persistence", "0"), ("optical_flow", "0")}
+    assert {w["split"] for rule, w in jobs if rule == "sevir_cache"} == {"train", "val", "test"}
+
+
 def test_lint_is_clean(snakemake_in) -> None:
     result = snakemake_in("--lint", check=False)
     assert result.returncode == 0, result.stdout + result.stderr

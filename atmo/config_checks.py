@@ -25,6 +25,7 @@ from atmo.errors import ConfigError
 BLOCKS: dict[str, str] = {
     "nowcast.synthetic": "atmo.synth.sevir:SyntheticSevirConfig",
     "nowcast.sevir": "atmo.nowcast.source:SevirConfig",
+    "nowcast.loss_choice": "atmo.nowcast.loss_choice:LossChoice",
     "nowcast.selection": "atmo.io.sevir:Selection",
     "nowcast.split": "atmo.nowcast.split:SplitConfig",
     "nowcast.cache": "atmo.nowcast.cache:CacheConfig",

@@ -23,7 +23,7 @@ WORKFLOW_PARTS = ("Snakefile", "rules", "workflow_scripts", "config", "profiles"
 # The markdown tables each module registers with report(); rule report_table_page renders each as
 # results/<module>/<name>.html, and reruns it whenever the module's report job rewrites the table.
 REPORT_TABLES = {
-    "nowcast": ("scores", "comparisons"),
+    "nowcast": ("scores", "comparisons", "loss_shares"),
     "cbh": ("cbh_table", "comparisons"),
     "riskseg": ("ablation", "scores", "success_report", "comparisons"),
     "downscale": ("scores", "seed_table", "comparisons"),

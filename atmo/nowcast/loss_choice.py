@@ -14,7 +14,7 @@ import json
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,20 +28,20 @@ class LossChoice:
     """The ``nowcast.loss_choice`` block.
 
     Attributes:
+        values: the candidate values.
+        applies_to: the entries that train with the chosen value (it replaces their own ``loss.<key>``).
         model: the entry whose loss the candidates train (its params and other loss weights).
         key: the loss weight chosen (a key of ``nowcast.models.<entry>.loss``).
-        values: the candidate values.
         seed: the candidates' training seed.
-        applies_to: the entries that train with the chosen value (it replaces their own ``loss.<key>``).
     """
 
     WHERE: ClassVar[str] = "nowcast.loss_choice"
 
+    values: tuple[float, ...]
+    applies_to: tuple[str, ...]
     model: str = "sgt"
     key: str = "physics_weight"
-    values: tuple[float, ...] = ()
     seed: int = 100
-    applies_to: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         check(

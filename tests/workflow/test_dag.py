@@ -35,7 +35,15 @@ def expected_jobs(config: dict, workflow_dir: Path) -> list[Job]:
         jobs += [("nowcast_baseline", {"name": baseline}) for baseline in baselines]
         jobs += [("nowcast_score", {"name": name, "seed": seed}) for name, seed in trained]
         jobs += [("nowcast_score", {"name": baseline, "seed": "0"}) for baseline in baselines]
-        jobs.append(("comparisons", {"module": "nowcast"}))
+        jobs += [("comparisons", {"module": "nowcast"}), ("nowcast_loss_shares", {})]
+        if config["nowcast"]["source"] == "synthetic":
+            jobs += [("nowcast_oracle", {}), ("nowcast_score", {"name": "oracle", "seed": "0"})]
+        choice = config["nowcast"].get("loss_choice")
+        if choice:
+            seed = str(choice.get("seed", 100))
+            labels = [f"{choice.get('key', 'physics_weight')}_{value:g}" for value in choice["values"]]
+            jobs += [("nowcast_loss_candidate", {"candidate": label, "seed": seed}) for label in labels]
+            jobs.append(("nowcast_loss_choice", {}))
     if "cbh" in modules:
         flights = [flight["name"] for flight in config["cbh"]["flights"]]
         jobs += [("cbh_era5", {}), ("cbh_cache", {})]

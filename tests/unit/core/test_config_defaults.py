@@ -374,7 +374,7 @@ def test_every_shipped_block_builds(tier: str) -> None:
     config = validate_workflow_config(yaml.safe_load((SCHEMA_DIR.parent / tier).read_text()), SCHEMA_DIR.parent)
     for path, cls in BLOCKS.items():
         module, key = path.split(".")
-        if module in config["modules"]:
+        if module in config["modules"] and key in config[module]:  # optional blocks (loss_choice) may be absent
             build_block(cls, config[module][key], path)
     nowcast = config["nowcast"]
     source = SourceConfig.from_config(

@@ -46,8 +46,9 @@ from atmo.nowcast.scoring import BIAS_MINUTES, BIAS_THRESHOLD, FORECAST_DATASET,
 from atmo.report import Column, Row
 from atmo.report.comparisons import interval_columns, mean_sd_column, seed_rows
 
-#: The role of a forecaster in the tables (the default order of :data:`atmo.report.KINDS`).
-Kind = Literal["model", "baseline", "ablation"]
+#: The role of a forecaster in the tables, in table order: the synthetic generator's oracle last.
+Kind = Literal["model", "baseline", "ablation", "oracle"]
+KINDS: tuple[str, ...] = ("model", "baseline", "ablation", "oracle")
 
 #: ``csi_74_lead6`` -> metric ``csi``, threshold 74.0, lead 6; ``csi_m``, ``mse_lead2``, ``hits_16`` likewise.
 #: ``csi_pool4_181`` -> metric ``csi_pool4``, threshold 181.0 (the max-pooled scores keep their block size).
@@ -93,7 +94,7 @@ class Forecaster:
 
 def _ordered(entries: Sequence[Forecaster]) -> list[Forecaster]:
     by_name = {e.name: e for e in entries}
-    return [by_name[row.name] for row in shared.ordered([e.row() for e in entries])]
+    return [by_name[row.name] for row in shared.ordered([e.row() for e in entries], KINDS)]
 
 
 def _per_seed(entries: Sequence[Forecaster], frame: Callable[[list[Row]], pd.DataFrame]) -> pd.DataFrame:
@@ -109,7 +110,7 @@ def _per_seed(entries: Sequence[Forecaster], frame: Callable[[list[Row]], pd.Dat
 
 def scores_frame(entries: Sequence[Forecaster]) -> pd.DataFrame:
     """Wide table: one row per (model, seed), ``model, kind, seed`` then every scalar score key (sorted)."""
-    frame = _per_seed(entries, lambda rows: shared.wide_frame(rows, name_column=NAME_COLUMN))
+    frame = _per_seed(entries, lambda rows: shared.wide_frame(rows, name_column=NAME_COLUMN, kinds=KINDS))
     keys = sorted(set(frame.columns) - {NAME_COLUMN, "kind", "seed"})
     return frame[[NAME_COLUMN, "kind", "seed", *keys]]
 
@@ -118,7 +119,9 @@ def scores_long(entries: Sequence[Forecaster]) -> pd.DataFrame:
     """Tidy table: ``model, kind, seed, metric, threshold, lead, value`` for every numeric score key."""
     return _per_seed(
         entries,
-        lambda rows: shared.long_frame(rows, parse_score_key, dimensions=LONG_DIMENSIONS, name_column=NAME_COLUMN),
+        lambda rows: shared.long_frame(
+            rows, parse_score_key, dimensions=LONG_DIMENSIONS, name_column=NAME_COLUMN, kinds=KINDS
+        ),
     ).astype(LONG_DIMENSIONS)
 
 
@@ -255,7 +258,7 @@ def markdown_table(
     ``entries`` are rows over seeds (:meth:`Forecaster.row`); ``record`` and ``last_record`` are the
     comparisons of CSI-M over all leads and at the last lead, whose intervals and verdicts the tables show.
     """
-    rows = shared.ordered(entries)
+    rows = shared.ordered(entries, KINDS)
     thresholds = _common_thresholds(rows)
     last = _last_lead(rows)
     notes = [_NOTE, _SEEDS_NOTE, *filter(None, [_csi_m_note(rows, thresholds)])]
@@ -264,18 +267,18 @@ def markdown_table(
     notes += _bias_and_dry_notes(last)
     notes += [f"LPIPS n/a for {e.name}: {e.scores['lpips_reason']}" for e in rows if e.scores.get("lpips_reason")]
     columns = markdown_columns(thresholds, record, last)
-    text = shared.markdown_table(rows, columns, name_header=NAME_COLUMN, notes=notes)
+    text = shared.markdown_table(rows, columns, name_header=NAME_COLUMN, notes=notes, kinds=KINDS)
     tables = [text]
     pool_sizes = _pool_sizes(rows)
     if pool_sizes:
         columns = pooled_columns(thresholds, pool_sizes)
-        tables.append(shared.markdown_table(rows, columns, name_header=NAME_COLUMN, notes=[_POOLED_NOTE]))
+        tables.append(shared.markdown_table(rows, columns, name_header=NAME_COLUMN, notes=[_POOLED_NOTE], kinds=KINDS))
     if last is not None:
         zero = _unreached_rule(rows) == "zero"
         reached = "every threshold, one its truth does not reach as 0" if zero else "the thresholds its truth reaches"
         note = f"At lead {last} only: the counts of that lead, the CSI-M over {reached}."
         columns = last_lead_columns(thresholds, last, record=last_record)
-        tables.append(shared.markdown_table(rows, columns, name_header=NAME_COLUMN, notes=[note]))
+        tables.append(shared.markdown_table(rows, columns, name_header=NAME_COLUMN, notes=[note], kinds=KINDS))
     return "\n".join(tables)
 
 
@@ -303,7 +306,7 @@ def plot_csi_by_lead(
     path: str | os.PathLike[str], entries: Sequence[Row], *, minutes_per_lead: float = MINUTES_PER_LEAD
 ) -> None:
     """One panel per threshold, CSI against lead time (minutes), a line per model; written atomically."""
-    rows = shared.ordered(entries)
+    rows = shared.ordered(entries, KINDS)
     thresholds = _common_thresholds(rows)
     fig, axes = shared.panel_grid(len(thresholds), sharex=True, sharey=True)
     for ax, threshold in zip(axes.flat, thresholds, strict=False):

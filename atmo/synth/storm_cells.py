@@ -13,20 +13,22 @@ thresholds match the targets of :mod:`atmo.synth.sevir`.
   overtake ordinary cells and tracks converge and diverge.
 * **Life cycle**: relative amplitude ``(p / p*)^1.5 ((1 - p) / (1 - p*))^2.5`` over the life phase
   ``p`` in [0, 1], peaking at ``p* = 0.375``: growth is quicker than decay, after the cumulus, mature
-  and dissipating stages of the Thunderstorm Project (Byers and Braham 1949). Lives of 1-3 h (12-36
-  frames); cores widen from 60 % to 100 % of their radius (3-8 km) as they grow.
+  and dissipating stages of the Thunderstorm Project (Byers and Braham 1949). Lives of 1.3-3.7 h
+  (16-44 frames); cores widen from 60 % to 100 % of their radius (3-8 km) as they grow. Peaks are
+  log-uniform in 0.6-16 kg/m2 (storm events) or 1-6 kg/m2 (random events).
 * **Merges**: when two cells with VIL come closer than 0.8 x the sum of their core radii, the weaker
   is absorbed over 2-3 frames (its amplitude falls linearly to zero while its centre slides into the
   stronger one). The survivor gains 30-60 % of the absorbed amplitude, its core widens (area plus half
   the absorbed core's), and it lives longer by half the absorbed cell's remaining life (at most 1 h):
-  a decaying survivor is first made younger, back towards its peak, so it re-intensifies. Mergers
-  that make bigger, stronger storms are a long-known pattern (reviewed by Westcott 1984, BAMS 65).
-* **Splits**: a cell with a peak >= 8 kg/m2 splits with probability 0.6 near maturity (supercell
+  a decaying survivor is first made younger, back towards its peak, so it re-intensifies (peaks stop
+  growing at 70 kg/m2). Mergers that make bigger, stronger storms are a long-known pattern (reviewed
+  by Westcott 1984, BAMS 65).
+* **Splits**: a cell with a peak >= 6 kg/m2 splits with probability 0.75 near maturity (supercell
   splitting): a right and a left daughter leave its centre perpendicular to its motion at 0.5-1.5 km
   per frame each (1-3 km per frame apart). They share its amplitude (the right one 50-65 %), then
   grow over 3 frames to 75-95 % (right) and 50-75 % (left) of the parent's peak, and continue its
   life cycle with 75 % of its radius. Sibling daughters never merge back.
-* **Outflow boundaries**: a cell entering its decay (p >= 0.6) after a peak of >= 3 kg/m2 sends out a
+* **Outflow boundaries**: a cell entering its decay (p >= 0.6) after a peak of >= 2 kg/m2 sends out a
   gust front: a ring centred where it decays, drifting with the steering flow and widening at 2-4 km
   per frame (7-13 m/s) for 1-2 h.
 * **Initiation**: every new cell is first a cumulus, an IR precursor 3-5 frames before its VIL starts,
@@ -34,13 +36,13 @@ thresholds match the targets of :mod:`atmo.synth.sevir`.
   - on a boundary's downwind side (within ~35 degrees of the mean wind) from its second frame on, with
     probability 0.2 per frame and 0-3 times per boundary, each time as a short line of 1-3 cells 6-10
     km apart that tend to merge as they grow;
-  - where two boundaries meet, with probability 0.7 when they first cross (intersecting outflow
+  - where two boundaries meet, with probability 0.35 when they first cross (intersecting outflow
     boundaries are favoured places for new convection, Purdom 1982);
   - on the right flank of a growing strong cell (>= 10 kg/m2), drifting into it, with probability 0.1
     per frame (new cells on the flank of a multicell storm);
   - at random places, at a low rate that keeps the population going (about a quarter of the
     initiations in view);
-  - in a storm event, one strong "anchor" cell (15-50 kg/m2) peaks near the image centre between
+  - in a storm event, one strong "anchor" cell (18-56 kg/m2) peaks near the image centre between
     frames 14 and 34, as SEVIR's storm events are centred on a reported storm.
   A site closer to a living cell than the merge distance is skipped.
 
@@ -65,27 +67,28 @@ REFERENCE_KM = 128.0  # rates are per (128 km)^2 of simulated area
 # life cycle
 GROW, DECAY = 1.5, 2.5
 PEAK_PHASE = GROW / (GROW + DECAY)
-LIFE_FRAMES = (12.0, 36.0)
+LIFE_FRAMES = (16.0, 44.0)
 RADIUS_KM = (3.0, 8.0)
 # merges
 MERGE_DISTANCE = 0.8  # x the sum of the two radii
 ABSORB_FRAMES = (2, 3)
 MERGE_GAIN = (0.3, 0.6)  # x the absorbed amplitude
 MAX_LIFE_EXTENSION_FRAMES = 12.0
+MAX_PEAK_KG_M2 = 70.0  # merges stop intensifying here (VIL's code saturates at ~80 kg/m2)
 # splits
-SPLIT_MIN_PEAK_KG_M2 = 8.0
-SPLIT_PROBABILITY = 0.6
+SPLIT_MIN_PEAK_KG_M2 = 6.0
+SPLIT_PROBABILITY = 0.75
 SPLIT_SPEED_KM = (0.5, 1.5)  # each daughter, perpendicular to the parent's motion
 # outflow boundaries and initiation
 DECAY_PHASE = 0.6
-BOUNDARY_MIN_PEAK_KG_M2 = 3.0
+BOUNDARY_MIN_PEAK_KG_M2 = 2.0
 BOUNDARY_SPEED_KM = (2.0, 4.0)
 BOUNDARY_LIFE_FRAMES = (12, 24)
 BOUNDARY_TRIGGER_PROBABILITY = 0.2
 BOUNDARY_TRIGGERS = (0.1, 0.3, 0.35, 0.25)  # probabilities of 0, 1, 2, 3 triggers
 CLUSTER_SIZES = (0.3, 0.45, 0.25)  # probabilities of lines of 1, 2, 3 new cells
 DOWNWIND_SPREAD_RAD = 0.6
-COLLISION_PROBABILITY = 0.7
+COLLISION_PROBABILITY = 0.35
 FLANK_PROBABILITY = 0.1  # per frame, for a growing strong cell
 FLANK_MIN_KG_M2 = 10.0
 FLANK_PHASE = (0.15, 0.55)
@@ -109,8 +112,8 @@ class StormKind:
 
 
 # Peaks and densities are calibrated with the texture so that VIP shares match atmo.synth.sevir's targets.
-ANCHOR_PEAK_KG_M2 = (15.0, 50.0)
-STORM = StormKind(peak_kg_m2=(1.0, 16.0), initial_cells=5.0, random_initiations=0.037, supercells=True, anchor=True)
+ANCHOR_PEAK_KG_M2 = (18.0, 56.0)
+STORM = StormKind(peak_kg_m2=(0.6, 16.0), initial_cells=9.0, random_initiations=0.06, supercells=True, anchor=True)
 QUIET = StormKind(peak_kg_m2=(1.0, 6.0), initial_cells=1.0, random_initiations=0.04, supercells=False, anchor=False)
 
 
@@ -434,7 +437,7 @@ class _Simulation:
             shape = max(float(life_shape(c["phase"][strong])), 0.25)
             c["status"][weak], c["absorber"][weak], c["ramp"][weak] = _ABSORBED, strong, 0
             c["absorb_left"][weak] = c["absorb_total"][weak] = steps
-            c["peak_target"][strong] += gain / shape
+            c["peak_target"][strong] = min(c["peak_target"][strong] + gain / shape, MAX_PEAK_KG_M2)
             c["r0_target"][strong] = np.hypot(c["r0_target"][strong], np.sqrt(0.5) * c["r0"][weak])
             c["ramp"][strong] = steps
             # the longer life: a decaying survivor is first made younger (back towards its peak, so it

@@ -6,10 +6,13 @@ must change nothing outside its own footprint (bit for bit): each cell's contrib
 beyond a fixed number of its widths, and hidden cells still take part in every sum with amplitude 0
 so sums keep their order.
 
-A cell's VIL is an elliptical Gaussian core plus a broad circular skirt (its stratiform rain, 10 %
-of the core's peak, sigma 3 core radii), both times the amplitude of its life cycle; the sum over
-cells is then multiplied by the log-normal rain texture. Cores are evaluated on small windows (4
-widths), skirts as separable outer products for all cells of a frame at once (one matrix product).
+A cell's VIL is an elliptical Gaussian core plus a broad circular skirt (its stratiform rain, sigma
+2.5 core radii), scaled by its life-cycle amplitude: the core linearly, the skirt with its square
+root (0.22 kg/m2 x sqrt(peak): 22 % of a 1 kg/m2 cell, 4 % of a 25 kg/m2 one), so weak showers are
+mostly light rain, strong cores stand out, and the rain area is shared among many cells rather than
+taken by the few strongest. The sum over cells is then multiplied by the log-normal rain texture.
+Cores are evaluated on small windows (4 widths), skirts as separable outer products for all cells of
+a frame at once (one matrix product).
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ import numpy as np
 
 from atmo.synth.storm_cells import N_FRAMES, StormHistory
 
-SKIRT_SHARE = 0.1  # skirt peak / core peak
-SKIRT_WIDTH = 3.0  # skirt sigma / core radius
+SKIRT_KG_M2 = 0.22  # skirt peak = this x sqrt(core peak in kg/m2)
+SKIRT_WIDTH = 2.5  # skirt sigma / core radius
 SKIRT_CUT = 3.5  # skirt sigmas beyond which it is exactly 0
 CORE_CUT = 4.0  # core sigmas (along the long axis) beyond which it is exactly 0
-# Cloud amount of a precursor cumulus (units of the IR renderer's VIL-derived cloud, see
-# atmo.synth.sevir): 0.8 at its first frame (already a cold top, > 10 degC below the ground), 2.5
-# when its VIL starts; Gaussian of 3 km sigma.
-CUMULUS_BASE, CUMULUS_GROWTH, CUMULUS_SIGMA_KM = 0.8, 1.7, 3.0
+# Cloud amount of a precursor cumulus tower (units of the IR renderer's VIL-derived cloud, see
+# atmo.synth.sevir): BASE + GROWTH x g^2 for its growth g in (0, 1], so the top cools by ~20-30 degC in
+# its first frame (amount ~0.25) and keeps cooling, ever faster, to an anvil-like amount of 2.5 when
+# its VIL starts, as growing cumulus tops cool frame after frame before the first echo; Gaussian of
+# 3 km sigma.
+CUMULUS_BASE, CUMULUS_GROWTH, CUMULUS_SIGMA_KM = 0.15, 2.35, 3.0
 
 
 def footprint_km(radius_km: np.ndarray, aspect: np.ndarray) -> np.ndarray:
@@ -84,7 +89,7 @@ def render_cells_kg_m2(history: StormHistory, size_km: int, visible: np.ndarray 
         radius = history.radius_km[cells, f]
         sigma = SKIRT_WIDTH * radius
         skirt_x = _gaussian_rows(coords, xy[cells, f, 0], sigma, SKIRT_CUT)
-        skirt_y = _gaussian_rows(coords, xy[cells, f, 1], sigma, SKIRT_CUT) * (SKIRT_SHARE * amp)[:, None]
+        skirt_y = _gaussian_rows(coords, xy[cells, f, 1], sigma, SKIRT_CUT) * (SKIRT_KG_M2 * np.sqrt(amp))[:, None]
         field = skirt_y.T @ skirt_x
         for k, cell in enumerate(cells):
             if amp[k] > 0:
@@ -103,7 +108,7 @@ def render_cumulus(history: StormHistory, size_px: int, pixel_km: float) -> np.n
     near = np.all((xy > -4 * CUMULUS_SIGMA_KM) & (xy < extent + 4 * CUMULUS_SIGMA_KM), axis=-1)
     for f in np.flatnonzero(np.any((history.cumulus > 0) & near, axis=0)):
         cells = np.flatnonzero((history.cumulus[:, f] > 0) & near[:, f])
-        amount = CUMULUS_BASE + CUMULUS_GROWTH * history.cumulus[cells, f]
+        amount = CUMULUS_BASE + CUMULUS_GROWTH * history.cumulus[cells, f] ** 2
         sigma = np.full(len(cells), CUMULUS_SIGMA_KM, dtype=np.float32)
         gx = _gaussian_rows(coords, xy[cells, f, 0], sigma, 4.0)
         gy = _gaussian_rows(coords, xy[cells, f, 1], sigma, 4.0) * amount[:, None]

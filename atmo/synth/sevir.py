@@ -1,21 +1,46 @@
 """Synthetic storm events written in SEVIR's exact on-disk format.
 
 The default workflow cannot download SEVIR (~1 TB), so it generates events that exercise the same
-readers and that keep the nowcasting task meaningful:
+readers and keep the nowcasting task meaningful: beyond what optical flow captures, storm cells
+interact, split and appear, and a model that sees the cells (the Storm-Graph Transformer) has
+something to learn. The physics, each part in its own module with its sources and assumptions:
 
-* storm cells (elliptical Gaussian cores with a broad stratiform skirt) advect with a smooth wind
-  field that varies in space and time (mean flow plus a travelling stream-function wave), so motion
-  is learnable and persistence is beatable;
-* each cell grows, peaks and decays over its life (asymmetric life-cycle curve), so intensity
-  changes too; peak VIL is log-uniform up to ~70 kg/m2, so VIL codes above 181 and 219 (the
-  benchmark's extreme thresholds) occur in a few percent of storm pixels;
-* IR cloud tops (IR107, and the IR069 water-vapour band slightly warmer) are cold over strong VIL
-  with an anvil wider than the core, warm surface / water-vapour background elsewhere;
-* lightning flashes are drawn where VIL is high, at rate proportional to the excess over 12 kg/m2.
+* :mod:`atmo.synth.steering`: a veering mean wind plus a divergence-free wave steers the cells;
+  right and left movers (Bunkers et al. 2000) propagate off the steering flow, so tracks converge
+  and diverge.
+* :mod:`atmo.synth.storm_cells`: every cell's history: asymmetric life cycle (growth, maturity,
+  decay), merges (the weaker cell absorbed over 2-3 frames, the survivor intensified and living
+  longer), supercell splits (daughters moving apart perpendicular to the motion), gust fronts from
+  decaying cells with new cells initiating on their downwind side and where two meet, new cells on
+  the flanks of growing strong cells, a few random initiations, and in storm events a strong cell
+  near the centre mid-event (SEVIR's storm events are centred on a storm report). Each new cell is
+  announced by a cumulus tower in IR 3-5 frames (15-25 min) before its VIL starts.
+* :mod:`atmo.synth.storm_render`: cells become VIL (elliptical cores plus stratiform skirts) and
+  cumulus cloud.
+* :mod:`atmo.synth.rain_texture`: VIL is multiplied by a log-normal texture with a power-law
+  spectrum (2-D power ~ k^-2.8) from 2 km to the domain, advected with the mean wind and evolving
+  (small scales forget within a few frames), so fine detail is not predictable far ahead, as in
+  real radar.
+* here: IR cloud tops (IR107, and the IR069 water-vapour band slightly warmer) are cold over VIL with
+  an anvil wider than the core, and over the precursor cumulus; lightning flashes are drawn where VIL
+  is high, at rate proportional to the excess over 12 kg/m2.
+
+VIP shares. Targets for the share of storm-event pixels (all frames) at or above each VIP
+threshold, ``VIP_SHARE_TARGETS``: 16: 20 %, 74: 7 %, 133: 2 %, 160: 1 %, 181: 0.5 %, 219: 0.1 %.
+No published per-threshold shares for SEVIR were found with the tools at hand (searched: papers
+and code around Earthformer, CasCast and the SEVIR loaders), so these are our estimates: light
+precipitation over about a fifth of a window centred on a storm report, convective cores (VIP 3,
+~40 dBZ) about a tenth of the rain area, and each further level rarer, with VIP 6 (hail cores) about
+1/200 of the rain area. The generator's cell peaks, density and texture are calibrated to them: over
+6 x 16 storm events of 128 km (seeds 5, 7, ..., 15) the share / target ratios average 0.93, 1.04,
+1.11, 1.06, 1.05, 0.98 for the six thresholds, single sets of 16 events ranging 0.76-1.24 (the unit
+tests check one set stays within a factor 2 of every target).
 
 Everything is deterministic by seed: the event plan from ``(seed, 0)`` and each event's fields from
 ``(seed, 1, event index)``, so any single data file can be regenerated alone (one fetch job per file)
-and agrees with the catalog written by another job.
+and agrees with the catalog written by another job. Within an event the storm history is drawn
+first, then the texture, then the IR background and the flashes; :func:`oracle_vil` makes the same
+draws and renders the same history without the cells that start after a given frame.
 """
 
 from __future__ import annotations
@@ -45,6 +70,9 @@ from atmo.io.sevir import (
     encode_ir,
     encode_vil,
 )
+from atmo.synth.rain_texture import gaussian_field, rain_texture
+from atmo.synth.storm_cells import StormHistory, simulate_storm_history
+from atmo.synth.storm_render import render_cells_kg_m2, render_cumulus
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +80,8 @@ EARTH_RADIUS_M = 6370997.0
 PROJ_LAT0_DEG, PROJ_LON0_DEG = 38.0, -98.0
 STORM_EVENT_TYPES = ("Hail", "Thunderstorm Wind", "Tornado", "Flash Flood", "Heavy Rain")
 STORM_TYPE_WEIGHTS = (0.35, 0.3, 0.1, 0.15, 0.1)
-# Life cycle: amplitude ~ p**A (1-p)**B over the cell's life p in [0, 1]; peaks at A / (A + B).
-_GROW, _DECAY = 1.5, 2.5
-_PEAK_PHASE = _GROW / (_GROW + _DECAY)
+#: Target share of storm-event pixels at or above each VIP threshold (estimates; see the module docstring).
+VIP_SHARE_TARGETS = {16: 0.20, 74: 0.07, 133: 0.02, 160: 0.01, 181: 0.005, 219: 0.001}
 LIGHTNING_THRESHOLD_KG_M2 = 12.0
 LIGHTNING_RATE = 0.02  # expected flashes per km2, 5-min frame and kg/m2 of VIL above the threshold
 
@@ -245,140 +272,57 @@ def write_synthetic_file(
 
 
 # --------------------------------------------------------------------------------------------
-# physics-flavoured fields
+# fields of one event
 
 
-@dataclass(frozen=True)
-class _Wind:
-    """Mean flow plus a stream-function wave (divergence-free), in km per 5-min frame."""
-
-    mean: np.ndarray  # (2,) u (along columns), v (along rows)
-    amplitude: float
-    wavenumber: float
-    phase: np.ndarray  # (2,)
-    drift: float  # wave phase change per frame
-
-    def __call__(self, pos: np.ndarray, frame: float) -> np.ndarray:
-        """Velocity ``(..., 2)`` at positions ``pos (..., 2)`` (x=column, y=row, km)."""
-        ax = self.wavenumber * pos[..., 0] + self.phase[0] + self.drift * frame
-        ay = self.wavenumber * pos[..., 1] + self.phase[1]
-        u = self.mean[0] + self.amplitude * np.sin(ax) * np.cos(ay)
-        v = self.mean[1] - self.amplitude * np.cos(ax) * np.sin(ay)
-        return np.stack([u, v], axis=-1)
+def _seeded(plan: EventPlan, cfg: SyntheticSevirConfig) -> tuple[np.random.Generator, StormHistory]:
+    """The event's generator after its storm history has been drawn, and that history."""
+    rng = np.random.default_rng([cfg.seed, 1, plan.index])
+    return rng, simulate_storm_history(rng, plan.storm, cfg.image_size * PIXEL_KM["vil"])
 
 
-def _draw_wind(rng: np.random.Generator, size_km: int) -> _Wind:
-    speed = rng.uniform(2.0, 6.0)  # 7-20 m/s
-    heading = rng.normal(0.0, 0.8)  # mostly west -> east, as mid-latitude steering flow
-    return _Wind(
-        mean=speed * np.array([np.cos(heading), np.sin(heading)]),
-        amplitude=rng.uniform(0.5, 1.5),
-        wavenumber=2 * np.pi / (rng.uniform(1.0, 2.0) * size_km),
-        phase=rng.uniform(0, 2 * np.pi, 2),
-        drift=rng.uniform(-0.05, 0.05),
-    )
+def _texture(rng: np.random.Generator, history: StormHistory, size_km: int) -> np.ndarray:
+    """The event's rain texture ``(49, S, S)``, moving with the mean wind."""
+    displacement = np.stack([history.flow.mean(f - 0.5) for f in range(N_FRAMES)])
+    return rain_texture(rng, size_km, displacement)
 
 
-def _trajectories(wind: _Wind, peak_frame: np.ndarray, peak_pos: np.ndarray) -> np.ndarray:
-    """Positions ``(n_cells, 49, 2)`` integrated forwards and backwards from each cell's peak."""
-    n = len(peak_frame)
-    pos = np.zeros((n, N_FRAMES, 2))
-    anchor = np.clip(np.rint(peak_frame), 0, N_FRAMES - 1).astype(int)
-    pos[np.arange(n), anchor] = peak_pos
-    for f in range(1, N_FRAMES):  # forwards: frames after the anchor
-        step = f > anchor
-        pos[step, f] = pos[step, f - 1] + wind(pos[step, f - 1], f - 0.5)
-    for f in range(N_FRAMES - 2, -1, -1):  # backwards: frames before the anchor
-        step = f < anchor
-        pos[step, f] = pos[step, f + 1] - wind(pos[step, f + 1], f + 0.5)
-    return pos
-
-
-def _life_cycle(frames: np.ndarray, birth: float, life: float) -> np.ndarray:
-    """Relative amplitude in [0, 1] (1 at the peak), 0 before birth and after death."""
-    p = np.clip((frames - birth) / life, 0.0, 1.0)
-    shape = (p / _PEAK_PHASE) ** _GROW * ((1.0 - p) / (1.0 - _PEAK_PHASE)) ** _DECAY
-    return np.where((p > 0) & (p < 1), shape, 0.0)
-
-
-def _texture(rng: np.random.Generator, x_km: np.ndarray, y_km: np.ndarray, shift: np.ndarray, n_modes: int = 6):
-    """Smooth random field ``(len(y), len(x))`` in [-1, 1]: Fourier modes of 20-60 km wavelength,
-    shifted by ``shift`` km. Each plane wave is separable (cos(a + b) = cos a cos b - sin a sin b),
-    so no transcendental is evaluated on the full grid."""
-    field = np.zeros((len(y_km), len(x_km)), dtype=np.float32)
-    for _ in range(n_modes):
-        k = 2 * np.pi / rng.uniform(20.0, 60.0)
-        angle = rng.uniform(0, 2 * np.pi)
-        a = (k * np.cos(angle) * (x_km - shift[0])).astype(np.float32)
-        b = (k * np.sin(angle) * (y_km - shift[1]) + rng.uniform(0, 2 * np.pi)).astype(np.float32)
-        field += np.outer(np.cos(b), np.cos(a)) - np.outer(np.sin(b), np.sin(a))
-    return field / n_modes
-
-
-def _vil_kg_m2(rng: np.random.Generator, plan: EventPlan, size_km: int) -> np.ndarray:
-    """VIL ``(S, S, 49)`` in kg/m2: advecting, evolving cells over a weak moving stratiform field."""
-    wind = _draw_wind(rng, size_km)
-    n_cells = 3 + rng.poisson(5) if plan.storm else rng.poisson(2) * (rng.random() < 0.6)
-    peak_kg_m2 = np.exp(rng.uniform(np.log(1.5), np.log(90.0) if plan.storm else np.log(6.0), n_cells))
-    life = rng.uniform(10.0, 36.0, n_cells)
-    peak_frame = rng.uniform(-10.0, N_FRAMES + 5.0, n_cells)
-    peak_pos = rng.uniform(0.1 * size_km, 0.9 * size_km, (n_cells, 2))
-    radius_km = rng.uniform(3.0, 9.0, n_cells) * (size_km / 128.0) ** 0.25
-    aspect = rng.uniform(1.0, 2.2, n_cells)
-    angle = rng.uniform(0, np.pi, n_cells)
-    birth = peak_frame - _PEAK_PHASE * life
-    path = _trajectories(wind, peak_frame, peak_pos).astype(np.float32)
-    cos_a, sin_a = np.cos(angle).astype(np.float32), np.sin(angle).astype(np.float32)
-    coords = np.arange(size_km, dtype=np.float32) + 0.5
-    xx, yy = np.meshgrid(coords, coords)  # rows = y, columns = x
-    vil = np.zeros((size_km, size_km, N_FRAMES), dtype=np.float32)
-    texture_seed = rng.integers(2**31)
-    for f in range(N_FRAMES):
-        texture = _texture(np.random.default_rng(texture_seed), coords, coords, wind.mean * f)
-        field = 0.4 * np.maximum(texture, 0.0) ** 2  # weak stratiform rain moving with the mean flow
-        for c in range(n_cells):
-            stage = float(_life_cycle(np.float64(f), birth[c], life[c]))
-            if stage <= 0:
-                continue
-            dx, dy = xx - path[c, f, 0], yy - path[c, f, 1]
-            along = (dx * cos_a[c] + dy * sin_a[c]) / aspect[c]
-            across = (dy * cos_a[c] - dx * sin_a[c]) * aspect[c] ** 0.5
-            q = along**2 + across**2
-            r2 = (radius_km[c] * (0.6 + 0.4 * stage)) ** 2  # cells widen as they grow
-            core = np.exp(-q / (2 * r2)) * (1.0 + 0.25 * texture)
-            skirt = 0.08 * np.exp(-q / (2 * 6.25 * r2))
-            field += peak_kg_m2[c] * stage * (core + skirt)
-        vil[:, :, f] = field
+def _vil_kg_m2(history: StormHistory, texture: np.ndarray, visible: np.ndarray | None = None) -> np.ndarray:
+    """VIL ``(49, S, S)`` kg/m2: the cells' fields times the texture (``visible`` hides cells)."""
+    vil = render_cells_kg_m2(history, texture.shape[-1], visible)
+    vil *= texture
     return vil
 
 
-def _ir_degc(rng: np.random.Generator, plan: EventPlan, vil_kg_m2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(IR069, IR107) in degC at 2 km: cold anvil tops over VIL, warm/moist-band background."""
-    n = vil_kg_m2.shape[0] // 2
-    coarse = vil_kg_m2.reshape(n, 2, n, 2, N_FRAMES).mean(axis=(1, 3))
-    cloud = gaussian_filter(coarse, sigma=(2.5, 2.5, 0.0))  # the anvil spreads beyond the core
-    opacity = 1.0 - np.exp(-cloud / 0.4)
-    top_degc = -38.0 - 30.0 * np.tanh(cloud / 12.0)
-    coords = (np.arange(n) + 0.5) * 2.0
+def _ir_degc(
+    rng: np.random.Generator, plan: EventPlan, vil_kg_m2: np.ndarray, cumulus: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(IR069, IR107) ``(S/2, S/2, 49)`` in degC at 2 km: cold tops over VIL (an anvil spreading beyond
+    the core) and over precursor cumulus ``(49, S/2, S/2)``; warm ground / moist-band background."""
+    n = vil_kg_m2.shape[-1] // 2
+    coarse = vil_kg_m2.reshape(N_FRAMES, n, 2, n, 2).mean(axis=(2, 4))
+    cloud = gaussian_filter(coarse, sigma=(0.0, 2.5, 2.5)) + cumulus
+    opacity = 1.0 - np.exp(-cloud / np.float32(0.4))
+    top_degc = -38.0 - 30.0 * np.tanh(cloud / np.float32(12.0))
     season = np.cos(2 * np.pi * (plan.time_utc.timetuple().tm_yday - 200) / 365.0)
-    surface_degc = (14.0 + 10.0 * season + 3.0 * _texture(rng, coords, coords, np.zeros(2)))[..., None]
-    vapour_degc = (-33.0 + 3.0 * season + 4.0 * _texture(rng, coords, coords, np.zeros(2)))[..., None]
-    ir107 = surface_degc * (1 - opacity) + top_degc * opacity + rng.normal(0, 0.3, opacity.shape)
-    ir069 = vapour_degc * (1 - opacity) + (top_degc + 3.0) * opacity + rng.normal(0, 0.3, opacity.shape)
-    return ir069, ir107
+    surface_degc = 14.0 + 10.0 * season + 3.0 * gaussian_field(rng, n)
+    vapour_degc = -33.0 + 3.0 * season + 4.0 * gaussian_field(rng, n)
+    noise = rng.standard_normal((2, *opacity.shape), dtype=np.float32) * np.float32(0.3)
+    ir107 = surface_degc * (1 - opacity) + top_degc * opacity + noise[0]
+    ir069 = vapour_degc * (1 - opacity) + (top_degc + 3.0) * opacity + noise[1]
+    return np.moveaxis(ir069, 0, -1), np.moveaxis(ir107, 0, -1)
 
 
 def _flashes(rng: np.random.Generator, plan: EventPlan, vil_kg_m2: np.ndarray, size_km: int) -> np.ndarray:
-    """Lightning ``(n, 5)`` = [t_s, lat, lon, x, y]: Poisson flashes where VIL exceeds 12 kg/m2.
+    """Lightning ``(n, 5)`` = [t_s, lat, lon, x, y]: Poisson flashes where VIL ``(S, S, 49)`` exceeds 12 kg/m2.
 
     A flash counted in frame ``k`` happened in the 5 minutes before that frame's time; ``x, y``
     are in 8 km lightning pixels (column, row; row 0 is the image's first/northern row).
     """
-    rate = LIGHTNING_RATE * np.maximum(vil_kg_m2 - LIGHTNING_THRESHOLD_KG_M2, 0.0)
+    rows, cols, frames = np.nonzero(vil_kg_m2 > LIGHTNING_THRESHOLD_KG_M2)
+    rate = LIGHTNING_RATE * (vil_kg_m2[rows, cols, frames] - LIGHTNING_THRESHOLD_KG_M2)
     counts = rng.poisson(rate)
-    rows, cols, frames = np.nonzero(counts)
-    repeat = counts[rows, cols, frames]
-    rows, cols, frames = (np.repeat(a, repeat) for a in (rows, cols, frames))
+    rows, cols, frames = (np.repeat(a, counts) for a in (rows, cols, frames))
     x_km = cols + rng.random(len(cols))
     y_km = rows + rng.random(len(rows))
     t_s = np.asarray(FRAME_OFFSETS_MIN)[frames] * 60.0 - rng.uniform(0.0, 300.0, len(frames))
@@ -389,16 +333,43 @@ def _flashes(rng: np.random.Generator, plan: EventPlan, vil_kg_m2: np.ndarray, s
     return flashes[np.argsort(t_s, kind="stable")]
 
 
+def storm_history(plan: EventPlan, cfg: SyntheticSevirConfig) -> StormHistory:
+    """The cell tracks, merges, splits, initiations and gust fronts behind :func:`simulate_event`."""
+    return _seeded(plan, cfg)[1]
+
+
 def simulate_event(plan: EventPlan, cfg: SyntheticSevirConfig) -> dict[str, np.ndarray]:
     """Raw stored arrays of one event: vil uint8 ``(S, S, 49)``, ir069/ir107 int16
     ``(S/2, S/2, 49)`` (degC x 100), lght float64 ``(n_flashes, 5)``."""
-    rng = np.random.default_rng([cfg.seed, 1, plan.index])
     size_km = cfg.image_size * PIXEL_KM["vil"]
-    vil = _vil_kg_m2(rng, plan, size_km)
-    ir069, ir107 = _ir_degc(rng, plan, vil)
+    rng, history = _seeded(plan, cfg)
+    vil = _vil_kg_m2(history, _texture(rng, history, size_km))
+    ir_px = size_km // PIXEL_KM["ir107"]
+    ir069, ir107 = _ir_degc(rng, plan, vil, render_cumulus(history, ir_px, PIXEL_KM["ir107"]))
+    vil = np.moveaxis(vil, 0, -1)
     return {
         "vil": encode_vil(vil),
         "ir069": encode_ir(ir069),
         "ir107": encode_ir(ir107),
         "lght": _flashes(rng, plan, vil, size_km),
     }
+
+
+def oracle_vil(plan: EventPlan, cfg: SyntheticSevirConfig, last_input_frame: int) -> np.ndarray:
+    """VIL codes ``(S, S, 49)`` uint8 of the event without the cells that start after ``last_input_frame``.
+
+    Frames up to ``last_input_frame`` equal :func:`simulate_event`'s; later frames hold the true
+    evolution (motion, growth and decay, merges, splits; the same texture) of the cells whose lineage
+    had VIL by then, and none of the cells initiated later (random or triggered), whose absence is the
+    only difference. This is the ceiling of a forecaster that knows the dynamics perfectly but cannot
+    predict initiation. Present cells keep their true tracks even where a hidden newcomer merges with
+    them (their intensification or absorption stays), so the ceiling leaks that little.
+    """
+    if not 0 <= last_input_frame < N_FRAMES:
+        raise ValueError(f"last_input_frame must be in 0..{N_FRAMES - 1}, got {last_input_frame}")
+    size_km = cfg.image_size * PIXEL_KM["vil"]
+    rng, history = _seeded(plan, cfg)
+    visible = np.ones(history.amplitude_kg_m2.shape, dtype=bool)
+    visible[:, last_input_frame + 1 :] = history.present(last_input_frame)[:, None]
+    vil = _vil_kg_m2(history, _texture(rng, history, size_km), visible)
+    return encode_vil(np.moveaxis(vil, 0, -1))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from atmo.io.sevir import data_file_names, read_catalog, write_catalog
+from atmo.io.sevir import SevirReader, data_file_names, read_catalog, write_catalog
 from atmo.nowcast.cache import CacheConfig, build_cache
 from atmo.synth.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
 
@@ -26,6 +27,16 @@ def write_sevir_tree(root: Path, cfg: SyntheticSevirConfig = SMALL) -> pd.DataFr
 def event_ids(tree: Path) -> list[str]:
     """The event ids of ``tree``'s catalog, in catalog order."""
     return list(read_catalog(tree / "CATALOG.csv").drop_duplicates("id")["id"])
+
+
+def stormiest_event(tree: Path, ids: Sequence[str], frames: slice) -> str:
+    """The event of ``ids`` with the most VIL pixels at or above VIP 2 (code 74) in ``frames``: a
+    validation event whose contingency scores are defined, whatever the generator draws."""
+    catalog = read_catalog(tree / "CATALOG.csv")
+    rows = catalog[(catalog["img_type"] == "vil") & catalog["id"].isin(ids)].set_index("id")
+    with SevirReader(tree / "data") as reader:
+        wet = {event_id: int(np.sum(reader.raw(rows.loc[event_id])[..., frames] >= 74)) for event_id in ids}
+    return max(ids, key=wet.__getitem__)
 
 
 def build_caches(tree: Path, out_dir: Path, events: Mapping[str, Sequence[str]], cfg: CacheConfig) -> dict[str, Path]:

@@ -9,7 +9,7 @@ from typing import Any
 import h5py
 import pytest
 import torch
-from sevir_helpers import build_caches, event_ids
+from sevir_helpers import build_caches, event_ids, stormiest_event
 
 from atmo.errors import InputError
 from atmo.metrics.contingency import SEVIR_THRESHOLDS, ContingencyAccumulator
@@ -42,7 +42,9 @@ TRAIN = {"epochs": 2, "batch_size": 4, "lr": 0.003, "monitor": "val_mse", "devic
 def caches(pristine_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Train cache of three events (9 samples) and validation cache of one event (3 samples)."""
     ids = event_ids(pristine_tree)
-    events = {"train": [ids[0], ids[1], ids[3]], "val": [ids[2]]}  # ids[2] has storms: val_csi_m is defined
+    train = [ids[0], ids[1], ids[3]]
+    val = stormiest_event(pristine_tree, [i for i in ids if i not in train], slice(12, 42))  # val_csi_m defined
+    events = {"train": train, "val": [val]}
     return build_caches(pristine_tree, tmp_path_factory.mktemp("nowcast_cache"), events, CACHE)
 
 

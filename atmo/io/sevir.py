@@ -83,6 +83,10 @@ _MONTH_END = {1: 31, 2: 28, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10:
 # decoding
 
 
+#: The largest VIL code that decodes to 0 kg/m2: SEVIR's encoding has no VIL below code 6.
+VIL_ZERO_MAX_CODE = 5
+
+
 def decode_vil(code: np.ndarray) -> np.ndarray:
     """VIL byte code 0..254 -> kg/m2 (float32); 255 (missing) -> NaN.
 
@@ -90,7 +94,7 @@ def decode_vil(code: np.ndarray) -> np.ndarray:
     """
     x = np.asarray(code).astype(np.float32)
     kg_m2 = np.where(x <= 18, (x - 2.0) / 90.66, np.exp((x - 83.9) / 38.9)).astype(np.float32)
-    kg_m2[x <= 5] = 0.0
+    kg_m2[x <= VIL_ZERO_MAX_CODE] = 0.0
     kg_m2[x >= VIL_MISSING] = np.nan
     return kg_m2
 
@@ -102,7 +106,7 @@ def encode_vil(kg_m2: np.ndarray) -> np.ndarray:
     linear_branch = 2.0 + 90.66 * v
     code = np.where(log_branch > 18.5, log_branch, linear_branch)
     code = np.rint(np.clip(code, 0, 254))
-    code[code <= 5] = 0
+    code[code <= VIL_ZERO_MAX_CODE] = 0
     return code.astype(np.uint8)
 
 

@@ -20,6 +20,7 @@ import torch
 
 from atmo.io.atomic import atomic_path
 from atmo.io.hdf5 import open_hdf5, require_dataset
+from atmo.io.sevir import VIL_ZERO_MAX_CODE
 from atmo.nowcast.baselines import BASELINES
 from atmo.nowcast.dataset import NowcastDataset
 from atmo.nowcast.scoring import FORECAST_DATASET
@@ -55,6 +56,18 @@ def baseline_predictor(name: str, frames_out: int) -> Predictor:
         return baseline(x[:, :, 0].numpy(), frames_out)
 
     return predict
+
+
+def as_vil_product(forecast: np.ndarray) -> np.ndarray:
+    """A forecast ``(..., H, W)`` in code/255 as the VIL product it stands for: 0 where it rounds to a code
+    that SEVIR's encoding maps to 0 kg/m2 (<= :data:`~atmo.io.sevir.VIL_ZERO_MAX_CODE`).
+
+    A network that hedges where it is unsure outputs small positive values over dry ground; below code
+    5.5 they are no VIL at all, yet they lay a faint floor over the event panel and the dry-pixel mean.
+    Storing them as the encoding would (0) changes no CSI (the lowest threshold is VIP 16) and
+    leaves every value from code 5.5 up, so a haze above the floor still shows in ``dry_mean``.
+    """
+    return np.where(forecast * 255.0 < VIL_ZERO_MAX_CODE + 0.5, 0.0, forecast).astype(forecast.dtype)
 
 
 @contextmanager
@@ -98,7 +111,7 @@ def write_forecasts(
             if values.shape != (len(batch["x"]), *shape[1:]):
                 expected = ", ".join(str(size) for size in shape[1:])
                 raise ValueError(f"{label or 'predictor'}: forecast shape {values.shape}, expected (B, {expected})")
-            forecast[start : start + len(values)] = values
+            forecast[start : start + len(values)] = as_vil_product(values)
             start += len(values)
         forecast.file.attrs["seconds_per_sample"] = seconds / max(n, 1)
     log.info("%s: %d forecasts, %.4f s per sample", label, n, seconds / max(n, 1))

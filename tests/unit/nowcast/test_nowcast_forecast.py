@@ -15,7 +15,7 @@ from sevir_helpers import build_caches, event_ids
 from atmo.errors import InputError
 from atmo.io.atomic import write_json
 from atmo.nowcast.cache import CacheConfig
-from atmo.nowcast.forecast import baseline_predictor, model_predictor, write_forecasts
+from atmo.nowcast.forecast import as_vil_product, baseline_predictor, model_predictor, write_forecasts
 from atmo.nowcast.models import build_model
 from atmo.nowcast.report import write_report
 from atmo.nowcast.scoring import FORECAST_DATASET, score_forecasts
@@ -59,7 +59,7 @@ def test_persistence_repeats_the_last_input_frame(caches: dict[str, Path], forec
         last = cache["x"][:, -1, 0].astype(np.float32)
         forecast = out[FORECAST_DATASET][...]
         assert forecast.shape == (6, T_OUT, 16, 16) and forecast.dtype == np.float32
-        np.testing.assert_array_equal(forecast, np.repeat(last[:, None], T_OUT, axis=1))
+        np.testing.assert_array_equal(forecast, as_vil_product(np.repeat(last[:, None], T_OUT, axis=1)))
         assert last.max() > 0  # not trivially all zeros
         np.testing.assert_array_equal(out["event_id"][...], cache["event_id"][...])
         assert out.attrs["seconds_per_sample"] > 0 and out.attrs["label"] == "persistence"
@@ -78,8 +78,14 @@ def test_model_forecasts_match_the_model(
         present = torch.from_numpy(cache["present"][-1:])
         motion = torch.from_numpy(cache["motion"][-1:].astype(np.float32))
     with torch.no_grad():
-        expected = sgt(x, present, motion).clamp(0, 1).numpy()
+        expected = as_vil_product(sgt(x, present, motion).clamp(0, 1).numpy())
     np.testing.assert_allclose(forecast[-1:], expected, atol=1e-5)
+
+
+def test_values_below_the_zero_vil_code_are_stored_as_no_vil() -> None:
+    codes = np.array([0.0, 2.0, 5.4, 5.6, 16.0, 254.0], dtype=np.float32)
+    np.testing.assert_array_equal(as_vil_product(codes / 255) * 255, np.array([0, 0, 0, 5.6, 16, 254], np.float32))
+    assert as_vil_product(codes / 255).dtype == np.float32
 
 
 def test_returned_seconds_match_the_attribute(caches: dict[str, Path], tmp_path: Path) -> None:

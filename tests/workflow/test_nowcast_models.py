@@ -25,7 +25,7 @@ pytestmark = pytest.mark.workflow
 def test_nowcast_experiment_end_to_end(test_run: Path) -> None:
     block = load_config(test_run)["nowcast"]
     seeds = {name: [str(seed) for seed in spec.get("seeds", [0])] for name, spec in block["models"].items()}
-    seeds |= {name: ["0"] for name in block["baselines"]}  # deterministic: one seed label
+    seeds |= {name: ["0"] for name in [*block["baselines"], "oracle"]}  # deterministic: one seed label
     assert sum(len(s) > 1 for s in seeds.values()) == 1  # config/test.yaml: one entry with 2 seeds
     results = test_run / "results/nowcast"
 
@@ -64,8 +64,22 @@ def test_nowcast_experiment_end_to_end(test_run: Path) -> None:
     tables = [t for t in (results / "scores.md").read_text().split("\n\n") if t.startswith("| ")]
     unpooled, pooled, last_lead = tables
     rows = [line.split("|")[1].strip() for line in unpooled.splitlines()][2:]
-    kinds = ["ablation" if block["models"].get(r, {}).get("kind") == "ablation" else "other" for r in rows]
-    assert kinds == sorted(kinds, key=lambda k: k == "ablation"), "ablation rows must come last"
+    kinds = [block["models"].get(r, {}).get("kind", "oracle" if r == "oracle" else "model") for r in rows]
+    order = {"model": 0, "ablation": 1, "oracle": 2}
+    assert kinds == sorted(kinds, key=order.get) and kinds[-1] == "oracle", "ablations, then the oracle, last"
+    assert all("oracle" not in (r["a"], r["b"]) for r in record["comparisons"])  # shown, never compared
+
+    # the physics weight was chosen on validation and the listed entries trained with it
+    choice = json.loads((results / "loss_choice.json").read_text())
+    assert choice["value"] in block["loss_choice"]["values"] and choice["monitor"].startswith("val_")
+    history = pd.read_csv(results / "models/sgt/seed0/history.csv")
+    weight = history["train_weighted_physics"] / history["train_physics"]
+    assert np.allclose(weight[history["train_physics"] > 0], choice["value"])
+    untrained = pd.read_csv(results / "models/sgt_untrained/seed0/history.csv")
+    assert untrained["epoch"].tolist() == [0] and "train_loss" not in untrained
+    shares = pd.read_csv(results / "loss_shares.csv")
+    share_columns = [c for c in shares.columns if c.startswith("share_")]
+    assert "sgt_untrained" not in set(shares["name"]) and np.allclose(shares[share_columns].sum(axis=1), 1.0)
     sgt_row = unpooled.splitlines()[2 + rows.index("sgt")]
     mean, sd = record["entries"]["sgt"]["mean"], record["entries"]["sgt"]["sd"]
     headline = record["headline"]

@@ -101,6 +101,7 @@ def test_editing_a_seed_list_adds_or_removes_only_those_jobs(test_run_copy: Path
         return {(rule, tuple(sorted(w.items()))) for rule, w in planned_jobs(dry.stdout + dry.stderr)}
 
     downstream = {("comparisons", (("module", "nowcast"),)), ("nowcast_table", ()), ("summary", ()), ("all", ())}
+    downstream.add(("nowcast_loss_shares", ()))
     downstream |= table_page_jobs("nowcast")
     edit_config(test_run_copy, lambda c: c["nowcast"]["models"]["unet"].update(seeds=[0, 3]))
     unet3 = (("name", "unet"), ("seed", "3"))

@@ -45,7 +45,14 @@ def test_riskseg_edit_reruns_only_riskseg(test_run_copy: Path) -> None:
 
 # The nowcast jobs downstream of training: a training edit reruns these and must leave the data stage
 # (download, split, cache) and the untrained baselines alone.
-NOWCAST_DOWNSTREAM = {"nowcast_train", "nowcast_forecast", "nowcast_score", "comparisons", "nowcast_table"}
+NOWCAST_DOWNSTREAM = {
+    "nowcast_train",
+    "nowcast_forecast",
+    "nowcast_score",
+    "comparisons",
+    "nowcast_table",
+    "nowcast_loss_shares",
+}
 
 
 def _planned(workflow: Path) -> list[tuple[str, dict[str, str]]]:
@@ -60,7 +67,9 @@ def test_nowcast_augment_edit_retrains_every_nowcast_model_and_nothing_upstream(
     planned = _planned(test_run_copy)
     trained = {wildcards["model"] for rule, wildcards in planned if rule == "nowcast_train"}
     assert trained == set(config["nowcast"]["models"]), trained
-    assert {rule for rule, _ in planned} - {"summary", "report_table_page"} == NOWCAST_DOWNSTREAM, planned
+    # the physics weight's candidates train with the same augmentation: they and the choice rerun too
+    candidates = {"nowcast_loss_candidate", "nowcast_loss_choice"}
+    assert {rule for rule, _ in planned} - {"summary", "report_table_page"} == NOWCAST_DOWNSTREAM | candidates, planned
 
 
 def _raise_unet_csi_weight(config: dict) -> None:

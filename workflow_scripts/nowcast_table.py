@@ -5,19 +5,16 @@ from atmo.config_blocks import build_block
 from atmo.metrics.paired import BootstrapSettings
 from atmo.nowcast.comparison import compare_last_lead
 from atmo.nowcast.report import MINUTES_PER_LEAD, write_report
+from atmo.report import by_entry_and_seed
 from atmo.report.comparisons import read_comparisons
 from atmo.runlog import log_to
 
 log_to(snakemake.log[0])
-labels = [(name, seed) for name, seeds in snakemake.params.seeds.items() for seed in seeds]
 
 
 def by_name(paths):
-    """``{name: {seed: path}}`` from the rule's flat input list (in ``labels`` order)."""
-    grouped = {}
-    for (name, seed), path in zip(labels, paths, strict=True):
-        grouped.setdefault(name, {})[seed] = path
-    return grouped
+    """``{name: {seed: path}}`` from the rule's flat input list (in the `seeds` param's order)."""
+    return by_entry_and_seed(snakemake.params.seeds, paths)
 
 
 lead = snakemake.params.frames_out

@@ -10,17 +10,16 @@ the training job writes from the train and validation caches alone.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 from atmo.config_blocks import build_block, check
 from atmo.errors import ConfigError, InputError
 from atmo.io.atomic import write_json
+from atmo.io.metrics_json import read_json_object
 
 
 @dataclass(frozen=True)
@@ -70,9 +69,14 @@ def check_loss_choice(choice: LossChoice, models: Mapping[str, Mapping[str, Any]
             raise ConfigError(f"{LossChoice.WHERE}: {name!r} is not an entry of nowcast.models ({', '.join(models)})")
 
 
+def with_loss_weight(spec: Mapping[str, Any], key: str, value: float) -> dict[str, Any]:
+    """A copy of a model entry's spec whose ``loss.<key>`` is ``value`` (the other weights kept)."""
+    return {**spec, "loss": {**spec.get("loss", {}), key: value}}
+
+
 def candidate_spec(choice: LossChoice, spec: Mapping[str, Any], value: float) -> dict[str, Any]:
     """The tuned entry's spec with the candidate value of the chosen weight."""
-    return {**spec, "loss": {**spec.get("loss", {}), choice.key: value}}
+    return with_loss_weight(spec, choice.key, value)
 
 
 def choose(candidates: Mapping[str, str | os.PathLike[str]], choice: LossChoice) -> dict[str, Any]:
@@ -85,7 +89,7 @@ def choose(candidates: Mapping[str, str | os.PathLike[str]], choice: LossChoice)
     scores: dict[str, float] = {}
     monitor, mode = None, None
     for label, path in candidates.items():
-        metrics = json.loads(Path(path).read_text())
+        metrics = read_json_object(path, "training metrics file")
         best, monitor, mode = metrics.get("best_value"), metrics.get("monitor"), metrics.get("monitor_mode")
         if best is None or not math.isfinite(best) or not str(monitor).startswith("val_"):
             raise InputError(path, f"has no finite validation best_value (monitor {monitor!r}): cannot choose")
@@ -112,5 +116,5 @@ def write_choice(path: str | os.PathLike[str], record: Mapping[str, Any]) -> Non
 
 def with_chosen_weight(spec: Mapping[str, Any], choice_path: str | os.PathLike[str]) -> dict[str, Any]:
     """An ``applies_to`` entry's spec with the chosen value of ``loss.<key>`` from ``loss_choice.json``."""
-    record = json.loads(Path(choice_path).read_text())
-    return {**spec, "loss": {**spec.get("loss", {}), record["key"]: record["value"]}}
+    record = read_json_object(choice_path, "loss-weight choice")
+    return with_loss_weight(spec, record["key"], record["value"])

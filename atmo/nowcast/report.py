@@ -46,9 +46,9 @@ from atmo.nowcast.scoring import BIAS_MINUTES, BIAS_THRESHOLD, FORECAST_DATASET,
 from atmo.report import Column, Row
 from atmo.report.comparisons import interval_columns, mean_sd_column, seed_rows
 
-#: The role of a forecaster in the tables, in table order: the synthetic generator's oracle last.
+#: The role of a forecaster in the tables (:data:`atmo.report.KINDS_WITH_ORACLE`: the oracle last).
 Kind = Literal["model", "baseline", "ablation", "oracle"]
-KINDS: tuple[str, ...] = ("model", "baseline", "ablation", "oracle")
+KINDS = shared.KINDS_WITH_ORACLE
 
 #: ``csi_74_lead6`` -> metric ``csi``, threshold 74.0, lead 6; ``csi_m``, ``mse_lead2``, ``hits_16`` likewise.
 #: ``csi_pool4_181`` -> metric ``csi_pool4``, threshold 181.0 (the max-pooled scores keep their block size).

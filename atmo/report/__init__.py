@@ -44,7 +44,7 @@ imports Snakemake.
 """
 
 from atmo.report.figures import KIND_STYLES, as_float, legend_outside, panel_grid, plot_rows, save_figure
-from atmo.report.rows import KINDS, Row, ordered
+from atmo.report.rows import KINDS, KINDS_WITH_ORACLE, Row, by_entry_and_seed, ordered
 from atmo.report.tables import (
     MISSING,
     Column,
@@ -60,12 +60,14 @@ from atmo.report.tables import (
 
 __all__ = [
     "KINDS",
+    "KINDS_WITH_ORACLE",
     "KIND_STYLES",
     "MISSING",
     "Column",
     "KeyParser",
     "Row",
     "as_float",
+    "by_entry_and_seed",
     "format_number",
     "format_text",
     "legend_outside",

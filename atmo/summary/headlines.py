@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from atmo.report import Column, Row, markdown_table
+from atmo.report import KINDS_WITH_ORACLE, Column, Row, markdown_table
 from atmo.report.comparisons import interval_columns, mean_sd_column, read_comparisons, sentence
 
 #: Each experiment's title in the summary.
@@ -24,8 +24,6 @@ TITLES = {
     "riskseg": "ordinal risk segmentation, test blocks (write-up 002)",
     "downscale": "conditional-VAE precipitation downscaling (write-up 004)",
 }
-#: Table order of the kinds; oracle rows last (shown, never ranked).
-KINDS = ("model", "baseline", "ablation", "oracle")
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,7 @@ class Headline:
     sources: list[str] = field(default_factory=list)
 
     def markdown(self) -> str:
-        kinds = tuple(kind for kind in KINDS if any(row.kind == kind for row in self.rows))
+        kinds = tuple(kind for kind in KINDS_WITH_ORACLE if any(row.kind == kind for row in self.rows))
         return markdown_table(self.rows, self.columns, name_header="entry", kinds=kinds)
 
 

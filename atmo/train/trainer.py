@@ -169,9 +169,9 @@ class Trainer:
             self.stopper.update(row[self.config.monitor], 0)
         row.update(lr=0.0, seconds=round(time.perf_counter() - started, 3))
         self.history.append(row)
-        common = {"model": self.model, "config": self.config.to_dict(), "epoch": 0, "metrics": row, "meta": self.meta}
-        save_checkpoint(self.best_path, **common)
-        save_checkpoint(self.last_path, **common)
+        weights = self._weights(0, row)
+        save_checkpoint(self.best_path, **weights)
+        save_checkpoint(self.last_path, **weights)
         self.history.write_csv(self.out_dir / "history.csv")
         log.info("epochs: 0, the initial weights exported untrained: %s", row)
         return self._summarise()
@@ -245,9 +245,13 @@ class Trainer:
 
     # -- files -------------------------------------------------------------------------------------
 
+    def _weights(self, epoch: int, row: dict[str, Any]) -> dict[str, Any]:
+        """What every checkpoint of ``epoch`` holds besides the training state."""
+        return {"model": self.model, "config": self.config.to_dict(), "epoch": epoch, "metrics": row, "meta": self.meta}
+
     def _save_epoch(self, epoch: int, row: dict[str, Any], finished: bool) -> None:
         cfg = self.config
-        common = {"model": self.model, "config": cfg.to_dict(), "epoch": epoch, "metrics": row, "meta": self.meta}
+        common = self._weights(epoch, row)
         if self.stopper.best_epoch == epoch:
             save_checkpoint(self.best_path, **common)
         state = {

@@ -140,6 +140,28 @@ def fold_indices(
     return splits
 
 
+def pretraining_indices(
+    table: CacheTable, fold: Fold, validation: ValidationSettings, *, source: str | os.PathLike[str] = "cache"
+) -> dict[str, np.ndarray]:
+    """``{"train", "val"}``: every frame, labelled or not, the fold's masked autoencoder may see.
+
+    Self-supervised pretraining needs no label, so it takes every frame of the fold's training
+    flights, the unlabelled ones between the lidar samples included (on a campaign they are most of
+    the frames). Validation is the fold's validation flight whole (method ``flight``) or the
+    labelled validation samples of :func:`fold_indices` (method ``fraction``: their unlabelled
+    neighbours then train). The test flight's frames are never among them.
+    """
+    splits = fold_indices(table, fold, validation, source=source)
+    training_flights = [table.flights.index(flight) for flight in (*fold.train_flights, *fold.val_flights)]
+    frames = np.flatnonzero(np.isin(table.flight_index, training_flights))
+    if validation.method == "flight":
+        val_flights = [table.flights.index(flight) for flight in fold.val_flights]
+        val = np.flatnonzero(np.isin(table.flight_index, val_flights))
+    else:
+        val = splits["val"]
+    return {"train": np.setdiff1d(frames, val).astype(np.int64), "val": np.sort(val).astype(np.int64)}
+
+
 def _fold(
     table: CacheTable, fold_id: int, validation: ValidationSettings, source: str | os.PathLike[str]
 ) -> tuple[Fold, dict[str, np.ndarray]]:

@@ -1,9 +1,10 @@
 """The two CBH training jobs, through the shared path (:func:`atmo.train.train_job`).
 
-- :func:`pretrain_mae` trains the masked autoencoder of one encoder entry on the images of one
-  fold's *training* samples (strict: the encoder of fold k never saw flight k, and the fold's
-  validation samples pick its best epoch), or of every sample (``fold = "all"``: the seed's
-  transductive choice, then validated on a seeded share of all samples).
+- :func:`pretrain_mae` trains the masked autoencoder of one encoder entry on every frame of one
+  fold's *training* flights, the unlabelled frames between lidar samples included (strict: the
+  encoder of fold k never saw flight k, and the fold's validation frames pick its best epoch), or
+  of every frame (``fold = "all"``: the seed's transductive choice, then validated on a seeded share
+  of all frames). ``metrics.json`` says how many frames it trained on and how many were unlabelled.
 Both take the job's ``seed`` (a seed of the variant's ``seeds`` list), which replaces ``train.seed``:
 the initial weights, the masking and the shuffling follow it. A WP-4 job with seed ``s`` freezes the
 encoder pretrained with seed ``s``, so a seed varies the whole pipeline, not only the head.
@@ -31,7 +32,7 @@ from atmo.cbh.baselines import geometry_alone
 from atmo.cbh.cache import CacheTable, read_cache_table
 from atmo.cbh.dataset import CbhDataset, MaeDataset
 from atmo.cbh.features import FeaturePreprocessor
-from atmo.cbh.folds import ValidationSettings, fold_indices, read_fold
+from atmo.cbh.folds import ValidationSettings, fold_indices, pretraining_indices, read_fold
 from atmo.cbh.losses import CbhLoss, mae_loss_step, regression_loss_step, regression_val_step
 from atmo.cbh.mae import ARCH as MAE_ARCH
 from atmo.cbh.mae import CBH_PRETRAIN, read_mae_checkpoint
@@ -98,13 +99,16 @@ def frame_shape(cache: str | os.PathLike[str]) -> tuple[int, int, int]:
 def _pretraining_split(
     table: CacheTable, folds_path: str | os.PathLike[str], fold: str, validation: ValidationSettings
 ) -> dict[str, np.ndarray]:
-    """Train/val sample indices of a pretraining job: one fold's training flights, or every sample."""
+    """Train/val frame indices of a pretraining job: one fold's training flights, or every frame.
+
+    Labels play no part: unlabelled frames train the autoencoder as the labelled ones do.
+    """
     if fold != TRANSDUCTIVE:
-        return fold_indices(table, read_fold(folds_path, int(fold)), validation, source=folds_path)
-    labelled = np.flatnonzero(np.isfinite(table.cbh_km))
+        return pretraining_indices(table, read_fold(folds_path, int(fold)), validation, source=folds_path)
+    frames = np.arange(table.cbh_km.size)
     rng = np.random.default_rng(validation.seed)
-    val = np.sort(rng.choice(labelled, size=max(1, round(validation.fraction * labelled.size)), replace=False))
-    return {"train": np.setdiff1d(labelled, val), "val": val}
+    val = np.sort(rng.choice(frames, size=max(1, round(validation.fraction * frames.size)), replace=False))
+    return {"train": np.setdiff1d(frames, val), "val": val}
 
 
 def pretrain_mae(
@@ -127,11 +131,13 @@ def pretrain_mae(
     split = _pretraining_split(table, folds_path, fold, settings)
     params = {**encoder.get("params", {}), **view_params(view, frame_shape(cache))}
     meta = model_meta(MODULE, MAE_ARCH, params, view=asdict(view), pretraining_fold=fold, seed=seed)
+    unlabelled = int(np.count_nonzero(~np.isfinite(table.cbh_km[split["train"]])))
     log.info(
-        "pretraining %s for fold %s on %d images (%d validate), seed %d",
+        "pretraining %s for fold %s on %d frames (%d of them unlabelled; %d validate), seed %d",
         encoder_name,
         fold,
         len(split["train"]),
+        unlabelled,
         len(split["val"]),
         seed,
     )
@@ -144,6 +150,7 @@ def pretrain_mae(
         loss_step=mae_loss_step,
         inputs={"cache": cache, "folds": folds_path},
         model_path=model_path,
+        facts={"n_train_unlabelled": unlabelled},
     )
 
 

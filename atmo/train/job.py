@@ -71,13 +71,16 @@ def train_job(
     run_dir: str | os.PathLike[str] | None = None,
     collate_fn: Callable[[list[Any]], Any] | None = None,
     keep_epochs: Collection[int] = (),
+    facts: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train ``meta["arch"]`` with ``meta["params"]`` and write ``model.pt``, ``history.csv``, ``metrics.json``.
 
     ``meta`` comes from :func:`atmo.train.model_file.model_meta`. ``inputs`` are the data files the
     run depends on (their content hashes enter the fingerprint). ``run_dir`` defaults to ``run/``
     beside ``model_path``. ``keep_epochs`` are periodic checkpoints the caller copies out afterwards,
-    so ``train.keep_checkpoints`` never prunes them. Returns the training summary (also in ``metrics.json``).
+    so ``train.keep_checkpoints`` never prunes them. Returns the training summary (also in ``metrics.json``):
+    the trainer's, the exported epoch, the parameter, training and validation sample counts, and the
+    caller's ``facts`` about its data (what a reader of the results needs to know it trained on).
     """
     module = meta["module"]
     config = TrainConfig.from_dict(train, where=f"{module}.train")
@@ -103,7 +106,14 @@ def train_job(
     summary = trainer.fit(train_loader, val_loader)
     chosen = trainer.best_path if trainer.best_path.exists() else trainer.last_path
     checkpoint = load_checkpoint(chosen, model)
-    summary = {**summary, "exported_epoch": checkpoint["epoch"], "n_parameters": count_parameters(model)}
+    summary = {
+        **summary,
+        "exported_epoch": checkpoint["epoch"],
+        "n_parameters": count_parameters(model),
+        "n_train_samples": n_train,
+        "n_val_samples": 0 if val_set is None else len(val_set),  # type: ignore[arg-type]
+        **(facts or {}),
+    }
     export_model(model_path, model, checkpoint, summary)
     with atomic_path(out / "history.csv") as tmp:
         shutil.copyfile(run_dir / "history.csv", tmp)

@@ -16,6 +16,7 @@ from atmo.cbh.folds import (
     fold_indices,
     labelled_counts,
     make_folds,
+    pretraining_indices,
     read_fold_table,
     write_fold_table,
 )
@@ -114,6 +115,27 @@ def test_unlabelled_samples_are_dropped_from_every_split_and_counted(caplog: pyt
         split = fold_indices(table, fold, validation)
         assert not unlabelled & set(np.concatenate(list(split.values())))
         assert fold.n_train + fold.n_val + fold.n_test == np.isfinite(table.cbh_km).sum()
+
+
+@pytest.mark.parametrize("method", ["flight", "fraction"])
+def test_pretraining_takes_every_training_frame_labelled_or_not_and_never_the_test_flight(method: str) -> None:
+    table = make_table(SIZES, unlabelled={"30Oct24": 10, "23Oct24": 8, "12Feb25": 5})
+    validation = ValidationSettings(method=method, fraction=0.25, min_flight_samples=5)
+    for fold in make_folds(table, validation):
+        frames = pretraining_indices(table, fold, validation)
+        labelled = fold_indices(table, fold, validation)
+        train, val = set(frames["train"]), set(frames["val"])
+        test_flight = table.flights.index(fold.test_flight)
+        not_test = set(np.flatnonzero(table.flight_index != test_flight))
+        assert not train & val and train | val == not_test  # every frame of the other flights, once
+        assert set(labelled["train"]) <= train
+        unlabelled = {i for i in train if np.isnan(table.cbh_km[i])}
+        assert unlabelled == {i for i in not_test - val if np.isnan(table.cbh_km[i])} and unlabelled
+        if method == "flight":
+            val_flight = table.flights.index(fold.val_flights[0])
+            assert val == set(np.flatnonzero(table.flight_index == val_flight))
+        else:
+            assert val == set(labelled["val"])
 
 
 def test_bad_tables_and_settings_raise_one_line_errors() -> None:

@@ -82,6 +82,28 @@ def test_strict_pretraining_sees_only_the_folds_training_samples(lofo, monkeypat
     assert meta["module"] == "cbh" and meta["arch"] == "mae" and meta["pretraining_fold"] == "1"
 
 
+def test_pretraining_trains_on_the_unlabelled_frames_and_counts_them(lofo, monkeypatch, tmp_path: Path) -> None:
+    cache = tmp_path / "cache.h5"
+    shutil.copyfile(lofo["cache"], cache)
+    table = read_cache_table(cache)
+    unlabelled = np.flatnonzero(table.flight_index == 1)[-3:]
+    with h5py.File(cache, "r+") as handle:
+        handle["cbh_km"][unlabelled] = np.nan
+    folds = tmp_path / "folds.csv"
+    write_fold_table(folds, make_folds(read_cache_table(cache), ValidationSettings(**VALIDATION)))
+    seen: list[np.ndarray] = []
+    original = training.MaeDataset
+    monkeypatch.setattr(training, "MaeDataset", lambda p, i, v: seen.append(np.asarray(i)) or original(p, i, v))
+    training.pretrain_mae(
+        cache=cache, folds_path=folds, fold="0", encoder_name="column", encoder=ENCODER, seed=0, train=TRAIN,
+        validation=VALIDATION, model_path=tmp_path / "mae" / "model.pt",
+    )  # fmt: skip
+    assert set(unlabelled) <= set(seen[0])
+    metrics = json.loads((tmp_path / "mae" / "metrics.json").read_text())
+    assert metrics["n_train_unlabelled"] == 3 and metrics["n_train_samples"] == len(seen[0])
+    assert metrics["n_val_samples"] == len(seen[1])
+
+
 def test_transductive_pretraining_sees_every_flight(lofo, monkeypatch, tmp_path: Path) -> None:
     seen: list[np.ndarray] = []
     original = training.MaeDataset

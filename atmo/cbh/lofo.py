@@ -101,9 +101,7 @@ def inner_splits(table: CacheTable, split: Mapping[str, np.ndarray], train: np.n
     flights = table.flight_index[train]
     if len(np.unique(flights)) >= 2:
         return "flights", [(np.flatnonzero(flights != g), np.flatnonzero(flights == g)) for g in np.unique(flights)]
-    position = {sample: i for i, sample in enumerate(train.tolist())}
-    fit_rows, held_rows = ([position[s] for s in split[key].tolist()] for key in ("train", "val"))
-    return "validation", [(np.asarray(fit_rows, dtype=np.int64), np.asarray(held_rows, dtype=np.int64))]
+    return "validation", [(np.searchsorted(train, split["train"]), np.searchsorted(train, split["val"]))]
 
 
 def write_ridge(

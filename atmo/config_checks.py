@@ -39,6 +39,7 @@ BLOCKS: dict[str, str] = {
     "cbh.cache": "atmo.cbh.cache:CacheSettings",
     "cbh.validation": "atmo.cbh.folds:ValidationSettings",
     "cbh.gbdt": "atmo.cbh.gbdt:GbdtSettings",
+    "cbh.ridge": "atmo.cbh.ridge:RidgeSettings",
     "cbh.train": "atmo.train.config:TrainConfig",
     "cbh.bootstrap": "atmo.metrics.paired:BootstrapSettings",
     "riskseg.synthetic": "atmo.synth.riskseg:SyntheticSceneSettings",

@@ -15,6 +15,7 @@ CBH_CACHE = f"{CBH}/cache.h5"
 
 
 CBH_FOLDS = [str(fold) for fold in range(len(CBH_FLIGHTS))]
+CBH_FOLD_PATTERN = "|".join(CBH_FOLDS)
 CBH_VARIANTS = list(config["cbh"]["models"])
 CBH_ENCODERS = list(config["cbh"]["mae"]["encoders"])
 CBH_STRICT = config["cbh"]["mae"]["pretraining"] == "strict"
@@ -42,6 +43,7 @@ def _check_cbh_entries():
     from atmo.train import check_entries
 
     block = config["cbh"]
+    cbh_approaches.check_model_names(block)
     cbh_approaches.check_comparison(block)
     for name, spec in block["models"].items():
         if spec["encoder"] not in block["mae"]["encoders"]:
@@ -87,6 +89,11 @@ def cbh_variant_spec(wildcards):
     spec.pop("seeds", None)
     spec["view"] = config_section("cbh", "mae", "encoders", spec["encoder"], "view")
     return spec
+
+
+def cbh_test_flight_file(wildcards):
+    """The flight file of fold ``wildcards.fold``'s test flight (fold k tests on flight k, in config order)."""
+    return CBH_FLIGHT_FILES[int(wildcards.fold)]
 
 
 def cbh_encoder_spec(wildcards):

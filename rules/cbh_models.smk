@@ -1,11 +1,13 @@
 """CBH models, leave-one-flight-out: one fold per flight, every approach one job per fold (and seed).
 
-cache.h5 -> cbh_folds (the fold table) -> per {fold}: cbh_baselines (climatology, WP-1 geometry
-alone), cbh_gbdt (WP-3), cbh_pretrain_mae{encoder}{seed} (strict: never sees the fold's test flight;
-GPU), cbh_train{variant}{seed} (WP-4, frozen encoder of the same seed + head; trains and predicts
-the test flight; GPU) -> cbh_unit_stats{approach}{seed} (per-sample errors of every test flight) ->
-comparisons (rules/comparisons.smk: paired intervals and verdicts) -> cbh_report; cbh_gbdt_pooled
-(WP-3 on a pooled random k-fold, to show the leakage LOFO avoids) -> cbh_report.
+cache.h5 -> cbh_folds (the fold table) -> per {fold}: cbh_baselines (climatology, LCL, WP-1
+geometry raw and bias-calibrated), cbh_ridge (linear, penalty by inner CV), cbh_gbdt (WP-3),
+cbh_oracle (synthetic only: the generator's noiseless cloud base), cbh_pretrain_mae{encoder}{seed}
+(strict: never sees the fold's test flight; GPU), cbh_train{variant}{seed} (WP-4, frozen encoder of
+the same seed + head; trains and predicts the test flight; GPU) -> cbh_unit_stats{approach}{seed}
+(per-sample errors of every test flight) -> comparisons (rules/comparisons.smk: paired intervals and
+verdicts; the oracle is scored, never compared) -> cbh_report; cbh_gbdt_pooled (WP-3 on a pooled
+random k-fold, to show the leakage LOFO avoids) -> cbh_report.
 """
 
 
@@ -35,7 +37,9 @@ rule cbh_baselines:
         folds=rules.cbh_folds.output.folds,
     output:
         climatology=f"{CBH}/predictions/climatology/fold{{fold}}.csv",
+        lcl=f"{CBH}/predictions/lcl/fold{{fold}}.csv",
         geometry=f"{CBH}/predictions/geometry/fold{{fold}}.csv",
+        geometry_calibrated=f"{CBH}/predictions/geometry_calibrated/fold{{fold}}.csv",
         facts=f"{CBH}/baselines/fold{{fold}}.json",
     log:
         f"{LOGS}/cbh/cbh_baselines/fold{{fold}}.log",
@@ -50,6 +54,53 @@ rule cbh_baselines:
         validation=config_section("cbh", "validation"),
     script:
         "../workflow_scripts/cbh_baselines.py"
+
+
+rule cbh_ridge:
+    input:
+        cache=CBH_CACHE,
+        folds=rules.cbh_folds.output.folds,
+    output:
+        predictions=f"{CBH}/predictions/ridge/fold{{fold}}.csv",
+        facts=f"{CBH}/ridge/fold{{fold}}.json",
+    log:
+        f"{LOGS}/cbh/cbh_ridge/fold{{fold}}.log",
+    benchmark:
+        f"{BENCHMARKS}/cbh/cbh_ridge/fold{{fold}}.tsv"
+    conda:
+        "../envs/data.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        ridge=config_section("cbh", "ridge"),
+        validation=config_section("cbh", "validation"),
+    script:
+        "../workflow_scripts/cbh_ridge.py"
+
+
+rule cbh_oracle:
+    input:
+        cache=CBH_CACHE,
+        folds=rules.cbh_folds.output.folds,
+        flight=cbh_test_flight_file,
+    output:
+        predictions=f"{CBH}/predictions/oracle/fold{{fold}}.csv",
+    log:
+        f"{LOGS}/cbh/cbh_oracle/fold{{fold}}.log",
+    benchmark:
+        f"{BENCHMARKS}/cbh/cbh_oracle/fold{{fold}}.tsv"
+    wildcard_constraints:
+        fold=CBH_FOLD_PATTERN,
+    conda:
+        "../envs/data.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        validation=config_section("cbh", "validation"),
+    script:
+        "../workflow_scripts/cbh_oracle.py"
 
 
 rule cbh_gbdt:
@@ -188,6 +239,7 @@ rule cbh_report:
         predictions=cbh_all_predictions,
         comparisons=f"{CBH}/comparisons.json",
         baseline_facts=expand(f"{CBH}/baselines/fold{{fold}}.json", fold=CBH_FOLDS),
+        ridge_facts=expand(f"{CBH}/ridge/fold{{fold}}.json", fold=CBH_FOLDS),
         pooled=rules.cbh_gbdt_pooled.output.scores,
     output:
         reports=cbh_report_files(),

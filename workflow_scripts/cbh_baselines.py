@@ -1,6 +1,6 @@
-"""cbh_baselines: climatology and WP-1 geometry alone on one fold's test flight."""
+"""cbh_baselines: climatology, LCL and WP-1 geometry (raw and bias-calibrated) on one fold's test flight."""
 
-from atmo.cbh.lofo import write_baselines
+from atmo.cbh.lofo import CLOSED_FORM, write_baselines
 from atmo.io.atomic import write_json
 from atmo.runlog import log_to
 
@@ -10,6 +10,6 @@ facts = write_baselines(
     snakemake.input.folds,
     int(snakemake.wildcards.fold),
     snakemake.params.validation,
-    {"climatology": snakemake.output.climatology, "geometry": snakemake.output.geometry},
+    {name: snakemake.output[name] for name in CLOSED_FORM},
 )
 write_json(snakemake.output.facts, facts)

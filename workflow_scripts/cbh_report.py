@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from atmo.cbh.report import write_reports
+from atmo.cbh.report import fold_facts, write_reports
 from atmo.runlog import log_to
 
 log_to(snakemake.log[0])
@@ -11,10 +11,13 @@ approaches = {
     name: (kind, {seed: {int(k): path for k, path in by_fold.items()} for seed, by_fold in files.items()})
     for name, (kind, files) in snakemake.params.predictions.items()
 }
-filled = [json.loads(Path(path).read_text())["geometry_filled_fraction"] for path in snakemake.input.baseline_facts]
+baselines, ridge = (
+    [json.loads(Path(path).read_text()) for path in paths]
+    for paths in (snakemake.input.baseline_facts, snakemake.input.ridge_facts)
+)
 extra = {
     **json.loads(Path(snakemake.input.pooled).read_text()),
-    "geometry_no_shadow_share_per_fold": ", ".join(f"{share:.2f}" for share in filled),
+    **fold_facts(baselines, ridge),
     "mae_pretraining": snakemake.params.pretraining,
     "validation_method": snakemake.params.validation["method"],
 }

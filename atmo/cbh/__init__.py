@@ -7,8 +7,9 @@ live in :mod:`atmo.io.cbh` and :mod:`atmo.io.era5`, synthetic data in :mod:`atmo
 Models, all leave-one-flight-out (:mod:`atmo.cbh.folds`: one fold per flight, validation from the
 training flights only):
 
-- reference baselines (:mod:`atmo.cbh.baselines`) and WP-3 trees (:mod:`atmo.cbh.gbdt`), run per
-  fold by :mod:`atmo.cbh.lofo`;
+- reference baselines (:mod:`atmo.cbh.baselines`: climatology, LCL, WP-1 geometry raw and
+  calibrated), ridge (:mod:`atmo.cbh.ridge`) and WP-3 trees (:mod:`atmo.cbh.gbdt`), run per fold by
+  :mod:`atmo.cbh.lofo`; with synthetic data the oracle row (:mod:`atmo.cbh.oracle`);
 - WP-4: an MAE encoder (:mod:`atmo.cbh.mae`) pretrained on a view of each frame
   (:mod:`atmo.cbh.views`), frozen inside a regression head with or without the physical features
   (:mod:`atmo.cbh.models`, preprocessed by :mod:`atmo.cbh.features`), trained with a Huber loss
@@ -16,5 +17,6 @@ training flights only):
   training path (:mod:`atmo.cbh.training`), once per seed of the entry (:mod:`atmo.cbh.approaches`);
 - every approach writes test-flight predictions (:mod:`atmo.cbh.predictions`); their per-sample
   errors, grouped by test flight, feed the paired comparisons (:mod:`atmo.cbh.comparison`), and
-  :mod:`atmo.cbh.report` builds the seed-format reports, the tables and the figures.
+  :mod:`atmo.cbh.report` builds the seed-format reports, the tables (scores over all flights from
+  :mod:`atmo.cbh.scores`) and the figures.
 """

@@ -4,10 +4,12 @@ Apart from :mod:`atmo.cbh.comparison` so that the workflow can read them at pars
 importing pandas and matplotlib (as :mod:`atmo.cbh.report_files`).
 
 - Every entry of ``cbh.models`` is a WP-4 ``model`` trained once per seed of its ``seeds`` list.
-- The baselines (climatology, the WP-1 geometry alone, the WP-3 trees) are deterministic: one
-  seed label, :data:`BASELINE_SEED`. The WP-3 ``HistGradientBoostingRegressor`` draws random
-  numbers only for early stopping and feature subsampling, which ``cbh.gbdt`` does not use, so
-  another seed would give the same trees.
+- The :data:`BASELINES` (climatology, the LCL, the WP-1 geometry raw and bias-calibrated, ridge
+  and the WP-3 trees) are deterministic: one seed label, :data:`BASELINE_SEED`. The WP-3
+  ``HistGradientBoostingRegressor`` draws random numbers only for early stopping and feature
+  subsampling, which ``cbh.gbdt`` does not use, so another seed would give the same trees.
+- With ``cbh.source: synthetic`` the :data:`ORACLES` too (:mod:`atmo.cbh.oracle`): kind
+  ``oracle``, one seed label, shown and never compared (no write-up pair may name it).
 """
 
 from __future__ import annotations
@@ -16,8 +18,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from atmo.config_checks import check_comparison_names
+from atmo.errors import ConfigError
 
-BASELINES: tuple[str, ...] = ("climatology", "geometry", "gbdt")
+#: In table order: the untrained references, then the ones fitted on the training flights.
+BASELINES: tuple[str, ...] = ("climatology", "lcl", "geometry", "geometry_calibrated", "ridge", "gbdt")
+#: What the synthetic generator knows (its noiseless cloud base); real campaign files have none.
+ORACLES: tuple[str, ...] = ("oracle",)
 #: The one seed label of a deterministic baseline.
 BASELINE_SEED = "0"
 #: ``cbh.comparison``'s defaults (as the schema's): the attention hybrid, and whether fusion helps.
@@ -25,15 +31,38 @@ DEFAULT_HEADLINE = "attention"
 DEFAULT_WRITE_UP = (("attention", "image_only"), ("concat", "image_only"))
 
 
+def oracles(block: Mapping[str, Any]) -> tuple[str, ...]:
+    """:data:`ORACLES` for a synthetic campaign (``source`` defaults to synthetic, as in the schema), else none."""
+    return ORACLES if block.get("source", "synthetic") == "synthetic" else ()
+
+
 def approach_kinds(block: Mapping[str, Any]) -> dict[str, str]:
-    """``{approach: kind}``: the WP-4 variants are models, then the baselines."""
-    return {**{name: "model" for name in block["models"]}, **{name: "baseline" for name in BASELINES}}
+    """``{approach: kind}``: the WP-4 variants are models, then the baselines, then any oracle."""
+    return {
+        **{name: "model" for name in block["models"]},
+        **{name: "baseline" for name in BASELINES},
+        **{name: "oracle" for name in oracles(block)},
+    }
 
 
 def approach_seeds(block: Mapping[str, Any]) -> dict[str, list[str]]:
-    """``{approach: [seed label, ...]}``: each model's ``seeds`` (default ``[0]``), one label per baseline."""
+    """``{approach: [seed label, ...]}``: each model's ``seeds`` (default ``[0]``), one label per baseline or oracle."""
     seeds = {name: [str(seed) for seed in spec.get("seeds", [0])] for name, spec in block["models"].items()}
-    return {**seeds, **{name: [BASELINE_SEED] for name in BASELINES}}
+    return {**seeds, **{name: [BASELINE_SEED] for name in (*BASELINES, *oracles(block))}}
+
+
+def check_model_names(block: Mapping[str, Any]) -> None:
+    """:class:`ConfigError` when a ``cbh.models`` entry takes a baseline's or the oracle's name.
+
+    The approaches share one namespace (prediction folders, reports, comparisons); a model named
+    ``ridge`` would silently replace the ridge baseline.
+    """
+    for name in block["models"]:
+        if name in (*BASELINES, *ORACLES):
+            raise ConfigError(
+                f"invalid config: key 'cbh.models.{name}': the name of a baseline or oracle "
+                f"{sorted((*BASELINES, *ORACLES))}; choose another"
+            )
 
 
 def encoder_seeds(block: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -61,8 +90,9 @@ def comparison_settings(block: Mapping[str, Any]) -> dict[str, Any]:
 def check_comparison(block: Mapping[str, Any]) -> None:
     """:class:`ConfigError` (one line naming the key) when ``cbh.comparison`` names an approach that does not run.
 
-    The headline must be a WP-4 model; a write-up pair may name models and baselines, but each
-    of its two approaches must exist and differ (a pair with itself has no difference to test).
+    The headline must be a WP-4 model; a write-up pair may name models and baselines (never the
+    oracle, which is not compared), but each of its two approaches must exist and differ (a pair
+    with itself has no difference to test).
     """
     settings = comparison_settings(block)
     check_comparison_names(
@@ -71,5 +101,5 @@ def check_comparison(block: Mapping[str, Any]) -> None:
         models=block["models"],
         pairs_key="write_up",
         pairs=settings["write_up"],
-        entries=approach_kinds(block),
+        entries=[name for name, kind in approach_kinds(block).items() if kind != "oracle"],
     )

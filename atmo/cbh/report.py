@@ -15,25 +15,32 @@ Outputs of :func:`write_reports`:
   (each fold's metric averaged over seeds; a single seed gives exactly the seed's report), plus
   ``seeds`` and ``per_seed`` (every seed's own report, :func:`seed_report`). File names: a WP-4
   network (kind ``model``) writes ``WP4_Report_<name>.json`` as the seed does; the WP-3 trees
-  (``gbdt``) write ``WP3_Report_gbdt.json``; every other baseline writes
-  ``Baseline_Report_<name>.json``. An approach given a pooled k-fold R²
+  (``gbdt``) write ``WP3_Report_gbdt.json``; the oracle ``Oracle_Report_oracle.json``; every other
+  baseline ``Baseline_Report_<name>.json``. An approach given a pooled k-fold R²
   (``extra["<name>_pooled_r2"]``) has it as ``aggregate_metrics.pooled_kfold_r2``.
 - ``all_json`` (the seed's ``WP4_Report_All.json``): every approach's report, keyed by name, with
   its kind and file name, the folds and the ``extra`` facts.
-- ``markdown``: one row per approach (WP-4 models first, then baselines): the fold-mean MAE,
-  R² and RMSE as mean ± sd over seeds, the paired difference in fold-mean MAE against the best
-  baseline with its 95 % interval and verdict (from ``comparisons.json``), the pooled k-fold R²
-  where given, and each test flight's R² and MAE (mean over seeds); the write-up's comparisons
-  and the ``extra`` facts as notes.
-- ``long_csv``: one row per (approach, seed, fold) with that fold's R², MAE and RMSE.
+- ``markdown``: the main table, one row per approach (WP-4 models, then baselines, the oracle
+  last): the scores over all flights as mean ± sd over seeds (fold-mean MAE, the paired
+  difference in it against the best baseline with its 95 % interval and verdict from
+  ``comparisons.json``, R² three ways, the flights' mean absolute bias, fold-mean RMSE, the pooled
+  k-fold R² where given); then three tables of each test flight's MAE, bias and R² (mean over
+  seeds); the write-up's comparisons and the ``extra`` facts as notes. The per-flight scores have
+  tables of their own because five flights times three scores beside the main scores make a row
+  nobody reads; the main table keeps what ranks the approaches.
+- ``long_csv``: one row per (approach, seed, fold) with that fold's R², MAE, RMSE and bias, and the
+  seed's pooled and within-flight R² (over all folds, repeated on each of its fold rows).
 - ``figure_scatter``: predicted against measured height, one panel per approach (same axes, every
   seed's predictions), coloured by test flight, with the 1:1 line.
-- ``figure_bars``: R² and MAE per test flight, one bar per approach (mean over seeds, the sd over
-  seeds as an error bar; baselines hatched).
+- ``figure_bars``: R², MAE and bias per test flight, one bar per approach (mean over seeds, the sd
+  over seeds as an error bar; baselines hatched, the oracle dotted).
 
-Metrics per fold are computed on the test flight's samples: R², MAE and RMSE in km. R² of a fold
-whose measured heights are all equal is undefined: ``null`` in the JSON, ``n/a`` in the table, and
-left out of the R² aggregates, which say over how many folds they are (``n_folds_r2``).
+Metrics per fold are computed on the test flight's samples: R², MAE, RMSE and bias
+(mean predicted − measured) in km. R² of a fold whose measured heights are all equal is undefined:
+``null`` in the JSON, ``n/a`` in the table, and left out of the R² aggregates, which say over how
+many folds they are (``n_folds_r2``). The scores over all folds at once (:mod:`atmo.cbh.scores`:
+``r2_pooled``, ``r2_within_flight``) and ``mean_abs_bias_km`` are computed per seed and averaged
+over seeds.
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ from atmo.cbh.comparison import METRIC
 from atmo.cbh.folds import Fold, read_fold_table
 from atmo.cbh.predictions import Predictions, by_sample, check_fold, read_predictions
 from atmo.cbh.report_files import report_file_name
+from atmo.cbh.scores import bias, pooled_r2, within_flight_r2
 from atmo.errors import InputError
 from atmo.io.atomic import write_text
 from atmo.metrics.regression import mae, r2, rmse
@@ -70,11 +78,26 @@ from atmo.report.comparisons import (
 )
 
 PROTOCOL = "Leave-One-Flight-Out Cross-Validation"
-#: Roles in the table, in order: WP-4 networks, then the baselines they must beat (incl. WP-3).
-KINDS = ("model", "baseline")
+#: Roles in the table, in order: WP-4 networks, the baselines they must beat (incl. WP-3), the oracle
+#: (:data:`atmo.report.KINDS_WITH_ORACLE` without ablations, which cbh has none of).
+KINDS = ("model", "baseline", "oracle")
 #: ``extra`` keys ``<approach>_pooled_r2`` give that approach's pooled k-fold R² (the WP-3 leakage check).
 POOLED_SUFFIX = "_pooled_r2"
-METRICS = ("r2", "mae_km", "rmse_km")
+METRICS = ("r2", "mae_km", "rmse_km", "bias_km")
+#: Scores of one seed over all its folds at once, averaged over seeds (not recomputed from seed-mean folds).
+SEED_SCORES = ("r2_pooled", "r2_within_flight", "mean_abs_bias_km")
+#: The per-flight tables under the main one: (title, fold metric).
+PER_FLIGHT = (("MAE km", "mae_km"), ("Bias km (predicted − measured)", "bias_km"), ("R²", "r2"))
+#: What each baseline is, for the table's notes (the ones the report is given).
+BASELINE_NOTES = {
+    "climatology": "the training flights' mean height",
+    "lcl": "the ERA5 lifting condensation level, 125 m/K × (t2m − d2m), no fitting",
+    "geometry": "the WP-1 shadow estimate",
+    "geometry_calibrated": "the WP-1 shadow estimate plus the training flights' mean (measured − estimate)",
+    "ridge": "ridge regression on the ERA5 + geometry features, its penalty chosen by inner cross-validation "
+    "over the training flights",
+    "gbdt": "WP-3 gradient-boosted trees on the ERA5 + geometry features",
+}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 #: ``{approach: (kind, {seed label: {fold_id: prediction file}})}``
@@ -82,11 +105,24 @@ ApproachFiles = Mapping[str, tuple[str, Mapping[str, Mapping[int, str | os.PathL
 
 
 def fold_metrics(predictions: Predictions) -> dict[str, float | None]:
-    """``{"r2", "mae_km", "rmse_km"}`` of one fold's predictions; R² ``None`` when undefined."""
+    """``{"r2", "mae_km", "rmse_km", "bias_km"}`` of one fold's predictions; R² ``None`` when undefined."""
     return {
         "r2": _finite_or_none(r2(predictions.pred_km, predictions.cbh_km)),
         "mae_km": mae(predictions.pred_km, predictions.cbh_km),
         "rmse_km": rmse(predictions.pred_km, predictions.cbh_km),
+        "bias_km": bias(predictions.pred_km, predictions.cbh_km),
+    }
+
+
+def overall_metrics(folds: Sequence[Fold], predictions: Mapping[int, Predictions]) -> dict[str, float | None]:
+    """``{"r2_pooled", "r2_within_flight"}`` over every fold's test samples together (``None``: undefined)."""
+    joined = [predictions[fold.fold_id] for fold in folds]
+    pred = np.concatenate([p.pred_km for p in joined])
+    truth = np.concatenate([p.cbh_km for p in joined])
+    flight = np.concatenate([p.flight for p in joined])
+    return {
+        "r2_pooled": _finite_or_none(pooled_r2(pred, truth)),
+        "r2_within_flight": _finite_or_none(within_flight_r2(pred, truth, flight)),
     }
 
 
@@ -98,9 +134,11 @@ def seed_report(
     ``model_variant``, ``validation_protocol``, ``fold_results`` (``fold_id, test_flight, n_train,
     n_test, r2, mae_km, rmse_km`` per fold, ``n_train`` = samples trained on, validation excluded)
     and ``aggregate_metrics`` (``mean_r2, std_r2, mean_mae_km, std_mae_km, mean_rmse_km,
-    std_rmse_km``; population std over folds) as the seed writes them. Added: ``n_folds``,
-    ``n_folds_r2`` (folds with a defined R²) and ``r2_undefined_folds`` (their ids). Undefined
-    numbers are ``None``.
+    std_rmse_km``; population std over folds) as the seed writes them. Added: ``bias_km`` per
+    fold with its ``mean_bias_km, std_bias_km`` and ``mean_abs_bias_km`` (the mean over folds of
+    its absolute value), ``r2_pooled`` and ``r2_within_flight`` (:func:`overall_metrics`),
+    ``n_folds``, ``n_folds_r2`` (folds with a defined R²) and ``r2_undefined_folds`` (their ids).
+    Undefined numbers are ``None``.
     """
     missing = [fold.fold_id for fold in folds if fold.fold_id not in predictions]
     if missing:
@@ -119,7 +157,7 @@ def seed_report(
         "model_variant": approach,
         "validation_protocol": protocol,
         "fold_results": results,
-        "aggregate_metrics": _aggregate(results),
+        "aggregate_metrics": {**_aggregate(results), **overall_metrics(folds, predictions)},
     }
 
 
@@ -131,9 +169,10 @@ def approach_report(
     ``fold_results`` holds each fold's R², MAE and RMSE averaged over the seeds, and
     ``aggregate_metrics`` their mean and population std over folds (so ``mean_mae_km`` is the
     seed-mean of every seed's fold-mean MAE), plus ``n_seeds`` and ``sd_seeds_mean_<metric>``: the
-    sample sd (ddof 1) over seeds of each seed's fold-mean (``None`` for one seed). ``seeds`` lists
-    the seed labels and ``per_seed`` holds every seed's :func:`seed_report`. With one seed, the
-    seed-format keys are exactly that seed's.
+    sample sd (ddof 1) over seeds of each seed's fold-mean (``None`` for one seed). The scores that
+    are not means over folds (:data:`SEED_SCORES`) are each seed's, averaged over seeds, with
+    ``sd_seeds_<score>``. ``seeds`` lists the seed labels and ``per_seed`` holds every seed's
+    :func:`seed_report`. With one seed, the seed-format keys are exactly that seed's.
     """
     if not predictions:
         raise ValueError(f"{approach}: no seed to report")
@@ -153,6 +192,10 @@ def approach_report(
         defined = [m for m in means if m is not None]
         sd = float(np.std(defined, ddof=1)) if len(defined) > 1 else None
         aggregate[f"sd_seeds_mean_{key}"] = sd
+    for key in SEED_SCORES:
+        defined = [v for v in (report["aggregate_metrics"][key] for report in per_seed.values()) if v is not None]
+        aggregate[key] = float(np.mean(defined)) if defined else None
+        aggregate[f"sd_seeds_{key}"] = float(np.std(defined, ddof=1)) if len(defined) > 1 else None
     return {
         "model_variant": approach,
         "validation_protocol": protocol,
@@ -222,10 +265,12 @@ def write_reports(
 
 
 def long_frame(rows: Sequence[Row], reports: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """Every (approach, seed, fold): ``approach, kind, seed, fold_id, test_flight, n_test, r2, mae_km, rmse_km``."""
+    """Every (approach, seed, fold): ``approach, kind, seed, fold_id, test_flight, n_test``, the fold's
+    ``r2, mae_km, rmse_km, bias_km`` and the seed's ``r2_pooled, r2_within_flight`` (over all its folds)."""
     records = [
         {"approach": row.name, "kind": row.kind, "seed": seed}
         | {key: r[key] for key in ("fold_id", "test_flight", "n_test", *METRICS)}
+        | {key: report["aggregate_metrics"][key] for key in ("r2_pooled", "r2_within_flight")}
         for row in rows
         for seed, report in reports[row.name]["per_seed"].items()
         for r in report["fold_results"]
@@ -240,28 +285,43 @@ def markdown_table(
     record: Mapping[str, Any],
     extra: Mapping[str, Any],
 ) -> str:
-    """Every approach side by side: mean ± sd over seeds, the paired interval and verdict, then each flight."""
+    """The main table (scores over all flights, mean ± sd over seeds, the paired interval and verdict)
+    with its notes, then one table per score of each test flight (see the module doc)."""
     has_pooled = any("pooled_kfold_r2" in reports[row.name]["aggregate_metrics"] for row in rows)
     columns = [
         Column("seeds", "n_seeds", 0),
         mean_sd_column("MAE km", "mean_mae_km", 3),
         *interval_columns(record),
-        mean_sd_column("R²", "mean_r2", 3),
-        *([Column("R² pooled k-fold", "pooled_kfold_r2", 3)] if has_pooled else []),
+        mean_sd_column("R² flight-mean", "mean_r2", 3),
+        mean_sd_column("R² pooled LOFO", "r2_pooled", 3),
+        mean_sd_column("R² within-flight", "r2_within_flight", 3),
+        mean_sd_column("abs bias km", "mean_abs_bias_km", 3),
         mean_sd_column("RMSE km", "mean_rmse_km", 3),
-        *(Column(f"MAE km {fold.test_flight}", f"mae_km_fold{fold.fold_id}", 3) for fold in folds),
-        *(Column(f"R² {fold.test_flight}", f"r2_fold{fold.fold_id}", 3) for fold in folds),
+        *([Column("R² pooled k-fold", "pooled_kfold_r2", 3)] if has_pooled else []),
     ]
     notes = [
-        f"{PROTOCOL}: MAE, R² and RMSE are each fold's score averaged over the folds (every test flight "
-        f"counts once: {', '.join(f'{f.test_flight} n={f.n_test}' for f in folds)}), shown as mean ± sd over "
-        "training seeds (sd with ddof 1; one seed: the mean alone); a column named after a flight is that "
-        "fold's score, averaged over seeds. Heights in km; n/a = undefined.",
+        f"{PROTOCOL}: every test flight counts once ({', '.join(f'{f.test_flight} n={f.n_test}' for f in folds)}). "
+        "MAE, R² flight-mean, abs bias and RMSE are each fold's score averaged over the folds; R² pooled LOFO and "
+        "R² within-flight are computed over every fold's test samples together. Each is shown as mean ± sd over "
+        "training seeds (sd with ddof 1; one seed: the mean alone). Heights in km; n/a = undefined.",
+        "R² flight-mean: each test flight's R² (the write-up's), which divides by that flight's own spread of "
+        "heights. R² pooled LOFO: R² over all test samples, between flights and within them. R² within-flight: "
+        "the same after removing each flight's mean from the measured and from the predicted heights; 0 for one "
+        "value per flight (climatology), 1 for an approach right up to one offset per flight. Abs bias: each "
+        "flight's mean (predicted − measured), its absolute value averaged over flights (signed per flight below).",
         f"{record['label']} Δ: the difference in fold-mean MAE against the best baseline "
-        f"(`{record['best_baseline']}`; negative = lower error), with its 95 % interval: "
-        f'{record["scheme"]}. Verdict: "beats" / "loses" when the interval excludes 0 for / against '
-        'the row; otherwise "does not separate".',
+        f"(`{record['best_baseline']}`, the baseline with the lowest fold-mean MAE; negative = lower error), with "
+        f'its 95 % interval: {record["scheme"]}. Verdict: "beats" / "loses" when the interval excludes 0 for / '
+        'against the row; otherwise "does not separate".',
     ]
+    described = [f"`{row.name}`: {BASELINE_NOTES[row.name]}" for row in rows if row.name in BASELINE_NOTES]
+    if described:
+        notes.append(f"Baselines, fitted on the training flights only: {'; '.join(described)}.")
+    if any(row.kind == "oracle" for row in rows):
+        notes.append(
+            "Oracle: the synthetic generator's noiseless cloud base, without the lidar's noise: how far the labels "
+            "let any approach go. Shown, never compared or ranked."
+        )
     for result in record["comparisons"]:
         if result["role"] == WRITE_UP:
             notes.append(f"- write-up: {sentence(result, record['label'], record['units'], 3)}")
@@ -276,11 +336,38 @@ def markdown_table(
     if has_pooled:
         notes.append(
             "R² pooled k-fold: out-of-fold R² of a shuffled k-fold over all samples with flights mixed; "
-            "its gap to the leave-one-flight-out mean R² is the within-flight leakage LOFO avoids."
+            "its gap to R² pooled LOFO (the same pooling, each flight held out) is the within-flight leakage "
+            "LOFO avoids."
         )
     in_columns = {f"{row.name}{POOLED_SUFFIX}" for row in rows}
     notes += [f"- {key}: {_note_value(value)}" for key, value in extra.items() if key not in in_columns]
-    return shared.markdown_table(rows, columns, name_header="approach", notes=notes, kinds=KINDS)
+    tables = [shared.markdown_table(rows, columns, name_header="approach", notes=notes, kinds=KINDS)]
+    for title, key in PER_FLIGHT:
+        flight_columns = [
+            Column(f"{fold.test_flight} n={fold.n_test}", f"{key}_fold{fold.fold_id}", 3) for fold in folds
+        ]
+        table = shared.markdown_table(rows, flight_columns, name_header="approach", kinds=KINDS)
+        tables.append(f"{title} per test flight, mean over seeds:\n\n{table}")
+    return "\n".join(tables)
+
+
+def fold_facts(baselines: Sequence[Mapping[str, Any]], ridge: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """The per-fold facts of the baselines and ridge (their jobs' JSON, in fold order) as ``extra`` notes.
+
+    What share of each baseline is climatology (its filled fraction), the calibration each fold
+    fitted, and the ridge penalty each fold chose and on what.
+    """
+
+    def joined(values: Sequence[Any], spec: str) -> str:
+        return ", ".join(shared.MISSING if v is None else format(v, spec) for v in values)
+
+    return {
+        "geometry_no_shadow_share_per_fold": joined([f["geometry_filled_fraction"] for f in baselines], ".2f"),
+        "geometry_calibration_bias_km_per_fold": joined([f["geometry_bias_km"] for f in baselines], "+.3f"),
+        "lcl_missing_share_per_fold": joined([f["lcl_filled_fraction"] for f in baselines], ".2f"),
+        "ridge_alpha_per_fold": joined([f["alpha"] for f in ridge], "g"),
+        "ridge_alpha_chosen_on": joined([f["inner"] for f in ridge], "s"),
+    }
 
 
 def _aggregate(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -291,6 +378,7 @@ def _aggregate(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         defined = values[np.isfinite(values)]
         aggregate[f"mean_{key}"] = _finite_or_none(defined.mean()) if len(defined) else None
         aggregate[f"std_{key}"] = _finite_or_none(defined.std()) if len(defined) else None
+    aggregate["mean_abs_bias_km"] = float(np.mean([abs(r["bias_km"]) for r in results]))
     aggregate["r2_undefined_folds"] = [r["fold_id"] for r in results if r["r2"] is None]
     aggregate["n_folds_r2"] = len(results) - len(aggregate["r2_undefined_folds"])
     return aggregate
@@ -420,6 +508,10 @@ def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+#: Bar hatching by kind: a baseline's bars hatched, the oracle's dotted, a model's plain.
+_HATCHES = {"baseline": "//", "oracle": ".."}
+
+
 def _flight_colours(folds: Sequence[Fold]) -> dict[int, Any]:
     cmap = colormaps["tab10"]
     return {fold.fold_id: cmap(i % cmap.N) for i, fold in enumerate(folds)}
@@ -464,16 +556,22 @@ def _scatter(
 
 
 def _bars(rows: Sequence[Row], folds: Sequence[Fold], reports: Mapping[str, Mapping[str, Any]]) -> Figure:
-    """R² and MAE per test flight, one bar per approach (mean over seeds, sd as error bar; baselines hatched).
+    """R², MAE and bias per test flight, one bar per approach (mean over seeds, sd as error bar; baselines
+    hatched, the oracle dotted).
 
     The R² axis is clipped at -1.
     """
-    fig, axes = shared.panel_grid(2, max_columns=2, panel_size=(max(4.0, 1.1 * len(folds) + 1.5), 3.4))
+    fig, axes = shared.panel_grid(3, max_columns=3, panel_size=(max(4.0, 1.1 * len(folds) + 1.5), 3.4))
     cmap = colormaps["tab10"]
     x = np.arange(len(folds))
     width = 0.8 / len(rows)
     floor = -1.0
-    for ax, key, label in ((axes[0, 0], "r2", "R²"), (axes[0, 1], "mae_km", "MAE (km)")):
+    panels = (
+        (axes[0, 0], "r2", "R²", "R² per test flight (clipped at -1)"),
+        (axes[0, 1], "mae_km", "MAE (km)", "MAE per test flight"),
+        (axes[0, 2], "bias_km", "bias (km)", "bias (predicted − measured) per test flight"),
+    )
+    for ax, key, label, title in panels:
         lowest = 0.0
         for i, row in enumerate(rows):
             by_fold = {r["fold_id"]: r[key] for r in reports[row.name]["fold_results"]}
@@ -484,10 +582,10 @@ def _bars(rows: Sequence[Row], folds: Sequence[Fold], reports: Mapping[str, Mapp
                 offset,
                 shown,
                 width,
-                yerr=_seed_sd(reports[row.name], key, folds) if key == "mae_km" else None,
+                yerr=_seed_sd(reports[row.name], key, folds) if key != "r2" else None,
                 error_kw={"elinewidth": 0.8, "capsize": 1.5},
                 color=cmap(i % cmap.N),
-                hatch="//" if row.kind == "baseline" else None,
+                hatch=_HATCHES.get(row.kind),
                 edgecolor="white",
                 label=row.name,
             )
@@ -500,12 +598,12 @@ def _bars(rows: Sequence[Row], folds: Sequence[Fold], reports: Mapping[str, Mapp
         ax.set_xticks(x, [fold.test_flight for fold in folds])
         ax.set_ylabel(label)
         ax.set_xlabel("test flight")
+        ax.set_title(title, fontsize=9)
         ax.grid(alpha=0.3, axis="y")
-        if key == "r2":
+        if key != "mae_km":
             ax.axhline(0.0, color="k", lw=0.8)
+        if key == "r2":
             ax.set_ylim(bottom=min(lowest, 0.0) - 0.05, top=1.0)
-    axes[0, 0].set_title("R² per test flight (clipped at -1)", fontsize=9)
-    axes[0, 1].set_title("MAE per test flight", fontsize=9)
     shared.legend_outside(fig, axes[0, 0])
     return fig
 

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.workflow
 
 ARGS = ("--configfile", "config/test.yaml", "--cores", "2")
 SEED_FOLD_KEYS = {"fold_id", "test_flight", "n_train", "n_test", "r2", "mae_km", "rmse_km"}
-BASELINES = ("climatology", "geometry", "gbdt")
+BASELINES = ("climatology", "lcl", "geometry", "geometry_calibrated", "ridge", "gbdt")
+ORACLES = ("oracle",)  # test.yaml is synthetic: the generator's noiseless cloud base
 
 
 def _jobs(workdir: Path, *args: str) -> set[tuple[str, tuple]]:
@@ -32,7 +33,7 @@ def test_every_approach_is_scored_leave_one_flight_out(test_run: Path) -> None:
     folds = pd.read_csv(cbh / "folds.csv")
     assert folds["test_flight"].tolist() == flights
     seeds = {name: [str(s) for s in spec.get("seeds", [0])] for name, spec in block["models"].items()}
-    seeds.update({name: ["0"] for name in BASELINES})
+    seeds.update({name: ["0"] for name in (*BASELINES, *ORACLES)})
     approaches = list(seeds)
     for approach in approaches:
         for seed in seeds[approach]:
@@ -48,6 +49,11 @@ def test_every_approach_is_scored_leave_one_flight_out(test_run: Path) -> None:
     assert comparisons["metric"] == "mae_km" and comparisons["n_units"] == len(flights)
     headline = comparisons["headline"]
     assert headline["a"] == block["comparison"]["headline"] and headline["b"] == comparisons["best_baseline"]
+    # the best baseline has the lowest fold-mean MAE of the baselines; the oracle is scored, never compared
+    baseline_mae = {name: comparisons["entries"][name]["mean"] for name in BASELINES}
+    assert comparisons["best_baseline"] == min(baseline_mae, key=baseline_mae.get)
+    assert comparisons["entries"]["oracle"]["kind"] == "oracle"
+    assert all("oracle" not in (r["a"], r["b"]) for r in comparisons["comparisons"])
     write_up = [[r["a"], r["b"]] for r in comparisons["comparisons"] if r["role"] == "write-up"]
     assert write_up == block["comparison"]["write_up"]
     two_seeds = next(name for name, labels in seeds.items() if len(labels) == 2)
@@ -67,10 +73,19 @@ def test_every_approach_is_scored_leave_one_flight_out(test_run: Path) -> None:
     combined = json.loads((cbh / "reports/WP4_Report_All.json").read_text())
     assert set(combined["approaches"]) == set(approaches)
     assert combined["extra"]["mae_pretraining"] == "strict"
-    for name in ("WP3_Report_gbdt.json", "Baseline_Report_climatology.json", "Baseline_Report_geometry.json"):
-        assert json.loads((cbh / "reports" / name).read_text())["fold_results"]
+    reports = ["WP3_Report_gbdt.json", "Oracle_Report_oracle.json"]
+    reports += [f"Baseline_Report_{name}.json" for name in BASELINES if name != "gbdt"]
+    for name in reports:
+        report = json.loads((cbh / "reports" / name).read_text())
+        assert report["fold_results"] and {"r2_pooled", "r2_within_flight"} <= set(report["aggregate_metrics"])
+    ridge = [json.loads((cbh / f"ridge/fold{k}.json").read_text()) for k in folds["fold_id"]]
+    alphas = block["ridge"]["alphas"]
+    # two flights: one training flight per fold, so the penalty is chosen on its validation split
+    assert all(r["alpha"] in alphas and r["inner"] == "validation" for r in ridge)
     table = (cbh / "cbh_table.md").read_text()
     assert all(f"| {approach} |" in table for approach in approaches)
+    rows = [line.split(" | ")[0].lstrip("| ") for line in table.splitlines()[2 : 2 + len(approaches)]]
+    assert rows[-1] == "oracle"  # shown last
     row = next(line for line in table.splitlines() if line.startswith(f"| {two_seeds} |"))
     assert " ± " in row and f"vs {comparisons['best_baseline']}" in row  # mean ± sd over seeds, the interval
     assert any(verdict in row for verdict in ("beats", "loses", "does not separate"))

@@ -53,7 +53,12 @@ def expected_jobs(config: dict, workflow_dir: Path) -> list[Job]:
         pretrain_folds = folds if mae["pretraining"] == "strict" else ["all"]
         jobs += [(rule, {}) for rule in ("cbh_folds", "cbh_gbdt_pooled", "cbh_report")]
         jobs.append(("comparisons", {"module": "cbh"}))
-        jobs += [(rule, {"fold": fold}) for rule in ("cbh_baselines", "cbh_gbdt") for fold in folds]
+        fold_rules = ["cbh_baselines", "cbh_ridge", "cbh_gbdt"]
+        # the synthetic generator's noiseless cloud base is the oracle row; campaign files have none
+        oracles = ["oracle"] if config["cbh"]["source"] == "synthetic" else []
+        if oracles:
+            fold_rules.append("cbh_oracle")
+        jobs += [(rule, {"fold": fold}) for rule in fold_rules for fold in folds]
         models = config["cbh"]["models"]
         seeds = {name: [str(seed) for seed in spec.get("seeds", [0])] for name, spec in models.items()}
         # a seed pretrains its own encoder: each encoder once per (fold, seed of a model freezing it)
@@ -69,7 +74,8 @@ def expected_jobs(config: dict, workflow_dir: Path) -> list[Job]:
             for seed in seeds[variant]
             for fold in folds
         ]
-        seeds.update({name: ["0"] for name in ("climatology", "geometry", "gbdt")})
+        baselines = ("climatology", "lcl", "geometry", "geometry_calibrated", "ridge", "gbdt")
+        seeds.update({name: ["0"] for name in (*baselines, *oracles)})
         jobs += [("cbh_unit_stats", {"approach": name, "seed": seed}) for name in seeds for seed in seeds[name]]
     if "riskseg" in modules:
         riskseg_rules = ("riskseg_scene", "riskseg_tiles", "riskseg_decision", "riskseg_score", "riskseg_report")

@@ -199,7 +199,7 @@ def jobs_run_by(record: dict[str, str]) -> set[Job]:
 # test_the_real_profiles_groups_plan_a_valid_dag.
 TEST_GROUPS = {
     **dict.fromkeys(("cbh_flights", "cbh_geometry", "cbh_era5", "cbh_cache", "cbh_folds"), "cbh_data"),
-    **dict.fromkeys(("cbh_baselines", "cbh_gbdt", "cbh_gbdt_pooled"), "cbh_eval"),
+    **dict.fromkeys(("cbh_baselines", "cbh_ridge", "cbh_gbdt", "cbh_oracle", "cbh_gbdt_pooled"), "cbh_eval"),
     **dict.fromkeys(("riskseg_scene", "riskseg_tiles", "riskseg_oversample"), "riskseg_data"),
     **dict.fromkeys(("riskseg_ensemble", "riskseg_crf", "riskseg_score"), "riskseg_eval"),
     **dict.fromkeys(("downscale_baseline", "downscale_score"), "downscale_eval"),  # the report follows comparisons

@@ -12,6 +12,7 @@ from atmo.cbh.approaches import (
     approach_kinds,
     approach_seeds,
     check_comparison,
+    check_model_names,
     comparison_settings,
     encoder_seeds,
 )
@@ -98,6 +99,7 @@ def test_plan_compares_every_model_with_the_best_baseline_and_the_write_up_pairs
     best = record["best_baseline"]
     means = {name: entry["mean"] for name, entry in record["entries"].items()}
     assert best == min(("climatology", "gbdt"), key=lambda name: means[name])
+    assert means["oracle"] < means[best]  # the oracle is better than every baseline, and still not the best one
     roles = [(r["a"], r["b"], r["role"]) for r in record["comparisons"]]
     assert roles == [
         ("image_only", best, VS_BEST_BASELINE),
@@ -120,16 +122,13 @@ BLOCK = {"models": MODELS, "mae": {"encoders": {"column": {}, "grid": {}, "unuse
 
 
 def test_approaches_seeds_and_encoder_seeds_follow_the_models() -> None:
-    assert approach_kinds(BLOCK) == {
-        "image_only": "model",
-        "attention": "model",
-        "concat_grid": "model",
-        "climatology": "baseline",
-        "geometry": "baseline",
-        "gbdt": "baseline",
-    }
+    baselines = ("climatology", "lcl", "geometry", "geometry_calibrated", "ridge", "gbdt")
+    models = {"image_only": "model", "attention": "model", "concat_grid": "model"}
+    assert approach_kinds(BLOCK) == {**models, **dict.fromkeys(baselines, "baseline"), "oracle": "oracle"}
+    assert list(approach_kinds({**BLOCK, "source": "local"})) == [*models, *baselines]  # campaign files: no oracle
     seeds = approach_seeds(BLOCK)
     assert seeds["image_only"] == ["2", "0", "1"] and seeds["concat_grid"] == ["0"] and seeds["gbdt"] == ["0"]
+    assert seeds["oracle"] == seeds["ridge"] == ["0"]
     assert encoder_seeds(BLOCK) == {"column": ["0", "1", "2"], "grid": ["0"], "unused": []}
 
 
@@ -142,7 +141,15 @@ def test_comparison_settings_and_their_checks() -> None:
         ({"headline": "geometry"}, "key 'cbh.comparison.headline': 'geometry' is not one of ['attention'"),
         ({"headline": "attention", "write_up": [["attention", "nope"]]}, "write_up[0]': 'nope' is not one of"),
         ({"headline": "attention", "write_up": [["gbdt", "gbdt"]]}, "write_up[0]': 'gbdt' against itself"),
+        ({"headline": "attention", "write_up": [["attention", "oracle"]]}, "write_up[0]': 'oracle' is not one of"),
     ]
     for comparison, message in bad:
         with pytest.raises(ConfigError, match=re.escape(message)):
             check_comparison({**BLOCK, "comparison": comparison})
+
+
+def test_a_model_may_not_take_a_baseline_or_oracle_name() -> None:
+    check_model_names(BLOCK)
+    for name in ("ridge", "oracle"):
+        with pytest.raises(ConfigError, match=re.escape(f"key 'cbh.models.{name}': the name of a baseline or oracle")):
+            check_model_names({**BLOCK, "models": {**MODELS, name: {"arch": "concat"}}})

@@ -22,18 +22,22 @@ from atmo.metrics.paired import BootstrapSettings
 from atmo.report.comparisons import compare, read_comparisons, read_entries, write_comparisons
 
 SIZES = {"30Oct24": 12, "10Feb25": 9, "12Feb25": 7}
-SEED_FOLD_KEYS = {"fold_id", "test_flight", "n_train", "n_test", "r2", "mae_km", "rmse_km"}
+SEED_FOLD_KEYS = {"fold_id", "test_flight", "n_train", "n_test", "r2", "mae_km", "rmse_km", "bias_km"}
 SEED_AGGREGATE_KEYS = {"mean_r2", "std_r2", "mean_mae_km", "std_mae_km", "mean_rmse_km", "std_rmse_km"}
+OVERALL_KEYS = {"r2_pooled", "r2_within_flight", "mean_abs_bias_km", "mean_bias_km"}
 EXTRA = {"gbdt_pooled_r2": 0.9, "mae_pretraining": "strict", "validation_method": "fraction"}
-KINDS = {"climatology": "baseline", "image_only": "model", "gbdt": "baseline", "concat": "model"}
-SEEDS = {"climatology": ["0"], "image_only": ["0", "1"], "gbdt": ["0"], "concat": ["0"]}
+KINDS = {"climatology": "baseline", "image_only": "model", "gbdt": "baseline", "concat": "model", "oracle": "oracle"}
+SEEDS = {"climatology": ["0"], "image_only": ["0", "1"], "gbdt": ["0"], "concat": ["0"], "oracle": ["0"]}
+ORACLE_OFFSET_KM = 0.01
 WRITE_UP = [["concat", "image_only"]]
 
 
 def make_inputs(root: Path, constant_flight: str | None = None) -> tuple[dict, Path]:
-    """Fold table and prediction files of four approaches under ``root`` (image_only with two seeds).
+    """Fold table and prediction files of five approaches under ``root`` (image_only with two seeds).
 
-    Returns ``({name: (kind, {seed: {fold_id: file}})}, fold table)``.
+    The oracle is the truth plus :data:`ORACLE_OFFSET_KM`: a lower MAE than any baseline, never compared.
+
+        Returns ``({name: (kind, {seed: {fold_id: file}})}, fold table)``.
     """
     table = make_table(SIZES, seed=4)
     if constant_flight is not None:
@@ -55,6 +59,7 @@ def make_inputs(root: Path, constant_flight: str | None = None) -> tuple[dict, P
             ("image_only", "1"): truth + rng.normal(0.1, 0.4, len(truth)),
             ("gbdt", "0"): truth + rng.normal(0.2, 0.5, len(truth)),
             ("concat", "0"): truth.astype(np.float64),  # perfect
+            ("oracle", "0"): truth + ORACLE_OFFSET_KM,
         }
         for (name, seed), pred in predictions.items():
             path = root / "predictions" / name / f"seed{seed}" / f"fold{fold.fold_id}.csv"
@@ -107,6 +112,7 @@ def test_reports_hold_the_seed_format_and_metrics_match_sklearn(tmp_path: Path) 
     names = sorted(p.name for p in outputs["json_dir"].iterdir())
     assert names == [
         "Baseline_Report_climatology.json",
+        "Oracle_Report_oracle.json",
         "WP3_Report_gbdt.json",
         "WP4_Report_All.json",
         "WP4_Report_concat.json",
@@ -129,6 +135,7 @@ def test_reports_hold_the_seed_format_and_metrics_match_sklearn(tmp_path: Path) 
             assert result["r2"] == pytest.approx(r2_score(p.cbh_km, p.pred_km))
             assert result["mae_km"] == pytest.approx(mean_absolute_error(p.cbh_km, p.pred_km))
             assert result["rmse_km"] == pytest.approx(root_mean_squared_error(p.cbh_km, p.pred_km))
+            assert result["bias_km"] == pytest.approx(np.mean(p.pred_km - p.cbh_km))
         fold_means[seed] = np.mean([r["mae_km"] for r in own["fold_results"]])
         assert own["aggregate_metrics"]["mean_mae_km"] == pytest.approx(fold_means[seed])
     # the top-level seed format: each fold's metric averaged over the seeds, then over folds
@@ -140,7 +147,26 @@ def test_reports_hold_the_seed_format_and_metrics_match_sklearn(tmp_path: Path) 
     assert aggregate["mean_mae_km"] == pytest.approx(np.mean(list(fold_means.values())))
     assert aggregate["sd_seeds_mean_mae_km"] == pytest.approx(np.std(list(fold_means.values()), ddof=1))
     assert aggregate["n_folds"] == aggregate["n_folds_r2"] == 3 and aggregate["r2_undefined_folds"] == []
+    # the scores over all flights: each seed's own (checked against an independent computation), then the seed mean
+    overall = {}
+    for seed in ("0", "1"):
+        own = report["per_seed"][seed]["aggregate_metrics"]
+        frame = pd.concat([pd.read_csv(path) for path in approaches["image_only"][1][seed].values()])
+        assert own["r2_pooled"] == pytest.approx(r2_score(frame["cbh_km"], frame["pred_km"]))
+        demeaned = frame[["cbh_km", "pred_km"]] - frame.groupby("flight")[["cbh_km", "pred_km"]].transform("mean")
+        assert own["r2_within_flight"] == pytest.approx(r2_score(demeaned["cbh_km"], demeaned["pred_km"]))
+        biases = frame.assign(e=frame["pred_km"] - frame["cbh_km"]).groupby("flight")["e"].mean()
+        assert own["mean_abs_bias_km"] == pytest.approx(biases.abs().mean())
+        overall[seed] = own
+    for key in ("r2_pooled", "r2_within_flight", "mean_abs_bias_km"):
+        values = [overall[seed][key] for seed in ("0", "1")]
+        assert aggregate[key] == pytest.approx(np.mean(values))
+        assert aggregate[f"sd_seeds_{key}"] == pytest.approx(np.std(values, ddof=1))
 
+    oracle = json.loads((outputs["json_dir"] / "Oracle_Report_oracle.json").read_text())
+    assert set(oracle["aggregate_metrics"]) >= SEED_AGGREGATE_KEYS | OVERALL_KEYS
+    assert oracle["aggregate_metrics"]["mean_bias_km"] == pytest.approx(ORACLE_OFFSET_KM)
+    assert oracle["aggregate_metrics"]["r2_within_flight"] == pytest.approx(1.0)  # right up to an offset
     single = json.loads((outputs["json_dir"] / "WP3_Report_gbdt.json").read_text())
     assert single["fold_results"] == single["per_seed"]["0"]["fold_results"]
     assert single["aggregate_metrics"]["sd_seeds_mean_mae_km"] is None
@@ -149,22 +175,37 @@ def test_reports_hold_the_seed_format_and_metrics_match_sklearn(tmp_path: Path) 
     assert set(combined["approaches"]) == set(approaches) and combined["extra"] == EXTRA
     assert combined["approaches"]["climatology"]["kind"] == "baseline"
     assert combined["approaches"]["climatology"]["report_file"] == "Baseline_Report_climatology.json"
+    assert combined["approaches"]["oracle"]["kind"] == "oracle"
     assert combined["approaches"]["gbdt"]["fold_results"] == single["fold_results"]
 
     long = pd.read_csv(outputs["long_csv"], dtype={"seed": str})
     assert len(long) == sum(len(seeds) for seeds in SEEDS.values()) * len(folds)
+    assert {"bias_km", "r2_pooled", "r2_within_flight"} <= set(long.columns)
     image_only = long[long["approach"] == "image_only"]
     assert sorted(set(image_only["seed"])) == ["0", "1"]
     for seed in ("0", "1"):
-        assert image_only[image_only["seed"] == seed]["mae_km"].mean() == pytest.approx(fold_means[seed])
+        of_seed = image_only[image_only["seed"] == seed]
+        assert of_seed["mae_km"].mean() == pytest.approx(fold_means[seed])
+        assert (of_seed["r2_pooled"] == overall[seed]["r2_pooled"]).all()  # the seed's, on each of its folds
 
     assert outputs["markdown"].read_text() == text
     lines = text.splitlines()
     header = _cells(lines[0])
     assert header[:6] == ["approach", "kind", "seeds", "MAE km", "MAE (km) Δ [95 % interval]", "verdict"]
-    assert {"R²", "RMSE km", "R² pooled k-fold", "R² 30Oct24", "MAE km 12Feb25"} <= set(header)
-    rows = {cells[0]: cells for cells in map(_cells, lines[2:6])}
-    assert [_cells(line)[0] for line in lines[2:6]] == ["image_only", "concat", "climatology", "gbdt"]
+    assert header[6:] == [
+        "R² flight-mean",
+        "R² pooled LOFO",
+        "R² within-flight",
+        "abs bias km",
+        "RMSE km",
+        "R² pooled k-fold",
+    ]  # per-flight scores have tables of their own
+    rows = {cells[0]: cells for cells in map(_cells, lines[2:7])}
+    assert [_cells(line)[0] for line in lines[2:7]] == ["image_only", "concat", "climatology", "gbdt", "oracle"]
+    assert rows["image_only"][header.index("R² pooled LOFO")] == (
+        f"{aggregate['r2_pooled']:.3f} ± {aggregate['sd_seeds_r2_pooled']:.3f}"
+    )
+    assert rows["oracle"][header.index("abs bias km")] == f"{ORACLE_OFFSET_KM:.3f}"
     assert rows["image_only"][header.index("seeds")] == "2" and rows["gbdt"][header.index("seeds")] == "1"
     mean, sd = np.mean(list(fold_means.values())), np.std(list(fold_means.values()), ddof=1)
     assert rows["image_only"][header.index("MAE km")] == f"{mean:.3f} ± {sd:.3f}"
@@ -179,6 +220,17 @@ def test_reports_hold_the_seed_format_and_metrics_match_sklearn(tmp_path: Path) 
         assert rows[name][header.index("MAE (km) Δ [95 % interval]")].startswith(f"{result['estimate']:+.3f} [")
     assert rows["concat"][header.index("verdict")] == "beats"  # perfect predictions
     assert rows["gbdt"][header.index("verdict")] == "n/a"  # baselines are the opponents, not compared
+    # the oracle has the lowest MAE of all but is shown last, never compared, never the best baseline
+    assert best != "oracle" and record["entries"]["oracle"]["mean"] < record["entries"][best]["mean"]
+    assert rows["oracle"][header.index("verdict")] == "n/a" and "oracle" not in {
+        name for r in record["comparisons"] for name in (r["a"], r["b"])
+    }
+    for title in ("MAE km", "Bias km (predicted − measured)", "R²"):
+        start = lines.index(f"{title} per test flight, mean over seeds:")
+        assert _cells(lines[start + 2]) == ["approach", "kind", *(f"{f.test_flight} n={f.n_test}" for f in folds)]
+    start = lines.index("Bias km (predicted − measured) per test flight, mean over seeds:")
+    oracle_line = next(line for line in lines[start:] if line.startswith("| oracle |"))
+    assert _cells(oracle_line)[2:] == [f"{ORACLE_OFFSET_KM:.3f}"] * len(folds)
     write_up = [line for line in lines if line.startswith("- write-up:")]
     assert len(write_up) == 1 and "`concat` beats `image_only`" in write_up[0]
     assert "- mae_pretraining: strict" in lines and "- validation_method: fraction" in lines

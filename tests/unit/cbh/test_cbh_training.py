@@ -19,7 +19,7 @@ import torch
 import atmo.cbh.training as training
 from atmo.cbh.cache import build_cache, read_cache_table
 from atmo.cbh.folds import ValidationSettings, fold_indices, make_folds, write_fold_table
-from atmo.cbh.lofo import write_baselines, write_gbdt, write_pooled_gbdt
+from atmo.cbh.lofo import CLOSED_FORM, write_baselines, write_gbdt, write_pooled_gbdt
 from atmo.cbh.models import CBH_MODELS
 from atmo.errors import InputError
 from atmo.train import load_model, model_meta, save_checkpoint
@@ -170,7 +170,7 @@ def test_an_encoder_of_another_module_stops_the_job_before_training(lofo, tmp_pa
 
 
 def test_baselines_and_gbdt_use_the_training_flights_only(lofo, tmp_path: Path) -> None:
-    outputs = {"climatology": tmp_path / "clim.csv", "geometry": tmp_path / "geom.csv"}
+    outputs = {name: tmp_path / f"{name}.csv" for name in CLOSED_FORM}
     facts = write_baselines(lofo["cache"], lofo["folds"], 2, VALIDATION, outputs)
     write_gbdt(lofo["cache"], lofo["folds"], 2, VALIDATION, {"max_iter": 10}, tmp_path / "gbdt.csv")
     table = read_cache_table(lofo["cache"])
@@ -178,6 +178,7 @@ def test_baselines_and_gbdt_use_the_training_flights_only(lofo, tmp_path: Path) 
         table, make_folds(table, ValidationSettings(**VALIDATION))[2], ValidationSettings(**VALIDATION)
     )
     climatology = pd.read_csv(outputs["climatology"])
+    assert all(len(pd.read_csv(path)) == len(split["test"]) for path in outputs.values())
     expected = table.cbh_km[np.concatenate([split["train"], split["val"]])].mean()
     assert np.allclose(climatology["pred_km"], expected) and set(climatology["flight"]) == {table.flights[2]}
     assert 0.0 <= facts["geometry_filled_fraction"] <= 1.0

@@ -119,6 +119,24 @@ CBH_PRETRAIN_SEED_PATTERN = cbh_pretrain_seed_pattern(
 )
 
 
+def cbh_first_mae_metrics():
+    """One pretraining job's metrics.json per pretraining fold (the first encoder's first seed):
+    what the report says each fold's encoder trained on. None when no model freezes an encoder.
+    """
+    used = {
+        name: seeds
+        for name, seeds in cbh_approaches.encoder_seeds(config["cbh"]).items()
+        if seeds
+    }
+    if not used:
+        return []
+    encoder, seeds = next(iter(used.items()))
+    return [
+        f"{CBH}/mae/{encoder}/seed{seeds[0]}/fold{fold}/metrics.json"
+        for fold in CBH_PRETRAIN_FOLDS
+    ]
+
+
 def cbh_prediction_file(approach, seed, fold):
     """One fold's test-flight predictions: per seed for a WP-4 model, one file for a deterministic baseline."""
     if CBH_KINDS[approach] == "model":

@@ -241,6 +241,7 @@ rule cbh_report:
         baseline_facts=expand(f"{CBH}/baselines/fold{{fold}}.json", fold=CBH_FOLDS),
         ridge_facts=expand(f"{CBH}/ridge/fold{{fold}}.json", fold=CBH_FOLDS),
         pooled=rules.cbh_gbdt_pooled.output.scores,
+        mae_metrics=cbh_first_mae_metrics(),
     output:
         reports=cbh_report_files(),
         all_json=f"{CBH}/reports/WP4_Report_All.json",
@@ -276,5 +277,6 @@ rule cbh_report:
         predictions=cbh_report_predictions(),
         pretraining=config_section("cbh", "mae", "pretraining"),
         validation=config_section("cbh", "validation"),
+        mae_folds=CBH_PRETRAIN_FOLDS if cbh_first_mae_metrics() else [],
     script:
         "../workflow_scripts/cbh_report.py"

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from atmo.cbh.report import fold_facts, write_reports
+from atmo.cbh.report import fold_facts, pretraining_facts, write_reports
 from atmo.runlog import log_to
 
 log_to(snakemake.log[0])
@@ -18,6 +18,12 @@ baselines, ridge = (
 extra = {
     **json.loads(Path(snakemake.input.pooled).read_text()),
     **fold_facts(baselines, ridge),
+    **pretraining_facts(
+        {
+            fold: json.loads(Path(path).read_text())
+            for fold, path in zip(snakemake.params.mae_folds, snakemake.input.mae_metrics, strict=True)
+        }
+    ),
     "mae_pretraining": snakemake.params.pretraining,
     "validation_method": snakemake.params.validation["method"],
 }

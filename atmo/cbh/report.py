@@ -370,6 +370,21 @@ def fold_facts(baselines: Sequence[Mapping[str, Any]], ridge: Sequence[Mapping[s
     }
 
 
+def pretraining_facts(metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """``extra`` notes of what each masked autoencoder trained on, from its job's ``metrics.json``.
+
+    ``metrics`` maps a pretraining fold (``"0"`` ... or ``"all"``) to one of its jobs' metrics (the
+    frame counts are the same for every seed and encoder of a fold): the frames it trained on and how
+    many of them no label could have used, which is what makes self-supervised pretraining worth it.
+    """
+    return {
+        "mae_pretraining_frames_per_fold": ", ".join(
+            f"{fold}: {m['n_train_samples']} ({m['n_train_unlabelled']} unlabelled, {m['n_val_samples']} validate)"
+            for fold, m in metrics.items()
+        )
+    }
+
+
 def _aggregate(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Mean and population std over folds of each metric (undefined folds left out), the seed's keys."""
     aggregate: dict[str, Any] = {"n_folds": len(results)}

@@ -16,7 +16,14 @@ from atmo.cbh.baselines import climatology
 from atmo.cbh.comparison import plan, write_unit_statistics
 from atmo.cbh.folds import ValidationSettings, fold_indices, make_folds, read_fold_table, write_fold_table
 from atmo.cbh.predictions import COLUMNS, read_predictions, write_predictions
-from atmo.cbh.report import PROTOCOL, approach_report, report_file_name, seed_report, write_reports
+from atmo.cbh.report import (
+    PROTOCOL,
+    approach_report,
+    pretraining_facts,
+    report_file_name,
+    seed_report,
+    write_reports,
+)
 from atmo.errors import InputError
 from atmo.metrics.paired import BootstrapSettings
 from atmo.report.comparisons import compare, read_comparisons, read_entries, write_comparisons
@@ -402,3 +409,14 @@ def test_bad_prediction_files_name_the_file(tmp_path: Path, text: str, message: 
     assert err.value.path == str(path)
     with pytest.raises(InputError, match="cannot read predictions"):
         read_predictions(tmp_path / "missing.csv")
+
+
+def test_pretraining_facts_say_how_many_frames_each_fold_trained_on_and_how_many_were_unlabelled() -> None:
+    metrics = {
+        "0": {"n_train_samples": 900, "n_train_unlabelled": 600, "n_val_samples": 300},
+        "1": {"n_train_samples": 850, "n_train_unlabelled": 570, "n_val_samples": 280},
+    }
+    assert pretraining_facts(metrics) == {
+        "mae_pretraining_frames_per_fold": "0: 900 (600 unlabelled, 300 validate), "
+        "1: 850 (570 unlabelled, 280 validate)"
+    }

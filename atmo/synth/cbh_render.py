@@ -29,6 +29,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.fft import irfft2, next_fast_len, rfft2
 
 from atmo.synth.cbh_state import BASE_SPREAD_M
 from atmo.synth.cbh_terrain import Terrain
@@ -38,7 +39,7 @@ from atmo.synth.cbh_terrain import Terrain
 EXTINCTION_PER_M = 0.0076
 DIFFUSE = 0.3
 #: Height levels per layer at which cloud bodies are projected.
-LEVELS = 8
+LEVELS = 6
 #: Correlation length of the cloud-to-cloud base spread inside a layer, m.
 BASE_SPREAD_LENGTH_M = 1000.0
 #: Fraction of land covered by dark patches (60 % brightness) that mimic shadows.
@@ -88,7 +89,8 @@ def render_frame(rng: np.random.Generator, shape: tuple[int, int, int], scene: F
     reach = highest * tan_sza / gsd
     before = [math.ceil(max(-d, 0.0) * reach) + 2 for d in towards_sun]
     after = [math.ceil(max(d, 0.0) * reach) + 2 for d in towards_sun]
-    canvas = (height + before[0] + after[0], width + before[1] + after[1])
+    # sizes the FFT factors well (a prime-sized canvas costs ten times more); the extra is more field
+    canvas = (next_fast_len(height + before[0] + after[0]), next_fast_len(width + before[1] + after[1], real=True))
     nadir = (before[0] + height // 2, before[1] + width // 2)
     frame = (slice(before[0], before[0] + height), slice(before[1], before[1] + width))
 
@@ -146,7 +148,7 @@ def _layer(
     on it, and the base there is exactly ``layer.base_m``.
     """
     texture = gaussian_field(rng, canvas, layer.cell_m / gsd)
-    threshold = np.quantile(texture, 1.0 - layer.fraction)
+    threshold = np.quantile(texture[::2, ::2], 1.0 - layer.fraction)  # every 4th pixel: plenty, 4x cheaper
     if at_nadir:
         cloud_r, cloud_c = np.nonzero(texture > threshold)
         nearest = int(np.argmin((cloud_r - nadir[0]) ** 2 + (cloud_c - nadir[1]) ** 2))
@@ -154,7 +156,9 @@ def _layer(
     excess = texture - threshold
     cloud = excess > 0
     thickness = np.where(cloud, layer.depth_m * np.sqrt(np.clip(excess / 0.8, 0.0, 1.0)), 0.0)
-    spread = BASE_SPREAD_M * gaussian_field(rng, canvas, BASE_SPREAD_LENGTH_M / gsd)
+    # the spread varies over a kilometre (a dozen pixels): a field on a 4x coarser grid, repeated, is as good
+    coarse = gaussian_field(rng, (-(-canvas[0] // 4), -(-canvas[1] // 4)), BASE_SPREAD_LENGTH_M / gsd / 4)
+    spread = BASE_SPREAD_M * np.repeat(np.repeat(coarse, 4, axis=0), 4, axis=1)[: canvas[0], : canvas[1]]
     base = layer.base_m + spread - spread[nadir] + layer.terrain_following * (ground_m - ground_m[nadir])
     return cloud, base, thickness
 
@@ -174,11 +178,10 @@ def gaussian_field(rng: np.random.Generator, shape: tuple[int, int], sigma_px: f
 
     White noise smoothed by a Gaussian in Fourier space: periodic, so a rolled field is still a field.
     """
-    noise = rng.standard_normal(shape)
-    f_rows = np.fft.fftfreq(shape[0])[:, None]
-    f_cols = np.fft.rfftfreq(shape[1])[None, :]
-    kernel = np.exp(-2.0 * (math.pi * sigma_px) ** 2 * (f_rows**2 + f_cols**2))
-    field = np.fft.irfft2(np.fft.rfft2(noise) * kernel, s=shape)
+    noise = rng.standard_normal(shape, dtype=np.float32)
+    scale = -2.0 * (math.pi * sigma_px) ** 2
+    kernel = np.outer(np.exp(scale * np.fft.fftfreq(shape[0]) ** 2), np.exp(scale * np.fft.rfftfreq(shape[1]) ** 2))
+    field = irfft2(rfft2(noise) * kernel.astype(np.float32), s=shape)
     field -= field.mean()
     std = field.std()
     return field / std if std > 0 else field

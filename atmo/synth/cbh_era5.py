@@ -8,8 +8,8 @@ only the tracks' positions and times, which fix the area and hours a CDS request
 Error model (what separates the ERA5 LCL, ``125 m/K * (t2m - d2m)``, from the lidar base):
 
 - **resolution**: each value is the state at the 0.25-degree cell's centre, averaged over 90 minutes
-  around the hour (triangular weights), so much of the LCL's fast part (180 m, tau = 15 min) is
-  smoothed away, and the mesoscale variability of the base (180 m), the cloud-to-cloud spread
+  around the hour (triangular weights), so much of the LCL's fast part (200 m, tau = 15 min) is
+  smoothed away, and the mesoscale variability of the base (200 m), the cloud-to-cloud spread
   (40 m), the hills (30 % of 50-120 m) and the lidar noise (30 m) were never in the state;
 - **structure**: the surface LCL is the base only when the boundary layer is well mixed; under a
   decoupled layer the base is a few hundred metres higher (the cloud-base model);
@@ -20,9 +20,9 @@ Error model (what separates the ERA5 LCL, ``125 m/K * (t2m - d2m)``, from the li
 - **representation error**: smooth space-time fields on ``t2m`` and ``d2m`` (0.35 K each, 50 km,
   3 h), plus independent noise per grid cell (:data:`GRID_NOISE`) so the nearest cell matters.
 
-Together the LCL misses the lidar base by a few hundred metres (mean absolute error 0.2-0.6 km per
-flight), with a bias that differs by flight: about -0.1..+0.15 km when well mixed, -0.3..-0.65 km
-when decoupled.
+Together the LCL misses the lidar base by a few hundred metres (mean absolute error 0.12-0.65 km per
+flight over seeds 0-2), with a bias that differs by flight: about -0.3..+0.15 km when well mixed,
+-0.3..-0.65 km when decoupled.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ differs and both boundary-layer types occur.
 ``125 m/K * (t2m - d2m)``), boundary-layer height, inversion strength, coupling (1: the cloud layer
 is fed by the surface, 0: decoupled), low cloud cover, upper layer (present or not, base), 10-m
 wind, large-scale surface height. In time each varies as a smooth random process
-(:class:`RandomProcess`, correlation ``exp(-lag**2 / 2 tau**2)``): LCL 180 m with tau = 15 min (the
+(:class:`RandomProcess`, correlation ``exp(-lag**2 / 2 tau**2)``): LCL 200 m with tau = 15 min (the
 correlation falls to 1/e in 21 min) plus 80 m with 90 min plus a per-flight trend (-40..+80 m/h);
 inversion 0.8 K, 60 min; boundary-layer top 100 m, 60 min. In space the LCL has a weak gradient
 (up to 0.5 m/km).
@@ -24,10 +24,10 @@ inversion 0.8 K, 60 min; boundary-layer top 100 m, 60 min. In space the LCL has 
 **Cloud base** (:func:`cloud_base_m`), above the large-scale surface: the LCL + 40 m when well mixed;
 when decoupled the base sits higher, by ``(1 - coupling) * 0.8 * (BLH - LCL - 150 m)`` (a few
 hundred metres), and never less than 80 m below the boundary-layer top; plus mesoscale variability
-the state does not carry (:class:`CloudVariability`: 180 m, tau = 15 min). The flight generator adds
+the state does not carry (:class:`CloudVariability`: 200 m, tau = 15 min). The flight generator adds
 the nadir cloud's own offset from the layer (40 m, :data:`BASE_SPREAD_M`), the 30 % of the hills the
 base does not follow (:data:`TERRAIN_FOLLOWING`) and the lidar noise. Over a 2.5-3.5 h flight the
-labels vary by 0.15-0.35 km (standard deviation; 0.17-0.27 km for the default config's flights).
+labels vary by 0.15-0.35 km (standard deviation; 0.19-0.29 km for the default config's flights).
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ from atmo.synth.cbh_terrain import Terrain, random_terrain
 METRES_PER_DEGREE = 111_320.0
 LCL_M_PER_K = 125.0
 #: Range of the flights' mean LCL, m; flights are spread evenly across it.
-LCL_RANGE_M = (350.0, 1000.0)
+LCL_RANGE_M = (450.0, 1050.0)
 #: LCL variability: (standard deviation m, correlation time s) of the fast and slow parts.
-LCL_FAST = (180.0, 900.0)
+LCL_FAST = (200.0, 900.0)
 LCL_SLOW = (80.0, 5400.0)
 #: Distance from the flight's centre over which the state's spatial gradients apply, km.
 GRADIENT_REACH_KM = 150.0
@@ -61,7 +61,7 @@ GAP_MARGIN_M = 150.0
 BELOW_TOP_M = 80.0
 MIN_BASE_M = 100.0
 #: Mesoscale variability of the base that no state variable carries: (std m, correlation time s).
-MESOSCALE = (180.0, 900.0)
+MESOSCALE = (200.0, 900.0)
 #: Spread of cloud bases within one layer (cloud to cloud), m: the nadir cloud's own offset.
 BASE_SPREAD_M = 40.0
 #: Share of the small-scale terrain the cloud base follows (0: flat base, 1: parallel to the ground).
@@ -154,7 +154,7 @@ def flight_regime(index: int, n_flights: int, seed: int, name: str) -> FlightReg
         bl_type=BL_TYPES[int(decoupled)],
         lcl_mean_m=float(low + (high - low) * lcl_rank / spread),
         lcl_trend_m_per_h=float(rng.uniform(-40.0, 80.0)),
-        inversion_mean_k=float(rng.uniform(4.5, 6.0) if decoupled else rng.uniform(1.0, 2.5)),
+        inversion_mean_k=float(rng.uniform(4.2, 5.2) if decoupled else rng.uniform(1.0, 2.5)),
         blh_above_lcl_m=float(rng.uniform(750.0, 1050.0) if decoupled else rng.uniform(300.0, 600.0)),
         t2m_mean_k=float(288.0 + 6.0 * season + rng.uniform(-3.0, 3.0)),
         warming_k_per_h=float(rng.uniform(0.2, 0.8)),

@@ -4,7 +4,7 @@ from atmo.config_blocks import build_block
 from atmo.io.cbh import read_flight_track
 from atmo.io.era5 import Era5Settings, fetch_era5_cds
 from atmo.runlog import log_to
-from atmo.synth.cbh import write_synthetic_era5
+from atmo.synth.cbh_era5 import write_synthetic_era5
 
 log = log_to(snakemake.log[0])
 settings = build_block(Era5Settings, snakemake.params.era5, "cbh.era5")

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import numpy as np
+
 from atmo.config_blocks import build_block
 from atmo.io.cbh import import_local_flight
 from atmo.runlog import log_to
@@ -13,15 +15,21 @@ index = names.index(snakemake.wildcards.flight)
 flight = snakemake.params.flights[index]
 if snakemake.params.source == "local":
     source = Path(snakemake.params.local_dir) / f"{flight['name']}.h5"
-    import_local_flight(source, snakemake.output.flight, flight["name"], flight["samples"])
+    track = import_local_flight(source, snakemake.output.flight, flight["name"], flight["samples"])
 else:
-    write_synthetic_flight(
+    track = write_synthetic_flight(
         snakemake.output.flight,
         flight["name"],
         index,
         len(names),
-        flight["samples"],
+        flight["hours"],
         build_block(CameraSettings, snakemake.params.synthetic, "cbh.synthetic"),
         snakemake.params.seed,
     )
-log.info("wrote %s (%s, %d samples)", snakemake.output.flight, snakemake.params.source, flight["samples"])
+log.info(
+    "wrote %s (%s, %d frames, %d labelled)",
+    snakemake.output.flight,
+    snakemake.params.source,
+    track.n_samples,
+    np.isfinite(track.cbh_km).sum(),
+)

@@ -11,7 +11,7 @@ Cache layout (``N`` samples of all flights, in config order of flights, then sam
 dataset                shape           dtype    meaning
 =====================  ==============  =======  ===========================================================
 ``images``             (N, C, h, w)    uint8    frames, channels first, north-up, area-averaged to (h, w)
-``cbh_km``             (N,)            float32  lidar cloud-base height, km (the label)
+``cbh_km``             (N,)            float32  lidar cloud-base height, km (the label); NaN: unlabelled frame
 ``flight_index``       (N,)            int16    index into the ``flights`` attribute (leave-one-flight-out)
 ``sample_index``       (N,)            int32    sample number within its flight file
 ``era5``               (N, F_e)        float32  ERA5 predictors; attributes ``names``, ``units``
@@ -24,7 +24,8 @@ dataset                shape           dtype    meaning
 ``sun_azimuth_deg``    (N,)            float32  aircraft altitude and sun angles (units attribute)
 =====================  ==============  =======  ===========================================================
 
-Attributes: ``flights`` (names), ``image_layout`` (``NCHW``), ``format_version``.
+Attributes: ``flights`` (names), ``image_layout`` (``NCHW``), ``format_version``. The synthetic
+flights' true base (``noiseless_cbh_km``) is not copied: nothing that trains may read it.
 Images are read lazily with :class:`atmo.io.h5dataset.H5ArrayDataset`; the rest with
 :func:`read_cache_table`.
 """

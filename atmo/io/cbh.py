@@ -14,7 +14,8 @@ dataset              shape               dtype    meaning
 ``images``           (N, C, H, W)        uint8    camera frames, channels first, north-up: rows run north
                                                   to south, columns west to east (rotate by the heading
                                                   before writing)
-``cbh_km``           (N,)                float    lidar cloud-base height above ground, km
+``cbh_km``           (N,)                float    lidar cloud-base height above ground, km; NaN: an
+                                                  unlabelled frame (no lidar base co-located)
 ``time_unix_s``      (N,)                float    sample time, seconds since 1970-01-01 00:00 UTC
 ``latitude_deg``     (N,)                float    aircraft latitude, degrees north
 ``longitude_deg``    (N,)                float    aircraft longitude, degrees east (-180..360)
@@ -26,6 +27,15 @@ dataset              shape               dtype    meaning
 
 File attributes: ``flight`` (name, e.g. ``30Oct24``) and ``ifov_rad`` (the camera's angular pixel
 size, so the ground resolution is ``altitude_m * ifov_rad`` metres per pixel).
+
+Unlabelled frames are part of a flight, as on a campaign: frames between lidar co-locations carry
+``cbh_km = NaN``; every other value must be finite and in range, and a flight needs at least one
+finite label. Downstream, the folds drop unlabelled frames from every split.
+
+Synthetic files only: ``noiseless_cbh_km`` (N,) float32, the generator's true nadir base of the
+lowest layer without lidar noise, for every frame, labelled or not (:data:`NOISELESS_CBH`). Campaign
+files lack it; :func:`read_flight_track` ignores it, the cache does not copy it, and nothing that
+trains reads it: it exists for the oracle row only (:func:`read_noiseless_cbh`).
 
 Feature tables (``write_features``/``read_features``) hold one float32 matrix ``features`` of shape
 (N, F) with the column ``names`` and ``units`` as attributes, e.g. the shadow-geometry features.
@@ -45,6 +55,8 @@ from atmo.io.hdf5 import open_hdf5, require_dataset
 
 IMAGE_LAYOUT = "NCHW"
 FORMAT_VERSION = 1
+#: The synthetic-only dataset of true nadir bases (see the module docstring).
+NOISELESS_CBH = "noiseless_cbh_km"
 
 #: Per-sample 1-D datasets of a flight file, their units and the physically possible range.
 TRACK_VARIABLES: dict[str, tuple[str, float, float]] = {
@@ -90,12 +102,22 @@ def _track_arrays(track: FlightTrack) -> dict[str, np.ndarray]:
     return {f.name: getattr(track, f.name) for f in fields(track) if f.name in TRACK_VARIABLES}
 
 
-def write_flight(path: str | os.PathLike[str], track: FlightTrack, images: np.ndarray) -> None:
-    """Write one flight file atomically; ``images`` is (N, C, H, W) uint8."""
+def write_flight(
+    path: str | os.PathLike[str],
+    track: FlightTrack,
+    images: np.ndarray,
+    noiseless_cbh_km: np.ndarray | None = None,
+) -> None:
+    """Write one flight file atomically; ``images`` is (N, C, H, W) uint8.
+
+    ``noiseless_cbh_km`` (N,) is for synthetic flights only (see the module docstring).
+    """
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != track.image_shape:
         raise ValueError(f"images must be uint8 (N, *{track.image_shape}), got {images.dtype} {images.shape}")
     if images.shape[0] != track.n_samples:
         raise ValueError(f"{images.shape[0]} images for {track.n_samples} samples")
+    if noiseless_cbh_km is not None and np.shape(noiseless_cbh_km) != (track.n_samples,):
+        raise ValueError(f"noiseless_cbh_km has shape {np.shape(noiseless_cbh_km)}, expected ({track.n_samples},)")
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as out:
         out.attrs.update(
             flight=track.name, ifov_rad=float(track.ifov_rad), image_layout=IMAGE_LAYOUT, format_version=FORMAT_VERSION
@@ -104,6 +126,9 @@ def write_flight(path: str | os.PathLike[str], track: FlightTrack, images: np.nd
         for name, values in _track_arrays(track).items():
             dtype = np.float64 if name in ("time_unix_s", "latitude_deg", "longitude_deg") else np.float32
             out.create_dataset(name, data=np.asarray(values, dtype=dtype)).attrs["units"] = TRACK_VARIABLES[name][0]
+        if noiseless_cbh_km is not None:
+            noiseless = out.create_dataset(NOISELESS_CBH, data=np.asarray(noiseless_cbh_km, dtype=np.float32))
+            noiseless.attrs["units"] = "km"
 
 
 def read_flight_track(path: str | os.PathLike[str], expected_name: str | None = None) -> FlightTrack:
@@ -111,7 +136,8 @@ def read_flight_track(path: str | os.PathLike[str], expected_name: str | None = 
 
     Raises :class:`InputError` naming ``path`` for a missing, truncated or foreign file, missing or
     mistyped datasets, sample counts that differ between datasets, values outside their physical
-    range, or (with ``expected_name``) a file that belongs to another flight.
+    range (NaN is allowed in ``cbh_km`` only: an unlabelled frame), a flight without any finite
+    label, or (with ``expected_name``) a file that belongs to another flight.
     """
     with open_hdf5(path) as handle:
         images = require_dataset(handle, "images", kinds="u", ndim=4)
@@ -136,6 +162,8 @@ def read_flight_track(path: str | os.PathLike[str], expected_name: str | None = 
         raise InputError(path, f"holds flight '{name}', expected '{expected_name}'")
     for key, (units, low, high) in TRACK_VARIABLES.items():
         bad = ~((values[key] >= low) & (values[key] <= high))
+        if key == "cbh_km":
+            bad &= ~np.isnan(values[key])
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
             raise InputError(
@@ -143,6 +171,8 @@ def read_flight_track(path: str | os.PathLike[str], expected_name: str | None = 
                 f"dataset '{key}' has {int(bad.sum())} values outside [{low}, {high}] {units} "
                 f"(first at sample {first}: {values[key][first]})",
             )
+    if not np.isfinite(values["cbh_km"]).any():
+        raise InputError(path, f"no labelled frame: all {images.shape[0]} values of 'cbh_km' are NaN")
     return FlightTrack(name=name, ifov_rad=float(ifov_rad), image_shape=image_shape, **values)
 
 
@@ -153,6 +183,19 @@ def read_flight_images(path: str | os.PathLike[str], start: int = 0, stop: int |
             return np.asarray(require_dataset(handle, "images", kinds="u", ndim=4)[start:stop])
         except OSError as err:
             raise InputError(path, f"cannot read dataset 'images', file truncated? ({err})") from err
+
+
+def read_noiseless_cbh(path: str | os.PathLike[str]) -> np.ndarray:
+    """(N,) float32 true nadir base of every frame of a synthetic flight file, km (the oracle's input).
+
+    Raises :class:`InputError` naming ``path`` when the file lacks it (campaign files do) or its
+    length differs from the flight's.
+    """
+    with open_hdf5(path) as handle:
+        if NOISELESS_CBH not in handle:
+            raise InputError(path, f"no dataset '{NOISELESS_CBH}': only synthetic flight files have the true base")
+        n = require_dataset(handle, "images", kinds="u", ndim=4).shape[0]
+        return np.asarray(require_dataset(handle, NOISELESS_CBH, kinds="f", shape=(n,))[...], dtype=np.float32)
 
 
 def import_local_flight(

@@ -70,7 +70,8 @@ class Era5Settings:
     """The ``cbh.era5`` config block: where the predictors come from, which ones, and the area and hours.
 
     ``grid_deg`` is the grid spacing requested, ``margin_deg`` and ``margin_h`` widen the area and
-    time span around the flights; ``lcl_noise_m`` is the synthetic LCL's scatter (synthetic only).
+    time span around the flights. The synthetic source's error model is fixed in
+    :mod:`atmo.synth.cbh_era5`.
     """
 
     WHERE: ClassVar[str] = "cbh.era5"
@@ -80,7 +81,6 @@ class Era5Settings:
     grid_deg: float = 0.25
     margin_deg: float = 0.5
     margin_h: float = 1.0
-    lcl_noise_m: float = 150.0
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.variables if name not in ERA5_VARIABLES]

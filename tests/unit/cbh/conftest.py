@@ -10,11 +10,20 @@ import pytest
 
 from atmo.cbh.geometry import GEOMETRY_FEATURES, GeometrySettings, flight_shadow_features
 from atmo.io.cbh import FlightTrack, read_flight_images, write_features
-from atmo.synth.cbh import CameraSettings, write_synthetic_era5, write_synthetic_flight
+from atmo.synth.cbh import CameraSettings, write_synthetic_flight
+from atmo.synth.cbh_era5 import write_synthetic_era5
 
+#: Labelled frames per flight; with a label a minute a flight lasts that many minutes, and one
+#: unlabelled frame follows each labelled one.
 FLIGHTS = {"30Oct24": 40, "10Feb25": 16, "23Oct24": 12, "12Feb25": 14, "18Feb25": 6}
 CAMERA = CameraSettings(
-    image_height=48, image_width=64, channels=3, ifov_mrad=6.0, altitude_m=20000.0, sample_interval_s=10.0
+    image_height=48,
+    image_width=64,
+    channels=3,
+    ifov_mrad=6.0,
+    altitude_m=20000.0,
+    label_interval_s=60.0,
+    unlabelled_per_label=1,
 )
 ERA5 = {
     "source": "synthetic",
@@ -22,7 +31,6 @@ ERA5 = {
     "grid_deg": 0.25,
     "margin_deg": 0.5,
     "margin_h": 1.0,
-    "lcl_noise_m": 150.0,
 }
 SEED = 7
 
@@ -40,9 +48,9 @@ class Campaign:
 
 def build_campaign(root: Path, seed: int = SEED) -> Campaign:
     names, tracks, flight_paths, geometry_paths = [], [], [], []
-    for index, (name, n_samples) in enumerate(FLIGHTS.items()):
+    for index, (name, n_labelled) in enumerate(FLIGHTS.items()):
         path = root / "flights" / f"{name}.h5"
-        track = write_synthetic_flight(path, name, index, len(FLIGHTS), n_samples, CAMERA, seed)
+        track = write_synthetic_flight(path, name, index, len(FLIGHTS), n_labelled / 60.0, CAMERA, seed)
         features = flight_shadow_features(read_flight_images(path), track, GeometrySettings())
         geometry = root / "geometry" / f"{name}.h5"
         write_features(geometry, name, [n for n, _ in GEOMETRY_FEATURES], [u for _, u in GEOMETRY_FEATURES], features)

@@ -14,10 +14,10 @@ from atmo.cbh.cache import build_cache, read_cache_table, resize_frames
 from atmo.errors import InputError
 from atmo.io.cbh import read_features, read_flight_images, write_features
 from atmo.io.h5dataset import H5ArrayDataset
-from atmo.synth.cbh import write_synthetic_era5
+from atmo.synth.cbh_era5 import write_synthetic_era5
 
 VARIABLES = ["t2m", "d2m", "sp", "blh", "tcwv", "u10", "v10", "lcc", "cape"]
-ERA5 = {"variables": VARIABLES, "grid_deg": 0.25, "margin_deg": 0.5, "margin_h": 1.0, "lcl_noise_m": 150.0}
+ERA5 = {"variables": VARIABLES, "grid_deg": 0.25, "margin_deg": 0.5, "margin_h": 1.0}
 
 
 def _build(campaign, out: Path, **changes) -> None:
@@ -41,6 +41,7 @@ def test_cache_holds_every_flight_with_named_features(campaign, tmp_path: Path) 
     assert table.flights == campaign.names
     assert np.bincount(table.flight_index).tolist() == sizes
     np.testing.assert_allclose(table.cbh_km, np.concatenate([t.cbh_km for t in campaign.tracks]), rtol=1e-6)
+    assert np.isnan(table.cbh_km).sum() == sum(np.isnan(t.cbh_km).sum() for t in campaign.tracks) > 0, "unlabelled"
     assert table.era5_names == [*VARIABLES, "lcl_m", "rh2m_pct", "wind10_ms", "blh_minus_lcl_m"]
     assert table.geometry_names == ["cbh_geom_km", "shadow_offset_m", "shadow_confidence"]
     geometry = np.concatenate(
@@ -56,6 +57,7 @@ def test_cache_holds_every_flight_with_named_features(campaign, tmp_path: Path) 
     with h5py.File(out) as f:
         assert f["images"].shape == (sum(sizes), 3, 24, 32) and f["images"].dtype == np.uint8
         assert f.attrs["image_layout"] == "NCHW"
+        assert "noiseless_cbh_km" not in f, "the synthetic truth stays in the flight files (oracle only)"
         assert f["sample_index"][sizes[0]] == 0 and f["sample_index"][sizes[0] - 1] == sizes[0] - 1
         assert f["era5"].attrs["units"][list(f["era5"].attrs["names"]).index("lcl_m")] == "m"
         first = resize_frames(read_flight_images(campaign.flight_paths[0], 0, 1), (24, 32))

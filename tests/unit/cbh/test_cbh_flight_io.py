@@ -17,6 +17,7 @@ from atmo.io.cbh import (
     read_features,
     read_flight_images,
     read_flight_track,
+    read_noiseless_cbh,
     write_features,
     write_flight,
 )
@@ -105,9 +106,45 @@ def test_mismatched_sample_counts(tmp_path: Path) -> None:
 
 def test_values_outside_physical_range(tmp_path: Path) -> None:
     path = tmp_path / "30Oct24.h5"
-    write_flight(path, replace(_track(), cbh_km=np.array([0.5, np.nan, 1.0, 1.2])), _images())
-    with pytest.raises(InputError, match=r"'cbh_km' has 1 values outside \[0.0, 20.0\] km \(first at sample 1"):
+    write_flight(path, replace(_track(), cbh_km=np.array([0.5, np.nan, 25.0, 1.2])), _images())
+    with pytest.raises(
+        InputError, match=rf"{path}: dataset 'cbh_km' has 1 values outside \[0.0, 20.0\] km \(first at sample 2"
+    ):
         read_flight_track(path)
+    write_flight(path, replace(_track(), cbh_km=np.array([0.5, np.inf, 1.0, 1.2])), _images())
+    with pytest.raises(InputError, match=r"'cbh_km' has 1 values outside .* \(first at sample 1: inf"):
+        read_flight_track(path)
+    write_flight(path, replace(_track(), altitude_m=np.array([20000.0, np.nan, 20000.0, 20000.0])), _images())
+    with pytest.raises(InputError, match=r"'altitude_m' has 1 values outside"):
+        read_flight_track(path)
+
+
+def test_nan_labels_are_unlabelled_frames(tmp_path: Path) -> None:
+    """A campaign has frames between lidar co-locations: NaN labels are kept, a flight of only NaN is not."""
+    path = tmp_path / "30Oct24.h5"
+    write_flight(path, replace(_track(), cbh_km=np.array([0.5, np.nan, np.nan, 1.2])), _images())
+    labels = read_flight_track(path).cbh_km
+    assert np.isnan(labels[1:3]).all() and labels[[0, 3]].tolist() == pytest.approx([0.5, 1.2])
+    write_flight(path, replace(_track(), cbh_km=np.full(4, np.nan)), _images())
+    with pytest.raises(InputError, match=r"30Oct24\.h5: no labelled frame: all 4 values of 'cbh_km' are NaN"):
+        read_flight_track(path)
+
+
+def test_noiseless_base_is_synthetic_only(tmp_path: Path) -> None:
+    campaign, synthetic = tmp_path / "campaign" / "30Oct24.h5", tmp_path / "synthetic" / "30Oct24.h5"
+    write_flight(campaign, _track(), _images())
+    truth = np.array([0.51, 0.8, 1.1, 1.45])
+    write_flight(synthetic, _track(), _images(), noiseless_cbh_km=truth)
+    np.testing.assert_allclose(read_noiseless_cbh(synthetic), truth, rtol=1e-6)
+    assert read_noiseless_cbh(synthetic).dtype == np.float32
+    with pytest.raises(InputError, match=r"campaign/30Oct24\.h5: no dataset 'noiseless_cbh_km'"):
+        read_noiseless_cbh(campaign)
+    with pytest.raises(ValueError, match="noiseless_cbh_km has shape"):
+        write_flight(synthetic, _track(), _images(), noiseless_cbh_km=truth[:3])
+    dest = tmp_path / "resources" / "30Oct24.h5"
+    import_local_flight(synthetic, dest, "30Oct24", 4)  # the import keeps the format's datasets only
+    with h5py.File(dest) as f:
+        assert "noiseless_cbh_km" not in f
 
 
 def test_wrong_flight_and_bad_attributes(tmp_path: Path) -> None:

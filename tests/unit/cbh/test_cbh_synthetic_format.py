@@ -1,4 +1,4 @@
-"""Format test: read back what the synthetic generators wrote and check the physics they encode."""
+"""Format test: read back what the synthetic generators wrote for the session campaign."""
 
 from __future__ import annotations
 
@@ -9,38 +9,49 @@ import h5py
 import netCDF4
 import numpy as np
 import pytest
-from scipy import ndimage
 
-from atmo.cbh.cache import era5_features
-from atmo.io.cbh import TRACK_VARIABLES, read_features, read_flight_images, read_flight_track
+from atmo.io.cbh import TRACK_VARIABLES, read_features, read_flight_images, read_flight_track, read_noiseless_cbh
 from atmo.io.era5 import ERA5_VARIABLES, read_era5
-from atmo.synth.cbh import flight_regime, render_frame, solar_position
+from atmo.synth.cbh import LIDAR_NOISE_M, solar_position
+from atmo.synth.cbh_state import flight_regime
 
-FLIGHTS = {"30Oct24": 40, "10Feb25": 16, "23Oct24": 12, "12Feb25": 14, "18Feb25": 6}  # as in conftest
-
-
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    keep = np.isfinite(a) & np.isfinite(b)
-    return float(np.corrcoef(a[keep], b[keep])[0, 1])
+FLIGHTS = {"30Oct24": 40, "10Feb25": 16, "23Oct24": 12, "12Feb25": 14, "18Feb25": 6}  # as in conftest: labelled
+# frames per flight, one unlabelled frame after each
 
 
 def test_flight_files_names_dtypes_shapes_units_and_counts(campaign) -> None:
     assert campaign.names == list(FLIGHTS)
     for name, path in zip(campaign.names, campaign.flight_paths, strict=True):
         track = read_flight_track(path, expected_name=name)
-        assert track.n_samples == FLIGHTS[name]
+        n = 2 * FLIGHTS[name]
+        assert track.n_samples == n
         with h5py.File(path) as f:
             assert f.attrs["flight"] == name
-            assert f["images"].dtype == np.uint8 and f["images"].shape == (FLIGHTS[name], 3, 48, 64)
+            assert f["images"].dtype == np.uint8 and f["images"].shape == (n, 3, 48, 64)
             for key, (units, low, high) in TRACK_VARIABLES.items():
-                assert f[key].shape == (FLIGHTS[name],) and f[key].dtype.kind == "f"
+                assert f[key].shape == (n,) and f[key].dtype.kind == "f"
                 assert f[key].attrs["units"] == units
-                assert low <= f[key][...].min() and f[key][...].max() <= high
+                values = f[key][...]
+                assert low <= np.nanmin(values) and np.nanmax(values) <= high
+            assert f["noiseless_cbh_km"].dtype == np.float32 and f["noiseless_cbh_km"].attrs["units"] == "km"
+        # every other frame is labelled, the first one included
+        np.testing.assert_array_equal(np.isfinite(track.cbh_km), np.arange(n) % 2 == 0)
         # the date in the flight name is the flight's UTC date; ER-2 altitude around 20 km
         day = datetime.strptime(name, "%d%b%y").replace(tzinfo=UTC).timestamp()
         assert np.all((track.time_unix_s >= day) & (track.time_unix_s < day + 86400))
         assert np.all(np.abs(track.altitude_m - 20000.0) < 1000.0)
-        assert np.all(np.diff(track.time_unix_s) > 0)
+        np.testing.assert_allclose(np.diff(track.time_unix_s), 30.0)
+
+
+def test_labels_are_the_noiseless_base_plus_lidar_noise(campaign) -> None:
+    errors = []
+    for path, track in zip(campaign.flight_paths, campaign.tracks, strict=True):
+        truth = read_noiseless_cbh(path)
+        assert np.isfinite(truth).all() and truth.min() > 0, "the true base exists for every frame"
+        labelled = np.isfinite(track.cbh_km)
+        errors.append(track.cbh_km[labelled] - truth[labelled])
+    error_m = 1000 * np.concatenate(errors)
+    assert abs(error_m.mean()) < 10 and error_m.std() == pytest.approx(LIDAR_NOISE_M, rel=0.25)
 
 
 def test_era5_file_uses_era5_names_units_and_axes(campaign) -> None:
@@ -53,54 +64,33 @@ def test_era5_file_uses_era5_names_units_and_axes(campaign) -> None:
     assert np.all(grid.fields["d2m"] < grid.fields["t2m"])
     assert np.all((grid.fields["lcc"] >= 0) & (grid.fields["lcc"] <= 1))
     assert np.allclose(np.diff(grid.latitude_deg), -0.25) and np.allclose(np.diff(grid.longitude_deg), 0.25)
+    assert np.allclose(np.diff(grid.time_unix_s)[np.diff(grid.time_unix_s) < 86400], 3600.0), "hourly"
 
 
-def test_lcl_and_blh_follow_cloud_base_across_all_flights(campaign) -> None:
-    grid = read_era5(campaign.era5_path, ["t2m", "d2m", "blh"])
-    table = [era5_features(grid, track) for track in campaign.tracks]
-    names = table[0][0]
-    values = np.concatenate([v for _, _, v in table])
-    cbh_km = np.concatenate([t.cbh_km for t in campaign.tracks])
-    lcl_m = values[:, names.index("lcl_m")]
-    assert _correlation(lcl_m, cbh_km) > 0.5
-    assert _correlation(values[:, names.index("blh")], cbh_km) > 0.5
-    assert np.median(np.abs(lcl_m / 1000 - cbh_km)) < 0.3, "LCL is the base height plus noise, km"
-
-
-def test_geometry_estimate_tracks_the_truth(campaign) -> None:
+def test_geometry_estimate_sees_the_base_in_the_rendered_frames(campaign) -> None:
+    """The estimator (atmo.cbh.geometry) shares no code with the renderer, yet finds the heights."""
     estimates, truth = [], []
-    for track, path in zip(campaign.tracks, campaign.geometry_paths, strict=True):
-        names, _, values = read_features(path, track.name, track.n_samples)
+    for track, flight, geometry in zip(campaign.tracks, campaign.flight_paths, campaign.geometry_paths, strict=True):
+        names, _, values = read_features(geometry, track.name, track.n_samples)
         estimates.append(values[:, names.index("cbh_geom_km")])
-        truth.append(track.cbh_km)
+        truth.append(read_noiseless_cbh(flight))
     estimate, cbh_km = np.concatenate(estimates), np.concatenate(truth)
-    assert np.isfinite(estimate).mean() > 0.6
-    assert _correlation(estimate, cbh_km) > 0.7
+    found = np.isfinite(estimate)
+    assert found.mean() > 0.6
+    assert np.corrcoef(estimate[found], cbh_km[found])[0, 1] > 0.5
+    assert 0.05 < np.median(np.abs(estimate[found] - cbh_km[found])) < 0.6, "close, not exact: cloud bodies, terrain"
 
 
 def test_flights_are_different_regimes(campaign) -> None:
-    means = np.array([t.cbh_km.mean() for t in campaign.tracks])
-    assert np.min(np.abs(means[:, None] - means[None, :]) + np.eye(means.size)) > 0.1
-    assert np.ptp(means) > 0.8
+    means = np.array([np.nanmean(t.cbh_km) for t in campaign.tracks])
+    assert np.ptp(means) > 0.5
     sun = np.array([t.sun_zenith_deg.mean() for t in campaign.tracks])
-    assert np.ptp(sun) > 3.0
-    regimes = [flight_regime(i, 5, seed=7) for i in range(5)]
-    assert len({round(r.cloud_fraction, 3) for r in regimes}) == 5
-
-
-def test_frames_carry_base_height_in_brightness_and_texture() -> None:
-    """Same sun, same noise: a higher base gives dimmer clouds in fewer, larger cells."""
-    regime = flight_regime(0, 5, seed=0)
-    stats = {}
-    for cbh_km in (0.3, 1.5):
-        frames = [
-            render_frame(np.random.default_rng(i), (3, 96, 128), cbh_km, 50.0, 180.0, 60.0, regime) for i in range(4)
-        ]
-        gray = np.stack(frames).mean(axis=1)
-        cloud = gray > 1.4 * np.median(gray)
-        stats[cbh_km] = (gray[cloud].mean(), np.mean([ndimage.label(c)[1] for c in cloud]))
-    assert stats[1.5][0] < stats[0.3][0] - 10
-    assert stats[1.5][1] < stats[0.3][1]
+    assert np.ptp(sun) > 2.0
+    regimes = [flight_regime(i, 5, 7, name) for i, name in enumerate(FLIGHTS)]
+    assert {r.bl_type for r in regimes} == {"well_mixed", "decoupled"}
+    assert {r.surface for r in regimes} == {"ocean", "land"}
+    assert len({round(r.lcl_mean_m) for r in regimes}) == 5
+    assert len({round(r.upper_share, 3) for r in regimes}) == 5
 
 
 def test_generators_are_deterministic_by_seed(campaign, campaign_builder, tmp_path: Path) -> None:

@@ -21,29 +21,8 @@ import numpy as np
 from atmo.cbh.lofo import fold_split
 from atmo.cbh.predictions import write_predictions
 from atmo.errors import InputError
+from atmo.io.cbh import NOISELESS_CBH, read_noiseless_cbh
 from atmo.io.hdf5 import open_hdf5, require_dataset
-
-NOISELESS = "noiseless_cbh_km"
-
-
-def read_noiseless_cbh(path: str | os.PathLike[str], flight: str, n_samples: int) -> np.ndarray:
-    """(n_samples,) float64: the generator's noiseless cloud base of every frame of ``flight``'s file ``path``.
-
-    Raises :class:`InputError` naming ``path`` when the file holds another flight or lacks the
-    dataset (campaign files, or a generator that predates it), or the dataset has another length.
-    """
-    with open_hdf5(path) as handle:
-        name = handle.attrs.get("flight")
-        name = name.decode() if isinstance(name, bytes) else name
-        if name != flight:
-            raise InputError(path, f"holds flight {name!r}, expected '{flight}'")
-        if NOISELESS not in handle:
-            raise InputError(
-                path,
-                f"missing dataset '{NOISELESS}' (the synthetic generator's noiseless cloud base, which the "
-                "oracle predicts); campaign files have none, so the oracle runs only with cbh.source synthetic",
-            )
-        return np.asarray(require_dataset(handle, NOISELESS, kinds="f", shape=(n_samples,))[...], dtype=np.float64)
 
 
 def read_sample_index(cache: str | os.PathLike[str]) -> np.ndarray:
@@ -65,12 +44,14 @@ def write_oracle(
     table, fold, split = fold_split(cache, folds_path, fold_id, validation)
     test = split["test"]
     member = np.flatnonzero(table.flight_index == fold_id)
-    noiseless = read_noiseless_cbh(flight_path, fold.test_flight, len(member))
+    noiseless = read_noiseless_cbh(flight_path, expected_name=fold.test_flight)
+    if len(noiseless) != len(member):
+        raise InputError(flight_path, f"has {len(noiseless)} frames, the cache has {len(member)} of {fold.test_flight}")
     in_flight = read_sample_index(cache)[test]
     pred_km = noiseless[in_flight]
     bad = np.flatnonzero(~np.isfinite(pred_km))
     if len(bad):
-        raise InputError(flight_path, f"'{NOISELESS}' is not finite at labelled sample {in_flight[bad[0]]}")
+        raise InputError(flight_path, f"'{NOISELESS_CBH}' is not finite at labelled sample {in_flight[bad[0]]}")
     write_predictions(
         output, sample=test, flight=fold.test_flight, fold_id=fold_id, cbh_km=table.cbh_km[test], pred_km=pred_km
     )

@@ -185,15 +185,22 @@ def read_flight_images(path: str | os.PathLike[str], start: int = 0, stop: int |
             raise InputError(path, f"cannot read dataset 'images', file truncated? ({err})") from err
 
 
-def read_noiseless_cbh(path: str | os.PathLike[str]) -> np.ndarray:
+def read_noiseless_cbh(path: str | os.PathLike[str], expected_name: str | None = None) -> np.ndarray:
     """(N,) float32 true nadir base of every frame of a synthetic flight file, km (the oracle's input).
 
-    Raises :class:`InputError` naming ``path`` when the file lacks it (campaign files do) or its
-    length differs from the flight's.
+    Raises :class:`InputError` naming ``path`` when the file lacks it (campaign files do), its
+    length differs from the flight's, or (with ``expected_name``) the file holds another flight.
     """
     with open_hdf5(path) as handle:
+        name = _string_attr(handle, "flight", path)
+        if expected_name is not None and name != expected_name:
+            raise InputError(path, f"holds flight '{name}', expected '{expected_name}'")
         if NOISELESS_CBH not in handle:
-            raise InputError(path, f"no dataset '{NOISELESS_CBH}': only synthetic flight files have the true base")
+            raise InputError(
+                path,
+                f"missing dataset '{NOISELESS_CBH}' (the synthetic generator's true cloud base, which the oracle "
+                "predicts); campaign files have none, so the oracle runs only with cbh.source synthetic",
+            )
         n = require_dataset(handle, "images", kinds="u", ndim=4).shape[0]
         return np.asarray(require_dataset(handle, NOISELESS_CBH, kinds="f", shape=(n,))[...], dtype=np.float32)
 

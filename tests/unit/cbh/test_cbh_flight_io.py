@@ -137,7 +137,7 @@ def test_noiseless_base_is_synthetic_only(tmp_path: Path) -> None:
     write_flight(synthetic, _track(), _images(), noiseless_cbh_km=truth)
     np.testing.assert_allclose(read_noiseless_cbh(synthetic), truth, rtol=1e-6)
     assert read_noiseless_cbh(synthetic).dtype == np.float32
-    with pytest.raises(InputError, match=r"campaign/30Oct24\.h5: no dataset 'noiseless_cbh_km'"):
+    with pytest.raises(InputError, match=r"campaign/30Oct24\.h5: missing dataset 'noiseless_cbh_km'"):
         read_noiseless_cbh(campaign)
     with pytest.raises(ValueError, match="noiseless_cbh_km has shape"):
         write_flight(synthetic, _track(), _images(), noiseless_cbh_km=truth[:3])

@@ -16,9 +16,10 @@ import pytest
 from atmo.cbh.cache import CacheTable, build_cache, read_cache_table
 from atmo.cbh.folds import ValidationSettings, fold_indices, make_folds, write_fold_table
 from atmo.cbh.lofo import CLOSED_FORM, inner_splits, training_samples, write_baselines, write_gbdt, write_ridge
-from atmo.cbh.oracle import NOISELESS, read_noiseless_cbh, write_oracle
+from atmo.cbh.oracle import write_oracle
 from atmo.errors import InputError
-from atmo.io.cbh import FlightTrack, write_flight
+from atmo.io.cbh import NOISELESS_CBH as NOISELESS
+from atmo.io.cbh import FlightTrack, read_noiseless_cbh, write_flight
 
 VALIDATION = {"method": "fraction", "fraction": 0.25, "seed": 0}
 RIDGE = {"alphas": [0.01, 1.0, 100.0]}
@@ -75,7 +76,7 @@ def test_every_baseline_fits_on_the_training_flights_only(cache, tmp_path: Path)
     table = read_cache_table(cache["cache"])
     test = original["climatology"]["sample"].to_numpy()
     assert set(original["lcl"]["flight"]) == {table.flights[FOLD]} and len(test) == int(
-        (table.flight_index == FOLD).sum()
+        ((table.flight_index == FOLD) & np.isfinite(table.cbh_km)).sum()
     )
     lcl_km = table.era5[test, table.era5_names.index("lcl_m")] / 1000
     np.testing.assert_allclose(original["lcl"]["pred_km"], lcl_km, rtol=1e-6)  # every ERA5 sample has an LCL
@@ -125,18 +126,22 @@ def _first_two_flights(table: CacheTable) -> CacheTable:
     )
 
 
-def _with_noiseless(source: Path, out: Path, values: np.ndarray) -> Path:
+def _with_noiseless(source: Path, out: Path, values: np.ndarray | None) -> Path:
+    """A copy of flight file ``source`` whose noiseless base is ``values`` (None: without the dataset)."""
     path = out / source.name
     shutil.copyfile(source, path)
     with h5py.File(path, "r+") as handle:
-        handle.create_dataset(NOISELESS, data=values.astype(np.float32))
+        if NOISELESS in handle:
+            del handle[NOISELESS]
+        if values is not None:
+            handle.create_dataset(NOISELESS, data=values.astype(np.float32))
     return path
 
 
-def _unlabel_fourth_test_frame(handle: h5py.File, test: np.ndarray) -> None:
-    """A frame without a lidar label (the new generator leaves cbh_km NaN there): the oracle skips it, as folds do."""
+def _unlabel_fourth_labelled_test_frame(handle: h5py.File, test: np.ndarray) -> None:
+    """One more frame without a lidar label (cbh_km NaN, as between lidar samples): the oracle skips it."""
     labels = handle["cbh_km"][()]
-    labels[np.flatnonzero(test)[3]] = np.nan
+    labels[np.flatnonzero(test & np.isfinite(labels))[3]] = np.nan
     handle["cbh_km"][...] = labels
 
 
@@ -144,7 +149,8 @@ def test_the_oracle_predicts_the_noiseless_base_of_the_labelled_test_samples(cam
     track = campaign.tracks[FOLD]
     noiseless = 1.0 + 0.01 * np.arange(track.n_samples)  # a distinct value per frame: checks the sample mapping
     flight = _with_noiseless(campaign.flight_paths[FOLD], tmp_path, noiseless)
-    unlabelled = _altered(cache["cache"], tmp_path, _unlabel_fourth_test_frame)
+    labelled_before = np.isfinite(read_cache_table(cache["cache"]).cbh_km)
+    unlabelled = _altered(cache["cache"], tmp_path, _unlabel_fourth_labelled_test_frame)
     folds = tmp_path / "folds.csv"
     write_fold_table(folds, make_folds(read_cache_table(unlabelled), ValidationSettings(**VALIDATION)))
     write_oracle(unlabelled, folds, FOLD, VALIDATION, flight, tmp_path / "oracle.csv")
@@ -152,14 +158,16 @@ def test_the_oracle_predicts_the_noiseless_base_of_the_labelled_test_samples(cam
     table = read_cache_table(unlabelled)
     first = int(np.flatnonzero(table.flight_index == FOLD)[0])
     in_flight = oracle["sample"].to_numpy() - first
-    assert len(oracle) == track.n_samples - 1 and 3 not in in_flight.tolist()
+    was_labelled = np.flatnonzero(labelled_before[table.flight_index == FOLD])
+    assert in_flight.tolist() == [i for k, i in enumerate(was_labelled) if k != 3]
     np.testing.assert_allclose(oracle["pred_km"], noiseless[in_flight], rtol=1e-6)
     np.testing.assert_allclose(oracle["cbh_km"], table.cbh_km[oracle["sample"]], rtol=1e-6)
     assert set(oracle["flight"]) == {track.name} and set(oracle["fold_id"]) == {FOLD}
 
 
 def test_the_oracle_names_a_flight_file_without_the_noiseless_base(campaign, cache, tmp_path: Path) -> None:
-    old = campaign.flight_paths[FOLD]  # written by a generator without the dataset, like campaign files
+    (tmp_path / "old").mkdir()
+    old = _with_noiseless(campaign.flight_paths[FOLD], tmp_path / "old", None)  # as campaign files
     with pytest.raises(InputError, match=f"missing dataset '{NOISELESS}'") as err:
         write_oracle(cache["cache"], cache["folds"], FOLD, VALIDATION, old, tmp_path / "oracle.csv")
     assert err.value.path == str(old) and not (tmp_path / "oracle.csv").exists()
@@ -188,9 +196,9 @@ def test_read_noiseless_cbh_from_a_hand_made_flight_file(tmp_path: Path) -> None
     path = tmp_path / "12Feb25.h5"
     write_flight(path, track, np.zeros((n, 1, 8, 8), np.uint8))
     with pytest.raises(InputError, match=f"missing dataset '{NOISELESS}'"):
-        read_noiseless_cbh(path, "12Feb25", n)
+        read_noiseless_cbh(path, "12Feb25")
     with h5py.File(path, "r+") as handle:
         handle.create_dataset(NOISELESS, data=np.array([0.95, 1.1, 1.15, 1.25], np.float32))
-    np.testing.assert_allclose(read_noiseless_cbh(path, "12Feb25", n), [0.95, 1.1, 1.15, 1.25], rtol=1e-6)
+    np.testing.assert_allclose(read_noiseless_cbh(path, "12Feb25"), [0.95, 1.1, 1.15, 1.25], rtol=1e-6)
     with pytest.raises(InputError, match="holds flight '12Feb25', expected '30Oct24'"):
-        read_noiseless_cbh(path, "30Oct24", n)
+        read_noiseless_cbh(path, "30Oct24")

@@ -73,7 +73,7 @@ NO_DATACLASS: dict[str, str] = {
     "cbh.source": "a scalar rule param branched on in workflow_scripts/cbh_flights.py; no default in code",
     "cbh.seed": "a scalar rule param passed to the generators as a required argument; no default in code",
     "cbh.local_dir": "a scalar rule param, a directory for source local; no default in code",
-    "cbh.flights": "a list: rules/cbh.smk makes one job per flight; name and samples are required, no default",
+    "cbh.flights": "a list: rules/cbh.smk makes one job per flight; name + hours or samples required",
     "cbh.mae": (
         "the pretraining mode (a rule switch), named encoder entries {view, params} (ViewSettings and "
         "MaskedAutoencoder keywords, compared below) and a train block validated by train.schema.yaml"

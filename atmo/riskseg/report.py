@@ -408,10 +408,12 @@ def decision_lines(decisions: Mapping[str, Mapping[str, Any]]) -> list[str]:
     variant, first = next(iter(decisions.items()))
     floor = first["min_class2_recall"]
     constraint = "no floor on class-2 recall" if floor is None else f"class-2 recall >= {floor:.2f}"
+    how = (
+        "set in the config" if first["chosen_by"] == "config" else f"fitted on validation, setting `{first['setting']}`"
+    )
     sentence_ = (
-        f"Decision rule of `{variant}`: `{_rule_text(first)}` (setting `{first['setting']}`, chosen by "
-        f"{first['chosen_by']} on {first['n_blocks']} validation blocks, {first['n_pixels']} pixels; criterion "
-        f"{first['criterion']} subject to {constraint})."
+        f"Decision rule of `{variant}`: `{_rule_text(first)}` ({how}; criterion {first['criterion']} subject to "
+        f"{constraint}, scored on {first['n_blocks']} validation blocks, {first['n_pixels']} pixels)."
     )
     header = f"| variant | rule | validation {first['criterion']} | class-2 recall | class-1 precision | floor met |"
     lines = [sentence_, "", header, "| --- | --- | ---: | ---: | ---: | --- |"]

@@ -249,8 +249,8 @@ def test_success_report_marks_each_target_and_compares_with_a_baseline(scores, r
     assert "| ordinal Spearman rho | >= 0.580 | 0.600 | yes | n/a | n/a |" in text
     assert "4 of 4 targets met" in text
     assert "Headline: `v25/crf_v25_ordinal` beats `v2/crf_v2` on kappa" in text and "13 test blocks" in text
-    assert "Decision rule of `v25`: `thresholds P(y>=1) >= 0.30, P(y>=2) >= 0.45` (setting `auto`" in text
-    assert "criterion kappa_unweighted subject to class-2 recall >= 0.93" in text
+    assert "Decision rule of `v25`: `thresholds P(y>=1) >= 0.30, P(y>=2) >= 0.45` (fitted on validation, " in text
+    assert "criterion kappa_unweighted subject to class-2 recall >= 0.93, scored on 13 validation blocks" in text
     assert "| v25 | thresholds P(y>=1) >= 0.30, P(y>=2) >= 0.45 | 0.610 | 0.950 | n/a | yes |" in text
     assert "| v2 | argmax | 0.500 | 0.900 | n/a | no |" in text
     assert "floor for `v2`: the rule with the highest class-2 recall was taken instead" in text

@@ -14,12 +14,51 @@ RISKSEG_FULL = RISKSEG_COMPARISON["full"]
 # Probabilities the ensemble, CRF and scores use: with or without test-time augmentation.
 RISKSEG_MODE = "tta" if config["riskseg"]["inference"]["tta"] else "plain"
 RISKSEG_OTHER_MODE = "plain" if RISKSEG_MODE == "tta" else "tta"
-# Argmax or ordinal median, chosen on the validation blocks by the riskseg_decision job.
-RISKSEG_DECISION_JSON = f"{RISKSEG}/decision.json"
+# Each variant's decision rule, fitted on the validation blocks by its riskseg_decision job; the full
+# variant's is the run's default for any product without its own.
+RISKSEG_DECISION = f"{RISKSEG}/decision/{{variant}}.json"
+RISKSEG_DECISION_JSON = RISKSEG_DECISION.format(variant=RISKSEG_FULL)
 RISKSEG_VARIANT_PATTERN = "|".join(map(re.escape, RISKSEG_VARIANTS)) or "(?!)"
+# Variants that train; the others predict with another variant's models (weights_from).
+RISKSEG_TRAINED = [
+    name for name, spec in RISKSEG_VARIANTS.items() if not spec.get("weights_from")
+]
+RISKSEG_TRAINED_PATTERN = "|".join(map(re.escape, RISKSEG_TRAINED)) or "(?!)"
 RISKSEG_SCHEMES = list(config["riskseg"]["oversampling"])
 RISKSEG_SCHEME_PATTERN = "|".join(map(re.escape, RISKSEG_SCHEMES)) or "(?!)"
 RISKSEG_CRF_PATTERN = "|".join(map(re.escape, config["riskseg"]["crf"])) or "(?!)"
+
+
+def _check_weights_from(name, spec):
+    """A variant predicting with another's models names a training variant, sets nothing of training, and
+    uses some of its seeds."""
+    source = spec["weights_from"]
+    where = f"invalid config: key 'riskseg.variants.{name}"
+    if source not in RISKSEG_TRAINED:
+        raise ConfigError(
+            f"{where}.weights_from': {source!r} is not a variant that trains {sorted(RISKSEG_TRAINED)}"
+        )
+    for key in ("arch", "params", "loss", "oversampling"):
+        if spec.get(key):
+            raise ConfigError(
+                f"{where}.{key}': a variant with weights_from predicts with {source!r}'s models and sets no {key}"
+            )
+    extra = sorted(set(spec["seeds"]) - set(RISKSEG_VARIANTS[source]["seeds"]))
+    if extra:
+        raise ConfigError(
+            f"{where}.seeds': {extra} are not seeds of {source!r}, whose models it uses"
+        )
+
+
+def _check_riskseg_head(name, spec):
+    """A CORAL head needs the CORAL loss to have been trained (coral_weight > 0; absent: the default 0.3)."""
+    trained = spec.get("weights_from") or name
+    weight = (RISKSEG_VARIANTS[trained].get("loss") or {}).get("coral_weight")
+    if spec["head"] == "coral" and weight is not None and not weight > 0:
+        raise ConfigError(
+            f"invalid config: key 'riskseg.variants.{name}.head': 'coral' but {trained!r} trains no CORAL loss "
+            f"(coral_weight {weight}); use head: softmax"
+        )
 
 
 def _check_riskseg_names():
@@ -36,6 +75,15 @@ def _check_riskseg_names():
                     f"invalid config: key 'riskseg.variants.{name}.{key}': {value!r} is not an entry of "
                     f"riskseg.{key} {sorted(known)}"
                 )
+        if spec.get("weights_from"):
+            _check_weights_from(name, spec)
+        _check_riskseg_head(name, spec)
+    crf_ablation = RISKSEG_COMPARISON.get("crf_ablation")
+    if crf_ablation is not None and crf_ablation not in block["crf"]:
+        raise ConfigError(
+            f"invalid config: key 'riskseg.comparison.crf_ablation': {crf_ablation!r} is not an entry of "
+            f"riskseg.crf {sorted(block['crf'])}"
+        )
     roles = {
         "full": RISKSEG_COMPARISON["full"],
         "v2": RISKSEG_COMPARISON.get("v2"),
@@ -65,7 +113,8 @@ def _check_riskseg_entries():
         "riskseg.inference.window": block["inference"]["window"],
         "riskseg.tiles.tile_size": block["tiles"]["tile_size"],
     }
-    for name, spec in RISKSEG_VARIANTS.items():
+    trained = {name: RISKSEG_VARIANTS[name] for name in RISKSEG_TRAINED}
+    for name, spec in trained.items():
         stride = 2 ** spec.get("params", {}).get("encoder_depth", 5)
         for key, size in sizes.items():
             if size % stride:
@@ -75,7 +124,7 @@ def _check_riskseg_entries():
                 )
     check_entries(
         "riskseg",
-        RISKSEG_VARIANTS,
+        trained,
         lambda spec: build_variant_entry("entry", spec, n_bands),
         block="variants",
     )
@@ -124,6 +173,21 @@ def riskseg_train_tiles(wildcards):
     return RISKSEG_TILES if scheme is None else f"{RISKSEG}/oversampled/{scheme}.h5"
 
 
+def riskseg_weights_variant(wildcards):
+    """The variant whose trained models ``wildcards.variant`` predicts with: its weights_from, or itself."""
+    return RISKSEG_VARIANTS[wildcards.variant].get("weights_from") or wildcards.variant
+
+
+def riskseg_model(wildcards):
+    """The model file one (variant, seed) prediction loads."""
+    return f"{RISKSEG}/models/{riskseg_weights_variant(wildcards)}/seed{wildcards.seed}/model.pt"
+
+
+def riskseg_head(wildcards):
+    """Which head the variant predicts with (atmo/riskseg/heads.py)."""
+    return RISKSEG_VARIANTS[wildcards.variant]["head"]
+
+
 def riskseg_inference_settings(wildcards):
     """The inference block without `tta`: the {mode} wildcard decides, so toggling tta adds jobs, reruns none."""
     settings = config_section("riskseg", "inference")
@@ -145,18 +209,18 @@ def riskseg_crf_settings(wildcards):
     return config_section("riskseg", "crf", wildcards.crf)
 
 
-def riskseg_decision_probabilities(wildcards):
-    """The full variant's seed probabilities: their mean on the validation blocks picks the decision rule."""
-    return riskseg_seed_probabilities(wildcards, RISKSEG_FULL)
+def riskseg_decision_files():
+    """Every variant's decision JSON, by variant."""
+    return {name: RISKSEG_DECISION.format(variant=name) for name in RISKSEG_VARIANTS}
 
 
 def riskseg_products():
     """Every raster the score job scores, by product name: ``<variant>/<what>``.
 
-    Per seed in the configured mode; the full variant's first seed in the other mode too (the TTA
+    Per seed in the configured mode; the full variant's seeds in the other mode too (the TTA
     row); every variant's ensemble; the final products (ensemble after the variant's own CRF) of
     the full variant and V2, which the headline compares; the full variant's ensemble under every
-    other CRF setting (the enhanced-CRF row) and under both decision rules (the decision row).
+    other CRF setting (the CRF rows) and under the fixed argmax and median rules (the decision row).
     Ablations get no CRF: they are compared per seed, and a CRF job per ablation would cost time
     no comparison uses.
     """
@@ -178,16 +242,27 @@ def riskseg_products():
         products[f"{RISKSEG_FULL}/ensemble_{decision}"] = (
             f"{RISKSEG}/ensemble/{RISKSEG_FULL}/probabilities.tif"
         )
-    first = RISKSEG_VARIANTS[RISKSEG_FULL]["seeds"][0]
-    products[f"{RISKSEG_FULL}/seed{first}_{RISKSEG_OTHER_MODE}"] = (
-        f"{RISKSEG}/probabilities/{RISKSEG_FULL}/seed{first}_{RISKSEG_OTHER_MODE}.tif"
-    )
+    for seed in RISKSEG_VARIANTS[RISKSEG_FULL]["seeds"]:
+        products[f"{RISKSEG_FULL}/seed{seed}_{RISKSEG_OTHER_MODE}"] = (
+            f"{RISKSEG}/probabilities/{RISKSEG_FULL}/seed{seed}_{RISKSEG_OTHER_MODE}.tif"
+        )
     return products
 
 
 def riskseg_decisions():
-    """Products scored with each fixed decision, whatever validation chose (the decision row's pair)."""
+    """Products scored with a fixed decision rule, whatever validation chose (the decision row)."""
     return {f"{RISKSEG_FULL}/ensemble_{d}": d for d in ("argmax", "median")}
+
+
+def riskseg_product_decisions():
+    """The decision JSON of every other product of a variant: the one fitted for that variant."""
+    fixed = riskseg_decisions()
+    files = riskseg_decision_files()
+    return {
+        name: files[name.split("/", 1)[0]]
+        for name in riskseg_products()
+        if name not in fixed and name.split("/", 1)[0] in files
+    }
 
 
 def riskseg_unit_files():
@@ -196,12 +271,14 @@ def riskseg_unit_files():
 
 
 def riskseg_comparison_inputs():
-    """What the comparison entries are made of: roles, mode, each variant's CRF and seeds."""
+    """What the comparison entries are made of: roles, modes, each variant's CRF and seeds."""
     return {
         "full": RISKSEG_FULL,
         "v2": RISKSEG_COMPARISON.get("v2"),
+        "crf_ablation": RISKSEG_COMPARISON.get("crf_ablation"),
         "ablations": RISKSEG_COMPARISON.get("ablations", {}),
         "mode": RISKSEG_MODE,
+        "other_mode": RISKSEG_OTHER_MODE,
         "crf": {name: spec["crf"] for name, spec in RISKSEG_VARIANTS.items()},
         "seeds": {name: list(spec["seeds"]) for name, spec in RISKSEG_VARIANTS.items()},
     }
@@ -225,13 +302,8 @@ def riskseg_comparison_kinds():
 
 
 def riskseg_comparison_settings():
-    """Only what atmo.riskseg.comparison.plan reads: the full variant, its CRF, the mode, the ablations."""
-    return {
-        "full": RISKSEG_FULL,
-        "crf": {RISKSEG_FULL: RISKSEG_VARIANTS[RISKSEG_FULL]["crf"]},
-        "mode": RISKSEG_MODE,
-        "ablations": RISKSEG_COMPARISON.get("ablations", {}),
-    }
+    """What atmo.riskseg.comparison.plan reads: the entries' settings (it names its pairs from them)."""
+    return riskseg_comparison_inputs()
 
 
 def riskseg_oversampling_summaries():
@@ -247,12 +319,16 @@ def riskseg_oversampling_summaries():
 
 
 def riskseg_report_context():
-    """What the report needs besides the scores: roles, modes, CRF names and each variant's CRF."""
+    """What the report needs besides the scores: roles, modes, each variant's CRF and head, each CRF's compat."""
     return {
         "comparison": config_section("riskseg", "comparison"),
         "mode": RISKSEG_MODE,
         "other_mode": RISKSEG_OTHER_MODE,
         "crf": {name: spec["crf"] for name, spec in RISKSEG_VARIANTS.items()},
+        "head": {name: spec["head"] for name, spec in RISKSEG_VARIANTS.items()},
+        "crf_compat": {
+            name: entry["compat"] for name, entry in config["riskseg"]["crf"].items()
+        },
         "seeds": {name: list(spec["seeds"]) for name, spec in RISKSEG_VARIANTS.items()},
     }
 

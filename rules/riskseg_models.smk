@@ -1,11 +1,12 @@
 """Riskseg models: oversampling -> one training job per (variant, seed) -> georeferenced rasters -> scores.
 
 riskseg_oversample{scheme} (training tiles only) -> riskseg_train{variant}{seed} (GPU) ->
-riskseg_predict{variant}{seed}{mode} (sliding windows, mode plain or tta; GPU) ->
-riskseg_decision (argmax or ordinal median, chosen on the validation blocks only) ->
+riskseg_predict{variant}{seed}{mode} (sliding windows, mode plain or tta, the variant's head; a
+variant with weights_from predicts with another's models; GPU) -> riskseg_decision{variant}
+(argmax, ordinal median or cumulative thresholds, fitted on the validation blocks only) ->
 riskseg_ensemble{variant} (mean probabilities, entropy, classes) -> riskseg_crf{variant}{crf}
-(tiled dense CRF) -> riskseg_score (test blocks only; per-block unit statistics) ->
-comparisons (rules/comparisons.smk) -> riskseg_report.
+(tiled dense CRF, Potts or ordinal) -> riskseg_score (test blocks only; per-block unit
+statistics) -> comparisons (rules/comparisons.smk) -> riskseg_report.
 """
 
 
@@ -45,7 +46,7 @@ rule riskseg_train:
     benchmark:
         f"{BENCHMARKS}/riskseg/riskseg_train/{{variant}}/seed{{seed}}.tsv"
     wildcard_constraints:
-        variant=RISKSEG_VARIANT_PATTERN,
+        variant=RISKSEG_TRAINED_PATTERN,
         seed=r"\d+",
     conda:
         "../envs/torch.yaml"
@@ -66,7 +67,7 @@ rule riskseg_predict:
     input:
         scene=rules.riskseg_scene.output.scene,
         tiles=RISKSEG_TILES,
-        model=rules.riskseg_train.output.model,
+        model=riskseg_model,
     output:
         probabilities=f"{RISKSEG}/probabilities/{{variant}}/seed{{seed}}_{{mode}}.tif",
     log:
@@ -86,6 +87,8 @@ rule riskseg_predict:
         runtime=60,
     params:
         inference=riskseg_inference_settings,
+        head=riskseg_head,
+        weights_of=riskseg_weights_variant,
     script:
         "../workflow_scripts/riskseg_predict.py"
 
@@ -94,13 +97,15 @@ rule riskseg_decision:
     input:
         labels=rules.riskseg_scene.output.labels,
         tiles=RISKSEG_TILES,
-        probabilities=riskseg_decision_probabilities,
+        probabilities=riskseg_seed_probabilities,
     output:
-        decision=RISKSEG_DECISION_JSON,
+        decision=RISKSEG_DECISION,
     log:
-        f"{LOGS}/riskseg/riskseg_decision.log",
+        f"{LOGS}/riskseg/riskseg_decision/{{variant}}.log",
     benchmark:
-        f"{BENCHMARKS}/riskseg/riskseg_decision.tsv"
+        f"{BENCHMARKS}/riskseg/riskseg_decision/{{variant}}.tsv"
+    wildcard_constraints:
+        variant=RISKSEG_VARIANT_PATTERN,
     conda:
         "../envs/data.yaml"
     resources:
@@ -115,7 +120,7 @@ rule riskseg_decision:
 rule riskseg_ensemble:
     input:
         probabilities=riskseg_seed_probabilities,
-        decision=RISKSEG_DECISION_JSON,
+        decision=RISKSEG_DECISION,
     output:
         probabilities=f"{RISKSEG}/ensemble/{{variant}}/probabilities.tif",
         uncertainty=f"{RISKSEG}/ensemble/{{variant}}/uncertainty.tif",
@@ -140,7 +145,7 @@ rule riskseg_crf:
         probabilities=rules.riskseg_ensemble.output.probabilities,
         scene=rules.riskseg_scene.output.scene,
         tiles=RISKSEG_TILES,
-        decision=RISKSEG_DECISION_JSON,
+        decision=RISKSEG_DECISION,
     output:
         classes=f"{RISKSEG}/crf/{{variant}}/{{crf}}.tif",
     log:
@@ -166,6 +171,7 @@ rule riskseg_score:
         labels=rules.riskseg_scene.output.labels,
         tiles=RISKSEG_TILES,
         decision=RISKSEG_DECISION_JSON,
+        decisions=list(riskseg_decision_files().values()),
         products=list(riskseg_products().values()),
     output:
         scores=f"{RISKSEG}/scores.json",
@@ -183,7 +189,8 @@ rule riskseg_score:
     params:
         products=riskseg_products(),
         units=riskseg_unit_files(),
-        decisions=riskseg_decisions(),
+        fixed_decisions=riskseg_decisions(),
+        decisions=riskseg_product_decisions(),
     script:
         "../workflow_scripts/riskseg_score.py"
 
@@ -192,7 +199,7 @@ rule riskseg_report:
     input:
         scores=rules.riskseg_score.output.scores,
         comparisons=f"{RISKSEG}/comparisons.json",
-        decision=RISKSEG_DECISION_JSON,
+        decisions=list(riskseg_decision_files().values()),
         scene=rules.riskseg_scene.output.scene,
         labels=rules.riskseg_scene.output.labels,
         tiles=RISKSEG_TILES,
@@ -246,5 +253,6 @@ rule riskseg_report:
         targets=config_section("riskseg", "targets"),
         baseline_metrics=config_section("riskseg", "baseline_metrics"),
         oversampling=riskseg_oversampling_summaries(),
+        decisions=riskseg_decision_files(),
     script:
         "../workflow_scripts/riskseg_report.py"

@@ -1,13 +1,16 @@
-"""riskseg_decision: the decision rule (argmax or ordinal median), chosen on the validation blocks only."""
+"""riskseg_decision: a variant's decision rule and thresholds, fitted on the validation blocks only."""
 
+from atmo.config_blocks import build_block
 from atmo.riskseg.choice import choose_decision, write_decision
+from atmo.riskseg.decision_fit import DecisionSettings
 from atmo.runlog import log_to
 
 log_to(snakemake.log[0])
+settings = build_block(DecisionSettings, snakemake.params.decision, "riskseg.decision")
 record = choose_decision(
     snakemake.input.labels,
     snakemake.input.tiles,
     list(snakemake.input.probabilities),
-    snakemake.params.decision,
+    settings,
 )
 write_decision(snakemake.output.decision, record)

@@ -1,4 +1,4 @@
-"""riskseg_predict: class probabilities of one (variant, seed) over the scene, with TTA or without (`mode`)."""
+"""riskseg_predict: class probabilities of one (variant, seed) over the scene from its head, with TTA or without."""
 
 from atmo.config_blocks import build_block
 from atmo.io.hdf5 import open_hdf5
@@ -11,7 +11,7 @@ settings = build_block(
     InferenceSettings, {**snakemake.params.inference, "tta": snakemake.wildcards.mode == "tta"}, "riskseg.inference"
 )
 device = resolve_device("auto")
-model = load_variant(snakemake.input.model, snakemake.wildcards.variant, device)
+model = load_variant(snakemake.input.model, snakemake.params.weights_of, device)
 with open_hdf5(snakemake.input.tiles) as tiles:
     mean, std = tiles.attrs["mean"], tiles.attrs["std"]
 predict_probabilities(
@@ -24,4 +24,5 @@ predict_probabilities(
     device,
     expected_bands=model.in_channels,
     band_names=model.band_names,
+    head=snakemake.params.head,
 )

@@ -7,7 +7,7 @@ log_to(snakemake.log[0])
 write_report(
     scores_path=snakemake.input.scores,
     comparisons_path=snakemake.input.comparisons,
-    decision_path=snakemake.input.decision,
+    decision_paths=snakemake.params.decisions,
     context=snakemake.params.context,
     targets=snakemake.params.targets,
     baseline_path=snakemake.params.baseline_metrics,

@@ -1,16 +1,16 @@
-"""The run's decision rule, chosen on the validation blocks only (never on the test blocks).
+"""A variant's decision rule, fitted on the validation blocks only (never on the test blocks).
 
-Whether probabilities become classes by ``argmax`` or by the ordinal ``median``
-(:mod:`atmo.riskseg.decision`) is a modelling choice, so it is made like the best epoch: on data
-no score is reported on. :func:`choose_decision` reads the tiles of the ``val`` split only
-(:func:`atmo.riskseg.evaluate.split_tiles`), averages the full variant's seed probabilities there
-(its ensemble, the product the rule is for), and keeps the rule with the best unweighted Cohen's
-kappa on those pixels (:func:`atmo.metrics.pooled.cohen_kappa`, the metric the comparisons use);
-a tie keeps ``argmax``, the seed's rule. ``riskseg.decision: auto`` takes that choice; a fixed rule
-in the config is used as given, and the validation kappas are still recorded beside it.
+How probabilities become classes (argmax, the ordinal median or two cumulative thresholds,
+:mod:`atmo.riskseg.decision`) is a modelling choice, so it is made like the best epoch: on data no
+score is reported on. :func:`choose_decision` reads the tiles of the ``val`` split only
+(:func:`atmo.riskseg.evaluate.split_tiles`), averages the variant's seed probabilities there (its
+ensemble, the product the rule is for), and fits the rule to the configured criterion
+(:mod:`atmo.riskseg.decision_fit`: by default the best unweighted kappa with class-2 recall >= 0.93).
+Each variant gets its own rule: a softmax and a CORAL head give differently calibrated
+probabilities, and one set of thresholds for both would judge one head by the other's rule.
 
-The choice goes to ``decision.json`` (:func:`write_decision`), which the ensemble, CRF and score
-jobs read (:func:`read_decision`).
+The choice goes to the variant's decision JSON (:func:`write_decision`), which its ensemble, CRF
+and score jobs read (:func:`read_decision`).
 """
 
 from __future__ import annotations
@@ -27,15 +27,13 @@ from atmo.errors import InputError
 from atmo.io.atomic import write_json
 from atmo.io.geotiff import GeoTiffWindows, check_same_grid, inspect_geotiff
 from atmo.io.metrics_json import read_json_object
-from atmo.metrics.categorical import ConfusionAccumulator
-from atmo.metrics.pooled import cohen_kappa
 from atmo.riskseg import CLASSES, LABEL_NODATA
-from atmo.riskseg.decision import DECISIONS, decide
+from atmo.riskseg.decision import Decision
+from atmo.riskseg.decision_fit import AUTO, DecisionSettings, ValidationCounts, select
 from atmo.riskseg.evaluate import SplitTile, split_tiles
 
 log = logging.getLogger(__name__)
 
-AUTO = "auto"
 #: The split every choice is made on.
 CHOICE_SPLIT = "val"
 
@@ -45,19 +43,19 @@ def validation_tiles(tiles_path: str | os.PathLike[str]) -> list[SplitTile]:
     return split_tiles(tiles_path, CHOICE_SPLIT)
 
 
-def validation_confusions(
+def validation_counts(
     labels_path: str | os.PathLike[str],
     tiles: Sequence[SplitTile],
     probability_paths: Sequence[str | os.PathLike[str]],
-    rules: Sequence[str] = DECISIONS,
-) -> dict[str, np.ndarray]:
-    """Per rule, the ``(3, 3)`` confusion matrix of the seeds' mean probabilities on ``tiles`` (labelled pixels)."""
+    grid: np.ndarray,
+) -> ValidationCounts:
+    """Every candidate rule's counts on the labelled pixels of ``tiles``, from the seeds' mean probabilities."""
     if not probability_paths:
         raise ValueError("the decision rule needs at least one probability raster")
     labels = inspect_geotiff(labels_path)
     for path in probability_paths:
         check_same_grid(labels, inspect_geotiff(path))
-    accumulators = {rule: ConfusionAccumulator(len(CLASSES)) for rule in rules}
+    counts = ValidationCounts(grid)
     with ExitStack() as stack:
         truth = stack.enter_context(GeoTiffWindows(labels.path))
         seeds = [stack.enter_context(GeoTiffWindows(path)) for path in probability_paths]
@@ -67,48 +65,52 @@ def validation_confusions(
             if stacked.shape[1] != len(CLASSES):
                 raise InputError(probability_paths[0], f"has {stacked.shape[1]} bands, expected {len(CLASSES)}")
             valid = (true != LABEL_NODATA) & np.isfinite(stacked).all(axis=(0, 1)) & (stacked >= 0).all(axis=(0, 1))
-            mean = stacked.mean(axis=0)
-            for rule, accumulator in accumulators.items():
-                accumulator.update(true, decide(mean, rule), valid=valid)
-    return {rule: accumulator.matrix for rule, accumulator in accumulators.items()}
+            counts.update(true[valid], stacked.mean(axis=0)[:, valid])
+    return counts
 
 
 def choose_decision(
     labels_path: str | os.PathLike[str],
     tiles_path: str | os.PathLike[str],
     probability_paths: Sequence[str | os.PathLike[str]],
-    setting: str = AUTO,
+    settings: DecisionSettings,
 ) -> dict[str, Any]:
-    """The decision record: the rule (``setting``, or validation's pick when ``auto``) and its evidence.
+    """The decision record: the rule and thresholds ``settings`` pick on the validation blocks, and the evidence.
 
-    Keys: ``decision``, ``setting``, ``chosen_by`` (``validation`` or ``config``), ``split``,
-    ``metric``, ``validation_kappa`` (per rule), ``n_blocks``, ``n_pixels``.
+    Keys: ``decision``, ``thresholds`` (``[t1, t2]`` or ``None``), ``setting``, ``chosen_by``
+    (``validation`` or ``config``), ``split``, ``criterion``, ``min_class2_recall``,
+    ``constraint_met``, ``validation`` (the chosen rule's criterion, class-2 recall, class-1
+    precision), ``best_per_rule``, ``n_blocks``, ``n_pixels``, ``probabilities``.
     """
-    if setting != AUTO and setting not in DECISIONS:
-        raise ValueError(f"decision {setting!r} is not 'auto' or one of {list(DECISIONS)}")
     tiles = validation_tiles(tiles_path)
-    matrices = validation_confusions(labels_path, tiles, probability_paths)
-    metric = cohen_kappa(len(CLASSES))
-    kappas = {rule: float(metric.formula(matrix.ravel().astype(np.float64))) for rule, matrix in matrices.items()}
-    if setting == AUTO:
-        ranked = [rule for rule in DECISIONS if np.isfinite(kappas[rule])]
-        if not ranked:
-            raise InputError(labels_path, "no labelled validation pixel: the decision rule cannot be chosen")
-        chosen = max(ranked, key=lambda rule: kappas[rule])  # first of the best: a tie keeps argmax
-    else:
-        chosen = setting
+    counts = validation_counts(labels_path, tiles, probability_paths, settings.grid)
+    if counts.n_pixels == 0:
+        raise InputError(labels_path, "no labelled validation pixel: the decision rule cannot be fitted")
+    picked = select(counts.confusions(), settings)
+    decision: Decision = picked["decision"]
     record = {
-        "decision": chosen,
-        "setting": setting,
-        "chosen_by": "validation" if setting == AUTO else "config",
+        "decision": decision.rule,
+        "thresholds": None if decision.thresholds is None else list(decision.thresholds),
+        "setting": settings.rule,
+        "chosen_by": "validation" if settings.rule in (AUTO, "thresholds") else "config",
         "split": CHOICE_SPLIT,
-        "metric": metric.name,
-        "validation_kappa": {rule: (v if np.isfinite(v) else None) for rule, v in kappas.items()},
+        "criterion": settings.criterion,
+        "min_class2_recall": settings.min_class2_recall,
+        "constraint_met": picked["constraint_met"],
+        "validation": picked["scores"],
+        "best_per_rule": picked["best_per_rule"],
         "n_blocks": len({tile.block for tile in tiles}),
-        "n_pixels": int(next(iter(matrices.values())).sum()),
+        "n_pixels": counts.n_pixels,
         "probabilities": [str(path) for path in probability_paths],
     }
-    log.info("decision %s (%s): validation kappa %s", chosen, record["chosen_by"], kappas)
+    log.info(
+        "decision %s (%s): validation %s, class-2 recall floor %s met: %s",
+        decision.describe(),
+        record["chosen_by"],
+        picked["scores"],
+        settings.min_class2_recall,
+        picked["constraint_met"],
+    )
     return record
 
 
@@ -117,10 +119,11 @@ def write_decision(path: str | os.PathLike[str], record: dict[str, Any]) -> None
     write_json(path, record)
 
 
-def read_decision(path: str | os.PathLike[str]) -> str:
-    """The rule of a decision record; :class:`InputError` naming the file when it holds none."""
+def read_decision(path: str | os.PathLike[str]) -> Decision:
+    """The :class:`Decision` of a decision record; :class:`InputError` naming the file when it holds none."""
     record = read_json_object(path, "riskseg decision JSON")
-    rule = record.get("decision")
-    if rule not in DECISIONS:
-        raise InputError(path, f"decision {rule!r} is not one of {list(DECISIONS)}")
-    return rule
+    thresholds = record.get("thresholds")
+    try:
+        return Decision(record.get("decision"), None if thresholds is None else tuple(thresholds))
+    except (TypeError, ValueError) as error:
+        raise InputError(path, str(error)) from None

@@ -17,10 +17,19 @@ Entries (:func:`atmo.riskseg.entries.entries`; names are product names of the sc
   kind ``ablation``, compared with the full variant's: the same kind of product on both sides, with
   the seeds resampled.
 - ``<full>/ensemble``: the full variant's seed ensemble without CRF, kind ``model``; the write-up
-  pair ``ensemble - single seeds`` says what averaging the seeds buys.
+  pair ``ensemble - single seeds`` says what averaging the seeds buys, ``final - ensemble`` what
+  the CRF does.
+- the full variant's other products, kind ``ablation``, each against what it changes: its seeds
+  in the other inference mode (TTA) against its single seeds; its ensemble by the seed's argmax
+  against the fitted decision rule; its ensemble under the ``crf_ablation`` CRF (the seed's Potts
+  V2.5) against its own CRF, and under V2's CRF against ``crf_ablation`` (the seed's enhanced CRF).
+
+Write-up pairs besides: with both a ``head`` and an ``ordinal`` ablation, ``softmax head - no
+CORAL`` is the CORAL loss alone (both decode the softmax head); and V2.5's final product against
+V2's, which is the headline only while V2 is the best baseline.
 
 The shared layer compares every ``model`` entry with the best baseline, so the single-seed and the
-ensemble entries of the full variant also get a row against V2's final product.
+ensemble entries of the full variant also get a row against the best baseline's final product.
 """
 
 from __future__ import annotations
@@ -31,21 +40,43 @@ from typing import Any
 from atmo.metrics.paired import BootstrapSettings, Resampling
 from atmo.metrics.pooled import cohen_kappa
 from atmo.report.comparisons import Plan
-from atmo.riskseg.entries import ensemble_entry, final_entry, single_entry
+from atmo.riskseg.entries import (
+    SEED_RULE,
+    crf_ablations,
+    ensemble_entry,
+    final_entry,
+    fixed_decision_entry,
+    single_entry,
+)
 
 UNIT_NAME = "test blocks"
 N_CLASSES = 3
 
 
 def plan(settings: Mapping[str, Any], bootstrap: BootstrapSettings) -> Plan:
-    """Kappa over test blocks; headline: the full variant's final product; ablations per seed; the write-up pair."""
+    """Kappa over test blocks; headline: the full variant's final product; the ablations and write-up pairs.
+
+    ``settings`` as :func:`atmo.riskseg.entries.entries` reads them.
+    """
     full, mode = settings["full"], settings["mode"]
-    single = single_entry(full, mode)
+    single, ensemble = single_entry(full, mode), ensemble_entry(full)
+    final = final_entry(full, settings["crf"][full])
+    components = settings.get("ablations", {})
+    ablations = {single_entry(variant, mode): single for variant in components.values()}
+    ablations[single_entry(full, settings["other_mode"])] = single
+    ablations[fixed_decision_entry(full, SEED_RULE)] = ensemble
+    ablations.update(crf_ablations(settings))
+    write_up = [(ensemble, single), (final, ensemble)]
+    if "head" in components and "ordinal" in components:
+        write_up.append((single_entry(components["head"], mode), single_entry(components["ordinal"], mode)))
+    v2 = settings.get("v2")
+    if v2 is not None:
+        write_up.append((final, final_entry(v2, settings["crf"][v2])))
     return Plan(
         metric=cohen_kappa(N_CLASSES),
         resampling=Resampling("units", bootstrap),
         unit_name=UNIT_NAME,
-        headline=final_entry(full, settings["crf"][full]),
-        ablations={single_entry(variant, mode): single for variant in settings.get("ablations", {}).values()},
-        write_up=[(ensemble_entry(full), single)],
+        headline=final,
+        ablations=ablations,
+        write_up=write_up,
     )

@@ -2,14 +2,28 @@
 
 A segmentation model scores each pixel from a limited receptive field, so its argmax map is noisy
 along class boundaries and speckled inside homogeneous regions. A fully connected CRF (Krähenbühl &
-Koltun 2011, through ``pydensecrf``) adds two Potts pairwise terms on top of the unary
-``-log p(class)``:
+Koltun 2011, through ``pydensecrf``) adds two pairwise terms on top of the unary ``-log p(class)``:
 
 * a Gaussian kernel over pixel position (width ``spatial_weight`` px, weight ``compat_spatial``)
   that removes isolated pixels;
 * a bilateral kernel over position (``bilateral_sxy`` px) and covariate values (``bilateral_schan``
   band standard deviations, weight ``compat_bilateral``) that lets labels spread between pixels
   that look alike and stop at covariate edges.
+
+**Label compatibility** (``compat``, :func:`label_compatibility`): what a pair of nearby pixels
+with labels ``i`` and ``j`` pays, times the kernel's weight.
+
+* ``potts`` (the seed's): 1 for any change, 0 for none. For ordered classes this is wrong in a way
+  that matters: a low | medium | high transition pays two changes, a direct low | high jump one,
+  so the CRF removes a medium band one or two pixels wide *by design*. A pixel on a one-pixel band
+  between a low and a high side sees both sides: as medium it pays 1 + 1 per pair of neighbours,
+  as low or high only 0 + 1.
+* ``ordinal``: ``|i - j|``, a full ``(3, 3)`` matrix. A path through medium costs exactly what the
+  direct jump costs (``|0 - 2| = |0 - 1| + |1 - 2|``), so on that band all three labels pay 2 per
+  pair and the unary decides; steps of one class still cost what Potts charges.
+
+``pydensecrf`` takes the matrix as the cost of each label pair (symmetrised); its scalar Potts
+weight ``w`` is the matrix ``w (1 - I)`` up to a constant per pixel, which changes no marginal.
 
 **More than three bands.** ``DenseCRF2D.addPairwiseBilateral`` only accepts a uint8 RGB image,
 which would mean dropping bands and quantising the rest to 256 levels with an arbitrary range.
@@ -57,10 +71,11 @@ from atmo.errors import InputError
 from atmo.io.atomic import atomic_path
 from atmo.io.geotiff import CREATION_OPTIONS, GeoTiffWindows, build_overviews, check_same_grid, inspect_geotiff
 from atmo.riskseg import CLASSES, LABEL_NODATA, SCENE_NODATA
-from atmo.riskseg.decision import decide
+from atmo.riskseg.decision import Decision, decide
 
 log = logging.getLogger(__name__)
 
+COMPATS = ("potts", "ordinal")
 #: Probabilities are clipped to this before the log, so a confident 0 from the model is a large but
 #: finite energy the pairwise terms can still overcome.
 PROB_FLOOR = 1e-6
@@ -78,7 +93,8 @@ class CrfSettings:
     """One ``riskseg.crf`` entry (see the schema). Defaults are the seed's V2.5 settings.
 
     The seed's V2 settings are ``iterations=5, spatial_weight=3.0, compat_spatial=3.0,
-    compat_bilateral=10.0``. A compat of 0 switches its kernel off; both 0 gives the argmax.
+    compat_bilateral=10.0``; both of the seed's are ``compat: potts``. A compat weight of 0
+    switches its kernel off; both 0 gives the unary's classes.
     """
 
     WHERE: ClassVar[str] = "riskseg.crf"
@@ -91,12 +107,14 @@ class CrfSettings:
     bilateral_schan: float = 1.0
     tile_size: int = 1024
     halo: int = 64
+    compat: str = "potts"
 
     def __post_init__(self) -> None:
-        potts = "expected >= 0 (a negative Potts weight rewards label noise)"
+        potts = "expected >= 0 (a negative weight rewards label noise)"
         check(
             self,
             [
+                ("compat", self.compat in COMPATS, f"expected one of {list(COMPATS)}"),
                 ("iterations", self.iterations >= 1, "expected >= 1"),
                 ("spatial_weight", self.spatial_weight > 0, "expected > 0"),
                 ("compat_spatial", self.compat_spatial >= 0, potts),
@@ -125,6 +143,19 @@ class TileWindow:
         row, col, height, width = self.core
         top, left = row - self.padded[0], col - self.padded[1]
         return slice(top, top + height), slice(left, left + width)
+
+
+def label_compatibility(compat: str, weight: float) -> float | np.ndarray:
+    """What ``pydensecrf`` takes as ``compat`` for a kernel of ``weight`` (module docstring).
+
+    ``potts``: the scalar ``weight``. ``ordinal``: the float32 ``(3, 3)`` matrix ``weight * |i - j|``.
+    """
+    if compat == "potts":
+        return weight
+    if compat == "ordinal":
+        distance = np.abs(np.subtract.outer(np.arange(len(CLASSES)), np.arange(len(CLASSES))))
+        return np.ascontiguousarray(weight * distance, dtype=np.float32)
+    raise ValueError(f"compat {compat!r} is not one of {list(COMPATS)}")
 
 
 def tile_windows(height: int, width: int, tile_size: int, halo: int) -> Iterator[TileWindow]:
@@ -156,11 +187,13 @@ def valid_pixels(probs: np.ndarray, bands: np.ndarray, probs_nodata: float | Non
 
 
 def crf_tile(
-    probs: np.ndarray, bands: np.ndarray, valid: np.ndarray, settings: CrfSettings, decision: str = "argmax"
+    probs: np.ndarray, bands: np.ndarray, valid: np.ndarray, settings: CrfSettings, decision: Decision | str = "argmax"
 ) -> np.ndarray:
     """Classes ``(h, w)`` uint8 of one CRF call on the whole of ``probs`` ``(3, h, w)``.
 
-    The CRF's marginals become classes by ``decision`` (:mod:`atmo.riskseg.decision`).
+    The CRF refines ``decision``'s view of the probabilities and decodes its marginals by that
+    view's rule (:meth:`atmo.riskseg.decision.Decision.for_crf`): without pairwise terms the
+    classes are ``decision``'s own.
 
     ``bands`` ``(C, h, w)`` are standardised (:func:`standardise_bands`); ``valid`` ``(h, w)`` marks
     pixels with data, the others come out as :data:`~atmo.riskseg.LABEL_NODATA`. No tiling here: the
@@ -177,12 +210,15 @@ def crf_tile(
         return out
     # Uniform at nodata; the floor keeps the log finite (and equals unary_from_softmax's clip).
     uniform = np.float32(1.0 / n_classes)
+    probs, rule = (Decision(decision) if isinstance(decision, str) else decision).for_crf(probs)
     probs = np.where(valid, probs, uniform).astype(np.float32)
     unary = np.ascontiguousarray(unary_from_softmax(probs, clip=PROB_FLOOR), dtype=np.float32)
     crf = dcrf.DenseCRF2D(width, height, n_classes)
     crf.setUnaryEnergy(unary)
     if settings.compat_spatial > 0:
-        crf.addPairwiseGaussian(sxy=settings.spatial_weight, compat=settings.compat_spatial)
+        crf.addPairwiseGaussian(
+            sxy=settings.spatial_weight, compat=label_compatibility(settings.compat, settings.compat_spatial)
+        )
     if settings.compat_bilateral > 0:
         features = np.where(valid, bands, np.float32(0.0)).astype(np.float32)
         pairwise = create_pairwise_bilateral(
@@ -191,14 +227,17 @@ def crf_tile(
             img=features,
             chdim=0,
         )
-        crf.addPairwiseEnergy(np.ascontiguousarray(pairwise, dtype=np.float32), compat=settings.compat_bilateral)
+        crf.addPairwiseEnergy(
+            np.ascontiguousarray(pairwise, dtype=np.float32),
+            compat=label_compatibility(settings.compat, settings.compat_bilateral),
+        )
     q = np.asarray(crf.inference(settings.iterations)).reshape(n_classes, height, width)
-    out[valid] = decide(q, decision)[valid]
+    out[valid] = decide(q, rule)[valid]
     return out
 
 
 def dense_crf_tiled(
-    probs: np.ndarray, bands: np.ndarray, valid: np.ndarray, settings: CrfSettings, decision: str = "argmax"
+    probs: np.ndarray, bands: np.ndarray, valid: np.ndarray, settings: CrfSettings, decision: Decision | str = "argmax"
 ) -> np.ndarray:
     """Classes ``(H, W)`` uint8 of the CRF run tile by tile with a halo (see the module docstring).
 
@@ -222,7 +261,7 @@ def refine_raster(
     std: Sequence[float],
     out_path: str | os.PathLike[str],
     settings: CrfSettings,
-    decision: str = "argmax",
+    decision: Decision | str = "argmax",
 ) -> Path:
     """Write the CRF classes of ``probs_path`` as a uint8 GeoTIFF at ``out_path``, one tile at a time.
 

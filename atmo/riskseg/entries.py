@@ -32,25 +32,70 @@ def seed_product(variant: str, seed: int | str, mode: str) -> str:
     return f"{variant}/seed{seed}_{mode}"
 
 
+def fixed_decision_entry(variant: str, rule: str) -> str:
+    """The name of a variant's seed ensemble turned into classes by a fixed ``rule``, not its fitted one."""
+    return f"{variant}/ensemble_{rule}"
+
+
+#: The seed's decision rule, against which the fitted one is compared.
+SEED_RULE = "argmax"
+
+
+def crf_ablations(settings: Mapping[str, Any]) -> dict[str, str]:
+    """``{CRF product: the product it is compared with}`` of the full variant's ensemble.
+
+    The ``crf_ablation`` entry (the seed's Potts V2.5 CRF by default) against the full variant's own
+    CRF; V2's CRF settings against ``crf_ablation`` (the seed's enhanced-CRF step, both Potts).
+    """
+    full, crf = settings["full"], settings["crf"]
+    own = crf[full]
+    against = settings.get("crf_ablation") or own
+    pairs = {}
+    if against != own:
+        pairs[final_entry(full, against)] = final_entry(full, own)
+    v2 = settings.get("v2")
+    if v2 is not None and crf[v2] not in (against, own):
+        pairs[final_entry(full, crf[v2])] = final_entry(full, against)
+    return pairs
+
+
 def entries(settings: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Every compared entry: ``{name: {"kind", "products": {seed label: product name}}}``.
 
-    ``settings``: ``full``, ``v2`` (or ``None``), ``ablations`` (component -> variant), ``mode``,
-    ``crf`` (variant -> its CRF) and ``seeds`` (variant -> seed list).
+    ``settings``: ``full``, ``v2`` (or ``None``), ``crf_ablation`` (a CRF entry or ``None``),
+    ``ablations`` (component -> variant), ``mode`` and ``other_mode`` (plain / tta), ``crf``
+    (variant -> its CRF) and ``seeds`` (variant -> seed list).
+
+    Besides the models, V2's baseline and one single-seed entry per ablation variant, the full
+    variant's other products are ``ablation`` entries too, each compared with what it changes
+    (:func:`atmo.riskseg.comparison.plan`): its seeds in the other inference mode (TTA), its
+    ensemble by the seed's argmax instead of the fitted rule, and its ensemble under other CRFs
+    (:func:`crf_ablations`).
     """
     full, mode, crf, seeds = settings["full"], settings["mode"], settings["crf"], settings["seeds"]
 
-    def singles(variant: str) -> dict[str, str]:
-        return {str(seed): seed_product(variant, seed, mode) for seed in seeds[variant]}
+    def singles(variant: str, in_mode: str = mode) -> dict[str, str]:
+        return {str(seed): seed_product(variant, seed, in_mode) for seed in seeds[variant]}
+
+    def ensemble_made(name: str, kind: str) -> dict[str, Any]:
+        return {"kind": kind, "products": {ENSEMBLE_SEED: name}}
 
     found: dict[str, dict[str, Any]] = {
-        final_entry(full, crf[full]): {"kind": "model", "products": {ENSEMBLE_SEED: final_entry(full, crf[full])}},
-        ensemble_entry(full): {"kind": "model", "products": {ENSEMBLE_SEED: ensemble_entry(full)}},
+        final_entry(full, crf[full]): ensemble_made(final_entry(full, crf[full]), "model"),
+        ensemble_entry(full): ensemble_made(ensemble_entry(full), "model"),
         single_entry(full, mode): {"kind": "model", "products": singles(full)},
     }
     v2 = settings.get("v2")
     if v2 is not None:
-        found[final_entry(v2, crf[v2])] = {"kind": "baseline", "products": {ENSEMBLE_SEED: final_entry(v2, crf[v2])}}
+        found[final_entry(v2, crf[v2])] = ensemble_made(final_entry(v2, crf[v2]), "baseline")
     for variant in settings.get("ablations", {}).values():
         found[single_entry(variant, mode)] = {"kind": "ablation", "products": singles(variant)}
+    found[single_entry(full, settings["other_mode"])] = {
+        "kind": "ablation",
+        "products": singles(full, settings["other_mode"]),
+    }
+    seed_rule = fixed_decision_entry(full, SEED_RULE)
+    found[seed_rule] = ensemble_made(seed_rule, "ablation")
+    for product in crf_ablations(settings):
+        found[product] = ensemble_made(product, "ablation")
     return found

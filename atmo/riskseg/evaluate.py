@@ -3,8 +3,8 @@
 The test blocks are the tiles of the ``test`` split of the tiles file (whole spatial blocks no
 model trained or early-stopped on). Every product (a seed's probabilities, an ensemble, a CRF
 output) is read only inside those tiles, window by window, so scoring costs memory for one tile
-at a time whatever the raster size. A probability raster (3 bands) is scored by the run's
-decision rule (:mod:`atmo.riskseg.decision`, chosen on validation by :mod:`atmo.riskseg.choice`).
+at a time whatever the raster size. A probability raster (3 bands) is scored by its variant's
+decision rule (:mod:`atmo.riskseg.decision`, fitted on validation by :mod:`atmo.riskseg.choice`).
 
 Scores per product (:func:`atmo.metrics.categorical.classification_scores`): Cohen's kappa
 unweighted, linear and quadratic; per-class precision, recall and IoU, macro IoU; Spearman rho
@@ -35,7 +35,7 @@ from atmo.metrics.categorical import ConfusionAccumulator, classification_scores
 from atmo.metrics.pooled import confusion_statistics
 from atmo.metrics.unit_stats import UNIT
 from atmo.riskseg import CLASS_NAMES, CLASSES, LABEL_NODATA
-from atmo.riskseg.decision import decide
+from atmo.riskseg.decision import Decision, decide
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def block_label(block: int) -> str:
     return f"block{block}"
 
 
-def as_classes(pixels: np.ndarray, path: str, decision: str) -> np.ndarray:
+def as_classes(pixels: np.ndarray, path: str, decision: Decision | str) -> np.ndarray:
     """``(h, w)`` classes from a window of a class raster (1 band) or a probability raster (3 bands, ``decision``)."""
     if pixels.shape[0] == 1:
         return pixels[0]
@@ -90,7 +90,7 @@ def as_classes(pixels: np.ndarray, path: str, decision: str) -> np.ndarray:
 
 
 def block_confusions(
-    labels_path: str | os.PathLike[str], tiles: list[SplitTile], path: str, decision: str
+    labels_path: str | os.PathLike[str], tiles: list[SplitTile], path: str, decision: Decision | str
 ) -> dict[int, np.ndarray]:
     """The ``(3, 3)`` confusion matrix (rows true) of one product in each block of ``tiles``, valid pixels only."""
     matrices: dict[int, ConfusionAccumulator] = {}
@@ -119,13 +119,14 @@ def score_products(
     labels_path: str | os.PathLike[str],
     tiles_path: str | os.PathLike[str],
     products: Mapping[str, str],
-    decision: str = "argmax",
-    decisions: Mapping[str, str] | None = None,
+    decision: Decision | str = "argmax",
+    decisions: Mapping[str, Decision | str] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, pd.DataFrame]]:
     """Scores and per-test-block unit statistics of every product (name -> raster path).
 
-    Probability rasters become classes by ``decision`` (:mod:`atmo.riskseg.decision`), or by the
-    product's own entry in ``decisions``. The scores are those of the summed block matrices.
+    Probability rasters become classes by the product's own entry in ``decisions`` (its variant's
+    fitted rule, or a fixed one), else by ``decision`` (:mod:`atmo.riskseg.decision`). The scores
+    are those of the summed block matrices, with the rule (``decision``, ``thresholds``) recorded.
     """
     labels = inspect_geotiff(labels_path)
     tiles = split_tiles(tiles_path, "test")
@@ -134,10 +135,12 @@ def score_products(
     for name, path in products.items():
         check_same_grid(labels, inspect_geotiff(path))
         rule = (decisions or {}).get(name, decision)
+        rule = Decision(rule) if isinstance(rule, str) else rule
         matrices = block_confusions(labels.path, tiles, path, rule)
         matrix = np.sum(list(matrices.values()), axis=0)
         results[name] = {**classification_scores(matrix, CLASS_NAMES), "confusion": matrix.tolist(), "path": path}
-        results[name]["decision"] = rule
+        results[name]["decision"] = rule.rule
+        results[name]["thresholds"] = None if rule.thresholds is None else list(rule.thresholds)
         units[name] = unit_frame(matrices)
         log.info("%s: %s", name, {k: round(v, 4) for k, v in results[name].items() if isinstance(v, float)})
     return results, units

@@ -15,7 +15,7 @@ receptive field, a pixel that is wrong in one window (too close to its edge) is 
 neighbour, whose much larger weight dominates; a per-pixel model (1x1 convolutions) gives exactly
 the whole-raster result. A raster (or raster side) smaller than a window is padded by reflection.
 
-Test-time augmentation (``tta``) averages the softmax probabilities over the 8 symmetries of the
+Test-time augmentation (``tta``) averages the class probabilities over the 8 symmetries of the
 square (identity, 3 rotations by 90°, and the 4 of these after a horizontal flip), each prediction
 mapped back to the original orientation before averaging; risk does not depend on the map's
 orientation at window scale, and the training augmentation used the same group.
@@ -62,7 +62,8 @@ from atmo.io.geotiff import (
     inspect_geotiff,
 )
 from atmo.riskseg import CLASS_NAMES, CLASSES, LABEL_NODATA, SCENE_NODATA
-from atmo.riskseg.decision import decide
+from atmo.riskseg.decision import Decision, decide
+from atmo.riskseg.heads import HEADS, head_probabilities
 
 log = logging.getLogger(__name__)
 
@@ -182,17 +183,18 @@ def undo_dihedral(y: torch.Tensor, index: int) -> torch.Tensor:
     return torch.flip(y, dims=(-1,)) if index >= 4 else y
 
 
-def predict_batch(model: nn.Module, batch: torch.Tensor, tta: bool) -> torch.Tensor:
+def predict_batch(model: nn.Module, batch: torch.Tensor, tta: bool, head: str = "softmax") -> torch.Tensor:
     """Class probabilities ``(B, 3, n, n)`` of normalised windows ``(B, C, n, n)``; TTA averages 8 symmetries.
 
-    Probabilities (not logits) are averaged, so the result is a mixture of the 8 predictions.
+    ``head`` picks the probabilities (:mod:`atmo.riskseg.heads`). Probabilities (not logits) are
+    averaged, so the result is a mixture of the 8 predictions, whichever head gave them.
     """
 
     def probabilities(x: torch.Tensor) -> torch.Tensor:
-        logits = model(x)
-        if logits.shape != (x.shape[0], len(CLASSES), *x.shape[-2:]):
-            raise ValueError(f"model output {tuple(logits.shape)} for input {tuple(x.shape)}; expected (B, 3, h, w)")
-        return torch.softmax(logits.float(), dim=1)
+        probs = head_probabilities(model, x, head)
+        if probs.shape != (x.shape[0], len(CLASSES), *x.shape[-2:]):
+            raise ValueError(f"model output {tuple(probs.shape)} for input {tuple(x.shape)}; expected (B, 3, h, w)")
+        return probs
 
     if not tta:
         return probabilities(batch)
@@ -246,13 +248,15 @@ def iter_probability_strips(
     settings: InferenceSettings,
     device: torch.device | str = "cpu",
     strip_rows: int = STRIP_ROWS,
+    head: str = "softmax",
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """Blended probabilities of a ``height x width`` raster, top to bottom, in finished strips.
 
     Yields ``(row, probs (3, rows, width) float32, valid (rows, width) bool)``; ``rows`` is a multiple
     of ``strip_rows`` except for the last strip. ``read`` supplies normalised windows (see
     :data:`WindowReader`); windows are predicted ``settings.batch_size`` at a time in row-major order,
-    and a strip is finished once no later window reaches into it. The model must be in eval mode.
+    and a strip is finished once no later window reaches into it. ``head`` picks the probabilities
+    (:mod:`atmo.riskseg.heads`). The model must be in eval mode.
     """
     n = settings.window
     weights = window_weights(n, settings.blend)
@@ -265,7 +269,7 @@ def iter_probability_strips(
         images, valids = zip(*(read(r, c, min(n, height - r), min(n, width - c)) for r, c in chunk), strict=True)
         batch = torch.from_numpy(np.stack([_pad_to(image, n) for image in images])).to(device)
         with torch.inference_mode():
-            probs = predict_batch(model, batch, settings.tta).cpu().numpy()
+            probs = predict_batch(model, batch, settings.tta, head).cpu().numpy()
         for (r, c), p, valid in zip(chunk, probs, valids, strict=True):
             h, w = valid.shape
             buffer.add(r, c, p[:, :h, :w], weights[:h, :w], valid)
@@ -287,7 +291,11 @@ def _pad_to(image: np.ndarray, size: int) -> np.ndarray:
 
 
 def predict_array(
-    model: nn.Module, image: np.ndarray, settings: InferenceSettings, device: torch.device | str = "cpu"
+    model: nn.Module,
+    image: np.ndarray,
+    settings: InferenceSettings,
+    device: torch.device | str = "cpu",
+    head: str = "softmax",
 ) -> np.ndarray:
     """Blended probabilities ``(3, H, W)`` float32 of an in-memory normalised image ``(C, H, W)``.
 
@@ -302,8 +310,8 @@ def predict_array(
         return image[:, row : row + h, col : col + w], valid[row : row + h, col : col + w]
 
     model.to(device).eval()
-    strips = [probs for _, probs, _ in iter_probability_strips(model, read, height, width, settings, device)]
-    return np.concatenate(strips, axis=1)
+    strips = iter_probability_strips(model, read, height, width, settings, device, head=head)
+    return np.concatenate([probs for _, probs, _ in strips], axis=1)
 
 
 def normalise(
@@ -357,8 +365,9 @@ def predict_probabilities(
     *,
     expected_bands: int | None = None,
     band_names: Sequence[str] | None = None,
+    head: str = "softmax",
 ) -> dict[str, Any]:
-    """Write the scene's class probabilities as a 3-band float32 GeoTIFF; return a summary.
+    """Write the scene's class probabilities (from ``head``) as a 3-band float32 GeoTIFF; return a summary.
 
     ``mean`` and ``std`` ``(C,)`` are the training tiles' ``mean`` / ``std`` attributes;
     ``expected_bands`` (default ``len(mean)``) and ``band_names`` (the tiles' ``band_names``) are
@@ -366,6 +375,8 @@ def predict_probabilities(
     ``p_low, p_medium, p_high`` (summing to 1), :data:`PROB_NODATA` where the scene has no data,
     256-px tiles, DEFLATE and average-resampled overviews, and appears atomically.
     """
+    if head not in HEADS:
+        raise ValueError(f"head {head!r} is not one of {list(HEADS)}")
     mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
     if mean.ndim != 1 or mean.shape != std.shape:
         raise ValueError(f"mean and std must be (C,) of one length, got shapes {mean.shape} and {std.shape}")
@@ -388,7 +399,8 @@ def predict_probabilities(
         def read(row: int, col: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
             return normalise(reader.read(row, col, h, w), mean, std, scene.nodata)
 
-        for row, probs, valid in iter_probability_strips(model, read, scene.height, scene.width, settings, device):
+        strips = iter_probability_strips(model, read, scene.height, scene.width, settings, device, head=head)
+        for row, probs, valid in strips:
             counts += np.bincount(probs.argmax(axis=0)[valid], minlength=len(CLASSES))
             out = np.where(valid, probs, np.float32(PROB_NODATA)).astype(np.float32)
             dst.write(out, window=Window(0, row, scene.width, valid.shape[0]))
@@ -399,11 +411,12 @@ def predict_probabilities(
             overlap=str(settings.overlap),
             blend=settings.blend,
             tta=str(settings.tta),
+            head=head,
         )
         build_overviews(dst, "average")
     seconds = time.perf_counter() - started
     n_valid = int(counts.sum())
-    log.info("wrote %s: %dx%d px in %.1f s (tta=%s)", out_path, scene.height, scene.width, seconds, settings.tta)
+    log.info("wrote %s: %dx%d px in %.1f s (tta=%s, head=%s)", out_path, *scene.shape, seconds, settings.tta, head)
     return {
         "scene": scene.path,
         "output": os.fspath(out_path),
@@ -413,6 +426,7 @@ def predict_probabilities(
         "overlap": settings.overlap,
         "blend": settings.blend,
         "tta": settings.tta,
+        "head": head,
         "n_valid_pixels": n_valid,
         "argmax_fractions": {name: float(c / max(n_valid, 1)) for name, c in zip(CLASS_NAMES, counts, strict=True)},
         "seconds": seconds,
@@ -463,7 +477,7 @@ def ensemble_probabilities(
     out_uncertainty: str | os.PathLike[str],
     out_classes: str | os.PathLike[str],
     *,
-    decision: str = "argmax",
+    decision: Decision | str = "argmax",
     strip_rows: int = STRIP_ROWS,
 ) -> dict[str, Any]:
     """Average seeds' probability rasters; write the mean, its entropy (nats) and the classes by ``decision``.
@@ -472,7 +486,7 @@ def ensemble_probabilities(
     first that is not, or that does not have 3 bands). Outputs, on that grid, atomically, with
     overviews: ``out_probs`` 3-band float32 mean (nodata :data:`PROB_NODATA`), ``out_uncertainty``
     1-band float32 predictive entropy of the mean in nats, 0 .. ln 3 (module docstring), and
-    ``out_classes`` uint8 argmax (nodata :data:`~atmo.riskseg.LABEL_NODATA`). A pixel is nodata
+    ``out_classes`` uint8 classes by ``decision`` (nodata :data:`~atmo.riskseg.LABEL_NODATA`). A pixel is nodata
     wherever any member has no data. Read and written ``strip_rows`` rows at a time.
     """
     if not prob_paths:

@@ -13,10 +13,13 @@ report reruns in seconds and recomputes nothing.
 * ``success_report.md``: the final product (the full variant's ensemble after its CRF) against
   the configured targets (the seed's: kappa >= 0.48, class-1 precision >= 22 %, class-2 recall
   >= 93 %, rho >= 0.58), met or not; against a baseline metrics JSON when one is given; the
-  headline comparison and the decision rule validation chose; and what oversampling did.
+  headline comparison; each variant's decision rule, thresholds and validation score; the pixels
+  of each class before and after every CRF, with a finding wherever a CRF erases a class the
+  ensemble predicted; and what oversampling did.
 * ``ablation.md``: the seed's projected V2.5 table, row for row, with the deltas this run measured
-  next to the projected ones; where the row is one of the comparisons, the kappa difference's
-  interval and the verdict word, which come from the interval only.
+  next to the projected ones, and this run's further components (CORAL head, CRF compatibility,
+  decision rule, TTA); where the row is one of the comparisons, the kappa difference's interval
+  and the verdict word, which come from the interval only.
 
 The seed does not say which kappa it reports; the comparisons use the unweighted one and
 ``scores.md`` gives both.
@@ -46,8 +49,19 @@ from atmo.report.comparisons import (
     seed_rows,
     sentence,
 )
+from atmo.riskseg import CLASS_NAMES
 from atmo.riskseg.dataset import band_names_of
-from atmo.riskseg.entries import ENSEMBLE_SEED, ensemble_entry, entries, final_entry, seed_product, single_entry
+from atmo.riskseg.decision import Decision
+from atmo.riskseg.entries import (
+    ENSEMBLE_SEED,
+    SEED_RULE,
+    ensemble_entry,
+    entries,
+    final_entry,
+    fixed_decision_entry,
+    seed_product,
+    single_entry,
+)
 from atmo.riskseg.evaluate import test_windows
 from atmo.riskseg.figures import confusion_figure, test_block_figure
 
@@ -70,13 +84,19 @@ TARGETS = {
     "recall_high": "class-2 (high) recall",
     "spearman_rho": "ordinal Spearman rho",
 }
-# The seed's projected V2.5 deltas: class-1 precision (points), kappa, class-2 recall (points).
-PROJECTED = {
+Projection = tuple[float | None, float | None, float | None]
+# The seed's projected deltas: class-1 precision (points), kappa, class-2 recall (points). The V2.5
+# table's rows, then two the seed states outside it, each at the midpoint of its range and read as
+# that table reads "+2-3 % all metrics" (points, kappa / 100): the V3 seed ensemble's "+2-3 %
+# additional improvement" of class-1 precision, and test-time augmentation's "+1-2 % all metrics".
+PROJECTED: dict[str, Projection] = {
     "attention": (1.5, 0.01, 0.3),
     "encoder": (2.0, 0.02, 0.5),
     "smote": (3.5, 0.025, -0.2),
     "enhanced_crf": (1.5, 0.01, 0.1),
     "total": (8.5, 0.065, 0.7),
+    "ensemble": (2.5, None, None),
+    "tta": (1.5, 0.015, 1.5),
 }
 
 
@@ -87,7 +107,7 @@ class Comparison:
     label: str
     before: str
     after: str
-    projected: tuple[float, float, float] | None
+    projected: Projection | None
 
 
 def read_scores(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
@@ -110,69 +130,94 @@ def entry_inputs(context: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "full": comparison["full"],
         "v2": comparison.get("v2"),
+        "crf_ablation": comparison.get("crf_ablation"),
         "ablations": comparison.get("ablations", {}),
         "mode": context["mode"],
+        "other_mode": context["other_mode"],
         "crf": context["crf"],
         "seeds": context["seeds"],
     }
 
 
+def _singles(context: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(variant, mode)`` of every single-seed entry: each variant in the run's mode, the full one in both."""
+    return [(v, context["mode"]) for v in context["seeds"]] + [(context["comparison"]["full"], context["other_mode"])]
+
+
 def single_seed_scores(context: Mapping[str, Any], scores: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each variant's single-seed entry as mean ± sd over its seeds (:func:`seed_rows`), by entry name."""
+    """Each single-seed entry as mean ± sd over its seeds (:func:`seed_rows`), by entry name."""
     rows = {}
-    for variant, seeds in context["seeds"].items():
-        per_seed = {str(s): scores[seed_product(variant, s, context["mode"])] for s in seeds}
+    for variant, mode in _singles(context):
+        per_seed = {str(s): scores.get(seed_product(variant, s, mode)) for s in context["seeds"][variant]}
         if all(isinstance(v, Mapping) for v in per_seed.values()):
-            name = single_entry(variant, context["mode"])
+            name = single_entry(variant, mode)
             rows[name] = dict(seed_rows(name, "extra", per_seed).scores)
     return rows
 
 
+def _component_labels(context: Mapping[str, Any]) -> dict[str, str]:
+    """The ablation table's label of each component's row (after the full variant's heads)."""
+    heads = context["head"]
+    ablations = context["comparison"].get("ablations", {})
+    full_head = heads[context["comparison"]["full"]]
+    labels = {
+        "smote": "without -> with SMOTE",
+        "attention": "without -> with attention",
+        "encoder": "ResNet-50 -> EfficientNet-B4",
+        "ordinal": "without -> with CORAL ordinal loss" + (" (and its head)" if full_head == "coral" else ""),
+    }
+    if "head" in ablations:
+        labels["head"] = f"{heads[ablations['head']]} -> {full_head} head (same weights)"
+    return labels
+
+
+def _crf_rows(context: Mapping[str, Any]) -> list[Comparison]:
+    """The CRF rows: no CRF -> the final CRF, the ``crf_ablation`` CRF -> the final one, V2's -> ``crf_ablation``."""
+    full, crf, compat = context["comparison"]["full"], context["crf"], context["crf_compat"]
+    own = crf[full]
+    against = context["comparison"].get("crf_ablation") or own
+    rows = [Comparison(f"no CRF -> CRF {own} ({compat[own]})", ensemble_entry(full), final_entry(full, own), None)]
+    if against != own:
+        label = f"CRF {against} -> {own} ({compat[against]} -> {compat[own]} compatibility)"
+        rows.append(Comparison(label, final_entry(full, against), final_entry(full, own), None))
+    v2 = context["comparison"].get("v2")
+    if v2 is not None and crf[v2] not in (against, own):
+        label = f"CRF {crf[v2]} -> {against} settings (enhanced CRF)"
+        before, after = final_entry(full, crf[v2]), final_entry(full, against)
+        rows.append(Comparison(label, before, after, PROJECTED["enhanced_crf"]))
+    return rows
+
+
 def comparisons(context: Mapping[str, Any], scores: Mapping[str, Any]) -> list[Comparison]:
-    """The rows of the seed's projected table, as pairs of entries of this run (absent ones skipped).
+    """The rows of the seed's projected table and this run's further components, as pairs of entries of this
+    run (absent ones skipped).
 
     ``scores`` holds every product and every single-seed entry (seed means). Components are
     compared per seed: the ablation's single-seed products against the full variant's.
     """
     comparison, mode, other = context["comparison"], context["mode"], context["other_mode"]
     full = comparison["full"]
-    full_seeds = context["seeds"][full]
-    single = single_entry(full, mode)
-    rows = [Comparison("single seed -> ensemble", single, ensemble_entry(full), None)]
-    crf_names = sorted({k.split("/crf_", 1)[1] for k in scores if k.startswith(f"{full}/crf_")})
-    for crf in crf_names:
-        rows.append(Comparison(f"no CRF -> CRF ({crf} settings)", ensemble_entry(full), final_entry(full, crf), None))
-    v2 = comparison.get("v2")
-    if v2 is not None and context["crf"][v2] != context["crf"][full]:
-        old, new = context["crf"][v2], context["crf"][full]
-        rows.append(
-            Comparison(
-                f"CRF {old} -> {new} settings (enhanced CRF)",
-                final_entry(full, old),
-                final_entry(full, new),
-                PROJECTED["enhanced_crf"],
-            )
-        )
-    labels = {
-        "smote": "without -> with SMOTE",
-        "attention": "without -> with attention",
-        "encoder": "ResNet-50 -> EfficientNet-B4",
-        "ordinal": "without -> with CORAL ordinal loss",
-    }
-    for component, label in labels.items():
-        ablation = comparison.get("ablations", {}).get(component)
-        if ablation is not None:
-            rows.append(Comparison(label, single_entry(ablation, mode), single, PROJECTED.get(component)))
+    single, ensemble = single_entry(full, mode), ensemble_entry(full)
+    ablations = comparison.get("ablations", {})
+    rows = [Comparison("single seed -> ensemble", single, ensemble, PROJECTED["ensemble"]), *_crf_rows(context)]
+    for component, label in _component_labels(context).items():
+        if component in ablations:
+            rows.append(Comparison(label, single_entry(ablations[component], mode), single, PROJECTED.get(component)))
+    if "head" in ablations and "ordinal" in ablations:
+        label = "without -> with CORAL ordinal loss (softmax head on both)"
+        before, after = single_entry(ablations["ordinal"], mode), single_entry(ablations["head"], mode)
+        rows.append(Comparison(label, before, after, None))
     rows.append(
         Comparison(
-            "argmax -> ordinal median decision (ensemble)", f"{full}/ensemble_argmax", f"{full}/ensemble_median", None
+            f"{SEED_RULE} -> decision fitted on validation (ensemble)",
+            fixed_decision_entry(full, SEED_RULE),
+            ensemble,
+            None,
         )
     )
     plain, tta = (mode, other) if mode == "plain" else (other, mode)
-    first = full_seeds[0]
-    rows.append(
-        Comparison("without -> with TTA", seed_product(full, first, plain), seed_product(full, first, tta), None)
-    )
+    rows.append(Comparison("without -> with TTA", single_entry(full, plain), single_entry(full, tta), PROJECTED["tta"]))
+    v2 = comparison.get("v2")
     if v2 is not None:
         rows.append(
             Comparison(
@@ -233,14 +278,16 @@ def ablation_markdown(context: Mapping[str, Any], scores: Mapping[str, Any], rec
     notes = [
         "",
         "Measured on the test blocks only. Kappa is unweighted (the seed does not say which it used; "
-        "scores.md also gives the quadratic one). Projected: the seed's V2.5 table, never measured there. "
+        "scores.md also gives the quadratic one). Projected: the seed's V2.5 table, never measured there; the "
+        "ensemble's and TTA's projections are the midpoints of ranges the seed states outside that table (the V3 "
+        'ensemble\'s "+2-3 % additional improvement" of class-1 precision, TTA\'s "+1-2 % all metrics"). '
         f"`{single_entry('<variant>', context['mode'])}`: the variant's single-seed products, their scores "
         "averaged over its seeds; components are compared seed by seed on these, the same kind of product on "
         "both sides.",
         f"Verdicts come from the 95 % paired bootstrap interval of the kappa difference ({record['scheme']}): "
         '"beats" / "loses" when it excludes 0 for / against `after`, otherwise "does not separate". '
         f"Rows marked {NOT_COMPARED!r} are descriptive point differences of one product each, with no interval "
-        "and no verdict; the decision rule itself was chosen on the validation blocks (decision.json).",
+        "and no verdict; every decision rule was fitted on the validation blocks (decision/<variant>.json).",
     ]
     return "\n".join(lines + notes) + "\n"
 
@@ -249,7 +296,7 @@ def score_rows(context: Mapping[str, Any], scores: Mapping[str, Any]) -> list[Ro
     """The scores table's rows: single-seed entries (mean ± sd), then every product built from all seeds."""
     kinds = {name: entry["kind"] for name, entry in entries(entry_inputs(context)).items()}
     singles = single_seed_scores(context, scores)
-    seed_products = {seed_product(v, s, context["mode"]) for v, seeds in context["seeds"].items() for s in seeds}
+    seed_products = {seed_product(v, s, mode) for v, mode in _singles(context) for s in context["seeds"][v]}
     rows = []
     for name, merged in singles.items():
         seeds = ", ".join(str(s) for s in context["seeds"][name.split("/", 1)[0]])
@@ -269,9 +316,10 @@ def scores_markdown(context: Mapping[str, Any], scores: Mapping[str, Any], recor
     columns = [mean_sd_column(header, key, 3) for header, key in SCORE_COLUMNS]
     columns += [Column("seeds", "seeds"), *interval_columns(record)]
     notes = [
-        "Test blocks only. class 1 = medium, class 2 = high. Probabilities become classes by the decision rule "
-        "chosen on the validation blocks (decision.json); `_argmax`/`_median` rows use that rule whatever the "
-        f"choice. `{single_entry('<variant>', context['mode'])}`: the variant's single-seed products, mean ± sd "
+        "Test blocks only. class 1 = medium, class 2 = high. Probabilities become classes by their variant's "
+        "decision rule, fitted on the validation blocks (decision/<variant>.json); `_argmax`/`_median` rows use "
+        f"that rule whatever the fit. `{single_entry('<variant>', context['mode'])}`: the variant's single-seed "
+        "products, mean ± sd "
         "(ddof 1) over the seeds listed, each seed's row in scores.csv; `(ensemble)`: one product whose members "
         "are the seeds listed (the mean of their probabilities). n/a: undefined (e.g. class-1 precision when no "
         "pixel is predicted medium); kappa is the compared metric.",
@@ -312,9 +360,11 @@ def success_markdown(
     baseline: Mapping[str, Any] | None,
     oversampling: Mapping[str, Mapping[str, Any]],
     record: Mapping[str, Any] | None = None,
-    decision: Mapping[str, Any] | None = None,
+    decisions: Mapping[str, Mapping[str, Any]] | None = None,
+    crf_lines: list[str] | None = None,
 ) -> str:
-    """The success report: targets met or not, the baseline comparison, the headline, the decision, oversampling."""
+    """The success report: targets met or not, the baseline comparison, the headline, each variant's decision
+    rule (``decisions``: variant -> decision record, the full variant first), the CRF class counts, oversampling."""
     result = scores[final]
     lines = [f"# riskseg success report: `{final}` on the test blocks", ""]
     header = "| target | required | measured | met |"
@@ -335,16 +385,82 @@ def success_markdown(
     lines += ["", f"{met} of {len(TARGETS)} targets met (point values of one product on the test blocks)."]
     if record is not None and record.get("headline") is not None:
         lines += ["", "Headline: " + sentence(record["headline"], record["label"], record["units"], 3)]
-    if decision is not None:
-        kappas = ", ".join(f"{rule} {_shown(_num(v), 3)}" for rule, v in decision["validation_kappa"].items())
-        lines += [
-            "",
-            f"Decision rule: `{decision['decision']}` ({decision['setting']}: chosen by {decision['chosen_by']}); "
-            f"kappa of the full variant's seed ensemble on the {decision['n_blocks']} validation blocks: {kappas}.",
-        ]
+    if decisions:
+        lines += ["", *decision_lines(decisions)]
+    if crf_lines:
+        lines += ["", *crf_lines]
     for scheme, summary in oversampling.items():
         lines += ["", f"Oversampling `{scheme}` (training tiles only):", "", _oversampling_line(summary)]
     return "\n".join(lines) + "\n"
+
+
+def _rule_text(record: Mapping[str, Any]) -> str:
+    """The rule of a decision record in words (:meth:`Decision.describe`)."""
+    thresholds = record["thresholds"]
+    return Decision(record["decision"], None if thresholds is None else tuple(thresholds)).describe()
+
+
+def decision_lines(decisions: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The first variant's decision in a sentence, then every variant's fitted rule and validation scores as a table.
+
+    A fit whose class-2 recall floor no candidate reached says so: it took the highest class-2 recall.
+    """
+    variant, first = next(iter(decisions.items()))
+    floor = first["min_class2_recall"]
+    constraint = "no floor on class-2 recall" if floor is None else f"class-2 recall >= {floor:.2f}"
+    how = (
+        "set in the config" if first["chosen_by"] == "config" else f"fitted on validation, setting `{first['setting']}`"
+    )
+    sentence_ = (
+        f"Decision rule of `{variant}`: `{_rule_text(first)}` ({how}; criterion {first['criterion']} subject to "
+        f"{constraint}, scored on {first['n_blocks']} validation blocks, {first['n_pixels']} pixels)."
+    )
+    header = f"| variant | rule | validation {first['criterion']} | class-2 recall | class-1 precision | floor met |"
+    lines = [sentence_, "", header, "| --- | --- | ---: | ---: | ---: | --- |"]
+    unmet = []
+    for name, record in decisions.items():
+        scores = record["validation"]
+        met = "yes" if record["constraint_met"] else "no"
+        lines.append(
+            f"| {name} | {_rule_text(record)} | {_plain(scores['criterion'], 3)} | {_plain(scores['recall_high'], 3)} "
+            f"| {_plain(scores['precision_medium'], 3)} | {met} |"
+        )
+        if not record["constraint_met"] and record["chosen_by"] == "validation":
+            unmet.append(name)
+    lines += ["", "Fitted on the validation blocks only; the test blocks never enter a decision."]
+    if unmet:
+        lines.append(
+            "No candidate reached the class-2 recall floor for "
+            + ", ".join(f"`{name}`" for name in unmet)
+            + ": the rule with the highest class-2 recall was taken instead."
+        )
+    return lines
+
+
+def predicted_counts(values: Mapping[str, Any]) -> np.ndarray:
+    """Pixels predicted in each class (the confusion matrix's column sums) of one product on the test blocks."""
+    return np.asarray(values["confusion"], dtype=np.int64).sum(axis=0)
+
+
+def crf_class_lines(context: Mapping[str, Any], scores: Mapping[str, Any]) -> list[str]:
+    """One line per CRF product: each class's predicted pixels on the test blocks before (the variant's
+    ensemble) and after the CRF; a finding for every class the ensemble predicts and the CRF erases."""
+    lines, findings = ["Predicted pixels per class on the test blocks, ensemble -> CRF (low / medium / high):", ""], []
+    for name in sorted(scores):
+        variant, _, crf = name.partition("/crf_")
+        if not crf or ensemble_entry(variant) not in scores:
+            continue
+        before, after = predicted_counts(scores[ensemble_entry(variant)]), predicted_counts(scores[name])
+        counts = " / ".join(f"{b} -> {a}" for b, a in zip(before, after, strict=True))
+        lines.append(f"* `{name}` ({context['crf_compat'][crf]}): {counts}")
+        for k, (b, a) in enumerate(zip(before, after, strict=True)):
+            if b > 0 and a == 0:
+                findings.append(
+                    f"**Finding:** the CRF `{crf}` ({context['crf_compat'][crf]}) erases the {CLASS_NAMES[k]} class "
+                    f"of `{variant}`: its ensemble predicts {b} {CLASS_NAMES[k]} pixels on the test blocks, the CRF "
+                    "none."
+                )
+    return lines + (["", *findings] if findings else [])
 
 
 def read_baseline(path: str | os.PathLike[str] | None) -> dict[str, Any] | None:
@@ -361,7 +477,7 @@ def write_report(
     *,
     scores_path: str | os.PathLike[str],
     comparisons_path: str | os.PathLike[str],
-    decision_path: str | os.PathLike[str],
+    decision_paths: Mapping[str, str | os.PathLike[str]],
     context: Mapping[str, Any],
     targets: Mapping[str, float],
     baseline_path: str | os.PathLike[str] | None,
@@ -376,11 +492,15 @@ def write_report(
 ) -> None:
     """Write the three markdown reports, the scores CSV and both figures (all texts built before any write).
 
+    ``decision_paths``: every variant's decision record (the full variant's is required).
+
     ``maps`` names the rasters of the test-block figure: scene, labels, ensemble, uncertainty, crf, tiles.
     """
     scores = read_scores(scores_path)
     record = read_comparisons(comparisons_path)
-    decision = read_json_object(decision_path, "riskseg decision JSON")
+    full = context["comparison"]["full"]
+    order = [full, *(variant for variant in decision_paths if variant != full)]
+    decisions = {variant: read_json_object(decision_paths[variant], "riskseg decision JSON") for variant in order}
     final = final_product(context)
     if final not in scores:
         raise InputError(scores_path, f"has no product {final!r}")
@@ -390,7 +510,14 @@ def write_report(
         scores_md: scores_markdown(context, scores, record),
         scores_csv: scores_frame(context, scores).to_csv(index=False),
         success_md: success_markdown(
-            scores, final, targets, read_baseline(baseline_path), oversampling, record, decision
+            scores,
+            final,
+            targets,
+            read_baseline(baseline_path),
+            oversampling,
+            record,
+            decisions,
+            crf_class_lines(context, scores),
         ),
         ablation_md: ablation_markdown(context, with_singles, record),
     }
@@ -423,6 +550,10 @@ def _num(value: Any) -> float:
 
 def _shown(value: float, digits: int) -> str:
     return "n/a" if math.isnan(value) else f"{value:+.{digits}f}"
+
+
+def _plain(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 def _projected(value: float | None, digits: int) -> str:

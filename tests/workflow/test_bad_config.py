@@ -24,6 +24,17 @@ def _set(module: str, block: str, **values: object) -> Callable[[dict], None]:
     return lambda config: config[module].setdefault(block, {}).update(values)
 
 
+def _riskseg_variant(name: str, **values: object) -> Callable[[dict], None]:
+    """Edit one riskseg variant and run riskseg alone: its rules check the variants after the other modules'
+    are parsed, and a first parse of nowcast in a session prints a torch deprecation warning of its own."""
+
+    def edit(config: dict) -> None:
+        config["modules"] = ["riskseg"]
+        config["riskseg"]["variants"][name].update(values)
+
+    return edit
+
+
 CASES = {
     "frames beyond an event": (
         _set("nowcast", "cache", frames_in=30, frames_out=30),
@@ -48,6 +59,14 @@ CASES = {
     "cuda on a machine without a GPU": (
         _set("cbh", "train", device="cuda"),
         "key 'cbh.train.device': 'cuda' but this machine has no CUDA GPU",
+    ),
+    "a CORAL head without the CORAL loss": (
+        _riskseg_variant("v25", loss={"coral_weight": 0}),
+        "key 'riskseg.variants.v25.head': 'coral' but 'v25' trains no CORAL loss (coral_weight 0)",
+    ),
+    "a variant with weights_from that sets its own training": (
+        _riskseg_variant("v25_softmax_head", oversampling="smote"),
+        "key 'riskseg.variants.v25_softmax_head.oversampling': a variant with weights_from predicts with 'v25''s",
     ),
 }
 

@@ -78,7 +78,7 @@ def expected_jobs(config: dict, workflow_dir: Path) -> list[Job]:
         seeds.update({name: ["0"] for name in (*baselines, *oracles)})
         jobs += [("cbh_unit_stats", {"approach": name, "seed": seed}) for name in seeds for seed in seeds[name]]
     if "riskseg" in modules:
-        riskseg_rules = ("riskseg_scene", "riskseg_tiles", "riskseg_decision", "riskseg_score", "riskseg_report")
+        riskseg_rules = ("riskseg_scene", "riskseg_tiles", "riskseg_score", "riskseg_report")
         jobs += [(rule, {}) for rule in riskseg_rules]
         jobs.append(("comparisons", {"module": "riskseg"}))
         riskseg = config["riskseg"]
@@ -88,14 +88,16 @@ def expected_jobs(config: dict, workflow_dir: Path) -> list[Job]:
         schemes = {spec["oversampling"] for spec in variants.values() if spec.get("oversampling")}
         jobs += [("riskseg_oversample", {"scheme": scheme}) for scheme in schemes]
         for variant, spec in variants.items():
-            jobs += [("riskseg_train", {"variant": variant, "seed": str(seed)}) for seed in spec["seeds"]]
+            if not spec.get("weights_from"):  # a variant with weights_from predicts with another's models
+                jobs += [("riskseg_train", {"variant": variant, "seed": str(seed)}) for seed in spec["seeds"]]
             jobs += [("riskseg_predict", {"variant": variant, "seed": str(s), "mode": mode}) for s in spec["seeds"]]
+            jobs.append(("riskseg_decision", {"variant": variant}))
             jobs.append(("riskseg_ensemble", {"variant": variant}))
             # the CRF: every setting on the full variant, its own on V2 (the headline pair), none on ablations
             crfs = list(riskseg["crf"]) if variant == full else [spec["crf"]] if variant == v2 else []
             jobs += [("riskseg_crf", {"variant": variant, "crf": crf}) for crf in crfs]
-        other = "plain" if mode == "tta" else "tta"
-        jobs.append(("riskseg_predict", {"variant": full, "seed": str(variants[full]["seeds"][0]), "mode": other}))
+        other = "plain" if mode == "tta" else "tta"  # the TTA row: every seed of the full variant in the other mode
+        jobs += [("riskseg_predict", {"variant": full, "seed": str(s), "mode": other}) for s in variants[full]["seeds"]]
         if config["riskseg"]["source"] == "url":
             jobs.append(("riskseg_fetch", {}))
     if "downscale" in modules:
@@ -195,3 +197,19 @@ def test_no_job_that_makes_a_choice_receives_a_test_split_file(snakemake_in) -> 
     )
     leaks = [(rule, path) for rule, jobs in inputs.items() for job in jobs for path in job if Path(path).stem == "test"]
     assert not leaks, leaks
+
+
+def test_a_riskseg_decision_reads_its_variants_seed_probabilities_the_labels_and_the_tiles_only(snakemake_in) -> None:
+    """No product of the test blocks (ensemble, CRF, units, scores) reaches the fit; the code reads the
+    tiles file's validation split only (tests/unit/riskseg/test_riskseg_choice.py corrupts the test blocks)."""
+    output = snakemake_in("-n", "--forceall", "--config", "modules=[riskseg]").stdout
+    fits = {}
+    for rule, body in JOB_BLOCK.findall(output):
+        if rule == "riskseg_decision":
+            variant = re.search(r"^    wildcards: variant=(\w+)$", body, re.MULTILINE).group(1)
+            fits[variant] = set(re.search(r"^    input: (.*)$", body, re.MULTILINE).group(1).split(", "))
+    for variant, inputs in fits.items():
+        probabilities = {path for path in inputs if path.startswith(f"results/riskseg/probabilities/{variant}/")}
+        assert inputs - probabilities == {"results/riskseg/labels.tif", "results/riskseg/tiles/tiles.h5"}, inputs
+        assert all(path.endswith("_plain.tif") for path in probabilities), probabilities
+    assert {"v25", "v2", "v25_no_smote", "v25_softmax_head"} <= set(fits)

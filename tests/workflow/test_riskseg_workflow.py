@@ -18,6 +18,8 @@ from workflow_helpers import edit_config, load_config, planned_jobs, run_snakema
 
 from atmo.metrics.pooled import cohen_kappa
 from atmo.metrics.unit_stats import read_unit_stats
+from atmo.riskseg.choice import read_decision
+from atmo.riskseg.decision import decide
 
 pytestmark = pytest.mark.workflow
 
@@ -36,10 +38,12 @@ def test_every_variant_and_seed_has_a_model_and_georeferenced_probabilities(test
         grid = (scene.crs, scene.transform, scene.shape)
     for variant, spec in block["variants"].items():
         for seed in spec["seeds"]:
-            meta = torch.load(riskseg / f"models/{variant}/seed{seed}/model.pt", weights_only=True)["meta"]
-            assert (meta["variant"], meta["seed"], meta["module"]) == (variant, seed, "riskseg")
+            if not spec.get("weights_from"):
+                meta = torch.load(riskseg / f"models/{variant}/seed{seed}/model.pt", weights_only=True)["meta"]
+                assert (meta["variant"], meta["seed"], meta["module"]) == (variant, seed, "riskseg")
             with rasterio.open(riskseg / f"probabilities/{variant}/seed{seed}_plain.tif") as probs:
                 assert (probs.crs, probs.transform, probs.shape) == grid and probs.count == 3
+                assert probs.tags()["head"] == spec.get("head", "softmax")
                 assert probs.overviews(1) and probs.profile["compress"].lower() == "deflate" and probs.profile["tiled"]
                 data = probs.read(masked=True)
                 np.testing.assert_allclose(data.sum(axis=0).compressed(), 1.0, atol=1e-4)
@@ -50,6 +54,20 @@ def test_every_variant_and_seed_has_a_model_and_georeferenced_probabilities(test
         with rasterio.open(riskseg / f"crf/{variant}/{block['variants'][variant]['crf']}.tif") as crf:
             assert (crf.crs, crf.transform) == grid[:2] and crf.nodata == 255
             assert set(np.unique(crf.read(1))) <= {0, 1, 2, 255}
+
+
+def test_the_head_ablation_decodes_the_full_variants_own_models_with_the_other_head(test_run: Path) -> None:
+    block = load_config(test_run)["riskseg"]
+    riskseg = test_run / "results/riskseg"
+    assert block["variants"]["v25_softmax_head"]["weights_from"] == "v25"
+    assert not (riskseg / "models/v25_softmax_head").exists()  # no training of its own
+    with rasterio.open(riskseg / "probabilities/v25/seed1_plain.tif") as coral:
+        coral_probs = coral.read(masked=True)
+    with rasterio.open(riskseg / "probabilities/v25_softmax_head/seed1_plain.tif") as softmax:
+        softmax_probs = softmax.read(masked=True)
+    assert np.abs(coral_probs - softmax_probs).max() > 0.01  # one model, two decodings
+    log = (test_run / "results/logs/riskseg/riskseg_predict/v25_softmax_head/seed1_plain.log").read_text()
+    assert "head=softmax" in log
 
 
 def test_oversampling_adds_tiles_only_to_training_and_smote_only_where_asked(test_run: Path) -> None:
@@ -84,10 +102,26 @@ def test_the_ablation_table_and_success_report_are_this_runs_numbers(test_run: P
     assert cells[3] == f"{-ablation['estimate']:+.3f} [{-ablation['high']:+.3f}, {-ablation['low']:+.3f}]"
     assert cells[4] == "+0.025"  # the seed's projection beside the measurement
     assert cells[5] in ("beats", "loses", "does not separate")
-    final = scores["v25/crf_v25"]
+    final = scores["v25/crf_v25_ordinal"]
     success = (riskseg / "success_report.md").read_text()
     assert f"| Cohen's kappa (unweighted) | >= 0.480 | {final['kappa_unweighted']:.3f} |" in success
-    assert f"Headline: `v25/crf_v25` {record['headline']['verdict']} `v2/crf_v2` on kappa" in success
+    verb = {"loses": "loses to", "does not separate": "does not separate from"}.get(
+        record["headline"]["verdict"], "beats"
+    )
+    assert f"Headline: `v25/crf_v25_ordinal` {verb} `v2/crf_v2` on kappa" in success
+    # every CRF product's class counts, ensemble -> CRF, from the scores' confusion matrices
+    for product in ("v25/crf_v25", "v25/crf_v25_ordinal", "v2/crf_v2"):
+        before = np.sum(scores[product.split("/")[0] + "/ensemble"]["confusion"], axis=0)
+        after = np.sum(scores[product]["confusion"], axis=0)
+        assert " / ".join(f"{b} -> {a}" for b, a in zip(before, after, strict=True)) in success, product
+    table = (riskseg / "ablation.md").read_text()
+    potts = _cells(table, "| CRF v25 -> v25_ordinal (potts -> ordinal compatibility)")
+    result = next(r for r in record["comparisons"] if (r["a"], r["b"]) == ("v25/crf_v25", "v25/crf_v25_ordinal"))
+    assert potts[3] == f"{-result['estimate']:+.3f} [{-result['high']:+.3f}, {-result['low']:+.3f}]"
+    head = _cells(table, "| softmax -> coral head (same weights)")
+    assert head[1:3] == ["v25_softmax_head/single_plain", "v25/single_plain"] and head[5] != "not compared"
+    tta = _cells(table, "| without -> with TTA")
+    assert tta[1:3] == ["v25/single_plain", "v25/single_tta"] and tta[4] == "+0.015" and tta[5] != "not compared"
 
 
 def test_per_block_units_reform_the_scores_and_the_tables_show_seeds(test_run: Path) -> None:
@@ -95,13 +129,13 @@ def test_per_block_units_reform_the_scores_and_the_tables_show_seeds(test_run: P
     scores = json.loads((riskseg / "scores.json").read_text())
     tiles = json.loads((riskseg / "tiles/summary.json").read_text())
     metric = cohen_kappa(3)
-    for product in ("v25/seed1_plain", "v25/crf_v25", "v2/crf_v2"):
+    for product in ("v25/seed1_plain", "v25/crf_v25_ordinal", "v2/crf_v2"):
         units = read_unit_stats(riskseg / f"units/{product}.csv")
         assert len(units) == tiles["splits"]["test"]["n_blocks"]
         pooled = metric.formula(units[list(metric.statistics)].to_numpy(dtype=float).sum(axis=0))
         assert pooled == pytest.approx(scores[product]["kappa_unweighted"])
     record = json.loads((riskseg / "comparisons.json").read_text())
-    assert record["headline"]["a"] == "v25/crf_v25" and record["best_baseline"] == "v2/crf_v2"
+    assert record["headline"]["a"] == "v25/crf_v25_ordinal" and record["best_baseline"] == "v2/crf_v2"
     assert record["entries"]["v25/single_plain"]["seeds"] == ["1", "2"]
     mean, sd = record["entries"]["v25/single_plain"]["mean"], record["entries"]["v25/single_plain"]["sd"]
     cells = _cells((riskseg / "scores.md").read_text(), "| v25/single_plain")
@@ -110,15 +144,37 @@ def test_per_block_units_reform_the_scores_and_the_tables_show_seeds(test_run: P
     assert frame.loc["v25/seed2_plain", ["entry", "seed"]].tolist() == ["v25/single_plain", "2"]
 
 
-def test_the_decision_rule_is_chosen_on_validation_and_used_downstream(test_run: Path) -> None:
+def test_each_variants_decision_rule_is_fitted_on_validation_and_used_downstream(test_run: Path) -> None:
     riskseg = test_run / "results/riskseg"
-    decision = json.loads((riskseg / "decision.json").read_text())
-    assert (decision["setting"], decision["chosen_by"], decision["split"]) == ("auto", "validation", "val")
-    kappas = decision["validation_kappa"]
-    assert decision["decision"] == max(("argmax", "median"), key=lambda rule: kappas[rule])
     scores = json.loads((riskseg / "scores.json").read_text())
-    assert scores["v25/seed1_plain"]["decision"] == decision["decision"]
-    assert scores["v25/ensemble"]["confusion"] == scores[f"v25/ensemble_{decision['decision']}"]["confusion"]
+    for variant in ("v25", "v2", "v25_softmax_head"):
+        decision = json.loads((riskseg / f"decision/{variant}.json").read_text())
+        assert (decision["setting"], decision["chosen_by"], decision["split"]) == ("auto", "validation", "val")
+        assert (decision["criterion"], decision["min_class2_recall"]) == ("kappa_unweighted", 0.93)
+        best = decision["best_per_rule"][decision["decision"]]
+        assert decision["validation"]["criterion"] == best["criterion"]
+        met = [r for r in decision["best_per_rule"].values() if r["constraint_met"]]
+        if decision["constraint_met"]:  # the best kappa among the rules that reach the floor
+            assert best["criterion"] == max(r["criterion"] for r in met)
+        else:  # none does: the highest class-2 recall
+            assert not met and best["recall_high"] == max(r["recall_high"] for r in decision["best_per_rule"].values())
+        for product, values in scores.items():
+            if product.startswith(f"{variant}/") and not product.startswith(f"{variant}/ensemble_"):
+                assert (values["decision"], values["thresholds"]) == (decision["decision"], decision["thresholds"])
+    assert (scores["v25/ensemble_argmax"]["decision"], scores["v25/ensemble_median"]["decision"]) == (
+        "argmax",
+        "median",
+    )
+    # the ensemble's class raster is its probabilities under its variant's rule
+    decision = read_decision(riskseg / "decision/v25.json")
+    with (
+        rasterio.open(riskseg / "ensemble/v25/probabilities.tif") as probs,
+        rasterio.open(riskseg / "ensemble/v25/classes.tif") as classes,
+    ):
+        mean, stored = probs.read(), classes.read(1)
+        valid = stored != 255
+        # the stored mean is float32: a pixel exactly at a threshold may round to the other side
+        assert np.mean(stored[valid] == decide(mean, decision)[valid]) > 0.999
 
 
 def test_editing_one_variant_reruns_only_its_jobs_and_the_report(test_run_copy: Path) -> None:
@@ -129,7 +185,15 @@ def test_editing_one_variant_reruns_only_its_jobs_and_the_report(test_run_copy: 
     variants = {dict(wildcards)["variant"] for _, wildcards in jobs if "variant" in dict(wildcards)}
     assert variants == {"v2"}, jobs
     rules = {rule for rule, _ in jobs}
-    expected = {"riskseg_train", "riskseg_predict", "riskseg_ensemble", "riskseg_crf", "riskseg_score", "comparisons"}
+    expected = {
+        "riskseg_train",
+        "riskseg_predict",
+        "riskseg_decision",
+        "riskseg_ensemble",
+        "riskseg_crf",
+        "riskseg_score",
+        "comparisons",
+    }
     assert rules == expected | {"riskseg_report", "report_table_page", "summary", "all"}, rules
     pages = {(rule, tuple(sorted(w))) for rule, w in jobs if rule == "report_table_page"}
     comparisons_page = ("report_table_page", (("module", "riskseg"), ("name", "comparisons")))
@@ -143,15 +207,18 @@ def test_editing_an_ablations_seed_list_adds_only_its_jobs(test_run_copy: Path) 
     models = {(rule, dict(w).get("seed")) for rule, w in jobs if rule in ("riskseg_train", "riskseg_predict")}
     assert models == {("riskseg_train", "7"), ("riskseg_predict", "7")}, jobs
     rules = {rule for rule, _ in jobs}
-    # the new seed joins the ablation's ensemble and the scores; nothing of the full variant or V2 reruns
+    # the new seed joins the ablation's decision, ensemble and the scores; nothing of the full variant or V2 reruns
     assert rules - {"riskseg_report", "report_table_page", "summary", "all"} == {
         "riskseg_train",
         "riskseg_predict",
+        "riskseg_decision",
         "riskseg_ensemble",
         "riskseg_score",
         "comparisons",
     }, rules
-    assert {dict(w)["variant"] for rule, w in jobs if rule == "riskseg_ensemble"} == {"v25_no_smote"}
+    assert {dict(w)["variant"] for rule, w in jobs if rule in ("riskseg_ensemble", "riskseg_decision")} == {
+        "v25_no_smote"
+    }
 
 
 def test_too_few_rich_tiles_for_smote_stop_the_oversampling_job_in_one_line(workflow_dir: Path, snakemake_in) -> None:

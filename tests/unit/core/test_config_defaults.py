@@ -98,13 +98,13 @@ NO_DATACLASS: dict[str, str] = {
     "riskseg.oversampling": "named OversamplingSettings entries (compared with #/$defs/oversampling below)",
     "riskseg.crf": "named CrfSettings entries (compared with #/$defs/crf below)",
     "riskseg.variants": (
-        "entries {arch, params, loss, oversampling, crf, seeds} reach atmo.riskseg.training as mappings: params "
+        "entries {arch, params, loss, oversampling, crf, seeds, head, weights_from} reach atmo.riskseg.training as "
+        "mappings (head and weights_from the rules and the predict job): params "
         "are the architecture's constructor keywords, loss LossSettings' (both compared below)"
     ),
     "riskseg.comparison": "variant names of the ablation table's roles; checked against riskseg.variants by the rules",
     "riskseg.targets": "thresholds of the success report, read as a mapping by atmo.riskseg.report",
     "riskseg.baseline_metrics": "an optional input path; no default in code",
-    "riskseg.decision": "a scalar rule param passed to atmo.riskseg.choice.choose_decision, whose default is auto",
     "downscale.source": "a scalar rule param branched on in workflow_scripts/downscale_fields.py; no default in code",
     "downscale.seed": "a scalar rule param passed to generate_fields as a required argument; no default in code",
     "downscale.local": "input paths of rules/downscale_inputs.smk only; read by no library code",

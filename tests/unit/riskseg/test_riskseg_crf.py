@@ -17,11 +17,13 @@ from atmo.riskseg.crf import (
     CrfSettings,
     crf_tile,
     dense_crf_tiled,
+    label_compatibility,
     refine_raster,
     standardise_bands,
     tile_windows,
     valid_pixels,
 )
+from atmo.riskseg.decision import Decision, decide
 
 # The V2.5 weights with the bilateral width scaled down to these 128-px scenes of 16-px blocks
 # (30 px would span several blocks and blur them together).
@@ -82,6 +84,7 @@ def test_settings_default_to_v25_and_accept_v2() -> None:
         ("tile_size", 8),
         ("halo", -1),
         ("halo", 600),  # more than half the default 1024-px core
+        ("compat", "linear"),
     ],
 )
 def test_bad_settings_are_config_errors_naming_the_key(key: str, value: float) -> None:
@@ -89,6 +92,44 @@ def test_bad_settings_are_config_errors_naming_the_key(key: str, value: float) -
         CrfSettings(**{key: value})
     with pytest.raises(ConfigError, match=rf"'riskseg\.crf\.v25\.{key}'"):
         build_block(CrfSettings, {key: value}, "riskseg.crf.v25")
+
+
+# -- label compatibility ------------------------------------------------------------------------------------
+
+
+def test_ordinal_compatibility_charges_a_path_through_medium_what_the_jump_costs() -> None:
+    cost = label_compatibility("ordinal", 5.0)
+    assert cost.shape == (3, 3) and cost.dtype == np.float32
+    np.testing.assert_array_equal(cost, cost.T)
+    np.testing.assert_array_equal(np.diag(cost), 0.0)
+    assert cost[0, 1] == cost[1, 2] == 5.0 and cost[0, 2] == cost[0, 1] + cost[1, 2]
+    assert label_compatibility("potts", 5.0) == 5.0
+    assert CrfSettings().compat == "potts"  # the seed's CRF stays the default of an entry
+
+
+def one_pixel_band() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Probabilities of a low left half, a high right half and between them one column leaning medium."""
+    height, width, band = 24, 25, 12
+    probs = np.empty((3, height, width), dtype=np.float32)
+    probs[:, :, :band] = np.array([0.8, 0.15, 0.05])[:, None, None]
+    probs[:, :, band] = np.array([0.3, 0.4, 0.3])[:, None]
+    probs[:, :, band + 1 :] = np.array([0.05, 0.15, 0.8])[:, None, None]
+    return probs, np.zeros((5, height, width), dtype=np.float32), np.ones((height, width), dtype=bool)
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [{}, {"iterations": 5, "spatial_weight": 3.0, "compat_spatial": 3.0, "compat_bilateral": 10.0}],
+    ids=["v25", "v2"],
+)
+def test_the_ordinal_crf_keeps_a_one_pixel_medium_band_that_potts_removes(weights: dict) -> None:
+    probs, bands, valid = one_pixel_band()
+    unary = probs.argmax(axis=0)
+    assert (unary[:, 12] == 1).all()
+    potts = crf_tile(probs, bands, valid, CrfSettings(bilateral_sxy=8.0, compat="potts", **weights))
+    ordinal = crf_tile(probs, bands, valid, CrfSettings(bilateral_sxy=8.0, compat="ordinal", **weights))
+    assert not (potts == 1).any()  # Potts erases the band
+    np.testing.assert_array_equal(ordinal, unary)  # ordinal keeps it, and the halves as they were
 
 
 # -- tiles ---------------------------------------------------------------------------------------------------
@@ -138,6 +179,17 @@ def test_zero_compat_gives_the_argmax(iterations: int) -> None:
     settings = CrfSettings(iterations=iterations, compat_spatial=0.0, compat_bilateral=0.0)
     classes = crf_tile(probs, bands, np.ones((40, 50), dtype=bool), settings)
     np.testing.assert_array_equal(classes, probs.argmax(axis=0))
+
+
+@pytest.mark.parametrize("decision", [Decision("median"), Decision("thresholds", (0.3, 0.2))], ids=str)
+def test_zero_compat_gives_the_fitted_decision(decision: Decision) -> None:
+    rng = np.random.default_rng(2)
+    probs = rng.dirichlet([1.0, 1.0, 1.0], size=(40, 50)).transpose(2, 0, 1).astype(np.float32)
+    bands = rng.standard_normal((5, 40, 50)).astype(np.float32)
+    settings = CrfSettings(iterations=3, compat_spatial=0.0, compat_bilateral=0.0)
+    classes = crf_tile(probs, bands, np.ones((40, 50), dtype=bool), settings, decision)
+    np.testing.assert_array_equal(classes, decide(probs, decision))
+    assert (classes != decide(probs, "argmax")).mean() > 0.1  # the rules do differ here
 
 
 def test_without_the_bilateral_term_the_bands_do_not_matter() -> None:

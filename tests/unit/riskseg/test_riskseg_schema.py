@@ -48,8 +48,31 @@ def test_shipped_blocks_are_valid_and_build_the_settings(tier: str) -> None:
         ({"source": "s3"}, "expected one of ['synthetic', 'local', 'url']"),
         ({"tiles": {"tile_sise": 64}}, "unknown key(s) ['tile_sise']"),
         ({"synthetic": {"class1_fraction": 0.0}}, "key 'synthetic.class1_fraction'"),
+        ({"decision": {"rule": "mode"}}, "key 'decision.rule': expected one of ['auto', 'argmax', 'median', 'thr"),
+        ({"decision": {"min_class2_recall": 1.5}}, "key 'decision.min_class2_recall'"),
+        ({"crf": {"v25": {"compat": "linear"}}}, "key 'crf.v25.compat': expected one of ['potts', 'ordinal']"),
+        ({"variants": {"v25": {"weights_from": "v2", "seeds": [1]}}}, "missing required key: 'crf'"),
+        ({"variants": {"v25": {"crf": "v25", "seeds": [1]}}}, "key 'variants.v25': missing required key: 'arch'"),
+        (
+            {"variants": {"v25": {"arch": "attention_unet", "head": "ordinal", "crf": "v25", "seeds": [1]}}},
+            "key 'variants.v25.head': expected one of ['softmax', 'coral']",
+        ),
     ],
-    ids=["local-missing", "url-missing", "labels-missing", "empty-path", "bad-source", "typo", "no-class-1"],
+    ids=[
+        "local-missing",
+        "url-missing",
+        "labels-missing",
+        "empty-path",
+        "bad-source",
+        "typo",
+        "no-class-1",
+        "bad-rule",
+        "recall-above-1",
+        "bad-compat",
+        "no-crf",
+        "no-arch-nor-weights",
+        "bad-head",
+    ],
 )
 def test_a_config_pointing_at_nothing_is_one_line_naming_the_key(change: dict, expected: str) -> None:
     block = copy.deepcopy(yaml.safe_load((CONFIG_DIR / "test.yaml").read_text())["riskseg"])

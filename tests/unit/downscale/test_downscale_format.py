@@ -27,6 +27,8 @@ TINY = {
     "tail": 0.6,
     "predictability": 0.6,
     "persistence": 0.6,
+    "texture_beta": 3.3,
+    "texture_persistence": 0.3,
     "start_date": "2001-01-01",
     "south_lat_deg": 43.0,
     "west_lon_deg": 5.0,

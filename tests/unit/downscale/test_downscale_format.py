@@ -15,6 +15,7 @@ from atmo.downscale.describe import describe_fields
 from atmo.downscale.split import Split, time_split
 from atmo.errors import InputError
 from atmo.io.downscale import load_fields, read_fields, read_split, write_fields
+from atmo.metrics.spectra import rapsd, spectral_slope
 from atmo.synth.downscale import generate_fields
 
 TINY = {
@@ -125,6 +126,10 @@ def test_describe_uses_train_only_for_predictor_statistics(tiny) -> None:
     assert summary["predictor_stats_train"]["tcwv"]["mean"] == pytest.approx(float(train_tcwv.mean()))
     assert summary["test"]["max_mm"] == pytest.approx(float(tiny.precip_hr_mm[split.test].max()))
     assert summary["train"]["n_samples"] + summary["val"]["n_samples"] + summary["test"]["n_samples"] == 10
+    test = tiny.precip_hr_mm[split.test]
+    assert summary["test"]["wet_fraction"] == pytest.approx(float(np.mean(test >= 0.1)))
+    assert summary["test"]["rapsd_slope"] == pytest.approx(spectral_slope(*rapsd(test)))
+    assert summary["test"]["rapsd_slope"] < -1, "rain areas, not speckle: power falls with wavenumber"
 
 
 def _assert_one_line(err: pytest.ExceptionInfo[InputError], path: Path, *words: str) -> None:

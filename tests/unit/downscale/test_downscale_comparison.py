@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from atmo.downscale.comparison import CRPS, compared_entries, plan, plan_settings, resolve
 from atmo.errors import ConfigError
 from atmo.metrics.paired import BootstrapSettings
 from atmo.report.comparisons import Entry, compare
+from atmo.workflow_config import validate_workflow_config
+
+CONFIG_DIR = Path(__file__).resolve().parents[3] / "config"
 
 BLOCK = {
     "source": "synthetic",
@@ -139,3 +145,13 @@ def test_compared_with_the_shared_layer_the_headline_is_against_the_best_baselin
     }
     assert not any("oracle/generator" in (r["a"], r["b"]) for r in record["comparisons"])
     assert record["entries"]["oracle/generator"]["mean"] == pytest.approx(0.1 * base.mean())
+
+
+@pytest.mark.parametrize("block", ["baselines", "scoring"])
+def test_k_is_one_setting_a_second_k_for_one_ensemble_is_refused(block: str) -> None:
+    """Every compared ensemble (cVAE samples, bicubic + noise, RainFARM, the oracle) takes K from
+    downscale.sampling.k; a K anywhere else is an unknown key (the report also refuses files of mixed K)."""
+    config = yaml.safe_load((CONFIG_DIR / "test.yaml").read_text())
+    config["downscale"].setdefault(block, {})["k"] = 50
+    with pytest.raises(ConfigError, match=rf"'downscale\.{block}'.*'k'"):
+        validate_workflow_config(config, CONFIG_DIR)

@@ -38,8 +38,7 @@ What it aims for, and why:
 * **Wet fraction about 40 %** of the cell-days (>= 0.1 mm; ``dry_fraction = 0.58`` measures 0.40 at the
   default config, 0.40-0.45 over seeds 0-2, a test checks 0.35-0.45): daily accumulations,
   where rain-gauge wet-day frequencies in mid-latitudes are of the order of a third to a half of the
-  days; near the first version's 43 %, so the seed's intensity statistics stay comparable. A test
-  checks it.
+  days; near the first version's 43 %, so the seed's intensity statistics stay comparable.
 
 The coarse predictors are the ``factor x factor`` block means of the physical fields the rain was
 made from (total column water vapour, 850 hPa winds, CAPE, 500 hPa vertical velocity, orography), so

@@ -15,9 +15,14 @@ DOWNSCALE_SEEDS = {
 DOWNSCALE_VARIANT_PATTERN = "|".join(map(re.escape, DOWNSCALE_VARIANTS)) or "(?!)"
 DOWNSCALE_EPOCHS = list(config["downscale"]["sampling"]["epochs"])
 DOWNSCALE_MODES = list(config["downscale"]["sampling"]["modes"])
-DOWNSCALE_BASELINES = ["bicubic", "bicubic_noise"]
-# A baseline has one seed label: bicubic is deterministic, the noise draws use sampling.seed.
+DOWNSCALE_BASELINES = ["bicubic", "bicubic_noise", "rainfarm"]
+# A baseline has one seed label: bicubic is deterministic, the others' draws use sampling.seed.
 DOWNSCALE_BASELINE_SEED = str(config["downscale"]["sampling"]["seed"])
+# The synthetic generator's own ensemble (atmo.downscale.oracle): the floor; real data have none.
+DOWNSCALE_ORACLE = "oracle/generator"
+DOWNSCALE_ORACLES = (
+    [DOWNSCALE_ORACLE] if config["downscale"]["source"] == "synthetic" else []
+)
 
 
 def _check_downscale_entries():
@@ -104,21 +109,18 @@ def downscale_variant_spec(wildcards):
 
 
 def downscale_baseline_k(wildcards):
-    """Members of a baseline: K for the stochastic one (same K as the models), 1 for bicubic."""
-    return (
-        config["downscale"]["sampling"]["k"]
-        if wildcards.method == "bicubic_noise"
-        else 1
-    )
+    """Members of a baseline: K for the stochastic ones (``sampling.k``, the K of every ensemble), 1 for bicubic."""
+    return config["downscale"]["sampling"]["k"] if wildcards.method != "bicubic" else 1
 
 
 def downscale_products(pattern):
     """Every scored file by product and seed: ``{product: {seed: pattern.format(run=run)}}``.
 
-    Products are the report's names (``<variant>/epoch<E>_<mode>``, ``baseline/<method>``); a run is
-    the path stem (``<variant>/seed<S>/epoch<E>_<mode>``, ``baseline/<method>``). Each (variant,
-    seed) is sampled at every configured epoch in every mode, plus its posterior mean at the last
-    epoch (the deterministic reference); the baselines have one seed label.
+    Products are the report's names (``<variant>/epoch<E>_<mode>``, ``baseline/<method>``,
+    ``oracle/generator``); a run is the path stem (``<variant>/seed<S>/epoch<E>_<mode>``, else the
+    name). Each (variant, seed) is sampled at every configured epoch in every mode, plus its posterior
+    mean at the last epoch (the deterministic reference); the baselines and the oracle (synthetic
+    source only) have one seed label.
     """
     products = {}
     for variant, seeds in DOWNSCALE_SEEDS.items():
@@ -133,10 +135,10 @@ def downscale_products(pattern):
                 )
                 for seed in seeds
             }
-    for method in DOWNSCALE_BASELINES:
-        products[f"baseline/{method}"] = {
-            DOWNSCALE_BASELINE_SEED: pattern.format(run=f"baseline/{method}")
-        }
+    for name in [f"baseline/{method}" for method in DOWNSCALE_BASELINES]:
+        products[name] = {DOWNSCALE_BASELINE_SEED: pattern.format(run=name)}
+    for name in DOWNSCALE_ORACLES:
+        products[name] = {DOWNSCALE_BASELINE_SEED: pattern.format(run=name)}
     return products
 
 
@@ -179,6 +181,30 @@ def downscale_unit_stats():
     return {product: files[product] for product in downscale_comparison_kinds()}
 
 
+def downscale_write_up_stats():
+    """``{product: {seed: unit statistics file}}`` of the products of the write-up pairs."""
+    from atmo.downscale.write_up import pair_products
+
+    files = downscale_products(f"{DOWNSCALE}/scores/{{run}}.units.csv")
+    pairs = pair_products(downscale_comparison_settings())
+    return {product: files[product] for pair in pairs for product in pair}
+
+
+def downscale_write_up_files(wildcards):
+    """The unit statistics files of :func:`downscale_write_up_stats`, flat (the rule's input)."""
+    return sorted(
+        {
+            path
+            for by_seed in downscale_write_up_stats().values()
+            for path in by_seed.values()
+        }
+    )
+
+
 def downscale_targets(wildcards):
     """Final outputs of the downscale module: the fields statistics, the tables and figures."""
-    return [f"{DOWNSCALE}/fields.json", *rules.downscale_report.output]
+    return [
+        f"{DOWNSCALE}/fields.json",
+        *rules.downscale_report.output,
+        *rules.downscale_write_up.output,
+    ]

@@ -1,10 +1,12 @@
 """Downscale models: one cVAE training job per (variant, seed), one sampling job per (variant, seed, epoch, mode).
 
 fields.h5 -> downscale_train{variant}{seed} (GPU; model.pt + the sampled epochs' checkpoints) ->
-downscale_sample{variant}{seed}{epoch}{mode} (K samples per test case; GPU) and
-downscale_baseline{method} (bicubic, bicubic + residual noise) -> downscale_score{run} (one JSON
-per samples file, and its per-day unit statistics) -> comparisons (rules/comparisons.smk: paired
-intervals over test days) -> downscale_report (the seed's table, the CRPS/FSS/RAPSD table, figures).
+downscale_sample{variant}{seed}{epoch}{mode} (K samples per test case; GPU),
+downscale_baseline{method} (bicubic, bicubic + residual noise, RainFARM) and, for synthetic data,
+downscale_oracle (the generator's own ensemble) -> downscale_score{run} (one JSON per samples file,
+and its per-day unit statistics) -> comparisons (rules/comparisons.smk: paired intervals over test
+days) -> downscale_report (the seed's table, the CRPS/FSS/RAPSD table, figures); the write-up pairs
+on maximum, diversity and CRPS -> downscale_write_up. Every ensemble has K = sampling.k members.
 """
 
 
@@ -79,7 +81,7 @@ rule downscale_baseline:
     benchmark:
         f"{BENCHMARKS}/downscale/downscale_baseline/{{method}}.tsv"
     wildcard_constraints:
-        method="bicubic|bicubic_noise",
+        method="|".join(DOWNSCALE_BASELINES),
     conda:
         "../envs/data.yaml"
     resources:
@@ -91,6 +93,29 @@ rule downscale_baseline:
         seed=config_section("downscale", "sampling", "seed"),
     script:
         "../workflow_scripts/downscale_baseline.py"
+
+
+rule downscale_oracle:
+    input:
+        fields=DOWNSCALE_FIELDS,
+    output:
+        samples=f"{DOWNSCALE}/samples/{DOWNSCALE_ORACLE}.h5",
+    log:
+        f"{LOGS}/downscale/downscale_oracle.log",
+    benchmark:
+        f"{BENCHMARKS}/downscale/downscale_oracle.tsv"
+    conda:
+        "../envs/data.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        synthetic=config_section("downscale", "synthetic"),
+        data_seed=config_section("downscale", "seed"),
+        k=config_section("downscale", "sampling", "k"),
+        seed=config_section("downscale", "sampling", "seed"),
+    script:
+        "../workflow_scripts/downscale_oracle.py"
 
 
 rule downscale_score:
@@ -188,3 +213,31 @@ rule downscale_report:
         variants=config_section("downscale", "variants"),
     script:
         "../workflow_scripts/downscale_report.py"
+
+
+rule downscale_write_up:
+    input:
+        downscale_write_up_files,
+    output:
+        json=f"{DOWNSCALE}/write_up.json",
+        markdown=report(
+            f"{DOWNSCALE}/write_up.md",
+            caption="../report/downscale/write_up.rst",
+            category="downscale",
+            subcategory="table",
+        ),
+    log:
+        f"{LOGS}/downscale/downscale_write_up.log",
+    benchmark:
+        f"{BENCHMARKS}/downscale/downscale_write_up.tsv"
+    conda:
+        "../envs/data.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        unit_stats=downscale_write_up_stats(),
+        settings=downscale_comparison_settings(),
+        bootstrap=config_section("downscale", "bootstrap"),
+    script:
+        "../workflow_scripts/downscale_write_up.py"

@@ -34,6 +34,8 @@ TINY_SYNTHETIC = {
     "tail": 0.6,
     "predictability": 0.6,
     "persistence": 0.6,
+    "texture_beta": 3.3,
+    "texture_persistence": 0.3,
     "start_date": "2001-01-01",
     "south_lat_deg": 43.0,
     "west_lon_deg": 5.0,

@@ -1,4 +1,6 @@
-"""downscale_baseline: bicubic, or bicubic + training-residual noise with K members (wildcard `method`)."""
+"""downscale_baseline: bicubic, bicubic + training-residual noise or RainFARM with K members (wildcard `method`)."""
+
+from dataclasses import asdict
 
 from atmo.config_blocks import build_block
 from atmo.downscale.baselines import BaselineSettings, write_baseline
@@ -12,7 +14,5 @@ write_baseline(
     out_path=snakemake.output.samples,
     k=snakemake.params.k,
     seed=snakemake.params.seed,
-    mass_consistent=settings.mass_consistent,
-    n_bins=settings.n_bins,
-    max_residuals_per_bin=settings.max_residuals_per_bin,
+    **asdict(settings),
 )

@@ -1,4 +1,4 @@
-"""Reference downscalers a cVAE must beat: bicubic interpolation, deterministic and with noise.
+"""Reference downscalers a cVAE must beat: bicubic interpolation, deterministic and with noise, and RainFARM.
 
 - ``bicubic`` (K = 1): the coarse precipitation ``precip_lr_mm`` interpolated bicubically to the
   fine grid (``torch.nn.functional.interpolate(mode="bicubic", align_corners=False)``, cell centres
@@ -16,6 +16,9 @@
   distribution per intensity therefore matches the training truth's (up to the clip at 0, which
   makes it slightly wet-biased); its noise is white, so it has too much small-scale power in the
   spectrum and is not mass-consistent — a reference for calibration, not for texture.
+- ``rainfarm`` (K members): RainFARM stochastic downscaling (:mod:`atmo.downscale.rainfarm`), the
+  field's standard untrained downscaler: a log-normal small-scale field with the coarse field's own
+  power-law slope, renormalised so every member keeps each coarse cell's amount.
 
 The posterior-mean reference, ``decode(mu)``, comes from a model:
 :func:`atmo.downscale.sampling.sample_checkpoint` with ``mode="posterior_mean"``. All of them write
@@ -35,12 +38,15 @@ import torch.nn.functional as F
 
 from atmo.config_blocks import check
 from atmo.downscale.coarsen import coarsen
+from atmo.downscale.rainfarm import KERNELS, rainfarm_members
 from atmo.downscale.samples import samples_writer
 from atmo.io.downscale import read_fields, read_split
 
 log = logging.getLogger(__name__)
 
-BASELINES = ("bicubic", "bicubic_noise")
+BASELINES = ("bicubic", "bicubic_noise", "rainfarm")
+#: The baselines with K members (``downscale.sampling.k``, the K of every ensemble).
+ENSEMBLE_BASELINES = ("bicubic_noise", "rainfarm")
 # Test cases interpolated (and given noise) at a time, bounding the memory of K members in float64.
 _CASES_PER_WRITE = 16
 
@@ -54,6 +60,8 @@ class BaselineSettings:
     mass_consistent: bool = True
     n_bins: int = 10
     max_residuals_per_bin: int = 100_000
+    rainfarm_alpha: float | None = None
+    rainfarm_kernel: str | None = "gaussian"
 
     def __post_init__(self) -> None:
         check(
@@ -61,6 +69,8 @@ class BaselineSettings:
             [
                 ("n_bins", self.n_bins >= 1, "expected >= 1"),
                 ("max_residuals_per_bin", self.max_residuals_per_bin >= 1, "expected >= 1"),
+                ("rainfarm_alpha", self.rainfarm_alpha is None or self.rainfarm_alpha > 0, "expected null or > 0"),
+                ("rainfarm_kernel", self.rainfarm_kernel in (None, *KERNELS), f"expected null or one of {KERNELS}"),
             ],
         )
 
@@ -143,16 +153,19 @@ def write_baseline(
     mass_consistent: bool = True,
     n_bins: int = 10,
     max_residuals_per_bin: int = 100_000,
+    rainfarm_alpha: float | None = None,
+    rainfarm_kernel: str | None = "gaussian",
 ) -> None:
     """Write baseline ``method`` (one of :data:`BASELINES`) on the test split of ``fields`` to ``out_path``.
 
     ``bicubic`` writes K = 1 whatever ``k``; ``bicubic_noise`` writes ``k`` members (>= 2), its noise
-    fitted on the training split only and drawn from ``numpy.random.default_rng(seed)``.
+    fitted on the training split only and drawn from ``numpy.random.default_rng(seed)``; ``rainfarm``
+    writes ``k`` members, each seeded from ``(seed, test case, member)``.
     """
     if method not in BASELINES:
         raise ValueError(f"unknown downscale baseline {method!r}; known: {list(BASELINES)}")
-    if method == "bicubic_noise" and k < 2:
-        raise ValueError(f"bicubic_noise needs k >= 2 members, got {k}")
+    if method in ENSEMBLE_BASELINES and k < 2:
+        raise ValueError(f"{method} needs k >= 2 members, got {k}")
     where = os.fspath(fields)
     data, split = read_fields(where), read_split(where)
     test = split.test
@@ -161,7 +174,7 @@ def write_baseline(
     if method == "bicubic_noise":
         base_train = bicubic_mm(data.precip_lr_mm[split.train], data.factor, mass_consistent)
         noise = ResidualNoise.fit(base_train, data.precip_hr_mm[split.train], n_bins, max_residuals_per_bin, rng)
-    n_members = 1 if noise is None else k
+    n_members = 1 if method == "bicubic" else k
     attrs = {
         "method": method,
         "variant": method,
@@ -185,7 +198,18 @@ def write_baseline(
     ) as writer:
         for start in range(0, len(test), _CASES_PER_WRITE):
             rows = test[start : start + _CASES_PER_WRITE]
-            base = bicubic_mm(data.precip_lr_mm[rows], data.factor, mass_consistent)
-            members = base[:, None] if noise is None else noise.sample(base, k, rng)
+            coarse = data.precip_lr_mm[rows]
+            if method == "rainfarm":
+                members = np.stack(
+                    [
+                        rainfarm_members(
+                            c, data.factor, k, seed=seed, case=int(i), alpha=rainfarm_alpha, kernel=rainfarm_kernel
+                        )
+                        for c, i in zip(coarse, rows, strict=True)
+                    ]
+                )
+            else:
+                base = bicubic_mm(coarse, data.factor, mass_consistent)
+                members = base[:, None] if noise is None else noise.sample(base, k, rng)
             writer.write(members, data.precip_hr_mm[rows], data.precip_lr_mm[rows])
     log.info("wrote %s baseline (%d member(s)) of %d test cases to %s", method, n_members, len(test), out_path)

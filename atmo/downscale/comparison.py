@@ -6,11 +6,15 @@ names it: the ``mode`` (``prior``, the downscaling from the coarse input alone, 
 asks about) at the checkpoint ``epoch`` (``last``: the largest sampled epoch). Then:
 
 - every variant's compared product is an entry of kind ``model``, compared with the best baseline
-  (bicubic or bicubic + training-residual noise, whichever has the lower seed-mean CRPS);
-- the **headline** is the write-up's main variant (``headline``) against that baseline;
+  (bicubic, bicubic + training-residual noise or RainFARM, whichever has the lower seed-mean CRPS);
+- the **headline** is the write-up's main variant (``headline``, fixed in the config: the "best
+  cVAE" is named before any test day is scored, never picked on them) against that baseline, and
+  against each other baseline too (write-up pairs);
 - the **write-up pairs** are the decoder options against each other (``pairs``; by default the
   headline against every other variant), and the headline's prior against its posterior product
   (entry kind ``ablation``: it encodes the truth into z, so it is never compared with a baseline);
+- the synthetic source's **oracle** (:mod:`atmo.downscale.oracle`) is an entry of kind ``oracle``:
+  its mean is shown, it is never compared;
 - the metric is the per-pixel CRPS re-formed from each test day's CRPS sum and pixel count
   (:func:`atmo.downscale.scoring.day_statistics`), and the units are the test days in time order,
   resampled in circular moving blocks of ``downscale.bootstrap.block_length`` days (neighbouring
@@ -34,7 +38,9 @@ from atmo.metrics.pooled import ratio
 from atmo.report.comparisons import Plan
 
 #: The baselines every variant is compared with (rule downscale_baseline's methods).
-BASELINE_PRODUCTS: tuple[str, ...] = ("baseline/bicubic", "baseline/bicubic_noise")
+BASELINE_PRODUCTS: tuple[str, ...] = ("baseline/bicubic", "baseline/bicubic_noise", "baseline/rainfarm")
+#: The synthetic generator's own ensemble (rule downscale_oracle): the floor, never compared.
+ORACLE_PRODUCT = "oracle/generator"
 #: The statistics of one test day (columns of the unit statistics file) and the metric they re-form.
 CRPS = ratio("crps_mm", "CRPS (mm)", "crps_sum_mm", "n_pixels", higher_is_better=False)
 UNIT_NAME = "test days"
@@ -89,6 +95,7 @@ def plan_settings(block: Mapping[str, Any]) -> dict[str, Any]:
         "epochs": list(block["sampling"]["epochs"]),
         "modes": list(block["sampling"]["modes"]),
         "comparison": dict(block.get("comparison") or {}),
+        "oracle": block["source"] == "synthetic",
     }
 
 
@@ -110,25 +117,31 @@ def resolve(settings: Mapping[str, Any]) -> Resolved:
 
 def compared_entries(settings: Mapping[str, Any]) -> dict[str, str]:
     """Every compared product -> its kind: each variant's product (``model``), the headline's other mode
-    (``ablation``: compared with its prior only) and the baselines (``baseline``)."""
+    (``ablation``: compared with its prior only), the baselines (``baseline``) and, for synthetic data,
+    the oracle (``oracle``)."""
     resolved = resolve(settings)
     kinds = {resolved.product(variant): "model" for variant in settings["variants"]}
     if resolved.other_mode is not None:
         kinds[resolved.product(resolved.headline, resolved.other_mode)] = "ablation"
     kinds.update(dict.fromkeys(BASELINE_PRODUCTS, "baseline"))
+    if settings.get("oracle"):
+        kinds[ORACLE_PRODUCT] = "oracle"
     return kinds
 
 
 def plan(settings: Mapping[str, Any], bootstrap: BootstrapSettings) -> Plan:
-    """The downscale comparisons: CRPS over test days in moving blocks, the headline and the write-up's pairs."""
+    """The downscale comparisons: CRPS over test days in moving blocks, the headline (also against every
+    baseline) and the write-up's pairs."""
     resolved = resolve(settings)
-    write_up: list[tuple[str, str]] = [(resolved.product(a), resolved.product(b)) for a, b in resolved.pairs]
+    headline = resolved.product(resolved.headline)
+    write_up: list[tuple[str, str]] = [(headline, baseline) for baseline in BASELINE_PRODUCTS]
+    write_up += [(resolved.product(a), resolved.product(b)) for a, b in resolved.pairs]
     if resolved.other_mode is not None:
         write_up.append((resolved.product(resolved.headline), resolved.product(resolved.headline, resolved.other_mode)))
     return Plan(
         metric=CRPS,
         resampling=Resampling("moving_block", bootstrap),
         unit_name=UNIT_NAME,
-        headline=resolved.product(resolved.headline),
+        headline=headline,
         write_up=tuple(write_up),
     )

@@ -11,12 +11,14 @@ Product names (the keys of ``scores`` and ``samples``), parsed by :func:`parse_p
 
 - ``<variant>/epoch<E>_prior`` and ``<variant>/epoch<E>_posterior``: K samples of checkpoint epoch E;
 - ``<variant>/epoch<E>_posterior_mean``: ``decode(mu)``, deterministic;
-- ``baseline/bicubic`` (deterministic) and ``baseline/bicubic_noise`` (K members).
+- ``baseline/bicubic`` (deterministic), ``baseline/bicubic_noise`` and ``baseline/rainfarm`` (K members);
+- ``oracle/generator``: K draws from the synthetic generator's own conditional distribution (the floor).
 
 Roles (row kinds, in table order): ``model`` is the prior mode, the actual downscaling from the
 coarse input alone; ``reference`` is the posterior mode and the posterior mean, which encode the
 *truth* into z (the seed's reconstruction mode) — an upper reference, not a downscaler; ``baseline``
-is the bicubic pair. No row is picked as "best" here: which product of each variant is compared,
+is the bicubic pair and RainFARM; ``oracle`` (last) is the synthetic generator's own ensemble, shown and
+never compared. No row is picked as "best" here: which product of each variant is compared,
 and with what, is fixed in the config (``downscale.comparison``), and every "beats" / "loses" comes
 from the comparisons' intervals.
 
@@ -80,14 +82,16 @@ from atmo.report.comparisons import interval_columns, mean_sd_column, read_compa
 PathLike = str | os.PathLike[str]
 
 #: Row kinds of the scores table, in table order (module docstring).
-KINDS: tuple[str, ...] = ("model", "reference", "baseline")
+KINDS: tuple[str, ...] = ("model", "reference", "baseline", "oracle")
 #: Row kinds of the seed table: prior rows, posterior rows, then the test truth.
 SEED_KINDS: tuple[str, ...] = ("model", "reference", "truth")
 #: The stochastic sampling modes the seed table lists.
 SAMPLED_MODES: tuple[str, ...] = ("prior", "posterior")
 BASELINE_GROUP = "baseline"
+#: The oracle's product name (:data:`atmo.downscale.comparison.ORACLE_PRODUCT`) and its mode attribute.
+ORACLE_NAME, ORACLE_MODE = "oracle/generator", "oracle"
 #: Line style per kind in the RAPSD figure (the shared styles know no ``reference``).
-STYLES: Mapping[str, str] = {"model": "-", "reference": "-.", "baseline": "--"}
+STYLES: Mapping[str, str] = {"model": "-", "reference": "-.", "baseline": "--", "oracle": ":"}
 NAME_COLUMN = "product"
 
 _MODEL_NAME = re.compile(r"(?P<variant>[a-z][a-z0-9_]*)/epoch(?P<epoch>[0-9]+)_(?P<mode>[a-z_]+)")
@@ -95,7 +99,7 @@ _SCORE_KEYS = ("method", "variant", "epoch", "mode", "k", "n_cases", "crps_mm", 
 _METRICS_KEYS = ("latent_active_units_kl", "latent_active_units_burda")
 _NOT_APPLICABLE = "-"
 # Bar colour per kind in the rank figure: prior (model), posterior (reference), baseline.
-_KIND_COLOURS = {"model": "C0", "reference": "C1", "baseline": "C7"}
+_KIND_COLOURS = {"model": "C0", "reference": "C1", "baseline": "C7", "oracle": "C2"}
 _NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
 # Bins of the exceedance curves: log-spaced from the dry threshold to the largest value drawn.
 _N_DISTRIBUTION_BINS = 400
@@ -128,9 +132,10 @@ class Product:
 
     @property
     def kind(self) -> str:
-        """``model`` (prior), ``reference`` (posterior, posterior mean) or ``baseline`` (module docstring)."""
+        """``model`` (prior), ``reference`` (posterior, posterior mean), ``baseline`` or ``oracle`` (module
+        docstring)."""
         if self.variant is None:
-            return "baseline"
+            return "oracle" if self.mode == ORACLE_MODE else "baseline"
         return "model" if self.mode == "prior" else "reference"
 
 
@@ -142,9 +147,11 @@ def parse_product(name: str) -> Product:
     group, _, method = name.partition("/")
     if group == BASELINE_GROUP and method in BASELINES:
         return Product(name, method)
+    if name == ORACLE_NAME:
+        return Product(name, ORACLE_MODE)
     match = _MODEL_NAME.fullmatch(name)
     if match is None or match["mode"] not in MODES:
-        baselines = [f"{BASELINE_GROUP}/{b}" for b in BASELINES]
+        baselines = [*(f"{BASELINE_GROUP}/{b}" for b in BASELINES), ORACLE_NAME]
         raise ValueError(
             f"product name {name!r} is neither '<variant>/epoch<E>_<mode>' with mode one of {list(MODES)} "
             f"nor one of {baselines}"
@@ -205,6 +212,17 @@ def _check_same_truth(products: Mapping[str, Mapping[str, Any]], paths: Mapping[
                 f"was scored on other test cases than {first!r} (n_cases {scores['n_cases']} vs "
                 f"{reference['n_cases']}, truth max {scores['truth_max_mm']} vs {reference['truth_max_mm']} mm)",
             )
+
+
+def _check_same_k(products: Mapping[str, Mapping[str, Any]], paths: Mapping[str, PathLike]) -> None:
+    """Every ensemble (not deterministic) has the same K: CRPS, rank histograms and spread depend on K."""
+    sizes = {name: scores["k"] for name, scores in products.items() if not scores.get("deterministic")}
+    if len(set(sizes.values())) > 1:
+        first = next(iter(sizes))
+        odd = next(name for name, k in sizes.items() if k != sizes[first])
+        raise InputError(
+            paths[odd], f"has K = {sizes[odd]} members, {first!r} has {sizes[first]}: every ensemble needs the same K"
+        )
 
 
 # -- variants -------------------------------------------------------------------------------------
@@ -277,9 +295,10 @@ def variant_facts(name: str, spec: Mapping[str, Any], runs: Sequence[Mapping[str
 
 
 def _sort_key(product: Product, variant_order: Sequence[str] = ()) -> tuple:
-    """Variants in config order (then by name), epochs ascending, modes in :data:`MODES` order, baselines last."""
+    """Variants in config order (then by name), epochs ascending, modes in :data:`MODES` order, then the
+    baselines and the oracle last."""
     if product.variant is None:
-        return (1, 0, "", 0, BASELINES.index(product.mode))
+        return (1, 0, "", 0, BASELINES.index(product.mode) if product.mode in BASELINES else len(BASELINES))
     position = variant_order.index(product.variant) if product.variant in variant_order else len(variant_order)
     return (0, position, product.variant, product.epoch, MODES.index(product.mode))
 
@@ -528,8 +547,10 @@ def scores_markdown(
         comparison_note(record),
         f"Held-out test days only (N = {int(first['n_cases'])}); ensembles have K = {k} "
         "members. kind: model = prior mode (downscaling from the coarse input alone); reference = posterior mode "
-        "and posterior mean (z encodes the truth); baseline = bicubic (deterministic) and bicubic + training-"
-        "residual noise. Values below the dry threshold are 0 in samples and truth.",
+        "and posterior mean (z encodes the truth); baseline = bicubic (deterministic), bicubic + training-"
+        "residual noise and RainFARM; oracle = K draws from the synthetic generator's own conditional distribution "
+        "given the coarse field (the floor: shown, never compared). Values below the dry threshold are 0 in samples "
+        "and truth.",
         "Every score is the mean over the product's training seeds (seeds: how many), the per-pixel CRPS as mean ± sd "
         "(sd over seeds); scores.csv has one row per seed. The interval column: the compared product's CRPS minus "
         "its opponent's (the best baseline), with the 95 % paired bootstrap interval over test days and seeds; "
@@ -763,6 +784,7 @@ def write_report(
             _check_product(product, values, scores[name][seed])
             flat[f"{name} (seed {seed})"], where[f"{name} (seed {seed})"] = values, scores[name][seed]
     _check_same_truth(flat, where)
+    _check_same_k(flat, where)
     used = list(dict.fromkeys(p.variant for p in products.values() if p.variant is not None))
     unknown = sorted(set(used) - set(variants) | set(used) - set(metrics))
     if unknown:
@@ -821,7 +843,7 @@ def _figures(
         if not np.array_equal(index, indices[first]):
             raise InputError(samples[name], f"holds other test cases than the samples of {first!r}")
     floor = dry_mm if dry_mm > 0 else _FLOOR_MM
-    baselines = [row for row in rows if row.kind == "baseline"]
+    baselines = [row for row in rows if row.kind in ("baseline", "oracle")]
     by_name = {row.name: row for row in rows}
     variants = [v for v in order if v in epochs]
 

@@ -24,9 +24,10 @@ Undefined scores are ``None`` (JSON null):
   mm (a percentile that falls on dry pixels is no extreme)
 
 :func:`day_statistics` gives the same file's additive statistics per test day (the units of the
-paired bootstrap, :mod:`atmo.downscale.comparison`): the sum of the per-pixel CRPS and the pixel
-count, from which the pooled ``crps_mm`` is re-formed exactly, and the sum of the absolute error of
-the ensemble mean.
+paired bootstrap, :mod:`atmo.downscale.comparison` and :mod:`atmo.downscale.write_up`): the sum of
+the per-pixel CRPS and the pixel count, from which the pooled ``crps_mm`` is re-formed exactly, the
+sum of the absolute error of the ensemble mean, the day's largest value (members and truth) and the
+sum of the across-member standard deviations (the seed's diversity, per day).
 
 A deterministic file (``bicubic``, ``posterior_mean``: K = 1 by method) gets the scores that exist
 for one field — its CRPS is its MAE — and ``None`` for the ensemble-only ones. A sampled file with
@@ -222,30 +223,38 @@ def day_label(time_s: int) -> str:
 def day_statistics(
     samples_path: str | os.PathLike[str], settings: ScoringSettings | Mapping[str, Any] | None = None
 ) -> pd.DataFrame:
-    """Per test case (day), in the file's (time) order: ``unit``, ``crps_sum_mm``, ``n_pixels``, ``abs_error_sum_mm``.
+    """Per test case (day), in the file's (time) order: ``unit``, ``crps_sum_mm``, ``n_pixels``,
+    ``abs_error_sum_mm``, ``n_cases``, ``samples_max_mm``, ``truth_max_mm``, ``diversity_sum_mm``.
 
     ``crps_sum_mm`` sums the per-pixel CRPS with the estimator :func:`score_samples` uses, after the
     same dry threshold, so ``sum(crps_sum_mm) / sum(n_pixels)`` is its ``crps_mm``;
-    ``abs_error_sum_mm`` sums ``|mean over members - truth|`` (a deterministic file: its MAE's sum).
+    ``abs_error_sum_mm`` sums ``|mean over members - truth|`` (a deterministic file: its MAE's sum);
+    ``n_cases`` is 1, so ``sum(samples_max_mm) / sum(n_cases)`` is the mean over days of the day's
+    largest value over every member and pixel (``truth_max_mm``: the truth's); ``diversity_sum_mm`` sums
+    each pixel's across-member standard deviation (ddof 1; 0 for one member), so over ``n_pixels`` it
+    is :func:`score_samples`'s ``diversity_mm`` on those days.
     """
     cfg = build_block(ScoringSettings, settings, ScoringSettings.WHERE)
     header = read_header(samples_path)
     fair = cfg.fair_crps and header.k >= 2
-    crps, error, pixels = [], [], []
+    columns: dict[str, list[np.ndarray]] = {
+        key: [] for key in ("crps_sum_mm", "n_pixels", "abs_error_sum_mm", "samples_max_mm", "truth_max_mm")
+    }
+    columns["diversity_sum_mm"] = []
     for truth_batch, samples_batch in iter_batches(samples_path, cfg.batch_size):
         y = _dry(truth_batch, cfg.dry_threshold_mm)
         x = _dry(samples_batch, cfg.dry_threshold_mm)
-        crps.append(pooled_crps(y, x, 1, fair=fair).sum(axis=(1, 2), dtype=np.float64))
-        error.append(np.abs(x.mean(axis=1) - y).sum(axis=(1, 2), dtype=np.float64))
-        pixels.append(np.full(len(y), y[0].size, dtype=np.int64))
-    return pd.DataFrame(
-        {
-            "unit": [day_label(t) for t in read_times(samples_path)],
-            "crps_sum_mm": np.concatenate(crps),
-            "n_pixels": np.concatenate(pixels),
-            "abs_error_sum_mm": np.concatenate(error),
-        }
-    )
+        columns["crps_sum_mm"].append(pooled_crps(y, x, 1, fair=fair).sum(axis=(1, 2), dtype=np.float64))
+        columns["n_pixels"].append(np.full(len(y), y[0].size, dtype=np.int64))
+        columns["abs_error_sum_mm"].append(np.abs(x.mean(axis=1) - y).sum(axis=(1, 2), dtype=np.float64))
+        columns["samples_max_mm"].append(x.max(axis=(1, 2, 3)))
+        columns["truth_max_mm"].append(y.max(axis=(1, 2)))
+        spread = x.std(axis=1, ddof=1) if header.k >= 2 else np.zeros_like(y)
+        columns["diversity_sum_mm"].append(spread.sum(axis=(1, 2), dtype=np.float64))
+    frame = pd.DataFrame({key: np.concatenate(parts) for key, parts in columns.items()})
+    frame.insert(0, "unit", [day_label(t) for t in read_times(samples_path)])
+    frame.insert(4, "n_cases", 1)
+    return frame
 
 
 def _ensemble_scores(ranks: RankHistogramAccumulator | None, spread: SpreadSkillAccumulator | None) -> dict:

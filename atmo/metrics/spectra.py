@@ -103,3 +103,25 @@ def log_spectral_distance(psd_a: ArrayLike, psd_b: ArrayLike) -> float:
     if not (np.isfinite(a).all() and np.isfinite(b).all() and (a > 0).all() and (b > 0).all()):
         raise ValueError("spectra must be finite and positive at every wavenumber (log of zero power)")
     return float(np.sqrt(np.mean(np.square(10.0 * np.log10(a / b)))))
+
+
+def spectral_slope(
+    wavenumber: ArrayLike, power: ArrayLike, min_wavelength_px: float = 4.0, max_wavelength_px: float = 32.0
+) -> float:
+    """Least-squares slope of ``log power`` against ``log wavenumber`` over wavelengths in ``[min, max]`` pixels.
+
+    The slope of a power law ``P ~ k^slope`` (about -2.5 to -3.5 for radar rain-rate fields). The default
+    range leaves out the largest scales (a few rings, dominated by the domain) and the two- to
+    four-pixel scales where grid effects (thresholds, aliasing) flatten the spectrum. ``ValueError`` when
+    fewer than three rings with positive power fall in the range.
+    """
+    k = np.asarray(wavenumber, dtype=np.float64)
+    p = np.asarray(power, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        wavelength = 1.0 / k
+    keep = (wavelength >= min_wavelength_px) & (wavelength <= max_wavelength_px) & (p > 0)
+    if keep.sum() < 3:
+        raise ValueError(
+            f"fewer than 3 rings with positive power between wavelengths {min_wavelength_px} and {max_wavelength_px} px"
+        )
+    return float(np.polyfit(np.log(k[keep]), np.log(p[keep]), 1)[0])

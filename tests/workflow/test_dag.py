@@ -114,8 +114,13 @@ def expected_jobs(config: dict, workflow_dir: Path) -> list[Job]:
                     ("downscale_sample", {"variant": variant, "seed": seed, "epoch": e, "mode": m}) for e, m in samples
                 ]
                 runs += [f"{variant}/seed{seed}/epoch{e}_{m}" for e, m in samples]
-        jobs += [("downscale_baseline", {"method": method}) for method in ("bicubic", "bicubic_noise")]
-        runs += ["baseline/bicubic", "baseline/bicubic_noise"]
+        jobs.append(("downscale_write_up", {}))
+        methods = ("bicubic", "bicubic_noise", "rainfarm")
+        jobs += [("downscale_baseline", {"method": method}) for method in methods]
+        runs += [f"baseline/{method}" for method in methods]
+        if config["downscale"]["source"] == "synthetic":
+            jobs.append(("downscale_oracle", {}))
+            runs.append("oracle/generator")
         jobs += [("downscale_score", {"run": run}) for run in runs]
         if config["downscale"]["source"] == "url":
             manifest = read_manifest(workflow_dir / config["downscale"]["url"]["manifest"])

@@ -51,8 +51,34 @@ def test_every_variant_seed_epoch_and_mode_is_sampled_with_the_same_k_and_scored
                     assert days["crps_sum_mm"].sum() / days["n_pixels"].sum() == pytest.approx(scores["crps_mm"])
         if len(weights) == 2:
             assert any(not torch.equal(weights[0][key], weights[1][key]) for key in weights[0]), "seeds differ"
-    noise = json.loads((downscale / "scores/baseline/bicubic_noise.json").read_text())
-    assert noise["k"] == k and len(noise["rank_histogram"]) == k + 1
+    for run in ("baseline/bicubic_noise", "baseline/rainfarm", "oracle/generator"):  # every ensemble has K members
+        scores = json.loads((downscale / f"scores/{run}.json").read_text())
+        assert scores["k"] == k and len(scores["rank_histogram"]) == k + 1, run
+    with h5py.File(downscale / "samples/baseline/rainfarm.h5") as f:  # RainFARM keeps each coarse cell's mass
+        factor = int(f.attrs["factor"])
+        fine, coarse = f["samples"][()].astype(np.float64), f["coarse"][()]
+    n, k_, h, w = fine.shape
+    means = fine.reshape(n, k_, h // factor, factor, w // factor, factor).mean(axis=(3, 5))
+    np.testing.assert_allclose(means, np.repeat(coarse[:, None], k, axis=1), rtol=1e-4, atol=1e-4)
+
+
+def test_the_write_up_compares_its_pairs_on_maximum_diversity_and_crps(test_run: Path) -> None:
+    downscale = test_run / "results/downscale"
+    epoch = load_config(test_run)["downscale"]["sampling"]["epochs"][-1]
+    record = json.loads((downscale / "write_up.json").read_text())
+    assert record["pairs"] == [[f"v3/epoch{epoch}_prior", f"v1/epoch{epoch}_prior"]]
+    assert set(record["metrics"]) == {"max_mm", "diversity_mm", "crps_mm"}
+    for name, key in (("max_mm", "samples_max_mm"), ("diversity_mm", "diversity_sum_mm")):
+        (result,) = record["metrics"][name]["comparisons"]
+        assert result["n_seeds_a"] == 2 and result["n_units"] > 0 and result["role"] == "write-up", name
+        days = pd.read_csv(downscale / f"scores/v3/seed0/epoch{epoch}_prior.units.csv")
+        per_seed = record["metrics"][name]["entries"][f"v3/epoch{epoch}_prior"]["per_seed"]
+        divisor = days["n_cases"].sum() if name == "max_mm" else days["n_pixels"].sum()
+        assert per_seed["0"] == pytest.approx(days[key].sum() / divisor)
+    crps = record["metrics"]["crps_mm"]["entries"][f"v3/epoch{epoch}_prior"]
+    shared = json.loads((downscale / "comparisons.json").read_text())["entries"][f"v3/epoch{epoch}_prior"]
+    assert crps["mean"] == pytest.approx(shared["mean"]), "the write-up's CRPS is the comparisons' CRPS"
+    assert "mean daily maximum" in (downscale / "write_up.md").read_text()
 
 
 def test_the_seed_table_shows_this_runs_prior_and_posterior_maxima(test_run: Path) -> None:
@@ -89,7 +115,7 @@ def test_editing_one_variant_reruns_only_its_jobs_and_the_report(test_run_copy: 
     proc = run_snakemake(wf, [*ARGS])
     jobs = planned_jobs(proc.stdout + proc.stderr)
     rules = {rule for rule, _ in jobs}
-    module_rules = {"downscale_train", "downscale_sample", "downscale_score", "downscale_report"}
+    module_rules = {"downscale_train", "downscale_sample", "downscale_score", "downscale_report", "downscale_write_up"}
     assert rules == module_rules | {"comparisons", "report_table_page", "summary", "all"}, rules
     pages = {(rule, tuple(sorted(w.items()))) for rule, w in jobs if rule == "report_table_page"}
     comparisons_page = ("report_table_page", (("module", "downscale"), ("name", "comparisons")))
@@ -111,6 +137,7 @@ def test_adding_a_seed_plans_only_that_seeds_jobs(test_run_copy: Path) -> None:
         "downscale_score",
         "comparisons",
         "downscale_report",
+        "downscale_write_up",
         "report_table_page",
         "summary",
         "all",

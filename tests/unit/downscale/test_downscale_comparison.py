@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from atmo.downscale.comparison import CRPS, compared_entries, plan, plan_settings, resolve
 from atmo.errors import ConfigError
 from atmo.metrics.paired import BootstrapSettings
 from atmo.report.comparisons import Entry, compare
+from atmo.workflow_config import validate_workflow_config
+
+CONFIG_DIR = Path(__file__).resolve().parents[3] / "config"
 
 BLOCK = {
+    "source": "synthetic",
     "variants": {"v1": {}, "v2": {}, "v3": {}, "v2_first_two": {}},
     "sampling": {"epochs": [15, 30], "modes": ["prior", "posterior"]},
     "comparison": {"headline": "v2", "epoch": "last", "mode": "prior", "pairs": [["v2", "v1"], ["v3", "v2"]]},
@@ -32,6 +39,8 @@ def test_each_variant_is_compared_at_the_configured_epoch_and_mode() -> None:
         "v2/epoch30_posterior": "ablation",  # the headline's other mode: never against a baseline
         "baseline/bicubic": "baseline",
         "baseline/bicubic_noise": "baseline",
+        "baseline/rainfarm": "baseline",
+        "oracle/generator": "oracle",  # the synthetic generator's own ensemble: shown, never compared
     }
     assert set(compared_entries(_settings(epoch=15, mode="posterior"))) >= {"v1/epoch15_posterior", "v2/epoch15_prior"}
 
@@ -42,6 +51,9 @@ def test_the_plan_names_the_headline_the_write_up_pairs_and_prior_against_poster
     assert made.headline == "v2/epoch30_prior" and made.metric is CRPS and not made.metric.higher_is_better
     assert made.resampling.scheme == "moving_block" and made.resampling.block_length == 4
     assert list(made.write_up) == [
+        ("v2/epoch30_prior", "baseline/bicubic"),  # the headline (the config's "best cVAE") against every baseline
+        ("v2/epoch30_prior", "baseline/bicubic_noise"),
+        ("v2/epoch30_prior", "baseline/rainfarm"),
         ("v2/epoch30_prior", "v1/epoch30_prior"),
         ("v3/epoch30_prior", "v2/epoch30_prior"),
         ("v2/epoch30_prior", "v2/epoch30_posterior"),
@@ -59,6 +71,11 @@ def test_one_sampled_mode_has_no_prior_posterior_pair() -> None:
     settings = plan_settings({**BLOCK, "sampling": {"epochs": [30], "modes": ["prior"]}})
     assert "v2/epoch30_posterior" not in compared_entries(settings)
     assert all("posterior" not in b for _, b in plan(settings, BootstrapSettings()).write_up)
+
+
+def test_real_data_have_no_oracle() -> None:
+    kinds = compared_entries(plan_settings({**BLOCK, "source": "local"}))
+    assert "oracle" not in kinds.values() and kinds["baseline/rainfarm"] == "baseline"
 
 
 @pytest.mark.parametrize(
@@ -100,6 +117,8 @@ def test_compared_with_the_shared_layer_the_headline_is_against_the_best_baselin
         "v2/epoch30_posterior": base * 0.3,
         "baseline/bicubic": base,
         "baseline/bicubic_noise": base * 0.9,
+        "baseline/rainfarm": base * 0.95,
+        "oracle/generator": base * 0.1,
     }
     kinds = compared_entries(settings)
     entries = [Entry(name, kinds[name], {"0": _days(values)}) for name, values in crps.items()]
@@ -117,3 +136,22 @@ def test_compared_with_the_shared_layer_the_headline_is_against_the_best_baselin
     assert by_pair[("v2/epoch30_prior", "v2/epoch30_posterior")]["verdict"] == "loses"
     assert by_pair[("v3/epoch30_prior", "v2/epoch30_prior")]["verdict"] == "does not separate"
     assert not any(r["a"] == "v2/epoch30_posterior" and r["role"] == "vs best baseline" for r in record["comparisons"])
+    # the headline against each baseline, the best one once; the oracle is never compared, only its mean shown
+    against = {r["b"]: r["role"] for r in record["comparisons"] if r["a"] == "v2/epoch30_prior" and "/" in r["b"]}
+    assert {b: role for b, role in against.items() if b.startswith("baseline/")} == {
+        "baseline/bicubic_noise": "vs best baseline",
+        "baseline/bicubic": "write-up",
+        "baseline/rainfarm": "write-up",
+    }
+    assert not any("oracle/generator" in (r["a"], r["b"]) for r in record["comparisons"])
+    assert record["entries"]["oracle/generator"]["mean"] == pytest.approx(0.1 * base.mean())
+
+
+@pytest.mark.parametrize("block", ["baselines", "scoring"])
+def test_k_is_one_setting_a_second_k_for_one_ensemble_is_refused(block: str) -> None:
+    """Every compared ensemble (cVAE samples, bicubic + noise, RainFARM, the oracle) takes K from
+    downscale.sampling.k; a K anywhere else is an unknown key (the report also refuses files of mixed K)."""
+    config = yaml.safe_load((CONFIG_DIR / "test.yaml").read_text())
+    config["downscale"].setdefault(block, {})["k"] = 50
+    with pytest.raises(ConfigError, match=rf"'downscale\.{block}'.*'k'"):
+        validate_workflow_config(config, CONFIG_DIR)

@@ -15,6 +15,7 @@ from atmo.downscale.describe import describe_fields
 from atmo.downscale.split import Split, time_split
 from atmo.errors import InputError
 from atmo.io.downscale import load_fields, read_fields, read_split, write_fields
+from atmo.metrics.spectra import rapsd, spectral_slope
 from atmo.synth.downscale import generate_fields
 
 TINY = {
@@ -27,6 +28,8 @@ TINY = {
     "tail": 0.6,
     "predictability": 0.6,
     "persistence": 0.6,
+    "texture_beta": 3.3,
+    "texture_persistence": 0.3,
     "start_date": "2001-01-01",
     "south_lat_deg": 43.0,
     "west_lon_deg": 5.0,
@@ -123,6 +126,10 @@ def test_describe_uses_train_only_for_predictor_statistics(tiny) -> None:
     assert summary["predictor_stats_train"]["tcwv"]["mean"] == pytest.approx(float(train_tcwv.mean()))
     assert summary["test"]["max_mm"] == pytest.approx(float(tiny.precip_hr_mm[split.test].max()))
     assert summary["train"]["n_samples"] + summary["val"]["n_samples"] + summary["test"]["n_samples"] == 10
+    test = tiny.precip_hr_mm[split.test]
+    assert summary["test"]["wet_fraction"] == pytest.approx(float(np.mean(test >= 0.1)))
+    assert summary["test"]["rapsd_slope"] == pytest.approx(spectral_slope(*rapsd(test)))
+    assert summary["test"]["rapsd_slope"] < -1, "rain areas, not speckle: power falls with wavenumber"
 
 
 def _assert_one_line(err: pytest.ExceptionInfo[InputError], path: Path, *words: str) -> None:

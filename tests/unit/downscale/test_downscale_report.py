@@ -99,11 +99,17 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                     )
                     draw += 2
     smooth = np.repeat(np.repeat(truth.reshape(N_CASES, 4, 4, 4, 4).mean(axis=(2, 4)), 4, 1), 4, 2)
-    baselines = {"bicubic": (smooth[:, None], True), "bicubic_noise": (_members(smooth, 1.0, 3.0, K, 99), False)}
+    baselines = {
+        "bicubic": (smooth[:, None], True),
+        "bicubic_noise": (_members(smooth, 1.0, 3.0, K, 99), False),
+        "rainfarm": (_members(smooth, 0.9, 2.5, K, 98), False),
+    }
     for method, (members, deterministic) in baselines.items():
         name = f"baseline/{method}"
         attrs = {"method": method, "variant": method, "epoch": -1, "mode": method, "deterministic": deterministic}
         samples[name] = {"0": _write(root / f"{method}.h5", truth, members, **attrs)}
+    oracle = {"method": "oracle", "variant": "oracle", "epoch": -1, "mode": "oracle", "deterministic": False}
+    samples["oracle/generator"] = {"0": _write(root / "oracle.h5", truth, _members(truth, 1.0, 0.2, K, 97), **oracle)}
     scores: dict[str, dict[str, Path]] = {}
     for name, by_seed in samples.items():
         for seed, path in by_seed.items():
@@ -123,9 +129,8 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             epochs = np.arange(1, 11)
             frame = {"epoch": epochs, "val_kl": 30.0 + epochs + s_index, "val_active_units": kl + 0.5}
             pd.DataFrame(frame).to_csv(history[variant][seed], index=False)
-    settings = plan_settings(
-        {"variants": VARIANTS, "sampling": {"epochs": list(EPOCHS), "modes": ["prior", "posterior"]}, "comparison": {}}
-    )
+    sampling = {"epochs": list(EPOCHS), "modes": ["prior", "posterior"]}
+    settings = plan_settings({"source": "synthetic", "variants": VARIANTS, "sampling": sampling, "comparison": {}})
     kinds = compared_entries(settings)
     entries = [
         Entry(name, kind, {seed: day_statistics(path, SETTINGS) for seed, path in samples[name].items()})
@@ -211,7 +216,10 @@ def test_product_names_parse() -> None:
     assert parse_product("v2/epoch38_prior").kind == "model"
     assert parse_product("baseline/bicubic_noise") == Product("baseline/bicubic_noise", "bicubic_noise")
     assert parse_product("baseline/bicubic").kind == "baseline"
-    for bad in ("v3/epoch110_prio", "v3/110_prior", "baseline/nearest", "V3/epoch1_prior", "v3/epochx_prior"):
+    assert parse_product("baseline/rainfarm").kind == "baseline"
+    assert parse_product("oracle/generator") == Product("oracle/generator", "oracle")
+    assert parse_product("oracle/generator").kind == "oracle"
+    for bad in ("v3/epoch110_prio", "v3/110_prior", "baseline/nearest", "V3/epoch1_prior", "baseline/oracle"):
         with pytest.raises(ValueError, match="product name"):
             parse_product(bad)
 
@@ -316,8 +324,10 @@ def test_scores_table_shows_crps_mean_sd_over_seeds_and_the_comparisons(inputs: 
         rows["v2/epoch10_prior"]
     )
     assert [row["kind"] for row in rows.values()] == sorted(
-        (row["kind"] for row in rows.values()), key=("model", "reference", "baseline").index
+        (row["kind"] for row in rows.values()), key=("model", "reference", "baseline", "oracle").index
     )
+    assert list(rows)[-1] == "oracle/generator" and rows["oracle/generator"]["verdict"] == "n/a", "shown, not compared"
+    assert rows["baseline/rainfarm"]["kind"] == "baseline" and rows["baseline/rainfarm"]["verdict"] == "n/a"
 
 
 def test_scores_csv_has_one_row_per_product_and_seed(inputs: dict, report: dict[str, Path]) -> None:
@@ -356,6 +366,23 @@ def test_a_score_file_under_the_wrong_name_writes_nothing(inputs: dict, tmp_path
     swapped = {**inputs["scores"], "v1/epoch5_prior": inputs["scores"]["v1/epoch5_posterior"]}
     with pytest.raises(InputError, match="passed as product 'v1/epoch5_prior'"):
         write_report(scores=swapped, samples=inputs["samples"], variants=VARIANTS, metrics=inputs["metrics"], **outputs)
+    assert not any(path.exists() for path in outputs.values())
+
+
+def test_ensembles_of_different_k_are_refused(inputs: dict, tmp_path: Path) -> None:
+    """Every ensemble of a comparison has the same K (downscale.sampling.k): a file with another K is refused."""
+    outputs = {key: tmp_path / Path(path).name for key, path in inputs["outputs"].items()}
+    scores = json.loads(Path(inputs["scores"]["baseline/rainfarm"]["0"]).read_text())
+    odd = tmp_path / "rainfarm_k3.json"
+    odd.write_text(json.dumps({**scores, "k": 3}))
+    with pytest.raises(InputError, match="every ensemble needs the same K"):
+        write_report(
+            scores={**inputs["scores"], "baseline/rainfarm": {"0": odd}},
+            samples=inputs["samples"],
+            variants=VARIANTS,
+            metrics=inputs["metrics"],
+            **outputs,
+        )
     assert not any(path.exists() for path in outputs.values())
 
 

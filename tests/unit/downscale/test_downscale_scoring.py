@@ -132,7 +132,17 @@ def test_pooling_the_day_statistics_gives_the_files_crps(tmp_path: Path, members
     settings = ScoringSettings(crps_blocks=(1, 4), fair_crps=fair, batch_size=3, dry_threshold_mm=0.5)
     days = day_statistics(path, settings)
     scores = score_samples(path, settings)
-    assert list(days.columns) == ["unit", "crps_sum_mm", "n_pixels", "abs_error_sum_mm"] and len(days) == 7
+    assert list(days.columns) == [
+        "unit",
+        "crps_sum_mm",
+        "n_pixels",
+        "abs_error_sum_mm",
+        "n_cases",
+        "samples_max_mm",
+        "truth_max_mm",
+        "diversity_sum_mm",
+    ]
+    assert len(days) == 7 and (days["n_cases"] == 1).all()
     assert days["unit"].is_unique and (days["n_pixels"] == 256).all()
     pooled = float(CRPS.formula(days[list(CRPS.statistics)].to_numpy(np.float64).sum(axis=0)))
     assert pooled == pytest.approx(scores["crps_mm"], rel=1e-12)
@@ -147,6 +157,15 @@ def test_pooling_the_day_statistics_gives_the_files_crps(tmp_path: Path, members
     crps = np.abs(x - y[:, None]).mean(axis=1) - spread
     np.testing.assert_allclose(days["crps_sum_mm"], crps.sum(axis=(1, 2)), rtol=1e-9)
     np.testing.assert_allclose(days["abs_error_sum_mm"], np.abs(x.mean(axis=1) - y).sum(axis=(1, 2)), rtol=1e-9)
+    # the write-up's per-day maximum and diversity (atmo.downscale.write_up), by hand
+    np.testing.assert_allclose(days["samples_max_mm"], x.max(axis=(1, 2, 3)))
+    np.testing.assert_allclose(days["truth_max_mm"], y.max(axis=(1, 2)))
+    if members >= 2:
+        spread = np.sqrt(((x - x.mean(axis=1, keepdims=True)) ** 2).sum(axis=1) / (members - 1))
+        np.testing.assert_allclose(days["diversity_sum_mm"], spread.sum(axis=(1, 2)), rtol=1e-9)
+        assert days["diversity_sum_mm"].sum() / days["n_pixels"].sum() == pytest.approx(scores["diversity_mm"])
+    else:
+        assert (days["diversity_sum_mm"] == 0).all()
 
 
 def test_the_days_are_labelled_by_their_time_in_file_order() -> None:

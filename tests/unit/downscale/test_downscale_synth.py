@@ -1,7 +1,9 @@
-"""The synthetic generator at the default config: format, intermittency, heavy tail, learnable signal."""
+"""The synthetic generator at the default config: format, intermittency, spectrum, heavy tail, learnable signal,
+persistence; and its oracle ensemble."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -9,10 +11,17 @@ import h5py
 import numpy as np
 import pytest
 import yaml
+from pysteps.utils.spectral import rapsd as pysteps_rapsd
 
-from atmo.errors import ConfigError
-from atmo.io.downscale import read_fields, write_fields
-from atmo.synth.downscale import PREDICTORS, generate_fields
+from atmo.downscale.coarsen import coarsen
+from atmo.downscale.oracle import write_oracle
+from atmo.downscale.samples import read_header
+from atmo.downscale.split import time_split
+from atmo.errors import ConfigError, InputError
+from atmo.io.downscale import read_fields, read_split, write_fields
+from atmo.metrics.ensemble import pooled_crps
+from atmo.metrics.spectra import rapsd, spectral_slope
+from atmo.synth.downscale import PREDICTORS, SyntheticDownscaleSettings, generate_fields, oracle_members
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -63,11 +72,30 @@ def test_precipitation_is_intermittent_and_heavy_tailed(default_file) -> None:
     assert wet.mean() < np.median(wet) * 2.5 and precip.max() > 25 * wet.mean()
 
 
+def test_the_rain_spectrum_has_a_radar_like_slope_and_the_wet_fraction_aimed_for(default_file) -> None:
+    """RAPSD slope over wavelengths of 4-32 cells within radar rain's -2.5 to -3.5, about -2.9 as documented;
+    about 40 % of the cell-days wet (>= 0.1 mm)."""
+    precip = read_fields(default_file[0]).precip_hr_mm
+    slope = spectral_slope(*rapsd(precip))
+    assert -3.1 < slope < -2.7
+    # the same fit on pysteps' RAPSD (an independent implementation), mean of the per-day spectra
+    power = np.mean([pysteps_rapsd(day, fft_method=np.fft) for day in precip], axis=0)
+    k = np.arange(1, power.size) / precip.shape[-1]
+    assert spectral_slope(k, power[1:]) == pytest.approx(slope, abs=0.05)
+    assert 0.35 < np.mean(precip >= 0.1) < 0.45
+
+
+def test_rain_areas_persist_from_day_to_day(default_file) -> None:
+    precip = read_fields(default_file[0]).precip_hr_mm
+    lag = {d: np.corrcoef(precip[:-d].ravel(), precip[d:].ravel())[0, 1] for d in (1, 5)}
+    assert lag[1] > 0.25 and lag[1] > lag[5] + 0.15
+
+
 def test_fields_are_spatially_correlated(default_file) -> None:
     precip = read_fields(default_file[0]).precip_hr_mm
     lag1 = np.corrcoef(precip[:, :, :-1].ravel(), precip[:, :, 1:].ravel())[0, 1]
     lag8 = np.corrcoef(precip[:, :, :-8].ravel(), precip[:, :, 8:].ravel())[0, 1]
-    assert lag1 > 0.6 and lag1 > lag8 > 0.05
+    assert lag1 > 0.8 and lag1 > lag8 > 0.05, "coherent rain areas, not pixel speckle"
 
 
 def test_coarse_predictors_explain_the_coarse_precipitation(default_file) -> None:
@@ -96,3 +124,42 @@ def test_grid_not_divisible_by_factor_is_a_config_error() -> None:
     settings = {**_default_synthetic()[1], "n_samples": 2, "height": 20}
     with pytest.raises(ConfigError, match="multiples of factor 8"):
         generate_fields(seed=0, **settings)
+
+
+#: A small run for the oracle: 30 days of 32 x 32 cells, factor 4.
+SMALL = SyntheticDownscaleSettings(n_samples=30, height=32, width=32, factor=4)
+
+
+def test_oracle_members_keep_the_coarse_field_and_differ_from_each_other() -> None:
+    fields = generate_fields(seed=4, **dataclasses.asdict(SMALL))
+    days = np.array([3, 17, 29])
+    draws = list(
+        oracle_members(SMALL, seed=4, days=days, coarse_mm=fields.precip_lr_mm[days], k=6, rng=np.random.default_rng(0))
+    )
+    members = np.stack([m for m, _ in draws])
+    np.testing.assert_array_equal(np.stack([t for _, t in draws]), fields.precip_hr_mm[days])
+    assert members.shape == (3, 6, 32, 32) and members.dtype == np.float32 and members.min() >= 0
+    coarse = np.repeat(fields.precip_lr_mm[days][:, None], 6, axis=1)
+    np.testing.assert_allclose(coarsen(members, 4), coarse, rtol=1e-5, atol=1e-5)
+    dry_blocks = np.kron(coarse == 0, np.ones((4, 4))) > 0
+    assert not members[dry_blocks].any(), "a dry coarse cell is a dry block"
+    assert np.std(members, axis=1).mean() > 0.05, "the fine texture is drawn afresh"
+    # knowing the resolved index, the oracle is far closer to the truth than the coarse field's blocks
+    blocks = np.kron(fields.precip_lr_mm[days], np.ones((4, 4)))[:, None]
+    truth = fields.precip_hr_mm[days]
+    assert pooled_crps(truth, members, 1).mean() < 0.6 * np.abs(blocks[:, 0] - truth).mean()
+
+
+def test_the_oracle_file_refuses_other_fields(tmp_path: Path) -> None:
+    path = tmp_path / "fields.h5"
+    fields = generate_fields(seed=4, **dataclasses.asdict(SMALL))
+    write_fields(path, fields, time_split(fields.time_s, val_fraction=0.2, test_fraction=0.2, gap_steps=1))
+    write_oracle(fields=path, out_path=tmp_path / "oracle.h5", settings=SMALL, data_seed=4, k=3, seed=0)
+    header = read_header(tmp_path / "oracle.h5")
+    assert (header.n_cases, header.k) == (len(read_split(path).test), 3) and header.attrs["mode"] == "oracle"
+    with pytest.raises(InputError, match=r"not 'atmo\.synth\.downscale seed=5'"):
+        write_oracle(fields=path, out_path=tmp_path / "x.h5", settings=SMALL, data_seed=5, k=3, seed=0)
+    other = dataclasses.replace(SMALL, tail=0.7)
+    with pytest.raises(InputError, match="not what the synthetic settings generate"):
+        write_oracle(fields=path, out_path=tmp_path / "x.h5", settings=other, data_seed=4, k=3, seed=0)
+    assert not (tmp_path / "x.h5").exists()

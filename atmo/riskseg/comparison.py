@@ -10,8 +10,12 @@ Entries (:func:`atmo.riskseg.entries.entries`; names are product names of the sc
 - ``<full>/crf_<crf>``: the full variant's final product, the mean of its seeds' probabilities after
   its CRF; one product built from every seed (seed label :data:`ENSEMBLE_SEED`). Kind ``model``:
   the headline, against the best baseline.
-- ``<v2>/crf_<crf>``: the same product of V2, kind ``baseline`` (the only baseline until per-pixel
-  baselines come).
+- ``<v2>/crf_<crf>``: the same product of V2, kind ``baseline``.
+- each pixel baseline of ``riskseg.baselines`` (:mod:`atmo.riskseg.baselines`), kind ``baseline``,
+  fitted once; the write-up pairs compare the final product with every one of them, so the
+  per-pixel baselines get their interval whichever baseline is best.
+- ``oracle`` (synthetic source only, :mod:`atmo.riskseg.oracle`), kind ``oracle``: scored and
+  shown, never compared.
 - ``<variant>/single_<mode>``: a variant's plain single-seed products (each seed's own probabilities
   at the run's decision rule), one per seed. The full variant's is kind ``model``, every ablation's
   kind ``ablation``, compared with the full variant's: the same kind of product on both sides, with
@@ -38,14 +42,16 @@ N_CLASSES = 3
 
 
 def plan(settings: Mapping[str, Any], bootstrap: BootstrapSettings) -> Plan:
-    """Kappa over test blocks; headline: the full variant's final product; ablations per seed; the write-up pair."""
+    """Kappa over test blocks; headline: the full variant's final product; ablations per seed; the write-up
+    pairs (ensemble against single seeds, the final product against each pixel baseline)."""
     full, mode = settings["full"], settings["mode"]
     single = single_entry(full, mode)
+    final = final_entry(full, settings["crf"][full])
     return Plan(
         metric=cohen_kappa(N_CLASSES),
         resampling=Resampling("units", bootstrap),
         unit_name=UNIT_NAME,
-        headline=final_entry(full, settings["crf"][full]),
+        headline=final,
         ablations={single_entry(variant, mode): single for variant in settings.get("ablations", {}).values()},
-        write_up=[(ensemble_entry(full), single)],
+        write_up=[(ensemble_entry(full), single), *((final, name) for name in settings.get("baselines", ()))],
     )

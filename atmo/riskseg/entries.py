@@ -10,6 +10,8 @@ from typing import Any
 
 #: The seed label of a product built from all of a variant's seeds (ensemble, its CRF).
 ENSEMBLE_SEED = "ensemble"
+#: The seed label of a product fitted once (a pixel baseline, the oracle), as other experiments' baselines.
+SINGLE_FIT = "0"
 
 
 def final_entry(variant: str, crf: str) -> str:
@@ -36,7 +38,8 @@ def entries(settings: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Every compared entry: ``{name: {"kind", "products": {seed label: product name}}}``.
 
     ``settings``: ``full``, ``v2`` (or ``None``), ``ablations`` (component -> variant), ``mode``,
-    ``crf`` (variant -> its CRF) and ``seeds`` (variant -> seed list).
+    ``crf`` (variant -> its CRF), ``seeds`` (variant -> seed list) and ``references`` (the pixel
+    baselines and the oracle, name -> kind ``baseline`` or ``oracle``; each its own product).
     """
     full, mode, crf, seeds = settings["full"], settings["mode"], settings["crf"], settings["seeds"]
 
@@ -53,4 +56,6 @@ def entries(settings: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         found[final_entry(v2, crf[v2])] = {"kind": "baseline", "products": {ENSEMBLE_SEED: final_entry(v2, crf[v2])}}
     for variant in settings.get("ablations", {}).values():
         found[single_entry(variant, mode)] = {"kind": "ablation", "products": singles(variant)}
+    for name, kind in settings.get("references", {}).items():
+        found[name] = {"kind": kind, "products": {SINGLE_FIT: name}}
     return found

@@ -47,6 +47,7 @@ BLOCKS: dict[str, str] = {
     "riskseg.train": "atmo.train.config:TrainConfig",
     "riskseg.inference": "atmo.riskseg.inference:InferenceSettings",
     "riskseg.bootstrap": "atmo.metrics.paired:BootstrapSettings",
+    "riskseg.oracle": "atmo.riskseg.oracle:OracleSettings",
     "downscale.synthetic": "atmo.synth.downscale:SyntheticDownscaleSettings",
     "downscale.url": "atmo.io.download:DownloadSettings",
     "downscale.split": "atmo.downscale.split:TimeSplitSettings",

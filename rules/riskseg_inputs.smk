@@ -20,6 +20,14 @@ RISKSEG_VARIANT_PATTERN = "|".join(map(re.escape, RISKSEG_VARIANTS)) or "(?!)"
 RISKSEG_SCHEMES = list(config["riskseg"]["oversampling"])
 RISKSEG_SCHEME_PATTERN = "|".join(map(re.escape, RISKSEG_SCHEMES)) or "(?!)"
 RISKSEG_CRF_PATTERN = "|".join(map(re.escape, config["riskseg"]["crf"])) or "(?!)"
+# The pixel baselines and, on the synthetic source, the generator's oracle (rules/riskseg_references.smk).
+RISKSEG_BASELINES = list(config["riskseg"].get("baselines", {}))
+RISKSEG_ORACLES = ["oracle"] if config["riskseg"]["source"] == "synthetic" else []
+RISKSEG_BASELINE_PATTERN = "|".join(map(re.escape, RISKSEG_BASELINES)) or "(?!)"
+RISKSEG_REFERENCE_PATTERN = (
+    "|".join(map(re.escape, RISKSEG_BASELINES + RISKSEG_ORACLES)) or "(?!)"
+)
+RISKSEG_REFERENCE_SCORES = f"{RISKSEG}/reference_scores.json"
 
 
 def _check_riskseg_names():
@@ -50,14 +58,26 @@ def _check_riskseg_names():
                 f"invalid config: key 'riskseg.comparison.{role}': {name!r} is not an entry of "
                 f"riskseg.variants {sorted(RISKSEG_VARIANTS)}"
             )
+    for name in RISKSEG_BASELINES:
+        if name in RISKSEG_VARIANTS or name in RISKSEG_ORACLES:
+            raise ConfigError(
+                f"invalid config: key 'riskseg.baselines.{name}': the name is taken by "
+                f"{'a variant' if name in RISKSEG_VARIANTS else 'the oracle'}; rename the baseline"
+            )
 
 
 def _check_riskseg_entries():
-    """Build every variant once on the meta device; window and tile sizes must fit its stride."""
+    """Build every variant once on the meta device; window and tile sizes must fit its stride; build every baseline."""
+    from atmo.config_blocks import build_block
+    from atmo.riskseg.baselines import (
+        BaselineSettings,
+    )  # scikit-learn: a second to import
     from atmo.riskseg.training import build_variant_entry  # torch: seconds to import
     from atmo.train import check_entries
 
     block = config["riskseg"]
+    for name, spec in block.get("baselines", {}).items():
+        build_block(BaselineSettings, spec, f"riskseg.baselines.{name}")
     n_bands = (
         5 if block["source"] == "synthetic" else 1
     )  # the constructors accept any band count
@@ -204,12 +224,57 @@ def riskseg_comparison_inputs():
         "mode": RISKSEG_MODE,
         "crf": {name: spec["crf"] for name, spec in RISKSEG_VARIANTS.items()},
         "seeds": {name: list(spec["seeds"]) for name, spec in RISKSEG_VARIANTS.items()},
+        "references": riskseg_reference_kinds(),
     }
+
+
+def riskseg_reference_kinds():
+    """``{name: kind}`` of the references: each baseline (kind baseline), the oracle (kind oracle)."""
+    return {
+        **{name: "baseline" for name in RISKSEG_BASELINES},
+        **{name: "oracle" for name in RISKSEG_ORACLES},
+    }
+
+
+def riskseg_reference_products():
+    """Each reference's probability raster, by name."""
+    return {
+        **{
+            name: f"{RISKSEG}/baselines/{name}/probabilities.tif"
+            for name in RISKSEG_BASELINES
+        },
+        **{name: f"{RISKSEG}/{name}/probabilities.tif" for name in RISKSEG_ORACLES},
+    }
+
+
+def riskseg_reference_decisions():
+    """Each reference's decision record, chosen on its own validation blocks."""
+    return {
+        name: f"{RISKSEG}/decisions/{name}.json"
+        for name in riskseg_reference_products()
+    }
+
+
+def riskseg_reference_unit_files():
+    """Each reference's per-test-block statistics file."""
+    return {
+        name: f"{RISKSEG}/units/{name}.csv" for name in riskseg_reference_products()
+    }
+
+
+def riskseg_reference_probabilities(wildcards):
+    """The probability raster of one reference (``wildcards.reference``), as the one-item list the decision reads."""
+    return [riskseg_reference_products()[wildcards.reference]]
+
+
+def riskseg_baseline_settings(wildcards):
+    """Only this entry of `riskseg.baselines`."""
+    return config_section("riskseg", "baselines", wildcards.baseline)
 
 
 def riskseg_comparison_unit_stats():
     """``{entry: {seed label: unit statistics file}}`` of every compared entry."""
-    files = riskseg_unit_files()
+    files = {**riskseg_unit_files(), **riskseg_reference_unit_files()}
     return {
         name: {seed: files[product] for seed, product in entry["products"].items()}
         for name, entry in riskseg_entries(riskseg_comparison_inputs()).items()
@@ -225,12 +290,13 @@ def riskseg_comparison_kinds():
 
 
 def riskseg_comparison_settings():
-    """Only what atmo.riskseg.comparison.plan reads: the full variant, its CRF, the mode, the ablations."""
+    """Only what atmo.riskseg.comparison.plan reads: the full variant, its CRF, the mode, the ablations, the baselines."""
     return {
         "full": RISKSEG_FULL,
         "crf": {RISKSEG_FULL: RISKSEG_VARIANTS[RISKSEG_FULL]["crf"]},
         "mode": RISKSEG_MODE,
         "ablations": RISKSEG_COMPARISON.get("ablations", {}),
+        "baselines": RISKSEG_BASELINES,
     }
 
 
@@ -254,6 +320,7 @@ def riskseg_report_context():
         "other_mode": RISKSEG_OTHER_MODE,
         "crf": {name: spec["crf"] for name, spec in RISKSEG_VARIANTS.items()},
         "seeds": {name: list(spec["seeds"]) for name, spec in RISKSEG_VARIANTS.items()},
+        "references": riskseg_reference_kinds(),
     }
 
 

@@ -191,6 +191,7 @@ rule riskseg_score:
 rule riskseg_report:
     input:
         scores=rules.riskseg_score.output.scores,
+        references=RISKSEG_REFERENCE_SCORES,
         comparisons=f"{RISKSEG}/comparisons.json",
         decision=RISKSEG_DECISION_JSON,
         scene=rules.riskseg_scene.output.scene,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -44,7 +45,6 @@ from atmo.io.atomic import write_json
 from atmo.io.geotiff import GeoTiffWindows, inspect_geotiff
 from atmo.io.hdf5 import open_hdf5
 from atmo.riskseg import CLASSES, LABEL_NODATA
-from atmo.riskseg.dataset import band_names_of
 from atmo.riskseg.evaluate import split_tiles
 from atmo.riskseg.features import feature_names, window_features
 from atmo.riskseg.probability_raster import write_probabilities
@@ -88,27 +88,47 @@ class BaselineSettings:
         )
 
 
-def split_pixels(
-    reader: GeoTiffWindows,
-    tiles_path: str | os.PathLike[str],
-    split: str,
-    settings: BaselineSettings,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Features ``(N, F)`` and labels ``(N,)`` of at most ``max_train_pixels`` labelled pixels of ``split``'s tiles."""
-    tiles = split_tiles(tiles_path, split)
+def split_labels(tiles_path: str | os.PathLike[str], split: str, shape: tuple[int, int]) -> np.ndarray:
+    """``(H, W)`` uint8: the labels of ``split``'s tiles in place, :data:`LABEL_NODATA` everywhere else."""
+    raster = np.full(shape, LABEL_NODATA, dtype=np.uint8)
     with open_hdf5(tiles_path) as handle:
         labels = handle[split]["label"][:]
-        mean, std = handle.attrs["mean"], handle.attrs["std"]
-        shape = (int(handle.attrs["scene_height"]), int(handle.attrs["scene_width"]))
-    keep = min(1.0, settings.max_train_pixels / max(int(np.sum(labels != LABEL_NODATA)), 1))
-    features, targets = [], []
-    for tile, label in zip(tiles, labels, strict=True):
-        values, valid = window_features(reader, shape, tile.window, mean, std, settings.radii_px)
-        chosen = valid & (label != LABEL_NODATA) & (rng.random(label.shape) < keep)
-        features.append(values[:, chosen].T)
-        targets.append(label[chosen].astype(np.int64))
-    return np.concatenate(features), np.concatenate(targets)
+    for tile, label in zip(split_tiles(tiles_path, split), labels, strict=True):
+        raster[tile.row : tile.row + tile.size, tile.col : tile.col + tile.size] = label
+    return raster
+
+
+def strips(height: int) -> list[tuple[int, int]]:
+    """``(first row, rows)`` of the :data:`STRIP_ROWS`-row strips that cover a scene of ``height`` rows."""
+    return [(row, min(STRIP_ROWS, height - row)) for row in range(0, height, STRIP_ROWS)]
+
+
+def sample_pixels(
+    reader: GeoTiffWindows,
+    labels: Mapping[str, np.ndarray],
+    mean: np.ndarray,
+    std: np.ndarray,
+    settings: BaselineSettings,
+    rng: np.random.Generator,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per split, features ``(N, F)`` and labels ``(N,)`` of at most ``max_train_pixels`` of its labelled pixels.
+
+    ``labels`` are the splits' label rasters (:func:`split_labels`); every pixel is kept with the same
+    probability, and the scene's features are computed once, strip by strip, for all splits together.
+    """
+    shape = next(iter(labels.values())).shape
+    keep = {split: settings.max_train_pixels / max(int(np.sum(r != LABEL_NODATA)), 1) for split, r in labels.items()}
+    found: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {split: ([], []) for split in labels}
+    for row, rows in strips(shape[0]):
+        parts = {split: raster[row : row + rows] for split, raster in labels.items()}
+        if all((part == LABEL_NODATA).all() for part in parts.values()):
+            continue
+        features, valid = window_features(reader, shape, (row, 0, rows, shape[1]), mean, std, settings.radii_px)
+        for split, part in parts.items():
+            chosen = valid & (part != LABEL_NODATA) & (rng.random(part.shape) < keep[split])
+            found[split][0].append(features[:, chosen].T)
+            found[split][1].append(part[chosen].astype(np.int64))
+    return {split: (np.concatenate(x), np.concatenate(y)) for split, (x, y) in found.items()}
 
 
 def fit_classifier(
@@ -157,11 +177,9 @@ def predict_scene(
     radii_px: tuple[float, ...],
 ) -> np.ndarray:
     """``(3, H, W)`` float32 class probabilities of every valid pixel, NaN elsewhere, strip by strip."""
-    height, width = shape
-    out = np.full((len(CLASSES), height, width), np.nan, dtype=np.float32)
-    for row in range(0, height, STRIP_ROWS):
-        rows = min(STRIP_ROWS, height - row)
-        features, valid = window_features(reader, shape, (row, 0, rows, width), mean, std, radii_px)
+    out = np.full((len(CLASSES), *shape), np.nan, dtype=np.float32)
+    for row, rows in strips(shape[0]):
+        features, valid = window_features(reader, shape, (row, 0, rows, shape[1]), mean, std, radii_px)
         strip = out[:, row : row + rows]
         strip[:, valid] = class_probabilities(model, features[:, valid].T).T
     return out
@@ -185,10 +203,10 @@ def write_baseline(
         mean, std = handle.attrs["mean"], handle.attrs["std"]
     if len(mean) != scene.count:
         raise InputError(scene.path, f"has {scene.count} bands, the tiles file {tiles_path} {len(mean)}")
-    rng = np.random.default_rng(seed)
+    labels = {split: split_labels(tiles_path, split, scene.shape) for split in ("train", "val")}
     with GeoTiffWindows(scene.path) as reader:
-        train = split_pixels(reader, tiles_path, "train", settings, rng)
-        val = split_pixels(reader, tiles_path, "val", settings, rng)
+        sampled = sample_pixels(reader, labels, mean, std, settings, np.random.default_rng(seed))
+        train, val = sampled["train"], sampled["val"]
         started = time.perf_counter()
         model, chosen = fit_classifier(train, val, settings, seed)
         fit_seconds = time.perf_counter() - started
@@ -199,7 +217,7 @@ def write_baseline(
     record = {
         "method": settings.method,
         "radii_px": list(settings.radii_px),
-        "features": feature_names(band_names_of(tiles_path), settings.radii_px),
+        "features": feature_names(scene.band_names, settings.radii_px),
         "n_train_pixels": len(train[1]),
         "n_val_pixels": len(val[1]),
         "train_class_counts": np.bincount(train[1], minlength=len(CLASSES)).tolist(),

@@ -49,6 +49,7 @@ BLOCKS: dict[str, str] = {
     "riskseg.inference": "atmo.riskseg.inference:InferenceSettings",
     "riskseg.bootstrap": "atmo.metrics.paired:BootstrapSettings",
     "riskseg.decision": "atmo.riskseg.decision_fit:DecisionSettings",
+    "riskseg.oracle": "atmo.riskseg.oracle:OracleSettings",
     "downscale.synthetic": "atmo.synth.downscale:SyntheticDownscaleSettings",
     "downscale.url": "atmo.io.download:DownloadSettings",
     "downscale.split": "atmo.downscale.split:TimeSplitSettings",

@@ -2,7 +2,8 @@
 
 riskseg_fetch (source url only: download the rasters listed in a manifest) -> riskseg_scene (scene
 and label GeoTIFFs in the checked standard form, whatever the source) -> riskseg_tiles (spatially
-blocked train/val/test tiles in one HDF5 file plus a JSON summary).
+blocked train/val/test tiles in one HDF5 file plus a JSON summary). Models: riskseg_models.smk;
+the pixel baselines and the oracle: riskseg_references.smk.
 """
 
 
@@ -75,6 +76,7 @@ rule riskseg_tiles:
 
 
 include: "riskseg_models.smk"
+include: "riskseg_references.smk"
 
 
 register_targets("riskseg", riskseg_targets)

@@ -27,6 +27,14 @@ RISKSEG_TRAINED_PATTERN = "|".join(map(re.escape, RISKSEG_TRAINED)) or "(?!)"
 RISKSEG_SCHEMES = list(config["riskseg"]["oversampling"])
 RISKSEG_SCHEME_PATTERN = "|".join(map(re.escape, RISKSEG_SCHEMES)) or "(?!)"
 RISKSEG_CRF_PATTERN = "|".join(map(re.escape, config["riskseg"]["crf"])) or "(?!)"
+# The pixel baselines and, on the synthetic source, the generator's oracle (rules/riskseg_references.smk).
+RISKSEG_BASELINES = list(config["riskseg"].get("baselines", {}))
+RISKSEG_ORACLES = ["oracle"] if config["riskseg"]["source"] == "synthetic" else []
+RISKSEG_BASELINE_PATTERN = "|".join(map(re.escape, RISKSEG_BASELINES)) or "(?!)"
+RISKSEG_REFERENCE_PATTERN = (
+    "|".join(map(re.escape, RISKSEG_BASELINES + RISKSEG_ORACLES)) or "(?!)"
+)
+RISKSEG_REFERENCE_SCORES = f"{RISKSEG}/reference_scores.json"
 
 
 def _check_weights_from(name, spec):
@@ -98,14 +106,26 @@ def _check_riskseg_names():
                 f"invalid config: key 'riskseg.comparison.{role}': {name!r} is not an entry of "
                 f"riskseg.variants {sorted(RISKSEG_VARIANTS)}"
             )
+    for name in RISKSEG_BASELINES:
+        if name in RISKSEG_VARIANTS or name in RISKSEG_ORACLES:
+            raise ConfigError(
+                f"invalid config: key 'riskseg.baselines.{name}': the name is taken by "
+                f"{'a variant' if name in RISKSEG_VARIANTS else 'the oracle'}; rename the baseline"
+            )
 
 
 def _check_riskseg_entries():
-    """Build every variant once on the meta device; window and tile sizes must fit its stride."""
+    """Build every variant once on the meta device; window and tile sizes must fit its stride; build every baseline."""
+    from atmo.config_blocks import build_block
+    from atmo.riskseg.baselines import (
+        BaselineSettings,
+    )  # scikit-learn: a second to import
     from atmo.riskseg.training import build_variant_entry  # torch: seconds to import
     from atmo.train import check_entries
 
     block = config["riskseg"]
+    for name, spec in block.get("baselines", {}).items():
+        build_block(BaselineSettings, spec, f"riskseg.baselines.{name}")
     n_bands = (
         5 if block["source"] == "synthetic" else 1
     )  # the constructors accept any band count
@@ -281,12 +301,57 @@ def riskseg_comparison_inputs():
         "other_mode": RISKSEG_OTHER_MODE,
         "crf": {name: spec["crf"] for name, spec in RISKSEG_VARIANTS.items()},
         "seeds": {name: list(spec["seeds"]) for name, spec in RISKSEG_VARIANTS.items()},
+        "references": riskseg_reference_kinds(),
     }
+
+
+def riskseg_reference_kinds():
+    """``{name: kind}`` of the references: each baseline (kind baseline), the oracle (kind oracle)."""
+    return {
+        **{name: "baseline" for name in RISKSEG_BASELINES},
+        **{name: "oracle" for name in RISKSEG_ORACLES},
+    }
+
+
+def riskseg_reference_products():
+    """Each reference's probability raster, by name."""
+    return {
+        **{
+            name: f"{RISKSEG}/baselines/{name}/probabilities.tif"
+            for name in RISKSEG_BASELINES
+        },
+        **{name: f"{RISKSEG}/{name}/probabilities.tif" for name in RISKSEG_ORACLES},
+    }
+
+
+def riskseg_reference_decisions():
+    """Each reference's decision record, chosen on its own validation blocks."""
+    return {
+        name: f"{RISKSEG}/reference_decisions/{name}.json"
+        for name in riskseg_reference_products()
+    }
+
+
+def riskseg_reference_unit_files():
+    """Each reference's per-test-block statistics file."""
+    return {
+        name: f"{RISKSEG}/units/{name}.csv" for name in riskseg_reference_products()
+    }
+
+
+def riskseg_reference_probabilities(wildcards):
+    """The probability raster of one reference (``wildcards.reference``), as the one-item list the decision reads."""
+    return [riskseg_reference_products()[wildcards.reference]]
+
+
+def riskseg_baseline_settings(wildcards):
+    """Only this entry of `riskseg.baselines`."""
+    return config_section("riskseg", "baselines", wildcards.baseline)
 
 
 def riskseg_comparison_unit_stats():
     """``{entry: {seed label: unit statistics file}}`` of every compared entry."""
-    files = riskseg_unit_files()
+    files = {**riskseg_unit_files(), **riskseg_reference_unit_files()}
     return {
         name: {seed: files[product] for seed, product in entry["products"].items()}
         for name, entry in riskseg_entries(riskseg_comparison_inputs()).items()
@@ -330,6 +395,7 @@ def riskseg_report_context():
             name: entry["compat"] for name, entry in config["riskseg"]["crf"].items()
         },
         "seeds": {name: list(spec["seeds"]) for name, spec in RISKSEG_VARIANTS.items()},
+        "references": riskseg_reference_kinds(),
     }
 
 

@@ -198,6 +198,7 @@ rule riskseg_score:
 rule riskseg_report:
     input:
         scores=rules.riskseg_score.output.scores,
+        references=RISKSEG_REFERENCE_SCORES,
         comparisons=f"{RISKSEG}/comparisons.json",
         decisions=list(riskseg_decision_files().values()),
         scene=rules.riskseg_scene.output.scene,

@@ -6,6 +6,7 @@ from atmo.runlog import log_to
 log_to(snakemake.log[0])
 write_report(
     scores_path=snakemake.input.scores,
+    reference_scores_path=snakemake.input.references,
     comparisons_path=snakemake.input.comparisons,
     decision_paths=snakemake.params.decisions,
     context=snakemake.params.context,

@@ -10,8 +10,12 @@ Entries (:func:`atmo.riskseg.entries.entries`; names are product names of the sc
 - ``<full>/crf_<crf>``: the full variant's final product, the mean of its seeds' probabilities after
   its CRF; one product built from every seed (seed label :data:`ENSEMBLE_SEED`). Kind ``model``:
   the headline, against the best baseline.
-- ``<v2>/crf_<crf>``: the same product of V2, kind ``baseline`` (the only baseline until per-pixel
-  baselines come).
+- ``<v2>/crf_<crf>``: the same product of V2, kind ``baseline``.
+- each pixel baseline of ``riskseg.baselines`` (:mod:`atmo.riskseg.baselines`), kind ``baseline``,
+  fitted once; the write-up pairs compare the final product with every one of them, so the
+  per-pixel baselines get their interval whichever baseline is best.
+- ``oracle`` (synthetic source only, :mod:`atmo.riskseg.oracle`), kind ``oracle``: scored and
+  shown, never compared.
 - ``<variant>/single_<mode>``: a variant's plain single-seed products (each seed's own probabilities
   at the run's decision rule), one per seed. The full variant's is kind ``model``, every ablation's
   kind ``ablation``, compared with the full variant's: the same kind of product on both sides, with
@@ -72,6 +76,7 @@ def plan(settings: Mapping[str, Any], bootstrap: BootstrapSettings) -> Plan:
     v2 = settings.get("v2")
     if v2 is not None:
         write_up.append((final, final_entry(v2, settings["crf"][v2])))
+    write_up += [(final, name) for name, kind in settings.get("references", {}).items() if kind == "baseline"]
     return Plan(
         metric=cohen_kappa(N_CLASSES),
         resampling=Resampling("units", bootstrap),

@@ -10,6 +10,8 @@ from typing import Any
 
 #: The seed label of a product built from all of a variant's seeds (ensemble, its CRF).
 ENSEMBLE_SEED = "ensemble"
+#: The seed label of a product fitted once (a pixel baseline, the oracle), as other experiments' baselines.
+SINGLE_FIT = "0"
 
 
 def final_entry(variant: str, crf: str) -> str:
@@ -71,6 +73,8 @@ def entries(settings: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     (:func:`atmo.riskseg.comparison.plan`): its seeds in the other inference mode (TTA), its
     ensemble by the seed's argmax instead of the fitted rule, and its ensemble under other CRFs
     (:func:`crf_ablations`).
+    ``references``: the pixel baselines and the oracle (name -> kind ``baseline`` or ``oracle``),
+    each its own product.
     """
     full, mode, crf, seeds = settings["full"], settings["mode"], settings["crf"], settings["seeds"]
 
@@ -98,4 +102,6 @@ def entries(settings: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     found[seed_rule] = ensemble_made(seed_rule, "ablation")
     for product in crf_ablations(settings):
         found[product] = ensemble_made(product, "ablation")
+    for name, kind in settings.get("references", {}).items():
+        found[name] = {"kind": kind, "products": {SINGLE_FIT: name}}
     return found

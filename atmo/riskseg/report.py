@@ -1,21 +1,25 @@
 """The riskseg report: scores tables, success report against targets, the measured ablation table, figures.
 
-Everything is read from the score job's ``scores.json`` (test blocks only), the comparisons'
-``comparisons.json`` (paired bootstrap over test blocks, :mod:`atmo.riskseg.comparison`), the
-decision record (``decision.json``, chosen on validation) and the oversampling summaries, so the
-report reruns in seconds and recomputes nothing.
+Everything is read from the score jobs' ``scores.json`` and ``reference_scores.json`` (the pixel
+baselines and the oracle; test blocks only), the comparisons' ``comparisons.json`` (paired
+bootstrap over test blocks, :mod:`atmo.riskseg.comparison`), the decision record
+(``decision.json``, chosen on validation) and the oversampling summaries, so the report reruns in
+seconds and recomputes nothing.
 
 * ``scores.md``: one row per entry: a variant's single-seed products as mean ± sd over its seeds,
   every product built from all seeds (ensemble, CRF) as one row, each with kappa (unweighted and
   quadratic), medium-class precision and recall, high-class recall, IoU and Spearman rho, and the
-  kappa difference [95 % interval] and verdict of the compared entries. ``scores.csv`` keeps
-  every product's row, one per seed.
+  kappa difference [95 % interval] and verdict of the compared entries; the pixel baselines as
+  ``baseline`` rows and the synthetic scene's oracle last (kind ``oracle``, never compared).
+  ``scores.csv`` keeps every product's row, one per seed.
 * ``success_report.md``: the final product (the full variant's ensemble after its CRF) against
   the configured targets (the seed's: kappa >= 0.48, class-1 precision >= 22 %, class-2 recall
   >= 93 %, rho >= 0.58), met or not; against a baseline metrics JSON when one is given; the
-  headline comparison; each variant's decision rule, thresholds and validation score; the pixels
-  of each class before and after every CRF, with a finding wherever a CRF erases a class the
-  ensemble predicted; and what oversampling did.
+  headline comparison; each variant's decision rule, thresholds and validation score; the final
+  product against each pixel baseline; what the oracle reaches (the ceiling of the synthetic scene,
+  and whether the class-1 precision target lies within it); the pixels of each class before and
+  after every CRF, with a finding wherever a CRF erases a class the ensemble predicted; and what
+  oversampling did.
 * ``ablation.md``: the seed's projected V2.5 table, row for row, with the deltas this run measured
   next to the projected ones, and this run's further components (CORAL head, CRF compatibility,
   decision rule, TTA); where the row is one of the comparisons, the kappa difference's interval
@@ -65,8 +69,8 @@ from atmo.riskseg.entries import (
 from atmo.riskseg.evaluate import test_windows
 from atmo.riskseg.figures import confusion_figure, test_block_figure
 
-#: Row kinds of the scores table: the compared kinds, then ``extra`` (scored, shown, not compared).
-KINDS = ("model", "baseline", "ablation", "extra")
+#: Row kinds of the scores table: the compared kinds, ``extra`` (scored, shown, not compared), the oracle last.
+KINDS = ("model", "baseline", "ablation", "extra", "oracle")
 SCORE_COLUMNS = [
     ("kappa", "kappa_unweighted"),
     ("kappa (quadratic)", "kappa_quadratic"),
@@ -136,6 +140,7 @@ def entry_inputs(context: Mapping[str, Any]) -> dict[str, Any]:
         "other_mode": context["other_mode"],
         "crf": context["crf"],
         "seeds": context["seeds"],
+        "references": context.get("references", {}),
     }
 
 
@@ -297,11 +302,15 @@ def score_rows(context: Mapping[str, Any], scores: Mapping[str, Any]) -> list[Ro
     kinds = {name: entry["kind"] for name, entry in entries(entry_inputs(context)).items()}
     singles = single_seed_scores(context, scores)
     seed_products = {seed_product(v, s, mode) for v, mode in _singles(context) for s in context["seeds"][v]}
+    references = context.get("references", {})
     rows = []
     for name, merged in singles.items():
         seeds = ", ".join(str(s) for s in context["seeds"][name.split("/", 1)[0]])
         rows.append(Row(name, kinds.get(name, "extra"), {**merged, "seeds": f"{seeds} (mean ± sd)"}))
     for name, values in scores.items():
+        if name in references:
+            rows.append(Row(name, references[name], {**values, "seeds": "one fit"}))
+            continue
         if name in seed_products:
             continue
         variant, what = name.split("/", 1)
@@ -324,7 +333,10 @@ def scores_markdown(context: Mapping[str, Any], scores: Mapping[str, Any], recor
         "are the seeds listed (the mean of their probabilities). n/a: undefined (e.g. class-1 precision when no "
         "pixel is predicted medium); kappa is the compared metric.",
         f"Interval and verdict: {record['label']} difference against the best baseline (models) or the full "
-        f"variant (ablations), {record['scheme']}; `extra` rows are shown, not compared.",
+        f"variant (ablations), {record['scheme']}; `extra` rows are shown, not compared. Pixel baselines "
+        "(riskseg.baselines) are fitted on the training tiles, tuned and given their decision rule on the "
+        "validation tiles; `oracle`: the synthetic scene's Bayes-optimal probabilities given its covariates "
+        "(atmo/synth/riskseg_oracle.py) under its own validation-chosen rule, what the data allow; never compared.",
     ]
     return markdown_table(score_rows(context, scores), columns, name_header="entry", notes=notes, kinds=KINDS)
 
@@ -362,9 +374,11 @@ def success_markdown(
     record: Mapping[str, Any] | None = None,
     decisions: Mapping[str, Mapping[str, Any]] | None = None,
     crf_lines: list[str] | None = None,
+    references: Mapping[str, str] | None = None,
 ) -> str:
     """The success report: targets met or not, the baseline comparison, the headline, each variant's decision
-    rule (``decisions``: variant -> decision record, the full variant first), the CRF class counts, oversampling."""
+    rule (``decisions``: variant -> decision record, the full variant first), the final product against each
+    pixel baseline (``references``: name -> kind), the oracle's ceiling, the CRF class counts, oversampling."""
     result = scores[final]
     lines = [f"# riskseg success report: `{final}` on the test blocks", ""]
     header = "| target | required | measured | met |"
@@ -387,6 +401,7 @@ def success_markdown(
         lines += ["", "Headline: " + sentence(record["headline"], record["label"], record["units"], 3)]
     if decisions:
         lines += ["", *decision_lines(decisions)]
+    lines += reference_lines(scores, final, targets, references or {}, record)
     if crf_lines:
         lines += ["", *crf_lines]
     for scheme, summary in oversampling.items():
@@ -463,6 +478,35 @@ def crf_class_lines(context: Mapping[str, Any], scores: Mapping[str, Any]) -> li
     return lines + (["", *findings] if findings else [])
 
 
+def reference_lines(
+    scores: Mapping[str, Any],
+    final: str,
+    targets: Mapping[str, float],
+    references: Mapping[str, str],
+    record: Mapping[str, Any] | None,
+) -> list[str]:
+    """The final product against each pixel baseline (the comparisons' sentences) and the oracle's ceiling."""
+    lines = []
+    baselines = [name for name, kind in references.items() if kind == "baseline"]
+    for result in (record or {}).get("comparisons", []):
+        if result["a"] == final and result["b"] in baselines:
+            lines += ["", "Against a pixel baseline: " + sentence(result, record["label"], record["units"], 3)]
+    for name in (name for name, kind in references.items() if kind == "oracle" and name in scores):
+        oracle, required = scores[name], float(targets["precision_medium"])
+        precision = _num(oracle["precision_medium"])
+        reachable = "within" if precision >= required else "beyond"
+        ratio = _num(scores[final]["precision_medium"]) / precision if precision > 0 else float("nan")
+        lines += [
+            "",
+            f"Oracle `{name}` (the synthetic scene's Bayes-optimal probabilities given its covariates, decision "
+            f"`{oracle['decision']}`): kappa {_num(oracle['kappa_unweighted']):.3f}, class-1 precision "
+            f"{_shown_plain(precision)} (recall {_shown_plain(_num(oracle['recall_medium']))}), class-2 recall "
+            f"{_shown_plain(_num(oracle['recall_high']))}. The class-1 precision target {required:.3f} is {reachable} "
+            f"what the data allow; `{final}` reaches {_shown_plain(ratio)} of the oracle's class-1 precision.",
+        ]
+    return lines
+
+
 def read_baseline(path: str | os.PathLike[str] | None) -> dict[str, Any] | None:
     """A baseline metrics JSON (flat, with the score keys of :data:`TARGETS`), or ``None``."""
     if path is None:
@@ -476,6 +520,7 @@ def read_baseline(path: str | os.PathLike[str] | None) -> dict[str, Any] | None:
 def write_report(
     *,
     scores_path: str | os.PathLike[str],
+    reference_scores_path: str | os.PathLike[str],
     comparisons_path: str | os.PathLike[str],
     decision_paths: Mapping[str, str | os.PathLike[str]],
     context: Mapping[str, Any],
@@ -496,7 +541,7 @@ def write_report(
 
     ``maps`` names the rasters of the test-block figure: scene, labels, ensemble, uncertainty, crf, tiles.
     """
-    scores = read_scores(scores_path)
+    scores = {**read_scores(scores_path), **read_scores(reference_scores_path)}
     record = read_comparisons(comparisons_path)
     full = context["comparison"]["full"]
     order = [full, *(variant for variant in decision_paths if variant != full)]
@@ -518,6 +563,7 @@ def write_report(
             record,
             decisions,
             crf_class_lines(context, scores),
+            context.get("references"),
         ),
         ablation_md: ablation_markdown(context, with_singles, record),
     }
@@ -554,6 +600,10 @@ def _shown(value: float, digits: int) -> str:
 
 def _plain(value: float | None, digits: int) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _shown_plain(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.3f}"
 
 
 def _projected(value: float | None, digits: int) -> str:

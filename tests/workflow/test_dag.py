@@ -98,6 +98,14 @@ def expected_jobs(config: dict, workflow_dir: Path) -> list[Job]:
             jobs += [("riskseg_crf", {"variant": variant, "crf": crf}) for crf in crfs]
         other = "plain" if mode == "tta" else "tta"  # the TTA row: every seed of the full variant in the other mode
         jobs += [("riskseg_predict", {"variant": full, "seed": str(s), "mode": other}) for s in variants[full]["seeds"]]
+        # the pixel baselines and, on the synthetic scene, the oracle: each with its decision, scored together
+        references = list(riskseg.get("baselines", {}))
+        jobs += [("riskseg_baseline", {"baseline": name}) for name in references]
+        if riskseg["source"] == "synthetic":
+            jobs.append(("riskseg_oracle", {}))
+            references.append("oracle")
+        jobs += [("riskseg_reference_decision", {"reference": name}) for name in references]
+        jobs.append(("riskseg_reference_score", {}))
         if config["riskseg"]["source"] == "url":
             jobs.append(("riskseg_fetch", {}))
     if "downscale" in modules:
@@ -182,6 +190,8 @@ CHOOSING_RULES = (
     "cbh_train",
     "riskseg_train",
     "riskseg_decision",
+    "riskseg_baseline",
+    "riskseg_reference_decision",
     "downscale_train",
 )
 

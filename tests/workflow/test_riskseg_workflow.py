@@ -18,6 +18,7 @@ from workflow_helpers import edit_config, load_config, planned_jobs, run_snakema
 
 from atmo.metrics.pooled import cohen_kappa
 from atmo.metrics.unit_stats import read_unit_stats
+from atmo.report.comparisons import sentence
 from atmo.riskseg.choice import read_decision
 from atmo.riskseg.decision import decide
 
@@ -105,10 +106,8 @@ def test_the_ablation_table_and_success_report_are_this_runs_numbers(test_run: P
     final = scores["v25/crf_v25_ordinal"]
     success = (riskseg / "success_report.md").read_text()
     assert f"| Cohen's kappa (unweighted) | >= 0.480 | {final['kappa_unweighted']:.3f} |" in success
-    verb = {"loses": "loses to", "does not separate": "does not separate from"}.get(
-        record["headline"]["verdict"], "beats"
-    )
-    assert f"Headline: `v25/crf_v25_ordinal` {verb} `v2/crf_v2` on kappa" in success
+    assert record["headline"]["b"] == record["best_baseline"]
+    assert "Headline: " + sentence(record["headline"], record["label"], record["units"], 3) in success
     # every CRF product's class counts, ensemble -> CRF, from the scores' confusion matrices
     for product in ("v25/crf_v25", "v25/crf_v25_ordinal", "v2/crf_v2"):
         before = np.sum(scores[product.split("/")[0] + "/ensemble"]["confusion"], axis=0)
@@ -135,13 +134,47 @@ def test_per_block_units_reform_the_scores_and_the_tables_show_seeds(test_run: P
         pooled = metric.formula(units[list(metric.statistics)].to_numpy(dtype=float).sum(axis=0))
         assert pooled == pytest.approx(scores[product]["kappa_unweighted"])
     record = json.loads((riskseg / "comparisons.json").read_text())
-    assert record["headline"]["a"] == "v25/crf_v25_ordinal" and record["best_baseline"] == "v2/crf_v2"
+    baselines = {name: e["mean"] for name, e in record["entries"].items() if e["kind"] == "baseline"}
+    assert set(baselines) == {"v2/crf_v2", *load_config(test_run)["riskseg"]["baselines"]}
+    assert record["headline"]["a"] == "v25/crf_v25_ordinal" and record["best_baseline"] == max(
+        baselines, key=baselines.get
+    )
     assert record["entries"]["v25/single_plain"]["seeds"] == ["1", "2"]
     mean, sd = record["entries"]["v25/single_plain"]["mean"], record["entries"]["v25/single_plain"]["sd"]
     cells = _cells((riskseg / "scores.md").read_text(), "| v25/single_plain")
     assert cells[2] == f"{mean:.3f} ± {sd:.3f}" and cells[-1] in ("beats", "loses", "does not separate")
     frame = pd.read_csv(riskseg / "scores.csv", dtype={"seed": str}).set_index("product")
     assert frame.loc["v25/seed2_plain", ["entry", "seed"]].tolist() == ["v25/single_plain", "2"]
+
+
+def test_the_baselines_and_the_oracle_are_scored_like_every_product(test_run: Path) -> None:
+    """Each pixel baseline and the oracle: a probability raster on the scene's grid, a decision chosen on its
+    validation blocks, scores re-formed from per-test-block units; the final product meets every baseline,
+    the oracle is shown last and never compared."""
+    riskseg = test_run / "results/riskseg"
+    baselines = list(load_config(test_run)["riskseg"]["baselines"])
+    scores = json.loads((riskseg / "reference_scores.json").read_text())
+    assert set(scores) == {*baselines, "oracle"}
+    tiles = json.loads((riskseg / "tiles/summary.json").read_text())
+    metric = cohen_kappa(3)
+    for name, values in scores.items():
+        decision = json.loads((riskseg / f"reference_decisions/{name}.json").read_text())
+        assert (decision["split"], values["decision"]) == ("val", decision["decision"])
+        units = read_unit_stats(riskseg / f"units/{name}.csv")
+        assert len(units) == tiles["splits"]["test"]["n_blocks"]
+        pooled = metric.formula(units[list(metric.statistics)].to_numpy(dtype=float).sum(axis=0))
+        assert pooled == pytest.approx(values["kappa_unweighted"])
+    for name in baselines:
+        fit = json.loads((riskseg / f"baselines/{name}/fit.json").read_text())
+        assert fit["n_train_pixels"] > 0 and fit["fit_seconds"] >= 0
+    record = json.loads((riskseg / "comparisons.json").read_text())
+    pairs = {(r["a"], r["b"]) for r in record["comparisons"]}
+    assert {("v25/crf_v25_ordinal", name) for name in baselines} <= pairs
+    assert record["entries"]["oracle"]["kind"] == "oracle" and not any("oracle" in pair for pair in pairs)
+    table = (riskseg / "scores.md").read_text()
+    rows = [line for line in table.splitlines() if line.startswith("| ") and " | " in line]
+    assert rows[-1].startswith("| oracle") and all(any(r.startswith(f"| {n} ") for r in rows) for n in baselines)
+    assert "Oracle `oracle`" in (riskseg / "success_report.md").read_text()
 
 
 def test_each_variants_decision_rule_is_fitted_on_validation_and_used_downstream(test_run: Path) -> None:

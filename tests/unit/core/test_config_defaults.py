@@ -38,6 +38,7 @@ from atmo.nowcast.baselines import BASELINES
 from atmo.nowcast.losses import NowcastLoss
 from atmo.nowcast.models.registry import MODELS
 from atmo.nowcast.source import SourceConfig
+from atmo.riskseg.baselines import BaselineSettings
 from atmo.riskseg.crf import CrfSettings
 from atmo.riskseg.losses import LossSettings
 from atmo.riskseg.models import RISKSEG_MODELS
@@ -97,6 +98,7 @@ NO_DATACLASS: dict[str, str] = {
     "atmo.io.download.transfer_settings with DownloadSettings defaults",
     "riskseg.oversampling": "named OversamplingSettings entries (compared with #/$defs/oversampling below)",
     "riskseg.crf": "named CrfSettings entries (compared with #/$defs/crf below)",
+    "riskseg.baselines": "named BaselineSettings entries (compared with #/$defs/baseline below)",
     "riskseg.variants": (
         "entries {arch, params, loss, oversampling, crf, seeds, head, weights_from} reach atmo.riskseg.training as "
         "mappings (head and weights_from the rules and the predict job): params "
@@ -123,6 +125,7 @@ CONSTRUCTOR_BLOCKS: dict[tuple[str, str], Callable[..., Any]] = {
     ("cbh", "#/$defs/view"): ViewSettings,
     ("riskseg", "#/$defs/oversampling"): OversamplingSettings,
     ("riskseg", "#/$defs/crf"): CrfSettings,
+    ("riskseg", "#/$defs/baseline"): BaselineSettings,
     ("riskseg", "#/$defs/loss"): LossSettings,
 }
 

@@ -8,10 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.ndimage import distance_transform_edt, gaussian_filter
+from sklearn.ensemble import HistGradientBoostingClassifier
 
 from atmo.io.geotiff import inspect_geotiff, read_geotiff
 from atmo.riskseg import LABEL_NODATA, SCENE_NODATA
 from atmo.synth.riskseg import BAND_NAMES, SyntheticSceneSettings, covariate_risk, make_scene, write_synthetic_scene
+from atmo.synth.riskseg_oracle import oracle_probabilities
 
 SEED_CLASS1_FRACTION = 0.0265
 # Big enough for the class-1 band between class-0 and class-2 regions to be well sampled.
@@ -61,7 +64,7 @@ def test_nodata_region_is_the_same_in_both_rasters(written: tuple[Path, Path]) -
     assert np.isfinite(bands).all()
 
 
-def test_classes_are_ordinal_in_the_covariates_and_the_latent(written: tuple[Path, Path]) -> None:
+def test_classes_are_ordinal_in_the_covariates_and_cut_from_the_latent(written: tuple[Path, Path]) -> None:
     bands, label = read_geotiff(written[0]), read_geotiff(written[1])[0]
     valid = label != LABEL_NODATA
     risk = covariate_risk(bands, valid)
@@ -72,19 +75,56 @@ def test_classes_are_ordinal_in_the_covariates_and_the_latent(written: tuple[Pat
 
     generated = make_scene(SCENE, seed=11)
     np.testing.assert_array_equal(generated.label, label)
-    low, high = generated.thresholds
-    latent = generated.latent
-    assert latent[label == 0].max() < low <= latent[label == 1].min()
-    assert latent[label == 1].max() < high <= latent[label == 2].min()
+    latent = generated.risk + SCENE.hidden_weight * generated.hidden
+    assert latent[label == 2].min() >= generated.high_threshold > latent[(label == 0) | (label == 1)].max()
 
 
-def test_class_one_lies_on_the_boundary_between_zero_and_two() -> None:
-    label = make_scene(SCENE, seed=5).label
-    pairs = {(0, 1): 0, (1, 2): 0, (0, 2): 0}
-    for first, second in ((label[:, :-1], label[:, 1:]), (label[:-1], label[1:])):
-        for a, b in pairs:
-            pairs[a, b] += int(np.sum(((first == a) & (second == b)) | ((first == b) & (second == a))))
-    assert pairs[0, 2] < 0.25 * min(pairs[0, 1], pairs[1, 2]), pairs
+def test_class_one_is_the_runout_zone_around_class_two(written: tuple[Path, Path]) -> None:
+    """Read back from the GeoTIFF: medium pixels, and only they, lie within the runout width of high ground."""
+    label = read_geotiff(written[1])[0]
+    generated = make_scene(SCENE, seed=11)
+    reach = distance_transform_edt(label != 2) / generated.runout
+    assert reach[label == 1].max() <= generated.runout_px < reach[label == 0].min()
+
+
+def test_the_runout_zone_widens_with_the_vegetation_texture() -> None:
+    """Near high ground, whether a pixel is medium depends on NDVI's texture around it, a neighbourhood property."""
+    scene = make_scene(SCENE, seed=5)
+    distance = distance_transform_edt(scene.label != 2)
+    near = scene.valid & (scene.label != 2) & (distance > 1) & (distance <= 3)
+    texture = scene.runout[near]
+    low, high = np.quantile(texture, [1 / 3, 2 / 3])
+    medium = scene.label[near] == 1
+    assert medium[texture >= high].mean() > 2 * medium[texture <= low].mean()
+
+
+def test_class_one_depends_on_context_not_on_the_pixel_alone() -> None:
+    """A classifier of each pixel's covariates finds class 1 worse than one that sees the neighbourhood
+    (Gaussian means and gradients of the covariates), and both worse than the oracle: class-1 precision
+    among the k pixels each ranks most likely medium (k = the true class-1 count), trained on the left
+    half of a scene, read on the right half."""
+    settings = dataclasses.replace(SCENE, height=256, width=256, nodata_blob_radius_px=0.0)
+    scene = make_scene(settings, seed=1)
+    valid, label = scene.valid, scene.label
+    bands = scene.covariates.astype(np.float64)
+    pixel = np.stack([np.where(valid, (b - b[valid].mean()) / b[valid].std(), 0.0) for b in bands])
+    context = [pixel]
+    for radius in (2, 4, 8):
+        smoothed = np.stack([gaussian_filter(band, radius) for band in pixel])
+        context += [smoothed, np.stack([np.hypot(*np.gradient(band)) for band in smoothed])]
+    left, right = valid.copy(), valid.copy()
+    left[:, 128:], right[:, :128] = False, False
+    k = int(np.sum(label[right] == 1))
+
+    def precision(p_medium: np.ndarray) -> float:
+        return float(np.mean(label[right][np.argsort(p_medium[right])[-k:]] == 1))
+
+    found = {}
+    for name, features in (("pixel", pixel), ("context", np.concatenate(context))):
+        model = HistGradientBoostingClassifier(max_iter=100, random_state=0).fit(features[:, left].T, label[left])
+        found[name] = precision(model.predict_proba(features.reshape(len(features), -1).T)[:, 1].reshape(label.shape))
+    found["oracle"] = precision(oracle_probabilities(scene, settings, seed=1, draws=32)[1])
+    assert found["pixel"] + 0.05 < found["context"] < found["oracle"], found
 
 
 def test_same_seed_same_bytes_other_seed_other_scene(tmp_path: Path) -> None:
@@ -105,8 +145,14 @@ def test_size_comes_from_the_settings(height: int, width: int) -> None:
 
 @pytest.mark.parametrize(
     "change",
-    [{"class1_fraction": 0.0}, {"class1_fraction": 0.5, "class2_fraction": 0.5}, {"epsg": 4326}],
-    ids=["no-class-1", "no-class-0", "geographic"],
+    [
+        {"class1_fraction": 0.0},
+        {"class1_fraction": 0.5, "class2_fraction": 0.5},
+        {"epsg": 4326},
+        {"hidden_weight": -0.1},
+        {"context_px": -1.0},
+    ],
+    ids=["no-class-1", "no-class-0", "geographic", "negative-noise", "negative-context"],
 )
 def test_impossible_settings_are_refused(change: dict) -> None:
     with pytest.raises(ValueError):

@@ -1,0 +1,17 @@
+"""riskseg_oracle: the synthetic scene's Bayes-optimal class probabilities given its covariates (the `oracle` row)."""
+
+from atmo.config_blocks import build_block
+from atmo.riskseg.oracle import OracleSettings, write_oracle
+from atmo.runlog import log_to
+from atmo.synth.riskseg import SyntheticSceneSettings
+
+log_to(snakemake.log[0])
+write_oracle(
+    snakemake.input.scene,
+    snakemake.input.labels,
+    build_block(SyntheticSceneSettings, snakemake.params.synthetic, "riskseg.synthetic"),
+    snakemake.params.seed,
+    build_block(OracleSettings, snakemake.params.oracle, "riskseg.oracle"),
+    snakemake.output.probabilities,
+    snakemake.output.record,
+)

@@ -18,12 +18,14 @@ INPUTS = {
     "full": "v25",
     "v2": "v2",
     "ablations": {},
+    "crf_ablation": None,
     "mode": "plain",
+    "other_mode": "tta",
     "crf": {"v25": "v25", "v2": "v2"},
     "seeds": {"v25": [1, 2], "v2": [1]},
     "references": REFERENCES,
 }
-SETTINGS = {"full": "v25", "crf": {"v25": "v25"}, "mode": "plain", "baselines": ["pixel_logistic", "multiscale_hgb"]}
+SETTINGS = INPUTS  # the comparison plan reads the entries' settings
 
 
 def _units(rng: np.random.Generator, accuracy: float, n_blocks: int = 25) -> pd.DataFrame:
@@ -118,7 +120,7 @@ def test_the_success_report_states_the_oracles_ceiling_and_each_pixel_baseline()
     }
     record = {"label": "kappa", "units": "test blocks", "comparisons": [comparison], "headline": None}
     targets = {"kappa_unweighted": 0.48, "precision_medium": 0.22, "recall_high": 0.93, "spearman_rho": 0.58}
-    text = success_markdown(SCORES, "v25/crf_v25", targets, None, {}, record, None, REFERENCES)
+    text = success_markdown(SCORES, "v25/crf_v25", targets, None, {}, record, references=REFERENCES)
     assert "Against a pixel baseline: `v25/crf_v25` beats `pixel_logistic`" in text
     oracle = next(line for line in text.splitlines() if line.startswith("Oracle `oracle`"))
     assert "kappa 0.840, class-1 precision 0.500" in oracle and "decision `argmax`" in oracle

@@ -1,0 +1,95 @@
+"""The decoder's per-pixel distributions: NLL against hand-worked values and SciPy, and what sampling draws."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from atmo.downscale.likelihood import (
+    BASE_FLOOR_MM,
+    SIGMA_MIN,
+    WET_MM,
+    BernoulliLogNormal,
+    DeterministicField,
+)
+
+
+def _head(a: float, r: float, b: float, shape: tuple[int, ...] = (1, 1, 1)) -> torch.Tensor:
+    """A raw decoder output ``(B, 3, H, W)`` with the same three parameters at every pixel."""
+    return torch.tensor([a, r, b]).view(1, 3, 1, 1).expand(shape[0], 3, *shape[1:]).clone()
+
+
+def test_parameters_follow_the_documented_link_functions() -> None:
+    a, r, b = 0.5, math.log(4.0), 0.3
+    dist = BernoulliLogNormal.from_head(_head(a, r, b))
+    p = 1.0 / (1.0 + math.exp(-a))
+    s = SIGMA_MIN + math.log1p(math.exp(b))
+    assert dist.wet_probability.item() == pytest.approx(p)
+    assert dist.scale.item() == pytest.approx(s)
+    assert dist.loc.item() == pytest.approx(math.log(4.0) - math.log(p) - s * s / 2)
+    assert dist.mean_mm.item() == pytest.approx(4.0, rel=1e-5), "the mean is the parameterised exp(r)"
+
+
+def test_nll_of_a_wet_and_a_dry_pixel_equals_the_hand_computation() -> None:
+    # p = 0.5 (a = 0), mean 1 mm (r = 0), s chosen as 1 exactly by the inverse of the softplus link
+    b = math.log(math.expm1(1.0 - SIGMA_MIN))
+    dist = BernoulliLogNormal.from_head(_head(0.0, 0.0, b, (1, 1, 2)))
+    loc = math.log(1.0) - math.log(0.5) - 0.5  # m = log(mean) - log(p) - s^2/2 = log 2 - 1/2
+    y = 3.0
+    wet = -math.log(0.5) + math.log(y) + 0.5 * math.log(2 * math.pi) + (math.log(y) - loc) ** 2 / 2
+    nll = dist.nll(torch.tensor([[[y, 0.0]]]))
+    assert nll[0, 0, 0].item() == pytest.approx(wet, rel=1e-6)
+    assert nll[0, 0, 1].item() == pytest.approx(-math.log(0.5), rel=1e-6)
+
+
+def test_wet_nll_is_minus_log_p_minus_the_lognormal_log_density() -> None:
+    """Against SciPy's log-normal density (shape s, scale e^m) at several amounts and parameters."""
+    head = torch.tensor([[[[-1.0, 2.0]], [[0.5, 3.0]], [[-0.4, 0.8]]]])  # (1, 3, 1, 2)
+    dist = BernoulliLogNormal.from_head(head)
+    y = torch.tensor([[[0.7, 55.0]]])
+    nll = dist.nll(y)[0, 0].numpy()
+    s, m, log_p = dist.scale[0, 0].numpy(), dist.loc[0, 0].numpy(), dist.log_p[0, 0].numpy()
+    expected = -log_p - stats.lognorm.logpdf(y[0, 0].numpy(), s=s, scale=np.exp(m))
+    np.testing.assert_allclose(nll, expected, rtol=1e-5)
+
+
+def test_amounts_at_or_below_the_wet_threshold_count_as_dry() -> None:
+    dist = BernoulliLogNormal.from_head(_head(1.0, 0.0, 0.0, (1, 1, 3)))
+    nll = dist.nll(torch.tensor([[[0.0, WET_MM / 2, WET_MM]]]))
+    torch.testing.assert_close(nll, torch.full_like(nll, -dist.log_1mp[0, 0, 0].item()))
+
+
+def test_samples_have_the_parameters_zero_fraction_and_mean() -> None:
+    a, r, b = -0.6, math.log(5.0), -0.5  # p = 0.354, mean 5 mm, s = 0.52
+    dist = BernoulliLogNormal.from_head(_head(a, r, b, (1, 400, 500)))
+    draws = dist.sample(torch.Generator().manual_seed(0)).numpy().ravel()  # 200 000 pixels
+    p = 1.0 / (1.0 + math.exp(-a))
+    assert (draws == 0).mean() == pytest.approx(1 - p, abs=0.005)
+    assert draws.mean() == pytest.approx(5.0, rel=0.02)
+    wet = np.log(draws[draws > 0])
+    assert wet.mean() == pytest.approx(dist.loc[0, 0, 0].item(), abs=0.01)
+    assert wet.std() == pytest.approx(dist.scale[0, 0, 0].item(), rel=0.01)
+
+
+def test_sampling_is_reproducible_with_a_generator() -> None:
+    dist = BernoulliLogNormal.from_head(torch.randn(2, 3, 4, 5, generator=torch.Generator().manual_seed(1)))
+    a, b = (dist.sample(torch.Generator().manual_seed(7)) for _ in range(2))
+    assert torch.equal(a, b) and (a >= 0).all()
+
+
+def test_a_base_field_is_the_mean_when_the_residual_is_zero() -> None:
+    base = torch.tensor([[[0.0, 2.0, 30.0]]])
+    dist = BernoulliLogNormal.from_head(_head(0.3, 0.0, 0.0, (1, 1, 3)), base)
+    torch.testing.assert_close(dist.mean_mm, base + BASE_FLOOR_MM)
+    field = DeterministicField.from_head(torch.zeros(1, 1, 1, 3), base)
+    torch.testing.assert_close(field.mean_mm, base + BASE_FLOOR_MM)
+
+
+def test_the_deterministic_field_is_its_own_sample_and_its_nll_the_absolute_error() -> None:
+    field = DeterministicField.from_head(torch.log(torch.tensor([[[[1.0, 4.0]]]])))
+    torch.testing.assert_close(field.sample(torch.Generator().manual_seed(0)), torch.tensor([[[1.0, 4.0]]]))
+    torch.testing.assert_close(field.nll(torch.tensor([[[0.0, 6.0]]])), torch.tensor([[[1.0, 2.0]]]))

@@ -1,32 +1,38 @@
-"""What the cVAE decoder predicts per pixel: a zero-inflated log-normal, or the seed's deterministic field.
+"""What the cVAE decoder predicts per pixel: a zero-inflated distribution, or the seed's deterministic field.
 
 Daily precipitation is exactly 0 on most pixels and heavy-tailed where it rains, so the decoder does
 not emit a field but the parameters of a per-pixel distribution, and a sample draws from it: the
-ensemble spread then comes from the pixel noise as well as from z. Two likelihoods, named by the
-model's ``likelihood`` keyword (:mod:`atmo.downscale.models`):
+ensemble spread then comes from the pixel noise as well as from z. The model's ``likelihood``
+keyword (:mod:`atmo.downscale.models`) names one of three, each from three output channels
+``(a, r, b)`` per pixel (one for the deterministic field)::
 
-``bernoulli_lognormal`` (default), three output channels ``(a, r, b)`` per pixel::
+    p      = sigmoid(a)                       P(wet), wet meaning y > WET_MM
+    mean   = exp(offset + r)                  E[y] in mm, dry pixels included (offset: see below)
 
-    p      = sigmoid(a)                                   P(wet), wet meaning y > WET_MM
-    mean   = exp(offset + r)                              E[y] in mm (offset: see below)
-    s      = SIGMA_MIN + softplus(b)                      std of log y on wet pixels
-    m      = log(mean) - log(p) - s^2 / 2                 so that p exp(m + s^2/2) = mean
-    y      = 0 with probability 1 - p, else y ~ LogNormal(m, s^2)
-    nll(y) = -log(1 - p)                                                   if y <= WET_MM
-             -log(p) + log(y) + log(s) + log(2 pi) / 2 + (log y - m)^2 / (2 s^2)   otherwise
+``bernoulli_gamma`` (default): ``y | wet ~ Gamma(k, theta)``, ``k = SHAPE_MIN + softplus(b)``,
+``theta = mean / (p k)``; ``nll = -log(1 - p)`` if dry, else
+``-log p - (k - 1) log y + y / theta + k log theta + lgamma(k)``.
 
-Why log-normal rather than gamma for the wet amounts: its tail is heavier (the gamma's is
-exponential, the usual reason Bernoulli-gamma downscalers underestimate extremes, and the write-up
-is about 150-200 mm maxima); its sample is ``exp(m + s * eps)`` with ``eps`` drawn from the
-sampling job's seeded ``torch.Generator``, so a samples file stays reproducible (torch's gamma
-sampler takes no generator); and its NLL is a Gaussian's in ``log y``. The price is a poor left
-tail: amounts of a few hundredths of a mm are far out in ``log y``. ``WET_MM = 0.1`` — the scores'
-default dry threshold — keeps them out: smaller amounts count as dry, as they do when scored.
+``bernoulli_lognormal``: ``log y | wet ~ N(m, s^2)``, ``s = SIGMA_MIN + softplus(b)``,
+``m = log(mean) - log(p) - s^2 / 2``; ``nll = -log(1 - p)`` if dry, else
+``-log p + log y + log s + log(2 pi) / 2 + (log y - m)^2 / (2 s^2)``.
 
-The *mean* is parameterised rather than ``m``, so that it can be a residual: ``offset`` is
-``log(base_mm + BASE_FLOOR_MM)`` when the model is given a base field (the mass-consistent bicubic
-interpolation of the coarse precipitation, :func:`atmo.downscale.baselines.bicubic_mm`), else 0.
-The model initialises ``r`` to 0, so a residual model starts with the bicubic field as its mean.
+Why gamma by default: a shape ``k < 1`` puts the many light amounts near 0 mm, where a log-normal
+can only reach them with a wide ``s`` that then also blows up its right tail. On the default
+config's validation days (V2, seed 0, 20 epochs) the gamma decoder's 4-member prior CRPS was 1.71 mm
+against the log-normal's 1.80, and its 20-member ensemble's spread/skill 1.27 against 1.73. The
+log-normal stays selectable: its tail is heavier (the gamma's is exponential, the usual reason
+Bernoulli-gamma downscalers underestimate extremes), and fields made by multiplicative cascades
+have log-normal-like amounts. Either samples with the sampling job's seeded ``torch.Generator``
+alone (:func:`standard_gamma`), so a samples file is reproducible. ``WET_MM = 0.1`` — the scores'
+default dry threshold — keeps amounts of a few hundredths of a mm, far out in ``log y``, out of
+the amount distribution: they count as dry, as they do when scored.
+
+The *mean* is parameterised rather than the amount distribution's location, so that it can be a
+residual: ``offset`` is ``log(base_mm + BASE_FLOOR_MM)`` when the model is given a base field (the
+mass-consistent bicubic interpolation of the coarse precipitation,
+:func:`atmo.downscale.baselines.bicubic_mm`), else 0. The model initialises ``r`` to 0, so a
+residual model starts with the bicubic field as its mean.
 
 ``deterministic`` (the seed's decoder), one channel ``a``: the field is ``exp(offset + a)`` mm,
 its samples are that field (spread from z alone) and ``nll(y) = |y - field|``, the negative
@@ -50,6 +56,8 @@ WET_MM = 0.1
 BASE_FLOOR_MM = 0.1
 #: Smallest standard deviation of log y on wet pixels: keeps the NLL finite at a perfect fit.
 SIGMA_MIN = 0.05
+#: Smallest gamma shape: below it the draws underflow to 0 and the NLL's lgamma grows steeply.
+SHAPE_MIN = 0.1
 #: Largest mean, sample or field value (mm): guards exp against a hot pixel.
 MAX_MM = 2000.0
 _LOG_MAX_MM = math.log(MAX_MM)
@@ -108,6 +116,82 @@ class BernoulliLogNormal:
 
 
 @dataclass(frozen=True)
+class BernoulliGamma:
+    """Per-pixel ``P(wet) = exp(log_p)`` and ``y | wet ~ Gamma(shape, scale_mm)`` (module docstring)."""
+
+    log_p: torch.Tensor
+    log_1mp: torch.Tensor
+    shape: torch.Tensor
+    scale_mm: torch.Tensor
+
+    CHANNELS = 3
+    MEAN_CHANNEL = 1
+
+    @classmethod
+    def from_head(cls, head: torch.Tensor, base_mm: torch.Tensor | None = None) -> BernoulliGamma:
+        """The distribution of the decoder's raw output ``head (B, 3, H, W)``."""
+        a, r, b = head.float().unbind(dim=1)
+        log_mean = (_offset(base_mm) + r).clamp(max=_LOG_MAX_MM)
+        shape = SHAPE_MIN + F.softplus(b)
+        log_p = F.logsigmoid(a)
+        return cls(log_p, F.logsigmoid(-a), shape, torch.exp(log_mean - log_p) / shape)
+
+    @property
+    def wet_probability(self) -> torch.Tensor:
+        return self.log_p.exp()
+
+    @property
+    def mean_mm(self) -> torch.Tensor:
+        """``p k theta``, the parameterised mean."""
+        return (self.log_p.exp() * self.shape * self.scale_mm).clamp(max=MAX_MM)
+
+    def nll(self, y_mm: torch.Tensor) -> torch.Tensor:
+        """Negative log-likelihood of ``y_mm`` per pixel, nats (the module docstring's formula)."""
+        y_mm = y_mm.float()
+        wet = y_mm > WET_MM
+        y = torch.where(wet, y_mm, torch.ones_like(y_mm))
+        log_density = (
+            (self.shape - 1) * torch.log(y)
+            - y / self.scale_mm
+            - self.shape * torch.log(self.scale_mm)
+            - torch.lgamma(self.shape)
+        )
+        return torch.where(wet, -self.log_p - log_density, -self.log_1mp)
+
+    def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One draw per pixel, mm: a uniform decides wet, then ``scale * Gamma(shape, 1)``."""
+        u = torch.rand(self.shape.shape, generator=generator, device=self.shape.device, dtype=self.shape.dtype)
+        amount = (standard_gamma(self.shape, generator) * self.scale_mm).clamp(max=MAX_MM)
+        return torch.where(u < self.wet_probability, amount, torch.zeros_like(amount))
+
+
+def standard_gamma(shape: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``Gamma(shape, 1)`` draws that use ``generator`` alone, on any device (torch's own sampler takes none).
+
+    Marsaglia & Tsang (2000): for ``a >= 1``, ``d = a - 1/3``, ``c = 1 / sqrt(9 d)``, draw ``x ~ N(0, 1)``,
+    ``u ~ U(0, 1)``, ``v = (1 + c x)^3`` and accept ``d v`` when ``v > 0`` and
+    ``log u < x^2 / 2 + d - d v + d log v`` (over 95 % of draws are accepted; rejected pixels draw again,
+    all pixels in each round, so the result depends on the generator alone). For ``a < 1``,
+    ``Gamma(a) = Gamma(a + 1) U^(1/a)``.
+    """
+    small = shape < 1
+    d = torch.where(small, shape + 1, shape) - 1.0 / 3.0
+    c = torch.rsqrt(9.0 * d)
+    draws = torch.zeros_like(d)
+    pending = torch.ones_like(d, dtype=torch.bool)
+    while bool(pending.any()):
+        x = torch.randn(d.shape, generator=generator, device=d.device, dtype=d.dtype)
+        u = torch.rand(d.shape, generator=generator, device=d.device, dtype=d.dtype)
+        v = (1.0 + c * x) ** 3
+        log_v = torch.log(v.clamp(min=torch.finfo(d.dtype).tiny))
+        accept = pending & (v > 0) & (torch.log(u) < 0.5 * x.square() + d - d * v + d * log_v)
+        draws = torch.where(accept, d * v, draws)
+        pending = pending & ~accept
+    u = torch.rand(d.shape, generator=generator, device=d.device, dtype=d.dtype)
+    return torch.where(small, draws * u ** (1.0 / shape), draws)
+
+
+@dataclass(frozen=True)
 class DeterministicField:
     """The seed's decoder: one field, ``nll = |y - field|`` (Laplace, scale 1 mm); sampling returns it."""
 
@@ -132,9 +216,10 @@ class DeterministicField:
         return self.field_mm
 
 
-PixelDistribution = BernoulliLogNormal | DeterministicField
+PixelDistribution = BernoulliLogNormal | BernoulliGamma | DeterministicField
 #: The ``likelihood`` keyword of the model -> its distribution class.
-LIKELIHOODS: dict[str, type[BernoulliLogNormal] | type[DeterministicField]] = {
+LIKELIHOODS: dict[str, type[BernoulliLogNormal] | type[BernoulliGamma] | type[DeterministicField]] = {
     "bernoulli_lognormal": BernoulliLogNormal,
+    "bernoulli_gamma": BernoulliGamma,
     "deterministic": DeterministicField,
 }

@@ -11,10 +11,13 @@ from scipy import stats
 
 from atmo.downscale.likelihood import (
     BASE_FLOOR_MM,
+    SHAPE_MIN,
     SIGMA_MIN,
     WET_MM,
+    BernoulliGamma,
     BernoulliLogNormal,
     DeterministicField,
+    standard_gamma,
 )
 
 
@@ -75,16 +78,52 @@ def test_samples_have_the_parameters_zero_fraction_and_mean() -> None:
     assert wet.std() == pytest.approx(dist.scale[0, 0, 0].item(), rel=0.01)
 
 
-def test_sampling_is_reproducible_with_a_generator() -> None:
-    dist = BernoulliLogNormal.from_head(torch.randn(2, 3, 4, 5, generator=torch.Generator().manual_seed(1)))
+@pytest.mark.parametrize("family", [BernoulliGamma, BernoulliLogNormal])
+def test_sampling_is_reproducible_with_a_generator(family) -> None:
+    dist = family.from_head(torch.randn(2, 3, 4, 5, generator=torch.Generator().manual_seed(1)))
     a, b = (dist.sample(torch.Generator().manual_seed(7)) for _ in range(2))
     assert torch.equal(a, b) and (a >= 0).all()
 
 
+def test_gamma_parameters_and_nll_equal_the_hand_computation_and_scipy() -> None:
+    a, r, b = 0.4, math.log(6.0), 0.2
+    dist = BernoulliGamma.from_head(_head(a, r, b, (1, 1, 3)))
+    p = 1.0 / (1.0 + math.exp(-a))
+    k = SHAPE_MIN + math.log1p(math.exp(b))
+    theta = 6.0 / (p * k)  # the wet mean is mean / p
+    assert dist.shape[0, 0, 0].item() == pytest.approx(k) and dist.scale_mm[0, 0, 0].item() == pytest.approx(theta)
+    assert dist.mean_mm[0, 0, 0].item() == pytest.approx(6.0, rel=1e-5)
+    y = torch.tensor([[[0.0, 2.5, 40.0]]])
+    nll = dist.nll(y)[0, 0].numpy()
+    assert nll[0] == pytest.approx(-math.log(1 - p), rel=1e-6)
+    hand = -math.log(p) - ((k - 1) * math.log(2.5) - 2.5 / theta - k * math.log(theta) - math.lgamma(k))
+    assert nll[1] == pytest.approx(hand, rel=1e-5)
+    assert nll[2] == pytest.approx(-math.log(p) - stats.gamma.logpdf(40.0, a=k, scale=theta), rel=1e-5)
+
+
+def test_gamma_samples_have_the_parameters_zero_fraction_mean_and_distribution() -> None:
+    a, r, b = 0.5, math.log(3.0), -1.0  # p = 0.62, mean 3 mm, shape 0.41 (< 1: many light amounts)
+    dist = BernoulliGamma.from_head(_head(a, r, b, (1, 400, 500)))
+    draws = dist.sample(torch.Generator().manual_seed(0)).numpy().ravel()
+    p = 1.0 / (1.0 + math.exp(-a))
+    assert (draws == 0).mean() == pytest.approx(1 - p, abs=0.005)
+    assert draws.mean() == pytest.approx(3.0, rel=0.02)
+    k, theta = dist.shape[0, 0, 0].item(), dist.scale_mm[0, 0, 0].item()
+    assert stats.kstest(draws[draws > 0], stats.gamma(k, scale=theta).cdf).pvalue > 0.01
+
+
+@pytest.mark.parametrize("shape", [0.15, 0.8, 1.0, 4.0])
+def test_standard_gamma_follows_scipys_gamma_from_the_generator_alone(shape: float) -> None:
+    draws = [standard_gamma(torch.full((50_000,), shape), torch.Generator().manual_seed(3)) for _ in range(2)]
+    assert torch.equal(draws[0], draws[1]), "the generator alone decides the draws"
+    assert stats.kstest(draws[0].numpy(), stats.gamma(shape).cdf).pvalue > 0.01
+
+
 def test_a_base_field_is_the_mean_when_the_residual_is_zero() -> None:
     base = torch.tensor([[[0.0, 2.0, 30.0]]])
-    dist = BernoulliLogNormal.from_head(_head(0.3, 0.0, 0.0, (1, 1, 3)), base)
-    torch.testing.assert_close(dist.mean_mm, base + BASE_FLOOR_MM)
+    for family in (BernoulliGamma, BernoulliLogNormal):
+        dist = family.from_head(_head(0.3, 0.0, 0.0, (1, 1, 3)), base)
+        torch.testing.assert_close(dist.mean_mm, base + BASE_FLOOR_MM)
     field = DeterministicField.from_head(torch.zeros(1, 1, 1, 3), base)
     torch.testing.assert_close(field.mean_mm, base + BASE_FLOOR_MM)
 

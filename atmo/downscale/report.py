@@ -306,10 +306,11 @@ def _active(count: float, latent_dim: int) -> str:
 
 
 def _history_at(histories: Sequence[pd.DataFrame], epoch: int, where: str) -> dict[str, Any]:
-    """Validation KL and active units at ``epoch``, averaged over the seeds' histories."""
+    """Validation KL and active units at ``epoch``, averaged over the seeds' histories; a seed that early
+    stopping ended before ``epoch`` contributes its last epoch's (the weights its sampling job read)."""
     kl, units = [], []
     for history in histories:
-        rows = history[history["epoch"] == epoch]
+        rows = history[history["epoch"] <= epoch]
         if rows.empty:
             raise InputError(where, f"has no row for epoch {epoch}")
         row = rows.iloc[-1]

@@ -7,14 +7,14 @@ keyword (:mod:`atmo.downscale.models`) names one of three, each from three outpu
 ``(a, r, b)`` per pixel (one for the deterministic field)::
 
     p      = sigmoid(a)                       P(wet), wet meaning y > WET_MM
-    mean   = exp(offset + r)                  E[y] in mm, dry pixels included (offset: see below)
+    mu     = exp(offset + r)                  E[y | wet] in mm (offset: see below); E[y] = p mu
 
 ``bernoulli_gamma`` (default): ``y | wet ~ Gamma(k, theta)``, ``k = SHAPE_MIN + softplus(b)``,
-``theta = mean / (p k)``; ``nll = -log(1 - p)`` if dry, else
+``theta = mu / k``; ``nll = -log(1 - p)`` if dry, else
 ``-log p - (k - 1) log y + y / theta + k log theta + lgamma(k)``.
 
 ``bernoulli_lognormal``: ``log y | wet ~ N(m, s^2)``, ``s = SIGMA_MIN + softplus(b)``,
-``m = log(mean) - log(p) - s^2 / 2``; ``nll = -log(1 - p)`` if dry, else
+``m = log(mu) - s^2 / 2``; ``nll = -log(1 - p)`` if dry, else
 ``-log p + log y + log s + log(2 pi) / 2 + (log y - m)^2 / (2 s^2)``.
 
 Why gamma by default: a shape ``k < 1`` puts the many light amounts near 0 mm, where a log-normal
@@ -28,11 +28,16 @@ alone (:func:`standard_gamma`), so a samples file is reproducible. ``WET_MM = 0.
 default dry threshold — keeps amounts of a few hundredths of a mm, far out in ``log y``, out of
 the amount distribution: they count as dry, as they do when scored.
 
-The *mean* is parameterised rather than the amount distribution's location, so that it can be a
-residual: ``offset`` is ``log(base_mm + BASE_FLOOR_MM)`` when the model is given a base field (the
-mass-consistent bicubic interpolation of the coarse precipitation,
-:func:`atmo.downscale.baselines.bicubic_mm`), else 0. The model initialises ``r`` to 0, so a
-residual model starts with the bicubic field as its mean.
+The wet amount's mean ``mu`` is parameterised directly, so that it can be a residual: with a base
+field (the mass-consistent bicubic interpolation of the coarse precipitation,
+:func:`atmo.downscale.baselines.bicubic_mm`) ``offset + r`` is ``log(base_mm + BASE_FLOOR_MM) +
+R tanh(r / R)``, ``R = RESIDUAL_RANGE``; without one it is ``r``. The model initialises ``r`` to 0, so
+an untrained residual model's wet amounts have the bicubic field as their mean. Why ``mu`` and why
+bounded: the NLL of a dry pixel does not involve ``mu``, so where training only ever saw dry pixels
+nothing constrains it. Parameterising the unconditional mean ``p mu`` made ``mu = mean / p`` grow
+as ``p`` fell to 1e-20, and a free ``mu`` still drifted to hundreds of mm over dry bicubic blocks;
+either way rare wet draws there reached 1400-2000 mm, ten times the truth's maximum. Within a
+factor 100 of ``base + 0.1 mm``, the mean wet amount over a dry block is at most 10 mm.
 
 ``deterministic`` (the seed's decoder), one channel ``a``: the field is ``exp(offset + a)`` mm,
 its samples are that field (spread from z alone) and ``nll(y) = |y - field|``, the negative
@@ -54,6 +59,8 @@ import torch.nn.functional as F
 WET_MM = 0.1
 #: Added to the base field before its log, so a dry base block still lets the mean grow (mm).
 BASE_FLOOR_MM = 0.1
+#: Largest log-ratio of a residual model's mean to its base field: a factor e^4.6 = 100 either way.
+RESIDUAL_RANGE = math.log(100.0)
 #: Smallest standard deviation of log y on wet pixels: keeps the NLL finite at a perfect fit.
 SIGMA_MIN = 0.05
 #: Smallest gamma shape: below it the draws underflow to 0 and the NLL's lgamma grows steeply.
@@ -64,9 +71,12 @@ _LOG_MAX_MM = math.log(MAX_MM)
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-def _offset(base_mm: torch.Tensor | None) -> torch.Tensor | float:
-    """``log(base + floor)`` of the base field, or 0 without one."""
-    return 0.0 if base_mm is None else torch.log(base_mm.float().clamp(min=0.0) + BASE_FLOOR_MM)
+def _log_mean(r: torch.Tensor, base_mm: torch.Tensor | None) -> torch.Tensor:
+    """``r`` without a base field; ``log(base + floor) + R tanh(r / R)`` with one (``R = RESIDUAL_RANGE``)."""
+    if base_mm is None:
+        return r.clamp(max=_LOG_MAX_MM)
+    residual = RESIDUAL_RANGE * torch.tanh(r / RESIDUAL_RANGE)
+    return torch.log(base_mm.float().clamp(min=0.0) + BASE_FLOOR_MM) + residual
 
 
 @dataclass(frozen=True)
@@ -85,10 +95,9 @@ class BernoulliLogNormal:
     def from_head(cls, head: torch.Tensor, base_mm: torch.Tensor | None = None) -> BernoulliLogNormal:
         """The distribution of the decoder's raw output ``head (B, 3, H, W)``."""
         a, r, b = head.float().unbind(dim=1)
-        log_mean = (_offset(base_mm) + r).clamp(max=_LOG_MAX_MM)
+        log_wet_mean = _log_mean(r, base_mm)
         scale = SIGMA_MIN + F.softplus(b)
-        log_p = F.logsigmoid(a)
-        return cls(log_p, F.logsigmoid(-a), log_mean - log_p - 0.5 * scale.square(), scale)
+        return cls(F.logsigmoid(a), F.logsigmoid(-a), log_wet_mean - 0.5 * scale.square(), scale)
 
     @property
     def wet_probability(self) -> torch.Tensor:
@@ -96,7 +105,7 @@ class BernoulliLogNormal:
 
     @property
     def mean_mm(self) -> torch.Tensor:
-        """``p exp(loc + scale^2 / 2)``, the parameterised mean."""
+        """``p exp(loc + scale^2 / 2)``: the wet probability times the wet amounts' mean."""
         return torch.exp((self.log_p + self.loc + 0.5 * self.scale.square()).clamp(max=_LOG_MAX_MM))
 
     def nll(self, y_mm: torch.Tensor) -> torch.Tensor:
@@ -131,10 +140,9 @@ class BernoulliGamma:
     def from_head(cls, head: torch.Tensor, base_mm: torch.Tensor | None = None) -> BernoulliGamma:
         """The distribution of the decoder's raw output ``head (B, 3, H, W)``."""
         a, r, b = head.float().unbind(dim=1)
-        log_mean = (_offset(base_mm) + r).clamp(max=_LOG_MAX_MM)
+        log_wet_mean = _log_mean(r, base_mm)
         shape = SHAPE_MIN + F.softplus(b)
-        log_p = F.logsigmoid(a)
-        return cls(log_p, F.logsigmoid(-a), shape, torch.exp(log_mean - log_p) / shape)
+        return cls(F.logsigmoid(a), F.logsigmoid(-a), shape, torch.exp(log_wet_mean) / shape)
 
     @property
     def wet_probability(self) -> torch.Tensor:
@@ -142,7 +150,7 @@ class BernoulliGamma:
 
     @property
     def mean_mm(self) -> torch.Tensor:
-        """``p k theta``, the parameterised mean."""
+        """``p k theta``: the wet probability times the wet amounts' mean."""
         return (self.log_p.exp() * self.shape * self.scale_mm).clamp(max=MAX_MM)
 
     def nll(self, y_mm: torch.Tensor) -> torch.Tensor:
@@ -203,7 +211,7 @@ class DeterministicField:
     @classmethod
     def from_head(cls, head: torch.Tensor, base_mm: torch.Tensor | None = None) -> DeterministicField:
         """The field of the decoder's raw output ``head (B, 1, H, W)``."""
-        return cls(torch.exp((_offset(base_mm) + head.float()[:, 0]).clamp(max=_LOG_MAX_MM)))
+        return cls(torch.exp(_log_mean(head.float()[:, 0], base_mm)))
 
     @property
     def mean_mm(self) -> torch.Tensor:

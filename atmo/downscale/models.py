@@ -29,10 +29,11 @@ default) or ``bernoulli_lognormal`` (a wet probability, the mean and the amounts
 a sample has pixel noise) or ``deterministic`` (the seed's decoder: the field ``exp(a)`` mm, spread
 from z alone). Both use a log
 link for the mean — a 190 mm cell needs ``a = 5.2``, not a pre-activation of 190 — and keep the
-output non-negative. With ``residual: true`` the log-mean is a residual on the mass-consistent
-bicubic interpolation of the coarse precipitation (the ``base_mm`` argument of the methods below,
-computed by :mod:`atmo.downscale.dataset`), and the mean channel starts at 0, so the untrained
-central field is the bicubic one. The encoder sees ``log1p`` of the fine field. Everything in and
+output non-negative. With ``residual: true`` the log-mean (of the wet amounts; of the field for the
+deterministic decoder) is a residual on the mass-consistent bicubic interpolation of the coarse
+precipitation (the ``base_mm`` argument of the methods below, computed by
+:mod:`atmo.downscale.dataset`), and the residual channel starts at 0, so the untrained model's
+(wet) mean is the bicubic field. The encoder sees ``log1p`` of the fine field. Everything in and
 out of the model is in mm except the normalised coarse input (:mod:`atmo.downscale.dataset`).
 
 The prior is ``N(0, I)``. Sampling K fields of one case repeats the case K times along the batch
@@ -253,7 +254,7 @@ class ConditionalVAE(nn.Module):
             shape, latent_dim, base_filters, n_blocks, self.inject_blocks, spatial_channels, self.distribution.CHANNELS
         )
         mean_channel = self.distribution.MEAN_CHANNEL
-        with torch.no_grad():  # the log-mean residual starts at 0: the untrained mean is the base field
+        with torch.no_grad():  # the log-mean residual starts at 0: the untrained (wet) mean is the base field
             self.decoder.head.weight[mean_channel].zero_()
             self.decoder.head.bias[mean_channel].zero_()
 

@@ -11,6 +11,7 @@ from scipy import stats
 
 from atmo.downscale.likelihood import (
     BASE_FLOOR_MM,
+    RESIDUAL_RANGE,
     SHAPE_MIN,
     SIGMA_MIN,
     WET_MM,
@@ -33,20 +34,38 @@ def test_parameters_follow_the_documented_link_functions() -> None:
     s = SIGMA_MIN + math.log1p(math.exp(b))
     assert dist.wet_probability.item() == pytest.approx(p)
     assert dist.scale.item() == pytest.approx(s)
-    assert dist.loc.item() == pytest.approx(math.log(4.0) - math.log(p) - s * s / 2)
-    assert dist.mean_mm.item() == pytest.approx(4.0, rel=1e-5), "the mean is the parameterised exp(r)"
+    assert dist.loc.item() == pytest.approx(math.log(4.0) - s * s / 2)
+    assert dist.mean_mm.item() == pytest.approx(4.0 * p, rel=1e-5), "exp(r) is the wet amounts' mean"
 
 
 def test_nll_of_a_wet_and_a_dry_pixel_equals_the_hand_computation() -> None:
-    # p = 0.5 (a = 0), mean 1 mm (r = 0), s chosen as 1 exactly by the inverse of the softplus link
+    # p = 0.5 (a = 0), wet mean 1 mm (r = 0), s chosen as 1 exactly by the inverse of the softplus link
     b = math.log(math.expm1(1.0 - SIGMA_MIN))
     dist = BernoulliLogNormal.from_head(_head(0.0, 0.0, b, (1, 1, 2)))
-    loc = math.log(1.0) - math.log(0.5) - 0.5  # m = log(mean) - log(p) - s^2/2 = log 2 - 1/2
+    loc = math.log(1.0) - 0.5  # m = log(mu) - s^2/2
     y = 3.0
     wet = -math.log(0.5) + math.log(y) + 0.5 * math.log(2 * math.pi) + (math.log(y) - loc) ** 2 / 2
     nll = dist.nll(torch.tensor([[[y, 0.0]]]))
     assert nll[0, 0, 0].item() == pytest.approx(wet, rel=1e-6)
     assert nll[0, 0, 1].item() == pytest.approx(-math.log(0.5), rel=1e-6)
+
+
+def test_a_residual_moves_the_wet_mean_at_most_a_factor_100_from_the_base_field() -> None:
+    base = torch.tensor([[[0.0, 5.0]]])
+    squashed = math.exp(RESIDUAL_RANGE * math.tanh(math.log(3.0) / RESIDUAL_RANGE))  # 2.94: near 1, r is log factor
+    for r, factor in ((1e4, 100.0), (-1e4, 0.01), (math.log(3.0), squashed)):
+        dist = BernoulliGamma.from_head(_head(0.0, r, 0.0, (1, 1, 2)), base)
+        wet_mean = dist.mean_mm / dist.wet_probability
+        torch.testing.assert_close(wet_mean, factor * (base + BASE_FLOOR_MM), rtol=2e-3, atol=0.0)
+
+
+def test_a_pixel_that_is_almost_never_wet_keeps_moderate_wet_amounts() -> None:
+    """p = 1e-20 with a 1 mm wet mean: the amount distribution does not grow as p shrinks (module docstring)."""
+    for family in (BernoulliGamma, BernoulliLogNormal):
+        dist = family.from_head(_head(-46.0, 0.0, 0.0, (1, 1, 1)))
+        assert dist.wet_probability.item() < 1e-19 and dist.mean_mm.item() < 1e-19
+        wet_mean = dist.mean_mm / dist.wet_probability
+        assert wet_mean.item() == pytest.approx(1.0, rel=1e-3)
 
 
 def test_wet_nll_is_minus_log_p_minus_the_lognormal_log_density() -> None:
@@ -67,12 +86,12 @@ def test_amounts_at_or_below_the_wet_threshold_count_as_dry() -> None:
 
 
 def test_samples_have_the_parameters_zero_fraction_and_mean() -> None:
-    a, r, b = -0.6, math.log(5.0), -0.5  # p = 0.354, mean 5 mm, s = 0.52
+    a, r, b = -0.6, math.log(5.0), -0.5  # p = 0.354, wet mean 5 mm, s = 0.52
     dist = BernoulliLogNormal.from_head(_head(a, r, b, (1, 400, 500)))
     draws = dist.sample(torch.Generator().manual_seed(0)).numpy().ravel()  # 200 000 pixels
     p = 1.0 / (1.0 + math.exp(-a))
     assert (draws == 0).mean() == pytest.approx(1 - p, abs=0.005)
-    assert draws.mean() == pytest.approx(5.0, rel=0.02)
+    assert draws.mean() == pytest.approx(5.0 * p, rel=0.02) == dist.mean_mm[0, 0, 0].item()
     wet = np.log(draws[draws > 0])
     assert wet.mean() == pytest.approx(dist.loc[0, 0, 0].item(), abs=0.01)
     assert wet.std() == pytest.approx(dist.scale[0, 0, 0].item(), rel=0.01)
@@ -90,9 +109,9 @@ def test_gamma_parameters_and_nll_equal_the_hand_computation_and_scipy() -> None
     dist = BernoulliGamma.from_head(_head(a, r, b, (1, 1, 3)))
     p = 1.0 / (1.0 + math.exp(-a))
     k = SHAPE_MIN + math.log1p(math.exp(b))
-    theta = 6.0 / (p * k)  # the wet mean is mean / p
+    theta = 6.0 / k  # exp(r) is the wet amounts' mean
     assert dist.shape[0, 0, 0].item() == pytest.approx(k) and dist.scale_mm[0, 0, 0].item() == pytest.approx(theta)
-    assert dist.mean_mm[0, 0, 0].item() == pytest.approx(6.0, rel=1e-5)
+    assert dist.mean_mm[0, 0, 0].item() == pytest.approx(6.0 * p, rel=1e-5)
     y = torch.tensor([[[0.0, 2.5, 40.0]]])
     nll = dist.nll(y)[0, 0].numpy()
     assert nll[0] == pytest.approx(-math.log(1 - p), rel=1e-6)
@@ -102,12 +121,12 @@ def test_gamma_parameters_and_nll_equal_the_hand_computation_and_scipy() -> None
 
 
 def test_gamma_samples_have_the_parameters_zero_fraction_mean_and_distribution() -> None:
-    a, r, b = 0.5, math.log(3.0), -1.0  # p = 0.62, mean 3 mm, shape 0.41 (< 1: many light amounts)
+    a, r, b = 0.5, math.log(3.0), -1.0  # p = 0.62, wet mean 3 mm, shape 0.41 (< 1: many light amounts)
     dist = BernoulliGamma.from_head(_head(a, r, b, (1, 400, 500)))
     draws = dist.sample(torch.Generator().manual_seed(0)).numpy().ravel()
     p = 1.0 / (1.0 + math.exp(-a))
     assert (draws == 0).mean() == pytest.approx(1 - p, abs=0.005)
-    assert draws.mean() == pytest.approx(3.0, rel=0.02)
+    assert draws.mean() == pytest.approx(3.0 * p, rel=0.02)
     k, theta = dist.shape[0, 0, 0].item(), dist.scale_mm[0, 0, 0].item()
     assert stats.kstest(draws[draws > 0], stats.gamma(k, scale=theta).cdf).pvalue > 0.01
 
@@ -119,11 +138,11 @@ def test_standard_gamma_follows_scipys_gamma_from_the_generator_alone(shape: flo
     assert stats.kstest(draws[0].numpy(), stats.gamma(shape).cdf).pvalue > 0.01
 
 
-def test_a_base_field_is_the_mean_when_the_residual_is_zero() -> None:
+def test_a_base_field_is_the_wet_mean_when_the_residual_is_zero() -> None:
     base = torch.tensor([[[0.0, 2.0, 30.0]]])
     for family in (BernoulliGamma, BernoulliLogNormal):
         dist = family.from_head(_head(0.3, 0.0, 0.0, (1, 1, 3)), base)
-        torch.testing.assert_close(dist.mean_mm, base + BASE_FLOOR_MM)
+        torch.testing.assert_close(dist.mean_mm, dist.wet_probability * (base + BASE_FLOOR_MM))
     field = DeterministicField.from_head(torch.zeros(1, 1, 1, 3), base)
     torch.testing.assert_close(field.mean_mm, base + BASE_FLOOR_MM)
 

@@ -49,13 +49,16 @@ def test_forward_gives_a_per_pixel_distribution_and_the_posterior() -> None:
 
 
 @pytest.mark.parametrize("likelihood", ["bernoulli_gamma", "bernoulli_lognormal", "deterministic"])
-def test_an_untrained_residual_model_has_the_base_field_as_its_mean(likelihood: str) -> None:
+def test_an_untrained_residual_model_has_the_base_field_as_its_wet_mean(likelihood: str) -> None:
     """The log-mean residual starts at 0, whatever z and the coarse input."""
     coarse, fine, base = _inputs()
     model = _model([0], likelihood=likelihood)
     with torch.no_grad():
         mean = model.posterior_mean(coarse, fine, base_mm=base)
-    torch.testing.assert_close(mean, base + BASE_FLOOR_MM)
+        mu, _ = model.encode(coarse, fine)
+        distribution = model.decode(mu, coarse, base)
+    wet = getattr(distribution, "wet_probability", torch.ones_like(mean))
+    torch.testing.assert_close(mean, wet * (base + BASE_FLOOR_MM))
     with pytest.raises(ValueError, match=r"^residual: "):
         model.posterior_mean(coarse, fine)
     assert not torch.allclose(_model([0], residual=False).posterior_mean(coarse, fine), mean)

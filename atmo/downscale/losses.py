@@ -27,7 +27,8 @@ one record storm cannot dominate a batch. Weighting a likelihood by ``w(y)`` fit
 ``w(y) p(y) / E[w]``: heavier rain is drawn more often than the data have it, which is what the seed
 wanted of its extremes and what costs calibration; ``tail_boost = 0`` (the default) gives the plain
 likelihood. (On the default config's validation days the seed's ``w_max = 10, tail_boost = 5`` raised
-the 4-member prior CRPS of the gamma decoder from 1.73 to 1.89 mm.)
+the 4-member prior CRPS of the gamma decoder from 1.73 to 1.81 mm and its ensemble-mean MAE from
+2.02 to 2.24 mm.)
 ``y_ref`` is a fixed number computed once from the *training* fields
 (:func:`atmo.downscale.training.train_variant`), never from the batch, so validation and test
 periods cannot leak into the loss. ``tail_mae`` uses the distribution's mean.

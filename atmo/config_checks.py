@@ -80,6 +80,7 @@ MONITORABLE: dict[str, tuple[str, ...]] = {
         "val_kl",
         "val_tail_mae",
         "val_active_units",
+        "val_crps",
     ),
 }
 

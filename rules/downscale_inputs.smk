@@ -108,6 +108,16 @@ def downscale_variant_spec(wildcards):
     return spec
 
 
+def downscale_sampling_settings(wildcards):
+    """`downscale.sampling` without the epochs and modes, which are the sampling jobs' wildcards: adding
+    a sampled epoch adds that epoch's jobs and leaves the other sampling jobs alone.
+    """
+    sampling = config_section("downscale", "sampling")
+    for key in ("epochs", "modes"):
+        sampling.pop(key, None)
+    return sampling
+
+
 def downscale_baseline_k(wildcards):
     """Members of a baseline: K for the stochastic ones (``sampling.k``, the K of every ensemble), 1 for bicubic."""
     return config["downscale"]["sampling"]["k"] if wildcards.method != "bicubic" else 1

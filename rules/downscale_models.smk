@@ -1,12 +1,15 @@
 """Downscale models: one cVAE training job per (variant, seed), one sampling job per (variant, seed, epoch, mode).
 
-fields.h5 -> downscale_train{variant}{seed} (GPU; model.pt + the sampled epochs' checkpoints) ->
-downscale_sample{variant}{seed}{epoch}{mode} (K samples per test case; GPU),
+fields.h5 -> downscale_train{variant}{seed} (GPU; model.pt + epochs/, the weights of every periodic
+checkpoint) -> downscale_sample{variant}{seed}{epoch}{mode} (K samples per test case; GPU),
 downscale_baseline{method} (bicubic, bicubic + residual noise, RainFARM) and, for synthetic data,
 downscale_oracle (the generator's own ensemble) -> downscale_score{run} (one JSON per samples file,
 and its per-day unit statistics) -> comparisons (rules/comparisons.smk: paired intervals over test
 days) -> downscale_report (the seed's table, the CRPS/FSS/RAPSD table, figures); the write-up pairs
 on maximum, diversity and CRPS -> downscale_write_up. Every ensemble has K = sampling.k members.
+
+The sampled epochs reach the sampling jobs only (their wildcard): the training job keeps every
+periodic epoch, so editing downscale.sampling.epochs reruns no training.
 """
 
 
@@ -17,10 +20,7 @@ rule downscale_train:
         model=f"{DOWNSCALE}/models/{{variant}}/seed{{seed}}/model.pt",
         history=f"{DOWNSCALE}/models/{{variant}}/seed{{seed}}/history.csv",
         metrics=f"{DOWNSCALE}/models/{{variant}}/seed{{seed}}/metrics.json",
-        checkpoints=expand(
-            f"{DOWNSCALE}/models/{{{{variant}}}}/seed{{{{seed}}}}/epoch{{epoch}}.pt",
-            epoch=DOWNSCALE_EPOCHS,
-        ),
+        epochs=directory(f"{DOWNSCALE}/models/{{variant}}/seed{{seed}}/epochs"),
     log:
         f"{LOGS}/downscale/downscale_train/{{variant}}/seed{{seed}}.log",
     benchmark:
@@ -38,7 +38,6 @@ rule downscale_train:
     params:
         spec=downscale_variant_spec,
         train=train_section("downscale"),
-        epochs=DOWNSCALE_EPOCHS,
     script:
         "../workflow_scripts/downscale_train.py"
 
@@ -46,7 +45,7 @@ rule downscale_train:
 rule downscale_sample:
     input:
         fields=DOWNSCALE_FIELDS,
-        checkpoint=f"{DOWNSCALE}/models/{{variant}}/seed{{seed}}/epoch{{epoch}}.pt",
+        epochs=f"{DOWNSCALE}/models/{{variant}}/seed{{seed}}/epochs",
     output:
         samples=f"{DOWNSCALE}/samples/{{variant}}/seed{{seed}}/epoch{{epoch}}_{{mode}}.h5",
     log:
@@ -66,7 +65,7 @@ rule downscale_sample:
         mem_mb=8000,
         runtime=60,
     params:
-        sampling=config_section("downscale", "sampling"),
+        sampling=downscale_sampling_settings,
     script:
         "../workflow_scripts/downscale_sample.py"
 

@@ -1,6 +1,10 @@
-"""downscale_sample: K samples per test case of one variant's checkpoint (wildcards `epoch`, `mode`)."""
+"""downscale_sample: K samples per test case of one variant's checkpoint (wildcards `epoch`, `mode`).
+
+An epoch after early stopping ended the training samples the last epoch trained, with a warning in the log.
+"""
 
 from atmo.downscale.sampling import sample_checkpoint
+from atmo.downscale.training import sampled_checkpoint
 from atmo.train import resolve_device, start_job
 
 start_job(snakemake.log[0], snakemake.threads)
@@ -8,7 +12,7 @@ sampling = snakemake.params.sampling
 mode = snakemake.wildcards.mode
 sample_checkpoint(
     fields=snakemake.input.fields,
-    checkpoint=snakemake.input.checkpoint,
+    checkpoint=sampled_checkpoint(snakemake.input.epochs, int(snakemake.wildcards.epoch)),
     variant=snakemake.wildcards.variant,
     mode=mode,
     k=1 if mode == "posterior_mean" else sampling["k"],

@@ -1,6 +1,6 @@
 """downscale_train: train one cVAE variant (wildcard `variant`) with one seed (wildcard `seed`, replacing train.seed).
 
-Exports model.pt and the sampled epochs' checkpoints.
+Exports model.pt and the weights of every periodic checkpoint epoch (the directory the sampling jobs read).
 """
 
 from atmo.downscale.training import train_variant
@@ -16,6 +16,5 @@ train_variant(
         "seed": int(snakemake.wildcards.seed),
     },
     model_path=snakemake.output.model,
-    checkpoint_epochs=snakemake.params.epochs,
-    checkpoint_paths=snakemake.output.checkpoints,
+    epochs_dir=snakemake.output.epochs,
 )

@@ -8,9 +8,12 @@ The data format lives in :mod:`atmo.io.downscale`; this package holds what is do
 - :mod:`~atmo.downscale.dataset`: normalised coarse inputs and fine targets for training;
 - :mod:`~atmo.downscale.models`: the conditional VAE (variants differ in where the coarse field
   enters the decoder) and its registry;
-- :mod:`~atmo.downscale.losses`: the tail-weighted loss, KL and active latent units;
+- :mod:`~atmo.downscale.likelihood`: the per-pixel distribution the decoder predicts and samples
+  (Bernoulli-gamma, Bernoulli-lognormal, or the seed's deterministic field);
+- :mod:`~atmo.downscale.losses`: the tail-weighted negative ELBO, KL and active latent units;
+- :mod:`~atmo.downscale.validation`: the validation step, with the CRPS of a small prior ensemble;
 - :mod:`~atmo.downscale.training`: training a variant through :func:`atmo.train.train_job` and
-  keeping the checkpoints of the epochs to sample;
+  keeping the weights of every periodic epoch for the sampling jobs;
 - :mod:`~atmo.downscale.samples`, :mod:`~atmo.downscale.sampling`, :mod:`~atmo.downscale.baselines`:
   ensembles of downscaled test fields (model samples, bicubic and noisy bicubic) in one HDF5 layout;
 - :mod:`~atmo.downscale.scoring`: the scores of one ensemble file as a flat JSON-ready dict, and its

@@ -7,9 +7,13 @@ Coarse input ``(C, h, w)`` float32, ``C = 1 + n_predictors``:
 - channels 1..: each predictor standardised, ``(x - mean) / std``, with mean and std over every
   cell and day of the *training* split only (a constant channel keeps ``std = 1``).
 
-Fine target ``fine_mm (H, W)`` float32 in mm, untransformed: the loss
-(:mod:`atmo.downscale.losses`) is a weighted MAE in mm and the decoder emits mm, so samples are
-in mm with no inverse transform to forget. (The encoder applies ``log1p`` to it internally.)
+Fine target ``fine_mm (H, W)`` float32 in mm, untransformed: the decoder's distribution
+(:mod:`atmo.downscale.likelihood`) is over mm, so samples are in mm with no inverse transform to
+forget. (The encoder applies ``log1p`` to it internally.)
+
+Base field ``base_mm (H, W)`` float32: the mass-consistent bicubic interpolation of the coarse
+precipitation (:func:`atmo.downscale.baselines.bicubic_mm`, the bicubic baseline itself), on which
+a residual model's mean is built. It is a function of the coarse input alone, so it leaks nothing.
 
 The normalisation statistics travel in the model's ``meta`` (:meth:`CoarseNormaliser.to_dict`),
 so sampling a checkpoint normalises the test inputs exactly as training did.
@@ -25,6 +29,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from atmo.downscale.baselines import bicubic_mm
 from atmo.io.downscale import DownscaleFields
 
 
@@ -74,8 +79,15 @@ class CoarseNormaliser:
         return cls(tuple(d["predictor_names"]), tuple(map(float, d["mean"])), tuple(map(float, d["std"])))
 
 
+def base_fields_mm(fields: DownscaleFields, indices: Sequence[int] | np.ndarray) -> np.ndarray:
+    """The base field ``(N, H, W)`` float32 mm of samples ``indices``: mass-consistent bicubic of ``precip_lr_mm``."""
+    idx = np.asarray(indices, dtype=np.int64)
+    return bicubic_mm(fields.precip_lr_mm[idx], fields.factor, mass_consistent=True).astype(np.float32)
+
+
 class DownscaleDataset(Dataset):
-    """Samples ``indices`` of ``fields`` as ``{"coarse" (C, h, w), "fine_mm" (H, W), "index"}``, in memory.
+    """Samples ``indices`` of ``fields`` as ``{"coarse" (C, h, w), "fine_mm" (H, W), "base_mm" (H, W), "index"}``,
+    in memory.
 
     The arrays are built once in the constructor, so ``DataLoader(num_workers > 0)`` forks no file handle.
     """
@@ -91,6 +103,7 @@ class DownscaleDataset(Dataset):
             )
         self.coarse = np.ascontiguousarray(normaliser.transform_fields(fields, self.indices))
         self.fine_mm = np.ascontiguousarray(fields.precip_hr_mm[self.indices], dtype=np.float32)
+        self.base_mm = np.ascontiguousarray(base_fields_mm(fields, self.indices))
 
     def __len__(self) -> int:
         return int(self.indices.size)
@@ -99,5 +112,6 @@ class DownscaleDataset(Dataset):
         return {
             "coarse": torch.from_numpy(self.coarse[i]),
             "fine_mm": torch.from_numpy(self.fine_mm[i]),
+            "base_mm": torch.from_numpy(self.base_mm[i]),
             "index": int(self.indices[i]),
         }

@@ -6,7 +6,7 @@ on ``h x w`` cells and a fine field ``Y`` on ``H x W = (h f) x (w f)`` cells, ``
     encoder    q(z | X, Y):  log1p(Y) -> n_blocks stride-2 convs -> (c0, h, w), concat X -> FC -> (mu, logvar)
     condition  h_X:          X -> convs -> FC -> (latent_dim,)                     (always used)
     spatial    s_X:          X -> convs -> (spatial_channels, h, w)                (only if a block injects)
-    decoder:   FC([z, h_X]) -> (c0, h, w) -> block 0 -> ... -> block n_blocks-1 -> (1, H, W) -> exp -> mm
+    decoder:   FC([z, h_X]) -> (c0, h, w) -> block 0 -> ... -> block n_blocks-1 -> (c, H, W) -> p(Y | z, X)
 
 with ``c0 = base_filters * 2**n_blocks``. Block ``i`` upsamples by 2 and halves the channels. If
 ``i`` is in ``inject_blocks``, ``s_X`` (bilinearly upsampled to the block's input resolution) is
@@ -23,16 +23,22 @@ mid   ``inject_blocks: [0, 1]``   the seed's fall-back option 3, "inject at two 
 
 An integer ``k`` means the first ``k`` blocks, a list the block indices.
 
-Output transform: the decoder's last conv gives ``a`` (log-mm) and the field is ``exp(a)`` mm
-(``a`` clamped at ``log 2000`` so that a hot sample cannot overflow). A log link suits the
-heavy-tailed target — a 190 mm cell needs ``a = 5.2``, not a pre-activation of 190 — and keeps
-the output positive; dry cells are approached, never reached exactly, so scores threshold small
-values (``downscale.scoring.dry_threshold_mm``). The encoder sees ``log1p`` of the fine field for
-the same reason. Everything in and out of the model is in mm except the normalised coarse input
-(:mod:`atmo.downscale.dataset`).
+Output: the decoder's last conv gives ``c`` channels per pixel, the parameters of the per-pixel
+distribution named by ``likelihood`` (:mod:`atmo.downscale.likelihood`): ``bernoulli_gamma`` (the
+default) or ``bernoulli_lognormal`` (a wet probability, the mean and the amounts' shape or spread, so
+a sample has pixel noise) or ``deterministic`` (the seed's decoder: the field ``exp(a)`` mm, spread
+from z alone). Both use a log
+link for the mean — a 190 mm cell needs ``a = 5.2``, not a pre-activation of 190 — and keep the
+output non-negative. With ``residual: true`` the log-mean (of the wet amounts; of the field for the
+deterministic decoder) is a residual on the mass-consistent bicubic interpolation of the coarse
+precipitation (the ``base_mm`` argument of the methods below, computed by
+:mod:`atmo.downscale.dataset`), and the residual channel starts at 0, so the untrained model's
+(wet) mean is the bicubic field. The encoder sees ``log1p`` of the fine field. Everything in and
+out of the model is in mm except the normalised coarse input (:mod:`atmo.downscale.dataset`).
 
 The prior is ``N(0, I)``. Sampling K fields of one case repeats the case K times along the batch
-(``repeat_interleave``) and decodes all of them in one forward pass: shapes ``(B, K, H, W)``.
+(``repeat_interleave``), decodes all of them in one forward pass and draws one field from each
+decoded distribution: shapes ``(B, K, H, W)``. The temperature scales z only, never the pixel noise.
 """
 
 from __future__ import annotations
@@ -44,9 +50,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-#: Largest value the decoder can emit, mm (the clamp of its log-mm output).
-MAX_MM = 2000.0
-_LOG_MAX_MM = math.log(MAX_MM)
+from atmo.downscale.likelihood import LIKELIHOODS, PixelDistribution
+
 # Numerical guard on the encoder's log-variance: sigma between e^-10 and e^5.
 _LOGVAR_RANGE = (-20.0, 10.0)
 
@@ -142,6 +147,7 @@ class _Decoder(nn.Module):
         n_blocks: int,
         inject: tuple[int, ...],
         spatial_channels: int,
+        out_channels: int,
     ) -> None:
         super().__init__()
         self.coarse_shape = coarse_shape
@@ -157,10 +163,10 @@ class _Decoder(nn.Module):
             )
             for i in range(n_blocks)
         )
-        self.head = nn.Conv2d(base, 1, 3, padding=1)
+        self.head = nn.Conv2d(base, out_channels, 3, padding=1)
 
     def forward(self, z: torch.Tensor, h_x: torch.Tensor, s_x: torch.Tensor | None) -> torch.Tensor:
-        """``z (B, D)``, ``h_x (B, D)``, ``s_x (B, S, h, w)`` or ``None`` -> precipitation ``(B, H, W)`` mm."""
+        """``z (B, D)``, ``h_x (B, D)``, ``s_x (B, S, h, w)`` or ``None`` -> raw parameters ``(B, c, H, W)``."""
         h = self.fc(torch.cat([z, h_x], dim=1)).view(z.shape[0], self.first_channels, *self.coarse_shape)
         for i, block in enumerate(self.blocks):
             if i in self.inject:
@@ -168,8 +174,7 @@ class _Decoder(nn.Module):
                     raise ValueError(f"decoder block {i} injects the coarse field but no spatial features were given")
                 h = torch.cat([h, F.interpolate(s_x, size=h.shape[-2:], mode="bilinear", align_corners=False)], 1)
             h = block(h)
-        log_mm = self.head(h).squeeze(1).float()
-        return torch.exp(log_mm.clamp(max=_LOG_MAX_MM))
+        return self.head(h)
 
 
 class ConditionalVAE(nn.Module):
@@ -182,6 +187,11 @@ class ConditionalVAE(nn.Module):
         n_blocks: decoder upsampling blocks; ``2**n_blocks`` must be the data's coarsening factor.
         inject_blocks: decoder blocks that receive the coarse spatial features (int: the first k).
         spatial_channels: channels of those features (the seed's "+32").
+        likelihood: the per-pixel distribution the decoder predicts, ``bernoulli_gamma`` or
+            ``bernoulli_lognormal`` (pixel noise in every sample) or ``deterministic`` (the seed's
+            ``exp(decoder)`` field).
+        residual: whether the log-mean is a residual on the mass-consistent bicubic field ``base_mm``,
+            which the methods then require.
 
     Data keywords (set from the fields file, never by the config):
         in_channels: coarse input channels (precipitation + predictors).
@@ -200,9 +210,15 @@ class ConditionalVAE(nn.Module):
         n_blocks: int = 3,
         inject_blocks: int | Sequence[int] = (0,),
         spatial_channels: int = 32,
+        likelihood: str = "bernoulli_gamma",
+        residual: bool = True,
     ) -> None:
         super().__init__()
         shape = tuple(int(s) for s in coarse_shape)
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood: expected one of {list(LIKELIHOODS)}, got {likelihood!r}")
+        if not isinstance(residual, bool):
+            raise ValueError(f"residual: expected true or false, got {residual!r}")
         for name, value in (("latent_dim", latent_dim), ("base_filters", base_filters), ("n_blocks", n_blocks)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
@@ -232,7 +248,15 @@ class ConditionalVAE(nn.Module):
             if self.inject_blocks
             else None
         )
-        self.decoder = _Decoder(shape, latent_dim, base_filters, n_blocks, self.inject_blocks, spatial_channels)
+        self.distribution = LIKELIHOODS[likelihood]
+        self.residual = residual
+        self.decoder = _Decoder(
+            shape, latent_dim, base_filters, n_blocks, self.inject_blocks, spatial_channels, self.distribution.CHANNELS
+        )
+        mean_channel = self.distribution.MEAN_CHANNEL
+        with torch.no_grad():  # the log-mean residual starts at 0: the untrained (wet) mean is the base field
+            self.decoder.head.weight[mean_channel].zero_()
+            self.decoder.head.bias[mean_channel].zero_()
 
     # -- parts ------------------------------------------------------------------------------------
 
@@ -240,37 +264,59 @@ class ConditionalVAE(nn.Module):
         """``coarse (B, C, h, w)`` normalised, ``fine_mm (B, H, W)`` -> ``mu, logvar (B, D)``."""
         return self.encoder(coarse, fine_mm)
 
-    def decode(self, z: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
-        """``z (B, D)`` and ``coarse (B, C, h, w)`` -> precipitation ``(B, H, W)`` mm, >= 0."""
-        s_x = self.spatial(coarse) if self.spatial is not None else None
-        return self.decoder(z, self.condition(coarse), s_x)
+    def decode(self, z: torch.Tensor, coarse: torch.Tensor, base_mm: torch.Tensor | None = None) -> PixelDistribution:
+        """``z (B, D)``, ``coarse (B, C, h, w)`` and, for a residual model, ``base_mm (B, H, W)`` -> p(Y | z, X).
 
-    def forward(self, coarse: torch.Tensor, fine_mm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Training pass: ``(reconstruction_mm (B, H, W), mu (B, D), logvar (B, D))``, z drawn from q."""
+        The per-pixel distribution (:mod:`atmo.downscale.likelihood`) of ``(B, H, W)`` fields in mm.
+        """
+        if self.residual and base_mm is None:
+            raise ValueError("residual: the model's mean is a residual on base_mm, but no base field was given")
+        s_x = self.spatial(coarse) if self.spatial is not None else None
+        head = self.decoder(z, self.condition(coarse), s_x)
+        return self.distribution.from_head(head, base_mm if self.residual else None)
+
+    def forward(
+        self, coarse: torch.Tensor, fine_mm: torch.Tensor, base_mm: torch.Tensor | None = None
+    ) -> tuple[PixelDistribution, torch.Tensor, torch.Tensor]:
+        """Training pass: ``(p(Y | z, X), mu (B, D), logvar (B, D))`` with z drawn from q."""
         mu, logvar = self.encode(coarse, fine_mm)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        return self.decode(z, coarse), mu, logvar
+        return self.decode(z, coarse, base_mm), mu, logvar
 
     # -- sampling ---------------------------------------------------------------------------------
 
     def _decode_k(
-        self, coarse: torch.Tensor, mu: torch.Tensor, std: torch.Tensor, k: int, generator: torch.Generator | None
+        self,
+        coarse: torch.Tensor,
+        base_mm: torch.Tensor | None,
+        mu: torch.Tensor,
+        std: torch.Tensor,
+        k: int,
+        generator: torch.Generator | None,
     ) -> torch.Tensor:
-        """Decode ``z = mu + std * eps`` for K draws per case in one pass; ``mu``, ``std`` are ``(B, D)``."""
+        """Decode ``z = mu + std * eps`` for K draws per case in one pass and draw one field from each;
+        ``mu``, ``std`` are ``(B, D)``. The generator gives the z draws first, then the pixel draws."""
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k: expected an integer >= 1 samples per case, got {k!r}")
         batch = coarse.shape[0]
         eps = torch.randn(batch * k, self.latent_dim, generator=generator, device=mu.device, dtype=mu.dtype)
         z = mu.repeat_interleave(k, dim=0) + std.repeat_interleave(k, dim=0) * eps
-        fields_mm = self.decode(z, coarse.repeat_interleave(k, dim=0))
+        base = None if base_mm is None else base_mm.repeat_interleave(k, dim=0)
+        fields_mm = self.decode(z, coarse.repeat_interleave(k, dim=0), base).sample(generator)
         return fields_mm.view(batch, k, *fields_mm.shape[-2:])
 
     def sample_prior(
-        self, coarse: torch.Tensor, k: int, temperature: float = 1.0, generator: torch.Generator | None = None
+        self,
+        coarse: torch.Tensor,
+        k: int,
+        temperature: float = 1.0,
+        generator: torch.Generator | None = None,
+        *,
+        base_mm: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """K fields per case from ``z ~ N(0, temperature^2 I)``: ``(B, K, H, W)`` mm (the seed's prior mode)."""
         mu = torch.zeros(coarse.shape[0], self.latent_dim, device=coarse.device, dtype=coarse.dtype)
-        return self._decode_k(coarse, mu, torch.full_like(mu, float(temperature)), k, generator)
+        return self._decode_k(coarse, base_mm, mu, torch.full_like(mu, float(temperature)), k, generator)
 
     def sample_posterior(
         self,
@@ -279,18 +325,23 @@ class ConditionalVAE(nn.Module):
         k: int,
         temperature: float = 1.0,
         generator: torch.Generator | None = None,
+        *,
+        base_mm: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """K fields per case from ``z ~ N(mu, (temperature sigma)^2)`` of q(z | X, Y): ``(B, K, H, W)`` mm.
 
         The seed's posterior mode: the truth informs z, so it measures reconstruction, not generation.
         """
         mu, logvar = self.encode(coarse, fine_mm)
-        return self._decode_k(coarse, mu, float(temperature) * torch.exp(0.5 * logvar), k, generator)
+        return self._decode_k(coarse, base_mm, mu, float(temperature) * torch.exp(0.5 * logvar), k, generator)
 
-    def posterior_mean(self, coarse: torch.Tensor, fine_mm: torch.Tensor) -> torch.Tensor:
-        """``decode(mu)``: the deterministic reconstruction ``(B, H, W)`` mm, the posterior-mean reference."""
+    def posterior_mean(
+        self, coarse: torch.Tensor, fine_mm: torch.Tensor, *, base_mm: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The mean of ``decode(mu)``: the deterministic reconstruction ``(B, H, W)`` mm, the posterior-mean
+        reference (no pixel noise)."""
         mu, _ = self.encode(coarse, fine_mm)
-        return self.decode(mu, coarse)
+        return self.decode(mu, coarse, base_mm).mean_mm
 
 
 #: Architectures of the ``downscale.models`` entries.

@@ -189,12 +189,19 @@ def read_history(path: PathLike) -> pd.DataFrame:
     return history
 
 
+def _matches(key: str, held: Any, named: Any) -> bool:
+    """Whether a file's ``key`` fits its product name; an earlier ``epoch`` does: early stopping ended
+    that run before the named epoch, and its sampling job read the last one trained
+    (:func:`atmo.downscale.training.sampled_checkpoint`)."""
+    return held <= named if key == "epoch" and named is not None else held == named
+
+
 def _check_product(product: Product, scores: Mapping[str, Any], where: PathLike) -> None:
     """The name must say what the file is: a wired-up wrong file would otherwise fill the wrong row."""
     expected: dict[str, Any] = {"mode": product.mode}
     if product.variant is not None:
         expected.update(variant=product.variant, epoch=product.epoch)
-    wrong = {key: scores[key] for key, value in expected.items() if scores[key] != value}
+    wrong = {key: scores[key] for key, value in expected.items() if not _matches(key, scores[key], value)}
     if wrong:
         raise InputError(where, f"holds {wrong}, but is passed as product {product.name!r}")
 
@@ -325,10 +332,11 @@ def _active(count: float, latent_dim: int) -> str:
 
 
 def _history_at(histories: Sequence[pd.DataFrame], epoch: int, where: str) -> dict[str, Any]:
-    """Validation KL and active units at ``epoch``, averaged over the seeds' histories."""
+    """Validation KL and active units at ``epoch``, averaged over the seeds' histories; a seed that early
+    stopping ended before ``epoch`` contributes its last epoch's (the weights its sampling job read)."""
     kl, units = [], []
     for history in histories:
-        rows = history[history["epoch"] == epoch]
+        rows = history[history["epoch"] <= epoch]
         if rows.empty:
             raise InputError(where, f"has no row for epoch {epoch}")
         row = rows.iloc[-1]
@@ -730,7 +738,7 @@ def _checked_samples(product: Product, path: PathLike) -> np.ndarray:
     """Check an ensemble file is the product its name says; return its ``index (N,)`` (the test cases)."""
     attrs = read_header(path).attrs
     expected = {"mode": product.mode, "variant": product.variant, "epoch": product.epoch}
-    wrong = {key: attrs[key] for key, value in expected.items() if attrs[key] != value}
+    wrong = {key: attrs[key] for key, value in expected.items() if not _matches(key, attrs[key], value)}
     if wrong:
         raise InputError(path, f"holds {wrong}, but is passed as the samples of {product.name!r}")
     with open_hdf5(path) as handle:

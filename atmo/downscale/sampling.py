@@ -5,7 +5,10 @@ The seed compares two modes, and so does this module:
 - ``prior``: ``z ~ N(0, T^2 I)`` — real downscaling, the coarse input alone; what the method is for;
 - ``posterior``: ``z ~ q(z | X, Y)`` with the posterior std scaled by ``T`` — the truth informs z,
   so it measures reconstruction (the seed's 189 mm in posterior mode with diversity 0.002);
-- ``posterior_mean``: ``decode(mu)``, K = 1, the deterministic reference.
+- ``posterior_mean``: the mean of ``decode(mu)``, K = 1, the deterministic reference.
+
+A sample is a draw from the decoder's per-pixel distribution (:mod:`atmo.downscale.likelihood`), so
+its spread comes from z and from the pixel noise; the temperature scales z only.
 
 The K samples of one case are decoded in one forward pass (the model repeats the case along the
 batch); ``batch_size`` is the number of *cases* per pass, so a pass decodes ``batch_size * K``
@@ -22,7 +25,7 @@ import os
 import numpy as np
 import torch
 
-from atmo.downscale.dataset import CoarseNormaliser
+from atmo.downscale.dataset import CoarseNormaliser, base_fields_mm
 from atmo.downscale.samples import samples_writer
 from atmo.downscale.training import load_variant
 from atmo.errors import ConfigError, InputError
@@ -109,12 +112,13 @@ def sample_checkpoint(
             rows = test[start : start + batch_size]
             coarse = torch.from_numpy(normaliser.transform_fields(data, rows)).to(device)
             fine_mm = torch.from_numpy(np.ascontiguousarray(data.precip_hr_mm[rows])).to(device)
+            base_mm = torch.from_numpy(base_fields_mm(data, rows)).to(device)
             if mode == "prior":
-                fields_mm = model.sample_prior(coarse, k, temperature, generator)
+                fields_mm = model.sample_prior(coarse, k, temperature, generator, base_mm=base_mm)
             elif mode == "posterior":
-                fields_mm = model.sample_posterior(coarse, fine_mm, k, temperature, generator)
+                fields_mm = model.sample_posterior(coarse, fine_mm, k, temperature, generator, base_mm=base_mm)
             else:
-                fields_mm = model.posterior_mean(coarse, fine_mm).unsqueeze(1)
+                fields_mm = model.posterior_mean(coarse, fine_mm, base_mm=base_mm).unsqueeze(1)
             writer.write(fields_mm.float().cpu().numpy(), data.precip_hr_mm[rows], data.precip_lr_mm[rows])
     log.info(
         "wrote %d test cases x %d %s samples of %s epoch %d to %s", len(test), k, mode, variant, loaded.epoch, out_path

@@ -1,16 +1,26 @@
-"""Training one cVAE variant through the shared path, and keeping the epochs the seed samples.
+"""Training one cVAE variant through the shared path, and keeping every epoch sampling may ask for.
 
 :func:`train_variant` reads the fields file, fits the coarse normalisation and the loss's ``y_ref``
 (the P99 of the fine training fields) on the *training* split only, and trains through
 :func:`atmo.train.train_job`: early stopping and the exported ``model.pt`` look at the validation
-split only (``train.monitor``, e.g. ``val_loss`` or the seed's ``val_tail_mae``); the test split is
-never read. The seed's lesson "do not trust the best checkpoint alone — epoch 110 beat epoch 38"
-is why the job then copies the periodic checkpoints of the requested sampling epochs (written by
-the shared Trainer every ``train.checkpoint_every`` epochs to ``run/checkpoints/epoch_XXXX.pt``)
-to the job's outputs. An epoch that was never checkpointed is an error naming it:
+split only (``train.monitor``; by default ``val_crps``, the CRPS of a small prior ensemble,
+:mod:`atmo.downscale.validation`); the test split is never read.
+
+The seed's lesson "do not trust the best checkpoint alone — epoch 110 beat epoch 38" is why the
+sampling jobs read periodic checkpoints. Which epochs they sample (``downscale.sampling.epochs``) is
+*not* a setting of the training job: the job keeps the weights of every ``train.checkpoint_every``-th
+epoch it ran, in ``epochs/epoch<E>.pt`` beside ``model.pt`` (a directory output; the weights alone,
+without the optimizer state), so editing the sampled epochs reruns sampling and scoring and never a
+training. As each periodic checkpoint is written, a trainer callback saves its weights to
+``run/epochs/`` — the shared trainer prunes its own checkpoints to ``train.keep_checkpoints`` — and
+a killed job that resumes keeps what it had; at the end they are linked into ``epochs/`` at once.
+
+An epoch that is never checkpointed is an error naming ``downscale.sampling.epochs``:
 :func:`check_sampling_epochs` catches what the config alone shows (not a multiple of
-``checkpoint_every``, beyond ``epochs``) before any job runs; an epoch after early stopping ended
-the run is known only afterwards and raises :class:`InputError` then.
+``checkpoint_every``, beyond ``epochs``) before any job runs. An epoch after early stopping ended
+the run is known only afterwards: the job also keeps the weights of the last epoch it ran, and
+:func:`sampled_checkpoint` gives the sampling job that epoch instead, with a warning naming both; the
+samples file's ``epoch`` attribute and the scores' ``epoch`` say which weights were sampled.
 
 Every checkpoint of a run (``model.pt``, ``best.pt``, ``last.pt`` and the periodic ones) carries the
 same ``meta``: module, architecture, constructor arguments, loss (with ``y_ref_mm``), the
@@ -35,12 +45,14 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from atmo.downscale.dataset import CoarseNormaliser, DownscaleDataset
-from atmo.downscale.losses import TailWeightedLoss, latent_activity, loss_step, val_step
+from atmo.downscale.losses import TailWeightedLoss, latent_activity, loss_step
 from atmo.downscale.models import DOWNSCALE_MODELS
+from atmo.downscale.validation import val_step
 from atmo.errors import ConfigError, InputError
-from atmo.io.atomic import atomic_path, write_json
+from atmo.io.atomic import atomic_directory, atomic_path, write_json
 from atmo.io.downscale import DownscaleFields, read_fields, read_split
-from atmo.train import LoadedModel, TrainConfig, build_model, load_trained, model_meta, train_job
+from atmo.io.metrics_json import read_json_object
+from atmo.train import LoadedModel, TrainConfig, build_model, load_checkpoint, load_trained, model_meta, train_job
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +61,8 @@ MODULE = "downscale"
 TAIL_PERCENTILE = 99.0
 #: Where the sampling epochs are configured (named in errors).
 EPOCHS_KEY = "downscale.sampling.epochs"
+#: The file in a training job's ``epochs/`` directory that lists its epochs and how training ended.
+INDEX = "index.json"
 # y_ref of the throw-away loss that build_variant_entry constructs to check the loss block.
 _CHECK_Y_REF_MM = 1.0
 
@@ -121,19 +135,15 @@ def train_variant(
     spec: Mapping[str, Any],
     train: Mapping[str, Any],
     model_path: str | os.PathLike[str],
-    checkpoint_epochs: Sequence[int] = (),
-    checkpoint_paths: Sequence[str | os.PathLike[str]] = (),
+    epochs_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
-    """Train ``variant`` (its ``downscale.models`` entry ``spec``) on the fields file ``fields``.
+    """Train ``variant`` (its ``downscale.variants`` entry ``spec``) on the fields file ``fields``.
 
     Writes ``model_path`` (+ ``history.csv``, ``metrics.json`` beside it, the latter with the latent
-    activity on the validation split added) and copies the periodic checkpoint of each of
-    ``checkpoint_epochs`` to the matching entry of ``checkpoint_paths``, atomically. Returns the summary.
+    activity on the validation split added) and, if ``epochs_dir`` is given, the weights of every
+    periodic checkpoint epoch there (module docstring). Returns the summary.
     """
-    if len(checkpoint_epochs) != len(checkpoint_paths):
-        raise ValueError(f"{len(checkpoint_epochs)} sampling epochs but {len(checkpoint_paths)} output paths")
     config = TrainConfig.from_dict(train, where=f"{MODULE}.train")
-    check_sampling_epochs(checkpoint_epochs, config)
     where = os.fspath(fields)
     data = read_fields(where)
     split = read_split(where)
@@ -154,6 +164,7 @@ def train_variant(
         TAIL_PERCENTILE,
         y_ref_mm,
     )
+    run_dir = Path(model_path).parent / "run"
     summary = train_job(
         registry=DOWNSCALE_MODELS,
         meta=meta,
@@ -164,9 +175,11 @@ def train_variant(
         val_step=val_step(criterion),
         inputs={"fields": where},
         model_path=model_path,
-        keep_epochs=checkpoint_epochs,
+        run_dir=run_dir,
+        callbacks=[lambda epoch, _row: _keep_weights(run_dir, config, epoch)],
     )
-    _copy_epoch_checkpoints(Path(model_path).parent / "run", config, summary, checkpoint_epochs, checkpoint_paths)
+    if epochs_dir is not None:
+        _publish_epochs(run_dir, config, summary, epochs_dir)
     exported = load_variant(model_path, variant)
     batches = DataLoader(datasets["val"], batch_size=config.batch_size)
     activity = latent_activity(exported.model, batches)
@@ -186,30 +199,92 @@ def train_variant(
     return summary
 
 
-def _copy_epoch_checkpoints(
-    run_dir: Path,
-    config: TrainConfig,
-    summary: Mapping[str, Any],
-    epochs: Sequence[int],
-    paths: Sequence[str | os.PathLike[str]],
+def _periodic_epochs(config: TrainConfig, epochs_run: int) -> list[int]:
+    """The epochs the trainer checkpoints up to ``epochs_run``."""
+    return list(range(config.checkpoint_every, epochs_run + 1, config.checkpoint_every))
+
+
+def _kept_path(run_dir: Path, epoch: int) -> Path:
+    return run_dir / "epochs" / f"epoch{epoch}.pt"
+
+
+def _strip(source: Path, target: Path) -> None:
+    """Save the checkpoint ``source`` without its training state (optimizer, RNG) to ``target``."""
+    checkpoint = load_checkpoint(source)
+    checkpoint.pop("state", None)
+    with atomic_path(target) as tmp:
+        torch.save(checkpoint, tmp)
+
+
+def _keep_weights(run_dir: Path, config: TrainConfig, epoch: int) -> None:
+    """After ``epoch``: save the weights of its periodic checkpoint (and of any earlier one not yet saved,
+    e.g. when a job was killed between the two writes) to ``run/epochs/``."""
+    for periodic in _periodic_epochs(config, epoch):
+        target, source = _kept_path(run_dir, periodic), run_dir / "checkpoints" / f"epoch_{periodic:04d}.pt"
+        if source.is_file() and not target.is_file():
+            _strip(source, target)
+
+
+def _publish_epochs(
+    run_dir: Path, config: TrainConfig, summary: Mapping[str, Any], epochs_dir: str | os.PathLike[str]
 ) -> None:
-    """Copy ``run_dir/checkpoints/epoch_XXXX.pt`` of every epoch to its path; check all before copying any."""
-    sources = []
-    for epoch in epochs:
-        source = run_dir / "checkpoints" / f"epoch_{int(epoch):04d}.pt"
-        if int(epoch) > summary["epochs_run"]:
-            raise InputError(
-                source,
-                f"epoch {epoch} was never checkpointed: early stopping ended training after epoch "
-                f"{summary['epochs_run']} (patience {config.patience}); lower {EPOCHS_KEY} or raise the patience",
-            )
-        if not source.is_file():
-            raise InputError(source, f"the checkpoint of epoch {epoch} is missing (deleted after training?)")
-        sources.append(source)
-    for source, path in zip(sources, paths, strict=True):
-        with atomic_path(path) as tmp:
-            shutil.copyfile(source, tmp)
-        log.info("kept epoch checkpoint %s as %s", source, path)
+    """Fill ``epochs_dir`` (atomically) with hard links to every kept epoch — the periodic ones and the
+    last one run — and ``index.json`` describing them."""
+    last = int(summary["epochs_run"])
+    if not _kept_path(run_dir, last).is_file():
+        _strip(run_dir / "last.pt", _kept_path(run_dir, last))
+    epochs = sorted({*_periodic_epochs(config, last), last})
+    missing = [epoch for epoch in epochs if not _kept_path(run_dir, epoch).is_file()]
+    if missing:
+        raise InputError(
+            run_dir / "epochs",
+            f"the weights of epoch(s) {missing} are missing (deleted while the run was resumed?); "
+            "delete the run directory to train afresh",
+        )
+    with atomic_directory(epochs_dir) as tmp:
+        for epoch in epochs:
+            try:
+                os.link(_kept_path(run_dir, epoch), tmp / f"epoch{epoch}.pt")
+            except OSError:  # another file system: a copy costs disk, not correctness
+                shutil.copyfile(_kept_path(run_dir, epoch), tmp / f"epoch{epoch}.pt")
+        write_json(
+            tmp / INDEX,
+            {
+                "epochs": epochs,
+                "epochs_run": last,
+                "stopped_early": summary["stopped_early"],
+                "checkpoint_every": config.checkpoint_every,
+                "patience": config.patience,
+            },
+        )
+    log.info("kept the weights of epochs %s in %s", epochs, epochs_dir)
+
+
+def sampled_checkpoint(epochs_dir: str | os.PathLike[str], epoch: int, where: str = EPOCHS_KEY) -> Path:
+    """The checkpoint a sampling job of ``epoch`` reads from a training job's ``epochs_dir``.
+
+    An epoch after the run's last (early stopping ended it) gives the last epoch's, with a warning that
+    names both; an epoch the run passed without checkpointing it is a :class:`ConfigError` naming ``where``.
+    """
+    index = read_json_object(Path(epochs_dir) / INDEX, "index of kept epochs")
+    last = int(index["epochs_run"])
+    if epoch > last:
+        log.warning(
+            "%s: epoch %d was never reached: early stopping ended training after epoch %d (patience %s); "
+            "sampling epoch %d, the last one trained",
+            where,
+            epoch,
+            last,
+            index["patience"],
+            last,
+        )
+        epoch = last
+    elif epoch not in index["epochs"]:
+        raise ConfigError(
+            f"invalid config: key '{where}': epoch {epoch} was never checkpointed in {epochs_dir}; "
+            f"the kept epochs are {index['epochs']}"
+        )
+    return Path(epochs_dir) / f"epoch{epoch}.pt"
 
 
 def load_variant(path: str | os.PathLike[str], variant: str, device: torch.device | str = "cpu") -> LoadedModel:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from atmo.train.loader import make_loader
 from atmo.train.model_file import export_model
 from atmo.train.registry import Registry, build_model
 from atmo.train.seeding import seed_everything
-from atmo.train.trainer import LossStep, Trainer, ValStep, ValSummary
+from atmo.train.trainer import EpochCallback, LossStep, Trainer, ValStep, ValSummary
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ def train_job(
     run_dir: str | os.PathLike[str] | None = None,
     collate_fn: Callable[[list[Any]], Any] | None = None,
     keep_epochs: Collection[int] = (),
+    callbacks: Sequence[EpochCallback] = (),
     facts: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train ``meta["arch"]`` with ``meta["params"]`` and write ``model.pt``, ``history.csv``, ``metrics.json``.
@@ -78,9 +79,11 @@ def train_job(
     ``meta`` comes from :func:`atmo.train.model_file.model_meta`. ``inputs`` are the data files the
     run depends on (their content hashes enter the fingerprint). ``run_dir`` defaults to ``run/``
     beside ``model_path``. ``keep_epochs`` are periodic checkpoints the caller copies out afterwards,
-    so ``train.keep_checkpoints`` never prunes them. Returns the training summary (also in ``metrics.json``):
-    the trainer's, the exported epoch, the parameter, training and validation sample counts, and the
-    caller's ``facts`` about its data (what a reader of the results needs to know it trained on).
+    so ``train.keep_checkpoints`` never prunes them. ``callbacks`` are the trainer's ``fn(epoch, row)``,
+    called after each epoch's files are written (e.g. to keep a copy of a periodic checkpoint).
+    Returns the training summary (also in ``metrics.json``): the trainer's, the exported epoch, the
+    parameter, training and validation sample counts, and the caller's ``facts`` about its data (what
+    a reader of the results needs to know it trained on).
     """
     module = meta["module"]
     config = TrainConfig.from_dict(train, where=f"{module}.train")
@@ -100,6 +103,7 @@ def train_job(
         meta=meta,
         inputs=inputs,
         keep_epochs=keep_epochs,
+        callbacks=callbacks,
     )
     train_loader = make_loader(train_set, config, shuffle=True, collate_fn=collate_fn)
     val_loader = None if val_set is None else make_loader(val_set, config, shuffle=False, collate_fn=collate_fn)

@@ -144,6 +144,36 @@ def test_adding_a_seed_plans_only_that_seeds_jobs(test_run_copy: Path) -> None:
     }, jobs
 
 
+def test_editing_the_sampled_epochs_reruns_sampling_and_scoring_of_the_new_epoch_and_no_training(
+    test_run_copy: Path,
+) -> None:
+    """Every periodic epoch's weights are a training output (epochs/), and the sampled epochs are no
+    training param: adding a kept epoch plans its sampling and scoring jobs only, and the real rerun
+    samples the kept checkpoint of that epoch."""
+    wf = test_run_copy
+    block = load_config(wf)["downscale"]
+    sampled, every = block["sampling"]["epochs"], block["train"]["checkpoint_every"]
+    kept = sorted(int(p.stem.removeprefix("epoch")) for p in wf.glob("results/downscale/models/v1/seed0/epochs/*.pt"))
+    assert kept == list(range(every, block["train"]["epochs"] + 1, every)) and set(sampled) < set(kept), kept
+    new = max(set(kept) - set(sampled))
+    edit_config(wf, lambda c: c["downscale"]["sampling"].update(epochs=sorted([*sampled, new])))
+    summary = run_snakemake(wf, [*ARGS, "--summary"]).stdout
+    assert not [line for line in summary.splitlines() if "/models/" in line and "update pending" in line], summary
+    done = run_snakemake(wf, [*ARGS])
+    jobs = planned_jobs(done.stdout + done.stderr)
+    assert "downscale_train" not in {rule for rule, _ in jobs}, jobs
+    sampled_now = {(w["variant"], w["seed"], w["epoch"], w["mode"]) for rule, w in jobs if rule == "downscale_sample"}
+    modes = [*block["sampling"]["modes"], *(["posterior_mean"] if new > max(sampled) else [])]
+    seeds = {variant: spec.get("seeds", [0]) for variant, spec in block["variants"].items()}
+    assert sampled_now == {(v, str(s), str(new), mode) for v in seeds for s in seeds[v] for mode in modes}
+    with h5py.File(wf / f"results/downscale/samples/v1/seed0/epoch{new}_prior.h5") as samples:
+        assert samples.attrs["epoch"] == new
+    # and back: the first epochs' samples are still up to date, so nothing but the tables reruns
+    edit_config(wf, lambda c: c["downscale"]["sampling"].update(epochs=sampled))
+    again = planned_jobs(run_snakemake(wf, [*ARGS, "-n"]).stdout)
+    assert {rule for rule, _ in again} <= {"comparisons", "downscale_report", "report_table_page", "summary", "all"}
+
+
 def test_a_sampling_epoch_that_is_never_checkpointed_is_one_line(workflow_dir: Path, snakemake_in) -> None:
     edit_config(workflow_dir, lambda c: c["downscale"]["sampling"].update(epochs=[3]))
     line = _one_line(snakemake_in("-n", check=False))

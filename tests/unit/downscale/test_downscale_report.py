@@ -386,6 +386,18 @@ def test_ensembles_of_different_k_are_refused(inputs: dict, tmp_path: Path) -> N
     assert not any(path.exists() for path in outputs.values())
 
 
+def test_a_run_stopped_before_the_named_epoch_may_hold_an_earlier_one_never_a_later(
+    inputs: dict, tmp_path: Path
+) -> None:
+    """Early stopping ended the run before epoch 10, so its epoch-10 sampling job read its last epoch (here 5)."""
+    outputs = {key: tmp_path / Path(path).name for key, path in inputs["outputs"].items()}
+    earlier = {**inputs["scores"], "v1/epoch10_prior": inputs["scores"]["v1/epoch5_prior"]}
+    write_report(scores=earlier, samples=inputs["samples"], variants=VARIANTS, metrics=inputs["metrics"], **outputs)
+    later = {**inputs["scores"], "v1/epoch5_prior": inputs["scores"]["v1/epoch10_prior"]}
+    with pytest.raises(InputError, match=r"holds \{'epoch': 10\}, but is passed as product 'v1/epoch5_prior'"):
+        write_report(scores=later, samples=inputs["samples"], variants=VARIANTS, metrics=inputs["metrics"], **outputs)
+
+
 @pytest.mark.parametrize(
     ("swap", "error"),
     [

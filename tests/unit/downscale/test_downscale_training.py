@@ -1,4 +1,4 @@
-"""Training a variant through the shared path: files, kept epoch checkpoints, variant checks, parse-time checks."""
+"""Training a variant through the shared path: files, every periodic epoch kept, variant checks, parse-time checks."""
 
 from __future__ import annotations
 
@@ -13,7 +13,13 @@ import torch
 from downscale_helpers import tiny_fields_file
 
 from atmo.downscale.models import ConditionalVAE
-from atmo.downscale.training import build_variant_entry, check_sampling_epochs, load_variant, train_variant
+from atmo.downscale.training import (
+    build_variant_entry,
+    check_sampling_epochs,
+    load_variant,
+    sampled_checkpoint,
+    train_variant,
+)
 from atmo.errors import ConfigError, InputError
 from atmo.io.downscale import read_fields, read_split, write_fields
 from atmo.train import check_entries, load_checkpoint
@@ -35,36 +41,41 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]
         fields=fields,
         variant="v3",
         spec=SPEC,
-        train={**TRAIN, "epochs": 4, "keep_checkpoints": 1},  # epochs 1 and 2 survive only as sampled ones
+        train={**TRAIN, "epochs": 4, "keep_checkpoints": 1},  # the run prunes its own periodic checkpoints to one
         model_path=out / "model.pt",
-        checkpoint_epochs=[1, 2],
-        checkpoint_paths=[out / "epoch_1.pt", out / "epoch_2.pt"],
+        epochs_dir=out / "epochs",
     )
     return fields, out, summary
 
 
-def test_training_writes_the_model_history_metrics_and_epoch_checkpoints(trained) -> None:
+def test_training_writes_the_model_history_metrics_and_every_epochs_weights(trained) -> None:
     _, out, summary = trained
-    for name in ("model.pt", "history.csv", "metrics.json", "epoch_1.pt", "epoch_2.pt"):
+    for name in ("model.pt", "history.csv", "metrics.json"):
         assert (out / name).is_file(), name
+    assert sorted(p.name for p in (out / "epochs").iterdir()) == [f"epoch{e}.pt" for e in (1, 2, 3, 4)] + ["index.json"]
+    pruned = {p.name for p in (out / "run" / "checkpoints").iterdir()}
+    assert pruned == {f"epoch_{e:04d}.pt" for e in (4, summary["best_epoch"])}, "keep_checkpoints 1, and the best"
     assert summary["epochs_run"] == 4
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["y_ref_mm"] > 0 and len(metrics["latent_kl_per_dim"]) == 4
     assert 0 <= metrics["latent_active_units_kl"] <= 4 and "latent_active_units_burda" in metrics
     header = (out / "history.csv").read_text().splitlines()[0].split(",")
-    assert {"val_loss", "val_tail_mae", "val_kl", "val_active_units", "train_recon"} <= set(header)
-    for epoch in (1, 2):
-        loaded = load_variant(out / f"epoch_{epoch}.pt", "v3")
+    assert {"val_loss", "val_tail_mae", "val_kl", "val_active_units", "val_crps", "train_recon"} <= set(header)
+    for epoch in (1, 2, 3, 4):
+        kept = sampled_checkpoint(out / "epochs", epoch)
+        loaded = load_variant(kept, "v3")
         assert loaded.epoch == epoch and isinstance(loaded.model, ConditionalVAE) and not loaded.model.training
         assert loaded.meta["variant"] == "v3" and loaded.meta["params"]["factor"] == 4
-        run_copy = load_checkpoint(out / "run" / "checkpoints" / f"epoch_{epoch:04d}.pt")
-        assert torch.equal(run_copy["model"]["decoder.head.weight"], loaded.model.state_dict()["decoder.head.weight"])
+        assert "state" not in load_checkpoint(kept), "the weights alone, without the optimizer state"
+    last = load_checkpoint(out / "run" / "checkpoints" / "epoch_0004.pt")
+    kept = load_variant(out / "epochs" / "epoch4.pt", "v3").model.state_dict()
+    assert torch.equal(last["model"]["decoder.head.weight"], kept["decoder.head.weight"])
     assert load_variant(out / "model.pt", "v3").meta["loss"]["y_ref_mm"] == metrics["y_ref_mm"]
 
 
 def test_a_checkpoint_of_another_variant_is_refused_in_one_line(trained) -> None:
     _, out, _ = trained
-    for name in ("model.pt", "epoch_1.pt"):
+    for name in ("model.pt", "epochs/epoch1.pt"):
         with pytest.raises(InputError) as err:
             load_variant(out / name, "v2")
         message = str(err.value)
@@ -95,23 +106,32 @@ def test_sampling_epochs_the_config_cannot_checkpoint(epochs, words) -> None:
     check_sampling_epochs([2, 4], {"epochs": 4, "checkpoint_every": 2})
 
 
-def test_an_epoch_after_early_stopping_is_an_input_error_naming_it(tmp_path: Path) -> None:
-    """lr ~ 0 keeps the (deterministic) validation KL constant: no improvement, so patience 1 stops at epoch 2."""
+def test_an_epoch_after_early_stopping_samples_the_last_epoch_trained_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """lr ~ 0 keeps the (deterministic) validation KL constant: no improvement, so patience 2 stops at epoch 3,
+    which is no multiple of checkpoint_every = 2: its weights are kept as the last epoch's."""
     fields = tiny_fields_file(tmp_path / "fields.h5")
-    train = {**TRAIN, "epochs": 4, "lr": 1e-30, "weight_decay": 0.0, "monitor": "val_kl", "patience": 1}
+    train = {**TRAIN, "epochs": 6, "checkpoint_every": 2, "lr": 1e-30, "weight_decay": 0.0, "monitor": "val_kl"}
     out = tmp_path / "v1"
-    with pytest.raises(InputError) as err:
-        train_variant(
-            fields=fields,
-            variant="v1",
-            spec={**SPEC, "params": {**SPEC["params"], "inject_blocks": []}},
-            train=train,
-            model_path=out / "model.pt",
-            checkpoint_epochs=[1, 3],
-            checkpoint_paths=[out / "epoch_1.pt", out / "epoch_3.pt"],
-        )
-    assert "epoch 3 was never checkpointed: early stopping ended training after epoch 2" in str(err.value)
-    assert not (out / "epoch_1.pt").exists(), "nothing is copied unless every epoch can be"
+    summary = train_variant(
+        fields=fields,
+        variant="v1",
+        spec={**SPEC, "params": {**SPEC["params"], "inject_blocks": []}},
+        train={**train, "patience": 2},
+        model_path=out / "model.pt",
+        epochs_dir=out / "epochs",
+    )
+    assert summary["epochs_run"] == 3 and summary["stopped_early"]
+    assert sampled_checkpoint(out / "epochs", 2) == out / "epochs" / "epoch2.pt"
+    with caplog.at_level("WARNING", logger="atmo.downscale.training"):
+        chosen = sampled_checkpoint(out / "epochs", 6)
+    assert chosen == out / "epochs" / "epoch3.pt" and load_variant(chosen, "v1").epoch == 3
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert message.startswith("downscale.sampling.epochs: epoch 6 was never reached: early stopping ended training")
+    assert "sampling epoch 3, the last one trained" in message
+    with pytest.raises(ConfigError, match=r"key 'downscale\.sampling\.epochs': epoch 1 was never checkpointed"):
+        sampled_checkpoint(out / "epochs", 1)
 
 
 def test_entries_are_checked_at_parse_time_with_the_key_named() -> None:

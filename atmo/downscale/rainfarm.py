@@ -29,9 +29,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
-from pysteps.downscaling.rainfarm import downscale
 
 from atmo.downscale.coarsen import coarsen
+from atmo.pysteps_quiet import pysteps_module
 
 #: Smoothing kernels pysteps offers (``None``: no smoothing).
 KERNELS = ("gaussian", "tophat")
@@ -95,5 +95,7 @@ def rainfarm_members(
         # pysteps takes the log of zero power when it estimates alpha: warnings, not errors
         with _global_seed(int(member_seed)), warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
-            members[m] = downscale(coarse, factor, alpha=alpha, kernel_type=kernel)
+            members[m] = pysteps_module("downscaling.rainfarm").downscale(
+                coarse, factor, alpha=alpha, kernel_type=kernel
+            )
     return restore_mass(np.nan_to_num(np.clip(members, 0.0, None)), coarse, factor).astype(np.float32)

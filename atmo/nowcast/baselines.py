@@ -14,15 +14,14 @@ like a trained model.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from atmo.pysteps_quiet import pysteps_module
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +81,9 @@ BASELINES: dict[str, Callable[..., np.ndarray]] = {
 }
 
 
-@cache
 def _pysteps_methods() -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """Import pysteps lazily (slow, and it prints its config path to stdout) and fetch the two methods."""
-    banner = io.StringIO()
-    with contextlib.redirect_stdout(banner):
-        from pysteps import motion, nowcasts
-    log.debug("pysteps import: %s", banner.getvalue().strip())
-    return motion.get_method("LK"), nowcasts.get_method("extrapolation")
+    """pysteps' Lucas-Kanade motion and semi-Lagrangian extrapolation (imported on first use)."""
+    return pysteps_module("motion").get_method("LK"), pysteps_module("nowcasts").get_method("extrapolation")
 
 
 def _check_history(vil_history: ArrayLike, n_leads: int, *, min_frames: int) -> np.ndarray:

@@ -106,8 +106,11 @@ def test_strict_pretraining_never_sees_the_test_flight_and_follows_the_seed(test
             assert meta["module"] == "cbh" and meta["arch"] == "mae" and meta["pretraining_fold"] == str(fold.fold_id)
             assert meta["seed"] == seed
             log = (test_run / f"results/logs/cbh/cbh_pretrain_mae/column/seed{seed}/fold{fold.fold_id}.log").read_text()
-            images = f"on {fold.n_train} images ({fold.n_val} validate), seed {seed}"
-            assert f"pretraining column for fold {fold.fold_id} {images}" in log
+            counts = json.loads(model.with_name("metrics.json").read_text())
+            frames = f"on {counts['n_train_samples']} frames ({counts['n_train_unlabelled']} of them unlabelled; "
+            assert f"pretraining column for fold {fold.fold_id} {frames}{fold.n_val} validate), seed {seed}" in log
+            # every labelled training sample, and the unlabelled frames of the training flights besides
+            assert counts["n_train_samples"] == fold.n_train + counts["n_train_unlabelled"] > fold.n_train
     # two seeds of one variant: different encoders, different weights, different predictions
     weights = [
         torch.load(test_run / f"results/cbh/mae/column/seed{seed}/fold0/model.pt", weights_only=True)["model"]

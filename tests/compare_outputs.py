@@ -8,7 +8,7 @@ format is opened with its reader and compared by value:
 * integers, strings, booleans, shapes, dtypes, attributes and CRS/transforms: exactly;
 * floating-point values (arrays, tensors, JSON/CSV numbers, numbers in text): with
   ``numpy.isclose(rtol=RTOL, atol=ATOL)``, NaN equal to NaN;
-* keys, columns and attributes named like a duration (:data:`VOLATILE`: ``seconds``,
+* keys, columns and attributes named like a duration (:data:`VOLATILE`: ``seconds``, ``fit_seconds``,
   ``seconds_per_sample``, ...) are ignored: wall-clock times differ between any two runs; so are
   the input hashes of a training run's ``fingerprint.json`` (an upstream ``model.pt`` holds such times).
 """
@@ -28,7 +28,7 @@ import pandas as pd
 
 RTOL = 1e-5
 ATOL = 1e-8
-VOLATILE = re.compile(r"^seconds(_per_\w+)?$")
+VOLATILE = re.compile(r"^(\w+_)?seconds(_per_\w+)?$")
 # Per-run bookkeeping, not results: logs and benchmark timings differ between any two runs.
 SKIPPED_PARTS = frozenset({"logs", "benchmarks"})
 # The run summary: its provenance (date, wall time, machine) belongs to the run, not to the results.

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from atmo.config_blocks import check
 from atmo.downscale.coarsen import coarsen
 from atmo.downscale.rainfarm import KERNELS, rainfarm_members
-from atmo.downscale.samples import samples_writer
+from atmo.downscale.samples import reference_samples_writer
 from atmo.io.downscale import read_fields, read_split
 
 log = logging.getLogger(__name__)
@@ -175,27 +175,7 @@ def write_baseline(
         base_train = bicubic_mm(data.precip_lr_mm[split.train], data.factor, mass_consistent)
         noise = ResidualNoise.fit(base_train, data.precip_hr_mm[split.train], n_bins, max_residuals_per_bin, rng)
     n_members = 1 if method == "bicubic" else k
-    attrs = {
-        "method": method,
-        "variant": method,
-        "epoch": -1,
-        "mode": method,
-        "k": n_members,
-        "temperature": float("nan"),
-        "deterministic": method == "bicubic",
-        "seed": seed,
-        "factor": data.factor,
-        "fields": where,
-    }
-    with samples_writer(
-        out_path,
-        k=n_members,
-        fine_shape=tuple(data.precip_hr_mm.shape[1:]),
-        coarse_shape=tuple(data.precip_lr_mm.shape[1:]),
-        index=test,
-        time_s=data.time_s[test],
-        attrs=attrs,
-    ) as writer:
+    with reference_samples_writer(out_path, data, test, name=method, k=n_members, seed=seed, fields=where) as writer:
         for start in range(0, len(test), _CASES_PER_WRITE):
             rows = test[start : start + _CASES_PER_WRITE]
             coarse = data.precip_lr_mm[rows]

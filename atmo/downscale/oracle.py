@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from atmo.downscale.samples import samples_writer
+from atmo.downscale.samples import reference_samples_writer
 from atmo.errors import InputError
 from atmo.io.downscale import read_fields, read_split
 from atmo.synth.downscale import SyntheticDownscaleSettings, oracle_members
@@ -52,30 +52,10 @@ def write_oracle(
     if data.source != expected:
         raise InputError(where, f"source is {data.source!r}, not {expected!r}: the oracle needs the synthetic run")
     test = split.test
-    attrs = {
-        "method": ORACLE,
-        "variant": ORACLE,
-        "epoch": -1,
-        "mode": ORACLE,
-        "k": k,
-        "temperature": float("nan"),
-        "deterministic": False,
-        "seed": seed,
-        "factor": data.factor,
-        "fields": where,
-    }
     draws = oracle_members(
         settings, seed=data_seed, days=test, coarse_mm=data.precip_lr_mm[test], k=k, rng=np.random.default_rng(seed)
     )
-    with samples_writer(
-        out_path,
-        k=k,
-        fine_shape=tuple(data.precip_hr_mm.shape[1:]),
-        coarse_shape=tuple(data.precip_lr_mm.shape[1:]),
-        index=test,
-        time_s=data.time_s[test],
-        attrs=attrs,
-    ) as writer:
+    with reference_samples_writer(out_path, data, test, name=ORACLE, k=k, seed=seed, fields=where) as writer:
         for row, (members, truth) in zip(test, draws, strict=True):
             if not np.allclose(truth, data.precip_hr_mm[row], rtol=0.0, atol=_TRUTH_ATOL_MM):
                 raise InputError(where, f"sample {row} is not what the synthetic settings generate")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,7 @@ import numpy as np
 
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path
+from atmo.io.downscale import DownscaleFields
 from atmo.io.hdf5 import open_hdf5, require_dataset
 
 FORMAT = "atmo-downscale-samples"
@@ -146,3 +147,41 @@ def read_truth(path: str | os.PathLike[str]) -> np.ndarray:
     """All truth fields ``(N, H, W)`` (small enough for memory without the ensemble)."""
     with open_hdf5(path) as handle:
         return handle["truth"][()]
+
+
+def reference_samples_writer(
+    path: str | os.PathLike[str],
+    data: DownscaleFields,
+    index: np.ndarray,
+    *,
+    name: str,
+    k: int,
+    seed: int,
+    fields: str,
+) -> AbstractContextManager[SamplesWriter]:
+    """:func:`samples_writer` for an untrained product of ``data``'s cases ``index`` (a baseline, the oracle).
+
+    Such a product has no variant, epoch, mode or temperature: ``name`` stands for method, variant
+    and mode, the epoch is -1, the temperature NaN, and it is deterministic when it has one member.
+    """
+    attrs = {
+        "method": name,
+        "variant": name,
+        "epoch": -1,
+        "mode": name,
+        "k": k,
+        "temperature": float("nan"),
+        "deterministic": k == 1,
+        "seed": seed,
+        "factor": data.factor,
+        "fields": fields,
+    }
+    return samples_writer(
+        path,
+        k=k,
+        fine_shape=tuple(data.precip_hr_mm.shape[1:]),
+        coarse_shape=tuple(data.precip_lr_mm.shape[1:]),
+        index=index,
+        time_s=data.time_s[index],
+        attrs=attrs,
+    )

@@ -3,7 +3,7 @@
 import re
 
 import atmo.cbh.approaches as cbh_approaches  # one namespace for every .smk: no bare names
-from atmo.cbh.report_files import report_file_name
+from atmo.cbh.result_files import report_file_name
 from atmo.errors import ConfigError
 
 CBH = f"{RESULTS}/cbh"
@@ -197,7 +197,7 @@ def cbh_comparison_settings():
 
 
 def cbh_report_files():
-    """The seed-format JSON report of every approach (file names as atmo.cbh.report gives them)."""
+    """The seed-format JSON report of every approach (file names as atmo.cbh.results gives them)."""
     return [
         f"{CBH}/reports/{report_file_name(name, kind)}"
         for name, kind in CBH_KINDS.items()
@@ -206,4 +206,4 @@ def cbh_report_files():
 
 def cbh_targets(wildcards):
     """Final outputs of the cbh module: the leave-one-flight-out reports, tables and figures."""
-    return [*rules.cbh_report.output]
+    return [*rules.cbh_results.output]

@@ -6,8 +6,8 @@ cbh_oracle (synthetic only: the generator's noiseless cloud base), cbh_pretrain_
 (strict: never sees the fold's test flight; GPU), cbh_train{variant}{seed} (WP-4, frozen encoder of
 the same seed + head; trains and predicts the test flight; GPU) -> cbh_unit_stats{approach}{seed}
 (per-sample errors of every test flight) -> comparisons (rules/comparisons.smk: paired intervals and
-verdicts; the oracle is scored, never compared) -> cbh_report; cbh_gbdt_pooled (WP-3 on a pooled
-random k-fold, to show the leakage LOFO avoids) -> cbh_report.
+verdicts; the oracle is scored, never compared) -> cbh_results; cbh_gbdt_pooled (WP-3 on a pooled
+random k-fold, to show the leakage LOFO avoids) -> cbh_results.
 """
 
 
@@ -233,7 +233,7 @@ rule cbh_unit_stats:
 register_comparisons("cbh", cbh_unit_stats_files, cbh_kinds, cbh_comparison_settings)
 
 
-rule cbh_report:
+rule cbh_results:
     input:
         folds=rules.cbh_folds.output.folds,
         predictions=cbh_all_predictions,
@@ -265,9 +265,9 @@ rule cbh_report:
             subcategory="figure",
         ),
     log:
-        f"{LOGS}/cbh/cbh_report.log",
+        f"{LOGS}/cbh/cbh_results.log",
     benchmark:
-        f"{BENCHMARKS}/cbh/cbh_report.tsv"
+        f"{BENCHMARKS}/cbh/cbh_results.tsv"
     conda:
         "../envs/data.yaml"
     resources:
@@ -279,4 +279,4 @@ rule cbh_report:
         validation=config_section("cbh", "validation"),
         mae_folds=CBH_PRETRAIN_FOLDS if cbh_first_mae_metrics() else [],
     script:
-        "../workflow_scripts/cbh_report.py"
+        "../workflow_scripts/cbh_results.py"

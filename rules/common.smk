@@ -185,7 +185,7 @@ def summary_sources():
         block = config[module]
         source = block["source"]
         if source == "synthetic":
-            sources[module] = f"synthetic (atmo.synth, seed {block['seed']})"
+            sources[module] = f"synthetic (atmo.{module}.synthetic, seed {block['seed']})"
         else:
             detail = block.get(SUMMARY_SOURCE_KEYS[module]) or block.get("url") or {}
             sources[module] = f"{source}: {detail}"

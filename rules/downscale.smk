@@ -3,7 +3,7 @@
 downscale_fetch (source: url only; one job per manifest file, into resources/ because downloads
 are expensive and independent of every setting) -> downscale_fields (synthetic generation, or
 validation and concatenation of the local / downloaded archive files, plus the time split) ->
-results/downscale/fields.h5 in the format of atmo/io/downscale.py, and fields.json (statistics).
+results/downscale/fields.h5 in the format of atmo/downscale/field_files.py, and fields.json (statistics).
 The fields file lives in results/ because its content depends on the config (seed, size, split).
 """
 

@@ -31,7 +31,7 @@ def _check_downscale_entries():
         build_variant_entry,
         check_sampling_epochs,
     )  # torch: seconds
-    from atmo.synth.downscale import PREDICTORS
+    from atmo.downscale.synthetic.fields import PREDICTORS
     from atmo.train import check_entries
 
     from atmo.downscale.comparison import plan_settings, resolve
@@ -215,6 +215,6 @@ def downscale_targets(wildcards):
     """Final outputs of the downscale module: the fields statistics, the tables and figures."""
     return [
         f"{DOWNSCALE}/fields.json",
-        *rules.downscale_report.output,
+        *rules.downscale_results.output,
         *rules.downscale_write_up.output,
     ]

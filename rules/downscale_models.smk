@@ -5,7 +5,7 @@ checkpoint) -> downscale_sample{variant}{seed}{epoch}{mode} (K samples per test 
 downscale_baseline{method} (bicubic, bicubic + residual noise, RainFARM) and, for synthetic data,
 downscale_oracle (the generator's own ensemble) -> downscale_score{run} (one JSON per samples file,
 and its per-day unit statistics) -> comparisons (rules/comparisons.smk: paired intervals over test
-days) -> downscale_report (the seed's table, the CRPS/FSS/RAPSD table, figures); the write-up pairs
+days) -> downscale_results (the seed's table, the CRPS/FSS/RAPSD table, figures); the write-up pairs
 on maximum, diversity and CRPS -> downscale_write_up. Every ensemble has K = sampling.k members.
 
 The sampled epochs reach the sampling jobs only (their wildcard): the training job keeps every
@@ -140,7 +140,7 @@ rule downscale_score:
         "../workflow_scripts/downscale_score.py"
 
 
-rule downscale_report:
+rule downscale_results:
     input:
         scores=downscale_files(f"{DOWNSCALE}/scores/{{run}}.json"),
         samples=downscale_files(f"{DOWNSCALE}/samples/{{run}}.h5"),
@@ -191,9 +191,9 @@ rule downscale_report:
             subcategory="figure",
         ),
     log:
-        f"{LOGS}/downscale/downscale_report.log",
+        f"{LOGS}/downscale/downscale_results.log",
     benchmark:
-        f"{BENCHMARKS}/downscale/downscale_report.tsv"
+        f"{BENCHMARKS}/downscale/downscale_results.tsv"
     conda:
         "../envs/torch.yaml"
     resources:
@@ -211,7 +211,7 @@ rule downscale_report:
         dry_threshold_mm=config_section("downscale", "scoring", "dry_threshold_mm"),
         variants=config_section("downscale", "variants"),
     script:
-        "../workflow_scripts/downscale_report.py"
+        "../workflow_scripts/downscale_results.py"
 
 
 rule downscale_write_up:

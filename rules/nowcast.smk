@@ -1,8 +1,8 @@
 """Nowcast (SEVIR) data stage.
 
-sevir_source_catalog (the source's full CATALOG.csv) -> sevir_catalog (checkpoint: the selected
-events; the data files to fetch are known only after it ran) -> sevir_fetch (one job per SEVIR data
-file) -> sevir_split (events -> train/val/test) -> sevir_cache (one chunked HDF5 cache per split).
+nowcast_source_catalog (the source's full CATALOG.csv) -> nowcast_catalog (checkpoint: the selected
+events; the data files to fetch are known only after it ran) -> nowcast_fetch (one job per SEVIR data
+file) -> nowcast_split (events -> train/val/test) -> nowcast_cache (one chunked HDF5 cache per split).
 resources/nowcast/sevir/ mirrors SEVIR's layout (CATALOG.csv + data/<type>/<year>/*.h5) whatever
 the source.
 """
@@ -11,13 +11,13 @@ the source.
 include: "nowcast_inputs.smk"
 
 
-rule sevir_source_catalog:
+rule nowcast_source_catalog:
     output:
         catalog=f"{SEVIR_ROOT}/CATALOG.csv",
     log:
-        f"{LOGS}/nowcast/sevir_source_catalog.log",
+        f"{LOGS}/nowcast/nowcast_source_catalog.log",
     benchmark:
-        f"{BENCHMARKS}/nowcast/sevir_source_catalog.tsv"
+        f"{BENCHMARKS}/nowcast/nowcast_source_catalog.tsv"
     conda:
         "../envs/data.yaml"
     resources:
@@ -29,18 +29,18 @@ rule sevir_source_catalog:
         synthetic=sevir_source_setting("synthetic"),
         sevir=sevir_source_setting("sevir"),
     script:
-        "../workflow_scripts/sevir_source_catalog.py"
+        "../workflow_scripts/nowcast_source_catalog.py"
 
 
-checkpoint sevir_catalog:
+checkpoint nowcast_catalog:
     input:
-        catalog=rules.sevir_source_catalog.output.catalog,
+        catalog=rules.nowcast_source_catalog.output.catalog,
     output:
         catalog=f"{RESULTS}/nowcast/catalog.csv",
     log:
-        f"{LOGS}/nowcast/sevir_catalog.log",
+        f"{LOGS}/nowcast/nowcast_catalog.log",
     benchmark:
-        f"{BENCHMARKS}/nowcast/sevir_catalog.tsv"
+        f"{BENCHMARKS}/nowcast/nowcast_catalog.tsv"
     conda:
         "../envs/data.yaml"
     resources:
@@ -49,18 +49,18 @@ checkpoint sevir_catalog:
     params:
         selection=config_section("nowcast", "selection"),
     script:
-        "../workflow_scripts/sevir_catalog.py"
+        "../workflow_scripts/nowcast_catalog.py"
 
 
-rule sevir_fetch:
+rule nowcast_fetch:
     input:
-        catalog=rules.sevir_source_catalog.output.catalog,
+        catalog=rules.nowcast_source_catalog.output.catalog,
     output:
         data=f"{SEVIR_ROOT}/data/{{sevir_file}}",
     log:
-        f"{LOGS}/nowcast/sevir_fetch/{{sevir_file}}.log",
+        f"{LOGS}/nowcast/nowcast_fetch/{{sevir_file}}.log",
     benchmark:
-        f"{BENCHMARKS}/nowcast/sevir_fetch/{{sevir_file}}.tsv"
+        f"{BENCHMARKS}/nowcast/nowcast_fetch/{{sevir_file}}.tsv"
     wildcard_constraints:
         sevir_file=r"(vil|ir069|ir107|lght)/\d{4}/SEVIR_[A-Z0-9]+_[A-Z]+_\d{4}_\d{4}_\d{4}\.h5",
     conda:
@@ -74,18 +74,18 @@ rule sevir_fetch:
         synthetic=sevir_source_setting("synthetic"),
         sevir=sevir_source_setting("sevir"),
     script:
-        "../workflow_scripts/sevir_fetch.py"
+        "../workflow_scripts/nowcast_fetch.py"
 
 
-rule sevir_split:
+rule nowcast_split:
     input:
-        catalog=rules.sevir_catalog.output.catalog,
+        catalog=rules.nowcast_catalog.output.catalog,
     output:
         split=f"{RESULTS}/nowcast/split.csv",
     log:
-        f"{LOGS}/nowcast/sevir_split.log",
+        f"{LOGS}/nowcast/nowcast_split.log",
     benchmark:
-        f"{BENCHMARKS}/nowcast/sevir_split.tsv"
+        f"{BENCHMARKS}/nowcast/nowcast_split.tsv"
     conda:
         "../envs/data.yaml"
     resources:
@@ -95,21 +95,21 @@ rule sevir_split:
         split=config_section("nowcast", "split"),
         seed=config_section("nowcast", "seed"),
     script:
-        "../workflow_scripts/sevir_split.py"
+        "../workflow_scripts/nowcast_split.py"
 
 
-rule sevir_cache:
+rule nowcast_cache:
     input:
-        catalog=rules.sevir_catalog.output.catalog,
-        split=rules.sevir_split.output.split,
+        catalog=rules.nowcast_catalog.output.catalog,
+        split=rules.nowcast_split.output.split,
         data=sevir_data_files,
     output:
         cache=f"{RESULTS}/nowcast/cache/{{split}}.h5",
         summary=f"{RESULTS}/nowcast/cache/{{split}}.json",
     log:
-        f"{LOGS}/nowcast/sevir_cache/{{split}}.log",
+        f"{LOGS}/nowcast/nowcast_cache/{{split}}.log",
     benchmark:
-        f"{BENCHMARKS}/nowcast/sevir_cache/{{split}}.tsv"
+        f"{BENCHMARKS}/nowcast/nowcast_cache/{{split}}.tsv"
     wildcard_constraints:
         split="train|val|test",
     conda:
@@ -123,7 +123,7 @@ rule sevir_cache:
         # a damaged data file is moved here, so the next run fetches it again
         quarantine_dir=f"{SEVIR_ROOT}/quarantine",
     script:
-        "../workflow_scripts/sevir_cache.py"
+        "../workflow_scripts/nowcast_cache.py"
 
 
 include: "nowcast_models.smk"

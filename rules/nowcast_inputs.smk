@@ -4,7 +4,7 @@ import re
 
 from atmo.errors import ConfigError
 from atmo.io.download import without_transfer
-from atmo.io.sevir import data_file_names, read_catalog
+from atmo.nowcast.sevir_files import data_file_names, read_catalog
 from atmo.nowcast.loss_choice import (
     candidate_spec,
     check_loss_choice,
@@ -37,7 +37,7 @@ def sevir_source_setting(key):
 
 def sevir_data_files(wildcards):
     """The SEVIR data files the selected events need (read from the catalog checkpoint)."""
-    selected = checkpoints.sevir_catalog.get().output.catalog
+    selected = checkpoints.nowcast_catalog.get().output.catalog
     return [
         f"{SEVIR_ROOT}/data/{name}" for name in data_file_names(read_catalog(selected))
     ]

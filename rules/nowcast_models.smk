@@ -162,7 +162,7 @@ rule nowcast_score:
     input:
         forecast=f"{RESULTS}/nowcast/forecasts/{{name}}/seed{{seed}}.h5",
         truth=f"{RESULTS}/nowcast/cache/test.h5",
-        catalog=rules.sevir_catalog.output.catalog,
+        catalog=rules.nowcast_catalog.output.catalog,
     output:
         scores=f"{RESULTS}/nowcast/scores/{{name}}/seed{{seed}}.json",
         units=f"{RESULTS}/nowcast/scores/{{name}}/seed{{seed}}_units.csv",

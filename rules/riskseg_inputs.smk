@@ -401,4 +401,4 @@ def riskseg_report_context():
 
 def riskseg_targets(wildcards):
     """Final outputs of the riskseg module: the report (tables, figures) and every class raster."""
-    return [*rules.riskseg_report.output]
+    return [*rules.riskseg_results.output]

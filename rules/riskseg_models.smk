@@ -6,7 +6,7 @@ variant with weights_from predicts with another's models; GPU) -> riskseg_decisi
 (argmax, ordinal median or cumulative thresholds, fitted on the validation blocks only) ->
 riskseg_ensemble{variant} (mean probabilities, entropy, classes) -> riskseg_crf{variant}{crf}
 (tiled dense CRF, Potts or ordinal) -> riskseg_score (test blocks only; per-block unit
-statistics) -> comparisons (rules/comparisons.smk) -> riskseg_report.
+statistics) -> comparisons (rules/comparisons.smk) -> riskseg_results.
 """
 
 
@@ -195,7 +195,7 @@ rule riskseg_score:
         "../workflow_scripts/riskseg_score.py"
 
 
-rule riskseg_report:
+rule riskseg_results:
     input:
         scores=rules.riskseg_score.output.scores,
         references=RISKSEG_REFERENCE_SCORES,
@@ -241,9 +241,9 @@ rule riskseg_report:
             subcategory="figure",
         ),
     log:
-        f"{LOGS}/riskseg/riskseg_report.log",
+        f"{LOGS}/riskseg/riskseg_results.log",
     benchmark:
-        f"{BENCHMARKS}/riskseg/riskseg_report.tsv"
+        f"{BENCHMARKS}/riskseg/riskseg_results.tsv"
     conda:
         "../envs/torch.yaml"
     resources:
@@ -256,4 +256,4 @@ rule riskseg_report:
         oversampling=riskseg_oversampling_summaries(),
         decisions=riskseg_decision_files(),
     script:
-        "../workflow_scripts/riskseg_report.py"
+        "../workflow_scripts/riskseg_results.py"

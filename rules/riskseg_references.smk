@@ -3,7 +3,7 @@
 riskseg_baseline{baseline} (training tiles, tuned on the validation tiles) and riskseg_oracle
 (synthetic source only) -> probability rasters -> riskseg_reference_decision{reference} (the run's
 decision setting, chosen on the reference's own validation blocks) -> riskseg_reference_score
-(test blocks only; per-block unit statistics for the comparisons) -> riskseg_report.
+(test blocks only; per-block unit statistics for the comparisons) -> riskseg_results.
 """
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from atmo.downscale.field_files import DownscaleFields, write_fields
 from atmo.downscale.split import time_split
-from atmo.io.downscale import DownscaleFields, write_fields
-from atmo.synth.downscale import generate_fields
+from atmo.downscale.synthetic.fields import generate_fields
 
 
 def time_subset(fields: DownscaleFields, keep: slice | np.ndarray) -> DownscaleFields:

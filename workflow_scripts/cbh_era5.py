@@ -1,10 +1,10 @@
 """cbh_era5: one ERA5 NetCDF covering every flight, synthetic or from the Copernicus CDS."""
 
+from atmo.cbh.era5_files import Era5Settings, fetch_era5_cds
+from atmo.cbh.flight_files import read_flight_track
+from atmo.cbh.synthetic.era5 import write_synthetic_era5
 from atmo.config_blocks import build_block
-from atmo.io.cbh import read_flight_track
-from atmo.io.era5 import Era5Settings, fetch_era5_cds
 from atmo.runlog import log_to
-from atmo.synth.cbh_era5 import write_synthetic_era5
 
 log = log_to(snakemake.log[0])
 settings = build_block(Era5Settings, snakemake.params.era5, "cbh.era5")

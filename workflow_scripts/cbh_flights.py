@@ -4,10 +4,10 @@ from pathlib import Path
 
 import numpy as np
 
+from atmo.cbh.flight_files import import_local_flight
+from atmo.cbh.synthetic.flights import CameraSettings, write_synthetic_flight
 from atmo.config_blocks import build_block
-from atmo.io.cbh import import_local_flight
 from atmo.runlog import log_to
-from atmo.synth.cbh import CameraSettings, write_synthetic_flight
 
 log = log_to(snakemake.log[0])
 names = [flight["name"] for flight in snakemake.params.flights]

@@ -2,9 +2,9 @@
 
 import numpy as np
 
+from atmo.cbh.flight_files import read_flight_images, read_flight_track, write_features
 from atmo.cbh.geometry import GEOMETRY_FEATURES, GeometrySettings, flight_shadow_features
 from atmo.config_blocks import build_block
-from atmo.io.cbh import read_flight_images, read_flight_track, write_features
 from atmo.runlog import log_to
 
 log = log_to(snakemake.log[0])

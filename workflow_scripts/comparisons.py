@@ -1,14 +1,14 @@
 """<module>_comparisons: every comparison an experiment names, as paired bootstrap intervals and verdicts.
 
 One script for every experiment: the module's ``atmo.<module>.comparison.plan`` says which metric,
-which units and which pairs; the shared layer (atmo.report.comparisons) does the rest.
+which units and which pairs; the shared layer (atmo.publish.comparisons) does the rest.
 """
 
 import importlib
 
 from atmo.config_blocks import build_block
 from atmo.metrics.paired import BootstrapSettings
-from atmo.report.comparisons import compare, read_entries, write_comparisons
+from atmo.publish.comparisons import compare, read_entries, write_comparisons
 from atmo.runlog import log_to
 
 log_to(snakemake.log[0])

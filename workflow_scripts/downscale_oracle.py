@@ -2,8 +2,8 @@
 
 from atmo.config_blocks import build_block
 from atmo.downscale.oracle import write_oracle
+from atmo.downscale.synthetic.fields import SyntheticDownscaleSettings
 from atmo.runlog import log_to
-from atmo.synth.downscale import SyntheticDownscaleSettings
 
 log_to(snakemake.log[0])
 params = snakemake.params

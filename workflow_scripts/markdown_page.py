@@ -1,6 +1,6 @@
 """report_table_page: a module's markdown table as an HTML page the Snakemake report displays."""
 
-from atmo.report.html import write_markdown_page
+from atmo.publish.html import write_markdown_page
 from atmo.runlog import log_to
 
 log_to(snakemake.log[0])

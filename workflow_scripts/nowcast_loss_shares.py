@@ -1,7 +1,7 @@
 """Each loss term's share of the training loss at the last epoch, per trained nowcast entry."""
 
 from atmo.nowcast.loss_shares import write_loss_shares
-from atmo.report import by_entry_and_seed
+from atmo.publish import by_entry_and_seed
 from atmo.runlog import log_to
 
 log = log_to(snakemake.log[0])

@@ -3,9 +3,9 @@ pooled CSI, MSE/MAE, LPIPS; and its per-episode statistics for the paired compar
 
 from atmo.config_blocks import build_block
 from atmo.io.atomic import write_json
-from atmo.io.sevir import read_catalog
 from atmo.metrics.unit_stats import write_unit_stats
 from atmo.nowcast.scoring import ScoringConfig, score_forecasts
+from atmo.nowcast.sevir_files import read_catalog
 from atmo.nowcast.units import event_units, unit_statistics
 from atmo.runlog import log_to
 

@@ -4,9 +4,9 @@ comparisons' intervals and verdicts, the last lead's computed here) and the two 
 from atmo.config_blocks import build_block
 from atmo.metrics.paired import BootstrapSettings
 from atmo.nowcast.comparison import compare_last_lead
-from atmo.nowcast.report import MINUTES_PER_LEAD, write_report
-from atmo.report import by_entry_and_seed
-from atmo.report.comparisons import read_comparisons
+from atmo.nowcast.results import MINUTES_PER_LEAD, write_report
+from atmo.publish import by_entry_and_seed
+from atmo.publish.comparisons import read_comparisons
 from atmo.runlog import log_to
 
 log_to(snakemake.log[0])

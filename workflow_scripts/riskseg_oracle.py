@@ -2,8 +2,8 @@
 
 from atmo.config_blocks import build_block
 from atmo.riskseg.oracle import OracleSettings, write_oracle
+from atmo.riskseg.synthetic.scene import SyntheticSceneSettings
 from atmo.runlog import log_to
-from atmo.synth.riskseg import SyntheticSceneSettings
 
 log_to(snakemake.log[0])
 write_oracle(

@@ -2,8 +2,8 @@
 
 from atmo.config_blocks import build_block
 from atmo.riskseg.scene import import_scene
+from atmo.riskseg.synthetic.scene import SyntheticSceneSettings, write_synthetic_scene
 from atmo.runlog import log_to
-from atmo.synth.riskseg import SyntheticSceneSettings, write_synthetic_scene
 
 log_to(snakemake.log[0])
 if snakemake.params.source == "synthetic":

@@ -2,7 +2,8 @@
 
 Data stage: :mod:`atmo.cbh.geometry` (WP-1 shadow-geometry features) and :mod:`atmo.cbh.cache`
 (every flight's frames, labels and tabular features read once into one HDF5 cache). File formats
-live in :mod:`atmo.io.cbh` and :mod:`atmo.io.era5`, synthetic data in :mod:`atmo.synth.cbh`.
+live in :mod:`atmo.cbh.flight_files` and :mod:`atmo.cbh.era5_files`, synthetic data in
+:mod:`atmo.cbh.synthetic`.
 
 Models, all leave-one-flight-out (:mod:`atmo.cbh.folds`: one fold per flight, validation from the
 training flights only):
@@ -17,6 +18,6 @@ training flights only):
   training path (:mod:`atmo.cbh.training`), once per seed of the entry (:mod:`atmo.cbh.approaches`);
 - every approach writes test-flight predictions (:mod:`atmo.cbh.predictions`); their per-sample
   errors, grouped by test flight, feed the paired comparisons (:mod:`atmo.cbh.comparison`), and
-  :mod:`atmo.cbh.report` builds the seed-format reports, the tables (scores over all flights from
+  :mod:`atmo.cbh.results` builds the seed-format reports, the tables (scores over all flights from
   :mod:`atmo.cbh.scores`) and the figures.
 """

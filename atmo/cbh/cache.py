@@ -42,11 +42,18 @@ import cv2
 import h5py
 import numpy as np
 
+from atmo.cbh.era5_files import Era5Grid, derive_predictors, read_era5, sample_era5
+from atmo.cbh.flight_files import (
+    IMAGE_LAYOUT,
+    TRACK_VARIABLES,
+    FlightTrack,
+    read_features,
+    read_flight_images,
+    read_flight_track,
+)
 from atmo.cbh.geometry import GEOMETRY_FEATURES
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path
-from atmo.io.cbh import IMAGE_LAYOUT, TRACK_VARIABLES, FlightTrack, read_features, read_flight_images, read_flight_track
-from atmo.io.era5 import Era5Grid, derive_predictors, read_era5, sample_era5
 from atmo.io.hdf5 import open_hdf5, require_dataset
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from atmo.errors import InputError
 from atmo.metrics.paired import BootstrapSettings, Resampling
 from atmo.metrics.pooled import ratio
 from atmo.metrics.unit_stats import ITEM, UNIT, write_unit_stats
-from atmo.report.comparisons import Plan
+from atmo.publish.comparisons import Plan
 
 UNIT_NAME = "test flights"
 ABS_ERROR = "abs_error_km"

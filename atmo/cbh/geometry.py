@@ -22,7 +22,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from atmo.io.cbh import FlightTrack
+from atmo.cbh.flight_files import FlightTrack
 
 #: Column names and units of the per-sample geometry features, in order.
 GEOMETRY_FEATURES: tuple[tuple[str, str], ...] = (

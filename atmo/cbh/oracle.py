@@ -4,7 +4,7 @@ The synthetic generator knows the true nadir cloud base of every frame and write
 file as ``noiseless_cbh_km`` (N,) float, next to the noisy lidar label ``cbh_km``. Predicting it is
 what a perfect model of the scene would do, so its scores are what the labels' own noise leaves:
 the ceiling of every approach. It is shown last in the tables and never compared or ranked
-(:mod:`atmo.report.comparisons`); campaign data have no such dataset, and no oracle row.
+(:mod:`atmo.publish.comparisons`); campaign data have no such dataset, and no oracle row.
 
 :func:`write_oracle` writes one fold's oracle predictions for the test flight's labelled samples,
 in the format of :mod:`atmo.cbh.predictions`, so it is scored like every approach.
@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from atmo.cbh.flight_files import NOISELESS_CBH, read_noiseless_cbh
 from atmo.cbh.lofo import fold_split
 from atmo.cbh.predictions import write_predictions
 from atmo.errors import InputError
-from atmo.io.cbh import NOISELESS_CBH, read_noiseless_cbh
 from atmo.io.hdf5 import open_hdf5, require_dataset
 
 

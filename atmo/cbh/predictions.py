@@ -13,7 +13,7 @@ column      type     meaning
 ``pred_km`` float    predicted cloud-base height, km
 ==========  =======  =====================================================
 
-so the report (:mod:`atmo.cbh.report`) scores every approach the same way and can be rebuilt from
+so the report (:mod:`atmo.cbh.results`) scores every approach the same way and can be rebuilt from
 these files alone. Floats are written at full precision; the report recomputes every metric from
 them.
 """

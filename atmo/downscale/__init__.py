@@ -1,6 +1,6 @@
 """Precipitation downscaling with a conditional VAE: the library behind the downscale experiment.
 
-The data format lives in :mod:`atmo.io.downscale`; this package holds what is done with it:
+The data format lives in :mod:`atmo.downscale.field_files`; this package holds what is done with it:
 
 - :mod:`~atmo.downscale.split`: the time split (train, then val, then test, with gaps);
 - :mod:`~atmo.downscale.coarsen`: the block mean that ties the coarse view to the fine field;
@@ -14,13 +14,13 @@ The data format lives in :mod:`atmo.io.downscale`; this package holds what is do
 - :mod:`~atmo.downscale.validation`: the validation step, with the CRPS of a small prior ensemble;
 - :mod:`~atmo.downscale.training`: training a variant through :func:`atmo.train.train_job` and
   keeping the weights of every periodic epoch for the sampling jobs;
-- :mod:`~atmo.downscale.samples`, :mod:`~atmo.downscale.sampling`, :mod:`~atmo.downscale.baselines`:
+- :mod:`~atmo.downscale.sample_files`, :mod:`~atmo.downscale.sampling`, :mod:`~atmo.downscale.baselines`:
   ensembles of downscaled test fields (model samples, bicubic and noisy bicubic) in one HDF5 layout;
 - :mod:`~atmo.downscale.scoring`: the scores of one ensemble file as a flat JSON-ready dict, and its
   per-test-day statistics (the units of the comparisons);
 - :mod:`~atmo.downscale.comparison`: which product of each variant is compared, with what, over which units;
-- :mod:`~atmo.downscale.report`: the tables (means over training seeds, intervals, verdicts) and figures.
+- :mod:`~atmo.downscale.results`: the tables (means over training seeds, intervals, verdicts) and figures.
 
-Nothing is imported here, so that ``atmo.io.downscale`` (which needs the split and the block mean)
+Nothing is imported here, so that ``atmo.downscale.field_files`` (which needs the split and the block mean)
 can import its submodules without loading torch.
 """

@@ -22,7 +22,7 @@
 
 The posterior-mean reference, ``decode(mu)``, comes from a model:
 :func:`atmo.downscale.sampling.sample_checkpoint` with ``mode="posterior_mean"``. All of them write
-the layout of :mod:`atmo.downscale.samples`.
+the layout of :mod:`atmo.downscale.sample_files`.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ import torch.nn.functional as F
 
 from atmo.config_blocks import check
 from atmo.downscale.coarsen import coarsen
+from atmo.downscale.field_files import read_fields, read_split
 from atmo.downscale.rainfarm import KERNELS, rainfarm_members
-from atmo.downscale.samples import reference_samples_writer
-from atmo.io.downscale import read_fields, read_split
+from atmo.downscale.sample_files import reference_samples_writer
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from atmo.config_checks import check_comparison_names
 from atmo.errors import ConfigError
 from atmo.metrics.paired import BootstrapSettings, Resampling
 from atmo.metrics.pooled import ratio
-from atmo.report.comparisons import Plan
+from atmo.publish.comparisons import Plan
 
 #: The baselines every variant is compared with (rule downscale_baseline's methods).
 BASELINE_PRODUCTS: tuple[str, ...] = ("baseline/bicubic", "baseline/bicubic_noise", "baseline/rainfarm")
@@ -70,7 +70,7 @@ class ComparisonSettings:
 
 
 def product_name(variant: str, epoch: int, mode: str) -> str:
-    """``v2/epoch30_prior``: the report's name of a sampled product (:func:`atmo.downscale.report.parse_product`)."""
+    """``v2/epoch30_prior``: the report's name of a sampled product (:func:`atmo.downscale.results.parse_product`)."""
     return f"{variant}/epoch{epoch}_{mode}"
 
 

@@ -30,7 +30,7 @@ import torch
 from torch.utils.data import Dataset
 
 from atmo.downscale.baselines import bicubic_mm
-from atmo.io.downscale import DownscaleFields
+from atmo.downscale.field_files import DownscaleFields
 
 
 @dataclass(frozen=True)

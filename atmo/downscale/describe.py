@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from atmo.downscale.field_files import DownscaleFields
 from atmo.downscale.split import Split
-from atmo.io.downscale import DownscaleFields
 from atmo.metrics.spectra import rapsd, spectral_slope
 
 #: Amount (mm) from which a cell-day counts as wet in ``wet_fraction`` (the scoring's default dry threshold).

@@ -1,12 +1,12 @@
 """The oracle ensemble of the synthetic downscale data: K draws from what the generator knows of each test day.
 
-The generator (:func:`atmo.synth.downscale.oracle_members`) keeps the day's large-scale drivers and
+The generator (:func:`atmo.downscale.synthetic.fields.oracle_members`) keeps the day's large-scale drivers and
 the part of its rain texture that the coarse grid resolves, draws the finer texture afresh for each
 member and matches every member's block means to the coarse precipitation. No downscaler that sees
 only the coarse data can know more, so the oracle's CRPS is the floor of the comparison: shown last
 (kind ``oracle``), never compared or ranked. It exists for the synthetic source only.
 
-The file is the layout of :mod:`atmo.downscale.samples` (method, variant and mode ``oracle``), written
+The file is the layout of :mod:`atmo.downscale.sample_files` (method, variant and mode ``oracle``), written
 only after the regenerated truth of every test day was found equal to the fields file's, so an
 oracle of other generator settings than the data's cannot be written.
 """
@@ -18,10 +18,10 @@ import os
 
 import numpy as np
 
-from atmo.downscale.samples import reference_samples_writer
+from atmo.downscale.field_files import read_fields, read_split
+from atmo.downscale.sample_files import reference_samples_writer
+from atmo.downscale.synthetic.fields import SyntheticDownscaleSettings, oracle_members
 from atmo.errors import InputError
-from atmo.io.downscale import read_fields, read_split
-from atmo.synth.downscale import SyntheticDownscaleSettings, oracle_members
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def write_oracle(
         raise ValueError(f"the oracle ensemble needs k >= 2 members, got {k}")
     where = os.fspath(fields)
     data, split = read_fields(where), read_split(where)
-    expected = f"atmo.synth.downscale seed={data_seed}"
+    expected = f"atmo.downscale.synthetic.fields seed={data_seed}"
     if data.source != expected:
         raise InputError(where, f"source is {data.source!r}, not {expected!r}: the oracle needs the synthetic run")
     test = split.test

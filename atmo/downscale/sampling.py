@@ -13,7 +13,7 @@ its spread comes from z and from the pixel noise; the temperature scales z only.
 The K samples of one case are decoded in one forward pass (the model repeats the case along the
 batch); ``batch_size`` is the number of *cases* per pass, so a pass decodes ``batch_size * K``
 fields. Draws come from one ``torch.Generator`` seeded with ``seed``, so a file is reproducible on
-a given device. Output layout: :mod:`atmo.downscale.samples`.
+a given device. Output layout: :mod:`atmo.downscale.sample_files`.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ import numpy as np
 import torch
 
 from atmo.downscale.dataset import CoarseNormaliser, base_fields_mm
-from atmo.downscale.samples import samples_writer
+from atmo.downscale.field_files import read_fields, read_split
+from atmo.downscale.sample_files import samples_writer
 from atmo.downscale.training import load_variant
 from atmo.errors import ConfigError, InputError
-from atmo.io.downscale import read_fields, read_split
 
 log = logging.getLogger(__name__)
 

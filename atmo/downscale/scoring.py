@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from atmo.config_blocks import build_block, check
-from atmo.downscale.samples import iter_batches, read_header, read_times, read_truth
+from atmo.downscale.sample_files import iter_batches, read_header, read_times, read_truth
 from atmo.errors import ConfigError
 from atmo.metrics.ensemble import (
     CRPSAccumulator,
@@ -139,7 +139,7 @@ def _dry(values: np.ndarray, threshold: float) -> np.ndarray:
 def score_samples(
     samples_path: str | os.PathLike[str], settings: ScoringSettings | Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Score the ensemble file ``samples_path`` (layout: :mod:`atmo.downscale.samples`); keys above."""
+    """Score the ensemble file ``samples_path`` (layout: :mod:`atmo.downscale.sample_files`); keys above."""
     cfg = build_block(ScoringSettings, settings, ScoringSettings.WHERE)
     header = read_header(samples_path)
     k, deterministic = header.k, bool(header.attrs["deterministic"])

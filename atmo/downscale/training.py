@@ -45,12 +45,12 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from atmo.downscale.dataset import CoarseNormaliser, DownscaleDataset
+from atmo.downscale.field_files import DownscaleFields, read_fields, read_split
 from atmo.downscale.losses import TailWeightedLoss, latent_activity, loss_step
 from atmo.downscale.models import DOWNSCALE_MODELS
 from atmo.downscale.validation import val_step
 from atmo.errors import ConfigError, InputError
 from atmo.io.atomic import atomic_directory, atomic_path, write_json
-from atmo.io.downscale import DownscaleFields, read_fields, read_split
 from atmo.io.metrics_json import read_json_object
 from atmo.train import LoadedModel, TrainConfig, build_model, load_checkpoint, load_trained, model_meta, train_job
 

@@ -31,7 +31,7 @@ from atmo.io.atomic import write_json, write_text
 from atmo.metrics.paired import LOSES, NO_SEPARATION, BootstrapSettings, Resampling
 from atmo.metrics.pooled import PooledMetric, ratio
 from atmo.metrics.unit_stats import read_unit_stats
-from atmo.report.comparisons import Entry, Plan, compare, difference_text
+from atmo.publish.comparisons import Entry, Plan, compare, difference_text
 
 MAXIMUM = ratio("max_mm", "mean daily maximum (mm)", "samples_max_mm", "n_cases", higher_is_better=True)
 DIVERSITY = ratio("diversity_mm", "diversity (mm)", "diversity_sum_mm", "n_pixels", higher_is_better=True)

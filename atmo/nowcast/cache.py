@@ -47,7 +47,8 @@ import torch.nn.functional as F
 from atmo.config_blocks import check
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path
-from atmo.io.sevir import (
+from atmo.nowcast.baselines import lk_motion
+from atmo.nowcast.sevir_files import (
     FRAME_MINUTES,
     FRAME_OFFSETS_MIN,
     MODALITIES,
@@ -57,7 +58,6 @@ from atmo.io.sevir import (
     check_data_files,
     rows_by_event,
 )
-from atmo.nowcast.baselines import lk_motion
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from atmo.errors import ConfigError
 from atmo.metrics.contingency import threshold_label
 from atmo.metrics.paired import BootstrapSettings, Resampling
 from atmo.metrics.pooled import mean_csi
-from atmo.report.comparisons import Plan, compare, read_entries
+from atmo.publish.comparisons import Plan, compare, read_entries
 
 UNIT_NAME = "test episodes"
 

@@ -17,7 +17,7 @@ import torch
 from atmo.errors import InputError
 from atmo.io.h5dataset import H5ArrayDataset
 from atmo.io.hdf5 import open_hdf5, require_dataset
-from atmo.io.sevir import MODALITIES
+from atmo.nowcast.sevir_files import MODALITIES
 from atmo.train.dihedral import draw_dihedral, transform_field, transform_vectors
 
 

@@ -20,10 +20,10 @@ import torch
 
 from atmo.io.atomic import atomic_path
 from atmo.io.hdf5 import open_hdf5, require_dataset
-from atmo.io.sevir import VIL_ZERO_MAX_CODE
 from atmo.nowcast.baselines import BASELINES
 from atmo.nowcast.dataset import NowcastDataset
 from atmo.nowcast.scoring import FORECAST_DATASET
+from atmo.nowcast.sevir_files import VIL_ZERO_MAX_CODE
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def baseline_predictor(name: str, frames_out: int) -> Predictor:
 
 def as_vil_product(forecast: np.ndarray) -> np.ndarray:
     """A forecast ``(..., H, W)`` in code/255 as the VIL product it stands for: 0 where it rounds to a code
-    that SEVIR's encoding maps to 0 kg/m2 (<= :data:`~atmo.io.sevir.VIL_ZERO_MAX_CODE`).
+    that SEVIR's encoding maps to 0 kg/m2 (<= :data:`~atmo.nowcast.sevir_files.VIL_ZERO_MAX_CODE`).
 
     A network that hedges where it is unsure outputs small positive values over dry ground; below code
     5.5 they are no VIL at all, yet they lay a faint floor over the event panel and the dry-pixel mean.

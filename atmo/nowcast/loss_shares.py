@@ -15,8 +15,8 @@ from collections.abc import Mapping
 import pandas as pd
 
 from atmo.errors import InputError
-from atmo.report.rows import Row
-from atmo.report.tables import Column, markdown_table, write_tables
+from atmo.publish.rows import Row
+from atmo.publish.tables import Column, markdown_table, write_tables
 
 TERMS = ("mse", "extreme", "soft_csi", "physics")
 WEIGHTED_PREFIX = "train_weighted_"

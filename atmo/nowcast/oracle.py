@@ -2,7 +2,7 @@
 
 For each test sample the generator re-renders its event with every storm cell that exists at the
 sample's last input frame evolving exactly as it did (true motion, growth, decay, merges and splits),
-but without any cell that initiates later (:func:`atmo.synth.sevir.oracle_vil`). Its lead times go
+but without any cell that initiates later (:func:`atmo.nowcast.synthetic.sevir.oracle_vil`). Its lead times go
 through the same decoding and resampling as the cache's truth, so an oracle with no initiation to
 miss scores CSI 1. It is the ceiling of what a model can reach from the inputs without predicting new
 cells: a model far below it fails on motion and evolution, one near it can gain only by initiation.
@@ -18,10 +18,10 @@ import numpy as np
 
 from atmo.errors import InputError
 from atmo.io.hdf5 import open_hdf5, require_dataset
-from atmo.io.sevir import VIL_MISSING
 from atmo.nowcast.cache import resample
 from atmo.nowcast.forecast import forecast_file
-from atmo.synth.sevir import SyntheticSevirConfig, oracle_vil, plan_events
+from atmo.nowcast.sevir_files import VIL_MISSING
+from atmo.nowcast.synthetic.sevir import SyntheticSevirConfig, oracle_vil, plan_events
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Where SEVIR comes from: one interface over three sources (config ``nowcast.source``).
 
-* ``synthetic``: :mod:`atmo.synth.sevir` generates the catalog and each data file.
+* ``synthetic``: :mod:`atmo.nowcast.synthetic.sevir` generates the catalog and each data file.
 * ``sevir_s3``: HTTPS downloads from the public bucket (``nowcast.sevir.base_url``), verified and
   resumable through :func:`atmo.io.download.download`.
 * ``sevir_local``: a directory already holding SEVIR's layout (``CATALOG.csv`` + ``data/``), as
@@ -27,8 +27,8 @@ from atmo.config_blocks import build_block, check
 from atmo.errors import ConfigError, InputError
 from atmo.io.atomic import atomic_path
 from atmo.io.download import DownloadSettings, download, transfer_settings
-from atmo.io.sevir import check_data_file, complete_rows, read_catalog, write_catalog
-from atmo.synth.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
+from atmo.nowcast.sevir_files import check_data_file, complete_rows, read_catalog, write_catalog
+from atmo.nowcast.synthetic.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ import pandas as pd
 from atmo.config_blocks import check
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path
-from atmo.io.sevir import event_table
+from atmo.nowcast.sevir_files import event_table
 
 log = logging.getLogger(__name__)
 

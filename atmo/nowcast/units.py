@@ -30,13 +30,13 @@ import pandas as pd
 
 from atmo.errors import InputError
 from atmo.io.hdf5 import open_hdf5, require_dataset
-from atmo.io.sevir import event_table
 from atmo.metrics.contingency import ContingencyAccumulator, check_thresholds, threshold_label
 from atmo.metrics.pooled import csi_statistics
 from atmo.metrics.regression import ErrorAccumulator
 from atmo.metrics.unit_stats import UNIT
 from atmo.nowcast.comparison import lead_label
 from atmo.nowcast.scoring import FORECAST_DATASET, TRUTH_DATASET
+from atmo.nowcast.sevir_files import event_table
 from atmo.nowcast.split import episode_groups
 
 _CODE_SCALE = 255.0

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from atmo.io.sevir import MODALITIES, N_FRAMES, RASTER_DTYPES, data_file_names
 from atmo.nowcast.cache import CacheConfig, sample_starts
+from atmo.nowcast.sevir_files import MODALITIES, N_FRAMES, RASTER_DTYPES, data_file_names
 
 GB = 1e9
 CACHE_BYTES_PER_VALUE = 2  # float16

@@ -43,7 +43,7 @@ from typing import Any
 
 from atmo.metrics.paired import BootstrapSettings, Resampling
 from atmo.metrics.pooled import cohen_kappa
-from atmo.report.comparisons import Plan
+from atmo.publish.comparisons import Plan
 from atmo.riskseg.entries import (
     SEED_RULE,
     crf_ablations,

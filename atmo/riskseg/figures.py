@@ -14,7 +14,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 
 from atmo.io.geotiff import read_geotiff
-from atmo.report import panel_grid
+from atmo.publish import panel_grid
 from atmo.riskseg import CLASS_NAMES, LABEL_NODATA, SCENE_NODATA
 
 CLASS_COLOURS = ("#4daf4a", "#ffbf00", "#e41a1c")

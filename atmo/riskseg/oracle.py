@@ -1,9 +1,9 @@
 """The ``oracle`` row of riskseg: the synthetic scene's Bayes-optimal class probabilities as a product.
 
 :func:`write_oracle` regenerates the scene from the same ``riskseg.synthetic`` block and seed as
-``riskseg_scene`` (:func:`atmo.synth.riskseg.make_scene`), checks that its labels are the ones on
+``riskseg_scene`` (:func:`atmo.riskseg.synthetic.scene.make_scene`), checks that its labels are the ones on
 disk (so the oracle belongs to the scene being scored), and writes the posterior probabilities of
-:func:`atmo.synth.riskseg_oracle.oracle_probabilities` as a probability raster
+:func:`atmo.riskseg.synthetic.latent_risk.oracle_probabilities` as a probability raster
 (:mod:`atmo.riskseg.probability_raster`). From there it is a product like any other: its decision
 rule is chosen on its validation blocks by the same setting and code as every product's, and it is
 scored on the test blocks by the same code; its rows are of kind ``oracle``, shown last and never
@@ -25,8 +25,8 @@ from atmo.errors import InputError
 from atmo.io.atomic import write_json
 from atmo.io.geotiff import inspect_geotiff, read_geotiff
 from atmo.riskseg.probability_raster import write_probabilities
-from atmo.synth.riskseg import SyntheticSceneSettings, make_scene
-from atmo.synth.riskseg_oracle import oracle_probabilities
+from atmo.riskseg.synthetic.latent_risk import oracle_probabilities
+from atmo.riskseg.synthetic.scene import SyntheticSceneSettings, make_scene
 
 log = logging.getLogger(__name__)
 

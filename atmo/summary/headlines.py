@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from atmo.report import KINDS_WITH_ORACLE, Column, Row, markdown_table
-from atmo.report.comparisons import interval_columns, mean_sd_column, read_comparisons, sentence
+from atmo.publish import KINDS_WITH_ORACLE, Column, Row, markdown_table
+from atmo.publish.comparisons import interval_columns, mean_sd_column, read_comparisons, sentence
 
 #: Each experiment's title in the summary.
 TITLES = {

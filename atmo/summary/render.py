@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from atmo.io.atomic import write_json, write_text
-from atmo.report.html import markdown_page
+from atmo.publish.html import markdown_page
 from atmo.summary.headlines import Headline
 
 

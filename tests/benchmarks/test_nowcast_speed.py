@@ -38,13 +38,13 @@ import pytest
 import torch
 import yaml
 
-from atmo.io.sevir import data_file_names, read_catalog, write_catalog
 from atmo.nowcast.cache import CacheConfig, build_cache
 from atmo.nowcast.dataset import NowcastDataset
 from atmo.nowcast.forecast import baseline_predictor, model_predictor
 from atmo.nowcast.losses import NowcastLoss
 from atmo.nowcast.models import NowcastModel, build_model
-from atmo.synth.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
+from atmo.nowcast.sevir_files import data_file_names, read_catalog, write_catalog
+from atmo.nowcast.synthetic.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
 from atmo.train import TrainConfig, build_optimizer
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"

@@ -15,7 +15,7 @@
   :func:`~atmo.riskseg.crf.refine_raster` (GeoTIFF in, GeoTIFF out, windowed) at two raster sizes
   (:data:`RASTER_SIZES`), whose peaks should be flat.
 
-The scene is the workflow's synthetic one (:func:`atmo.synth.riskseg.make_scene`, smooth correlated
+The scene is the workflow's synthetic one (:func:`atmo.riskseg.synthetic.scene.make_scene`, smooth correlated
 covariates with a nodata border and blob); the probabilities are its labels blurred the way a model
 errs: a smooth per-class logit error plus pixel noise. The CRF's cost depends on the data (the bilateral
 lattice grows with the spread of the features), so random bands would mislead: on white-noise bands
@@ -42,7 +42,7 @@ from rasterio.transform import from_origin
 from atmo.io.geotiff import write_geotiff
 from atmo.riskseg import LABEL_NODATA, SCENE_NODATA
 from atmo.riskseg.crf import CrfSettings, crf_tile, dense_crf_tiled, refine_raster, standardise_bands
-from atmo.synth.riskseg import SyntheticSceneSettings, make_scene, smooth_field
+from atmo.riskseg.synthetic.scene import SyntheticSceneSettings, make_scene, smooth_field
 
 SIZE = 4096
 RASTER_SIZES = (2048, 4096)

@@ -18,10 +18,10 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from atmo.io.sevir import data_file_names, read_catalog, write_catalog
 from atmo.nowcast.cache import CacheConfig, build_cache
 from atmo.nowcast.dataset import NowcastDataset
-from atmo.synth.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
+from atmo.nowcast.sevir_files import data_file_names, read_catalog, write_catalog
+from atmo.nowcast.synthetic.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
 
 SYNTH = SyntheticSevirConfig(n_events=8, image_size=128, missing_fraction=0.0, seed=1)
 CACHE = CacheConfig(grid_size=64, frames_in=13, frames_out=12, stride=6)

@@ -10,8 +10,8 @@ import pytest
 from workflow_helpers import edit_config, job_counts, load_config, planned_jobs
 
 from atmo.cbh.cache import read_cache_table
-from atmo.io.cbh import read_flight_track
-from atmo.synth.cbh import CameraSettings, write_synthetic_flight
+from atmo.cbh.flight_files import read_flight_track
+from atmo.cbh.synthetic.flights import CameraSettings, write_synthetic_flight
 
 pytestmark = pytest.mark.workflow
 

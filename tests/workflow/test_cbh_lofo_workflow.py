@@ -122,7 +122,7 @@ def test_strict_pretraining_never_sees_the_test_flight_and_follows_the_seed(test
 def _after_scores() -> set[tuple[str, tuple]]:
     """The jobs after any change of a score: the comparisons, the report, the summary and the table pages."""
     pages = table_page_jobs("cbh") | {("report_table_page", (("module", "cbh"), ("name", "comparisons")))}
-    return {("comparisons", (("module", "cbh"),)), ("cbh_report", ()), ("summary", ()), ("all", ())} | pages
+    return {("comparisons", (("module", "cbh"),)), ("cbh_results", ()), ("summary", ()), ("all", ())} | pages
 
 
 def _train(variant: str, seed: int, fold: int) -> tuple[str, tuple]:
@@ -167,7 +167,7 @@ def test_editing_the_mae_reruns_pretraining_and_every_wp4_job_but_not_wp3(test_r
     rules = {rule for rule, _ in jobs}
     n_folds = len(config["cbh"]["flights"])
     seeds = [spec.get("seeds", [0]) for spec in config["cbh"]["models"].values()]
-    expected = {"cbh_pretrain_mae", "cbh_train", "cbh_unit_stats", "comparisons", "cbh_report"}
+    expected = {"cbh_pretrain_mae", "cbh_train", "cbh_unit_stats", "comparisons", "cbh_results"}
     assert rules == expected | {"report_table_page", "summary", "all"}, rules
     assert sum(rule == "cbh_pretrain_mae" for rule, _ in jobs) == n_folds * len({s for ss in seeds for s in ss})
     assert sum(rule == "cbh_train" for rule, _ in jobs) == n_folds * sum(map(len, seeds))

@@ -23,9 +23,9 @@ def expected_jobs(config: dict, workflow_dir: Path) -> list[Job]:
     jobs += [("report_table_page", {"module": m, "name": name}) for m in modules for name in REPORT_TABLES[m]]
     if "nowcast" in modules:
         models, baselines = list(config["nowcast"]["models"]), list(config["nowcast"]["baselines"])
-        # No sevir_fetch: its jobs (one per data file) are known only once the sevir_catalog checkpoint ran.
-        jobs += [(rule, {}) for rule in ("sevir_source_catalog", "sevir_catalog", "sevir_split", "nowcast_table")]
-        jobs += [("sevir_cache", {"split": split}) for split in ("train", "val", "test")]
+        # No nowcast_fetch: its jobs (one per data file) are known only once the nowcast_catalog checkpoint ran.
+        jobs += [(rule, {}) for rule in ("nowcast_source_catalog", "nowcast_catalog", "nowcast_split", "nowcast_table")]
+        jobs += [("nowcast_cache", {"split": split}) for split in ("train", "val", "test")]
         seeds = {
             name: [str(seed) for seed in spec.get("seeds", [0])] for name, spec in config["nowcast"]["models"].items()
         }
@@ -51,7 +51,7 @@ def expected_jobs(config: dict, workflow_dir: Path) -> list[Job]:
         folds = [str(k) for k in range(len(flights))]
         mae = config["cbh"]["mae"]
         pretrain_folds = folds if mae["pretraining"] == "strict" else ["all"]
-        jobs += [(rule, {}) for rule in ("cbh_folds", "cbh_gbdt_pooled", "cbh_report")]
+        jobs += [(rule, {}) for rule in ("cbh_folds", "cbh_gbdt_pooled", "cbh_results")]
         jobs.append(("comparisons", {"module": "cbh"}))
         fold_rules = ["cbh_baselines", "cbh_ridge", "cbh_gbdt"]
         # the synthetic generator's noiseless cloud base is the oracle row; campaign files have none
@@ -78,7 +78,7 @@ def expected_jobs(config: dict, workflow_dir: Path) -> list[Job]:
         seeds.update({name: ["0"] for name in (*baselines, *oracles)})
         jobs += [("cbh_unit_stats", {"approach": name, "seed": seed}) for name in seeds for seed in seeds[name]]
     if "riskseg" in modules:
-        riskseg_rules = ("riskseg_scene", "riskseg_tiles", "riskseg_score", "riskseg_report")
+        riskseg_rules = ("riskseg_scene", "riskseg_tiles", "riskseg_score", "riskseg_results")
         jobs += [(rule, {}) for rule in riskseg_rules]
         jobs.append(("comparisons", {"module": "riskseg"}))
         riskseg = config["riskseg"]
@@ -109,7 +109,7 @@ def expected_jobs(config: dict, workflow_dir: Path) -> list[Job]:
         if config["riskseg"]["source"] == "url":
             jobs.append(("riskseg_fetch", {}))
     if "downscale" in modules:
-        jobs += [("downscale_fields", {}), ("downscale_report", {}), ("comparisons", {"module": "downscale"})]
+        jobs += [("downscale_fields", {}), ("downscale_results", {}), ("comparisons", {"module": "downscale"})]
         downscale = config["downscale"]
         epochs = [str(e) for e in downscale["sampling"]["epochs"]]
         runs = []
@@ -151,11 +151,11 @@ def test_dry_run_builds_dag(workflow_dir: Path, snakemake_in, config: str) -> No
 def test_the_leaderboard_config_runs_nowcast_alone_up_to_the_real_catalog_checkpoint(snakemake_in) -> None:
     """config/sevir_vil.yaml is accepted and runs only nowcast. Its real CATALOG.csv cannot be downloaded
     here, so the dry run plans the DAG up to the catalog checkpoint: the source catalog from the bucket,
-    the selection, and no data file yet (sevir_fetch's jobs come from the selected catalog)."""
+    the selection, and no data file yet (nowcast_fetch's jobs come from the selected catalog)."""
     output = snakemake_in("-n", config="config/sevir_vil.yaml").stdout
     jobs = planned_jobs(output)
     rules = {rule for rule, _ in jobs}
-    assert {"sevir_source_catalog", "sevir_catalog", "sevir_split"} <= rules and "sevir_fetch" not in rules
+    assert {"nowcast_source_catalog", "nowcast_catalog", "nowcast_split"} <= rules and "nowcast_fetch" not in rules
     assert "output: resources/nowcast/sevir/CATALOG.csv" in output
     assert "The run involves checkpoint jobs" in output
     other_modules = [rule for rule in rules if rule.startswith(("cbh_", "riskseg_", "downscale_"))]
@@ -167,7 +167,7 @@ def test_the_leaderboard_config_runs_nowcast_alone_up_to_the_real_catalog_checkp
     assert {w["name"] for rule, w in jobs if rule == "nowcast_baseline"} == {"persistence", "optical_flow"}
     scored = {(w["name"], w["seed"]) for rule, w in jobs if rule == "nowcast_score"}
     assert scored == trained | {("persistence", "0"), ("optical_flow", "0")}
-    assert {w["split"] for rule, w in jobs if rule == "sevir_cache"} == {"train", "val", "test"}
+    assert {w["split"] for rule, w in jobs if rule == "nowcast_cache"} == {"train", "val", "test"}
 
 
 def test_lint_is_clean(snakemake_in) -> None:

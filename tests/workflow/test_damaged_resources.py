@@ -26,10 +26,10 @@ def test_a_truncated_data_file_is_quarantined_and_the_next_run_fetches_it_again(
     assert failed.returncode != 0
     relative = damaged.relative_to(data)
     quarantined = test_run_copy / "resources/nowcast/sevir/quarantine" / relative
-    logs = "".join(p.read_text() for p in (test_run_copy / "results/logs/nowcast/sevir_cache").glob("*.log"))
+    logs = "".join(p.read_text() for p in (test_run_copy / "results/logs/nowcast/nowcast_cache").glob("*.log"))
     assert f"moved to resources/nowcast/sevir/quarantine/{relative}: the next run fetches it again" in logs
     assert quarantined.stat().st_size == len(intact) // 2 and not damaged.exists()
 
     rerun = run_snakemake(test_run_copy, args)
-    assert ("sevir_fetch", {"sevir_file": str(relative)}) in planned_jobs(rerun.stdout + rerun.stderr)
+    assert ("nowcast_fetch", {"sevir_file": str(relative)}) in planned_jobs(rerun.stdout + rerun.stderr)
     assert damaged.read_bytes() == intact  # the synthetic source writes the same file again

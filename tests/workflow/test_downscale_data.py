@@ -16,9 +16,9 @@ from downscale_helpers import time_subset
 from local_http import serve_directory
 from workflow_helpers import edit_config, load_config
 
+from atmo.downscale.field_files import read_fields, read_split, write_fields
+from atmo.downscale.synthetic.fields import generate_fields
 from atmo.io.download import ManifestEntry, write_manifest
-from atmo.io.downscale import read_fields, read_split, write_fields
-from atmo.synth.downscale import generate_fields
 
 pytestmark = pytest.mark.workflow
 

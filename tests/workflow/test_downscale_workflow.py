@@ -115,7 +115,7 @@ def test_editing_one_variant_reruns_only_its_jobs_and_the_report(test_run_copy: 
     proc = run_snakemake(wf, [*ARGS])
     jobs = planned_jobs(proc.stdout + proc.stderr)
     rules = {rule for rule, _ in jobs}
-    module_rules = {"downscale_train", "downscale_sample", "downscale_score", "downscale_report", "downscale_write_up"}
+    module_rules = {"downscale_train", "downscale_sample", "downscale_score", "downscale_results", "downscale_write_up"}
     assert rules == module_rules | {"comparisons", "report_table_page", "summary", "all"}, rules
     pages = {(rule, tuple(sorted(w.items()))) for rule, w in jobs if rule == "report_table_page"}
     comparisons_page = ("report_table_page", (("module", "downscale"), ("name", "comparisons")))
@@ -136,7 +136,7 @@ def test_adding_a_seed_plans_only_that_seeds_jobs(test_run_copy: Path) -> None:
         "downscale_sample",
         "downscale_score",
         "comparisons",
-        "downscale_report",
+        "downscale_results",
         "downscale_write_up",
         "report_table_page",
         "summary",
@@ -171,7 +171,7 @@ def test_editing_the_sampled_epochs_reruns_sampling_and_scoring_of_the_new_epoch
     # and back: the first epochs' samples are still up to date, so nothing but the tables reruns
     edit_config(wf, lambda c: c["downscale"]["sampling"].update(epochs=sampled))
     again = planned_jobs(run_snakemake(wf, [*ARGS, "-n"]).stdout)
-    tables = {"comparisons", "downscale_report", "downscale_write_up", "report_table_page", "summary", "all"}
+    tables = {"comparisons", "downscale_results", "downscale_write_up", "report_table_page", "summary", "all"}
     assert {rule for rule, _ in again} <= tables
 
 

@@ -13,10 +13,10 @@ from local_http import silent_server
 from workflow_helpers import edit_config, load_config
 
 from atmo.config_blocks import build_block
-from atmo.io.sevir import MODALITIES, data_file_names, read_catalog, write_catalog
 from atmo.nowcast.cache import CacheConfig
+from atmo.nowcast.sevir_files import MODALITIES, data_file_names, read_catalog, write_catalog
+from atmo.nowcast.synthetic.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
 from atmo.nowcast.volume import expected_volume
-from atmo.synth.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
 
 pytestmark = pytest.mark.workflow
 
@@ -69,8 +69,8 @@ def test_synthetic_sevir_to_caches(workflow_dir: Path, snakemake_in) -> None:
         assert summary["samples"] == n
     assert len(seen) == block["synthetic"]["n_events"]
     assert not all(all(flags) for flags in have.map(lambda s: [m in s for m in MODALITIES]))
-    assert "present=False" in (workflow_dir / "results/logs/nowcast/sevir_cache/train.log").read_text() + "".join(
-        (workflow_dir / f"results/logs/nowcast/sevir_cache/{s}.log").read_text() for s in ("val", "test")
+    assert "present=False" in (workflow_dir / "results/logs/nowcast/nowcast_cache/train.log").read_text() + "".join(
+        (workflow_dir / f"results/logs/nowcast/nowcast_cache/{s}.log").read_text() for s in ("val", "test")
     )
 
 
@@ -86,7 +86,7 @@ def test_local_source_links_files_in_place(workflow_dir: Path, snakemake_in, tmp
     # the catalog checkpoint said what the fetch jobs after it would bring, and what the caches take
     expected = expected_volume(catalog, catalog, build_block(CacheConfig, block["cache"], "nowcast.cache"))
     assert expected.files == len(data_file_names(catalog)) and expected.download_bytes > 0
-    assert expected.describe() in (workflow_dir / "results/logs/nowcast/sevir_catalog.log").read_text()
+    assert expected.describe() in (workflow_dir / "results/logs/nowcast/nowcast_catalog.log").read_text()
     assert expected.describe() in result.stdout
     data = workflow_dir / "resources/nowcast/sevir/data"
     links = list(data.rglob("*.h5"))
@@ -106,7 +106,7 @@ def test_a_truncated_local_catalog_stops_the_first_job_naming_the_file_and_line(
     _nowcast_config(workflow_dir, source="sevir_local", sevir={"local_dir": str(local)})
     result = snakemake_in("results/nowcast/cache/test.h5", check=False)
     assert result.returncode != 0
-    log = (workflow_dir / "results/logs/nowcast/sevir_source_catalog.log").read_text()
+    log = (workflow_dir / "results/logs/nowcast/nowcast_source_catalog.log").read_text()
     assert f"InputError: {local / 'CATALOG.csv'}: ends mid-row at line " in log
     assert "the file is truncated" in log
     assert not (workflow_dir / "resources/nowcast/sevir/CATALOG.csv").exists()
@@ -117,7 +117,7 @@ def test_missing_local_directory_is_one_line(workflow_dir: Path, snakemake_in, t
     _nowcast_config(workflow_dir, source="sevir_local", sevir={"local_dir": str(missing)})
     result = snakemake_in("results/nowcast/cache/test.h5", check=False)
     assert result.returncode != 0
-    log = (workflow_dir / "results/logs/nowcast/sevir_source_catalog.log").read_text()
+    log = (workflow_dir / "results/logs/nowcast/nowcast_source_catalog.log").read_text()
     assert f"InputError: {missing}: SEVIR directory (nowcast.sevir.local_dir) does not exist" in log
     assert not (workflow_dir / "resources/nowcast/sevir/CATALOG.csv").exists()
 
@@ -132,7 +132,7 @@ def test_a_server_that_never_answers_fails_the_download_in_seconds_and_says_so_o
     assert result.returncode != 0
     # while the job runs, the console shows why it waits: the retry, with the timeout
     assert "CATALOG.csv: TimeoutError: timed out; retry 1/1 in 0.0 s" in result.stdout
-    log = (workflow_dir / "results/logs/nowcast/sevir_source_catalog.log").read_text()
+    log = (workflow_dir / "results/logs/nowcast/nowcast_source_catalog.log").read_text()
     failure = [line for line in log.splitlines() if line.startswith("atmo.errors.InputError")]
     assert failure == [
         f"atmo.errors.InputError: {url}/CATALOG.csv: download failed after 2 attempts: TimeoutError: timed out"

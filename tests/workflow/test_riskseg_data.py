@@ -14,7 +14,7 @@ from workflow_helpers import edit_config, load_config
 
 from atmo.io.geotiff import inspect_geotiff, read_geotiff, write_geotiff
 from atmo.riskseg import LABEL_NODATA
-from atmo.synth.riskseg import SyntheticSceneSettings, write_synthetic_scene
+from atmo.riskseg.synthetic.scene import SyntheticSceneSettings, write_synthetic_scene
 
 pytestmark = pytest.mark.workflow
 

@@ -18,7 +18,7 @@ from workflow_helpers import edit_config, load_config, planned_jobs, run_snakema
 
 from atmo.metrics.pooled import cohen_kappa
 from atmo.metrics.unit_stats import read_unit_stats
-from atmo.report.comparisons import sentence
+from atmo.publish.comparisons import sentence
 from atmo.riskseg.choice import read_decision
 from atmo.riskseg.decision import decide
 
@@ -227,7 +227,7 @@ def test_editing_one_variant_reruns_only_its_jobs_and_the_report(test_run_copy: 
         "riskseg_score",
         "comparisons",
     }
-    assert rules == expected | {"riskseg_report", "report_table_page", "summary", "all"}, rules
+    assert rules == expected | {"riskseg_results", "report_table_page", "summary", "all"}, rules
     pages = {(rule, tuple(sorted(w))) for rule, w in jobs if rule == "report_table_page"}
     comparisons_page = ("report_table_page", (("module", "riskseg"), ("name", "comparisons")))
     assert pages == table_page_jobs("riskseg") | {comparisons_page}, pages
@@ -241,7 +241,7 @@ def test_editing_an_ablations_seed_list_adds_only_its_jobs(test_run_copy: Path) 
     assert models == {("riskseg_train", "7"), ("riskseg_predict", "7")}, jobs
     rules = {rule for rule, _ in jobs}
     # the new seed joins the ablation's decision, ensemble and the scores; nothing of the full variant or V2 reruns
-    assert rules - {"riskseg_report", "report_table_page", "summary", "all"} == {
+    assert rules - {"riskseg_results", "report_table_page", "summary", "all"} == {
         "riskseg_train",
         "riskseg_predict",
         "riskseg_decision",

@@ -18,8 +18,8 @@ import pytest
 from local_http import serve
 from workflow_helpers import edit_config, planned_jobs
 
-from atmo.io.sevir import data_file_names, write_catalog
-from atmo.synth.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
+from atmo.nowcast.sevir_files import data_file_names, write_catalog
+from atmo.nowcast.synthetic.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
 
 pytestmark = pytest.mark.workflow
 
@@ -75,6 +75,6 @@ def test_settings_the_download_ignores_download_nothing(workflow_dir: Path, snak
         edit_config(workflow_dir, lambda c: _edit_what_the_download_ignores(c["nowcast"]))
         proc = snakemake_in(*CACHES)
         rules = {rule for rule, _ in planned_jobs(proc.stdout + proc.stderr)}  # jobs are logged to stderr
-        assert {"sevir_split", "sevir_cache"} <= rules, rules  # the split did change
-        assert not rules & {"sevir_source_catalog", "sevir_fetch", "sevir_catalog"}, rules
+        assert {"nowcast_split", "nowcast_cache"} <= rules, rules  # the split did change
+        assert not rules & {"nowcast_source_catalog", "nowcast_fetch", "nowcast_catalog"}, rules
         assert requests[first:] == [], f"the edits downloaded again: {requests[first:]}"

@@ -385,7 +385,7 @@ def test_every_job_runs_inside_a_slurm_job(slurm_run: SlurmRun) -> None:
     assert ran_locally <= LOCAL_RULES, f"jobs ran on the submitting machine: {ran_locally - LOCAL_RULES}"
     assert ran_locally >= LOCAL_RULES - {"all"}, f"local rules that did not run: {LOCAL_RULES - ran_locally}"
     executed = set().union(*(jobs_run_by(record) for record in slurm_run.records()))
-    assert {job.rule for job in scheduled} >= {TRAIN_RULE, "sevir_fetch", "cbh_flights", "riskseg_scene"}
+    assert {job.rule for job in scheduled} >= {TRAIN_RULE, "nowcast_fetch", "cbh_flights", "riskseg_scene"}
     assert scheduled == executed, (
         f"scheduled but not run in SLURM: {scheduled - executed}; run in SLURM unscheduled: {executed - scheduled}"
     )
@@ -452,7 +452,7 @@ def test_editing_one_experiment_submits_only_its_jobs(
     rerun = run_through_profile(workdir, test_profile)
     submitted = set().union(*(jobs_run_by(record) for record in rerun.records()))
     assert submitted, "the edited experiment's jobs must be resubmitted"
-    rerun_rules = {"riskseg_crf", "riskseg_score", "comparisons", "riskseg_report"}
+    rerun_rules = {"riskseg_crf", "riskseg_score", "comparisons", "riskseg_results"}
     assert {job.rule for job in submitted} == rerun_rules, submitted
     assert {job.rule for job in jobs_in_log(rerun.log, local=False)} - {"all"} == {job.rule for job in submitted}
     assert {job.rule for job in jobs_in_log(rerun.log, local=True)} - {"all"} == LOCAL_RULES - {"all"}
@@ -462,8 +462,8 @@ def test_the_real_profiles_groups_plan_a_valid_dag(tmp_path: Path) -> None:
     """The shipped ``groups``/``group-components`` (replaced in the runs above) form group jobs.
 
     A dry run through the unchanged profile (plus the test cluster's settings) must plan a group job
-    for every shipped group, except ``sevir_fetch``: its jobs exist only once the source catalog
-    (sevir_catalog is a checkpoint) has been read.
+    for every shipped group, except ``nowcast_fetch``: its jobs exist only once the source catalog
+    (nowcast_catalog is a checkpoint) has been read.
     """
     workdir = copy_workflow(tmp_path / "wf")
     write_config(workdir)
@@ -471,4 +471,4 @@ def test_the_real_profiles_groups_plan_a_valid_dag(tmp_path: Path) -> None:
     output, _ = Snakemake(["-n", "--profile", str(profile), "--configfile", CONFIG], workdir).wait(180)
     planned = set(re.findall(r"Group job (\w+) \(jobs in lexicogr\. order\):", output))
     shipped = yaml.safe_load(PROFILE.read_text())["groups"]
-    assert planned == set(shipped.values()) - {"sevir_fetch"}, output[-3000:]
+    assert planned == set(shipped.values()) - {"nowcast_fetch"}, output[-3000:]

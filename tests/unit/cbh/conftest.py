@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from atmo.cbh.flight_files import FlightTrack, read_flight_images, write_features
 from atmo.cbh.geometry import GEOMETRY_FEATURES, GeometrySettings, flight_shadow_features
-from atmo.io.cbh import FlightTrack, read_flight_images, write_features
-from atmo.synth.cbh import CameraSettings, write_synthetic_flight
-from atmo.synth.cbh_era5 import write_synthetic_era5
+from atmo.cbh.synthetic.era5 import write_synthetic_era5
+from atmo.cbh.synthetic.flights import CameraSettings, write_synthetic_flight
 
 #: Labelled frames per flight; with a label a minute a flight lasts that many minutes, and one
 #: unlabelled frame follows each labelled one.

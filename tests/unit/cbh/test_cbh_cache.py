@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from atmo.cbh.cache import build_cache, read_cache_table, resize_frames
+from atmo.cbh.flight_files import read_features, read_flight_images, write_features
+from atmo.cbh.synthetic.era5 import write_synthetic_era5
 from atmo.errors import InputError
-from atmo.io.cbh import read_features, read_flight_images, write_features
 from atmo.io.h5dataset import H5ArrayDataset
-from atmo.synth.cbh_era5 import write_synthetic_era5
 
 VARIABLES = ["t2m", "d2m", "sp", "blh", "tcwv", "u10", "v10", "lcc", "cape"]
 ERA5 = {"variables": VARIABLES, "grid_deg": 0.25, "margin_deg": 0.5, "margin_h": 1.0}

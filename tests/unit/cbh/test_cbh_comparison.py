@@ -19,11 +19,11 @@ from atmo.cbh.approaches import (
 from atmo.cbh.comparison import METRIC, UNIT_NAME, plan, write_unit_statistics
 from atmo.cbh.folds import read_fold_table
 from atmo.cbh.predictions import read_predictions
-from atmo.cbh.report import PROTOCOL, seed_report
+from atmo.cbh.results import PROTOCOL, seed_report
 from atmo.errors import ConfigError, InputError
 from atmo.metrics.paired import BootstrapSettings, seed_scores
 from atmo.metrics.unit_stats import read_unit_stats
-from atmo.report.comparisons import VS_BEST_BASELINE, WRITE_UP, compare, read_entries
+from atmo.publish.comparisons import VS_BEST_BASELINE, WRITE_UP, compare, read_entries
 
 
 def _unit_stats(root: Path) -> tuple[dict, Path, dict[str, dict[str, Path]]]:

@@ -11,9 +11,7 @@ import netCDF4
 import numpy as np
 import pytest
 
-from atmo.errors import InputError
-from atmo.io.cbh import FlightTrack
-from atmo.io.era5 import (
+from atmo.cbh.era5_files import (
     CDS_DATASET,
     Era5Grid,
     build_cds_requests,
@@ -25,6 +23,8 @@ from atmo.io.era5 import (
     sample_era5,
     write_era5,
 )
+from atmo.cbh.flight_files import FlightTrack
+from atmo.errors import InputError
 
 T0 = datetime(2024, 10, 30, 18, tzinfo=UTC).timestamp()
 

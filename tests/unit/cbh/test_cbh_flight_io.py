@@ -9,8 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from atmo.errors import InputError
-from atmo.io.cbh import (
+from atmo.cbh.flight_files import (
     TRACK_VARIABLES,
     FlightTrack,
     import_local_flight,
@@ -21,6 +20,7 @@ from atmo.io.cbh import (
     write_features,
     write_flight,
 )
+from atmo.errors import InputError
 
 
 def _track(n: int = 4, name: str = "30Oct24") -> FlightTrack:

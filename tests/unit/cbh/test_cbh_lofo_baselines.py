@@ -14,12 +14,12 @@ import pandas as pd
 import pytest
 
 from atmo.cbh.cache import CacheTable, build_cache, read_cache_table
+from atmo.cbh.flight_files import NOISELESS_CBH as NOISELESS
+from atmo.cbh.flight_files import FlightTrack, read_noiseless_cbh, write_flight
 from atmo.cbh.folds import ValidationSettings, fold_indices, make_folds, write_fold_table
 from atmo.cbh.lofo import CLOSED_FORM, inner_splits, training_samples, write_baselines, write_gbdt, write_ridge
 from atmo.cbh.oracle import write_oracle
 from atmo.errors import InputError
-from atmo.io.cbh import NOISELESS_CBH as NOISELESS
-from atmo.io.cbh import FlightTrack, read_noiseless_cbh, write_flight
 
 VALIDATION = {"method": "fraction", "fraction": 0.25, "seed": 0}
 RIDGE = {"alphas": [0.01, 1.0, 100.0]}

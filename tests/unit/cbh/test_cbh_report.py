@@ -16,7 +16,7 @@ from atmo.cbh.baselines import climatology
 from atmo.cbh.comparison import plan, write_unit_statistics
 from atmo.cbh.folds import ValidationSettings, fold_indices, make_folds, read_fold_table, write_fold_table
 from atmo.cbh.predictions import COLUMNS, read_predictions, write_predictions
-from atmo.cbh.report import (
+from atmo.cbh.results import (
     PROTOCOL,
     approach_report,
     pretraining_facts,
@@ -26,7 +26,7 @@ from atmo.cbh.report import (
 )
 from atmo.errors import InputError
 from atmo.metrics.paired import BootstrapSettings
-from atmo.report.comparisons import compare, read_comparisons, read_entries, write_comparisons
+from atmo.publish.comparisons import compare, read_comparisons, read_entries, write_comparisons
 
 SIZES = {"30Oct24": 12, "10Feb25": 9, "12Feb25": 7}
 SEED_FOLD_KEYS = {"fold_id", "test_flight", "n_train", "n_test", "r2", "mae_km", "rmse_km", "bias_km"}

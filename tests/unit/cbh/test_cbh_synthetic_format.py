@@ -10,10 +10,16 @@ import netCDF4
 import numpy as np
 import pytest
 
-from atmo.io.cbh import TRACK_VARIABLES, read_features, read_flight_images, read_flight_track, read_noiseless_cbh
-from atmo.io.era5 import ERA5_VARIABLES, read_era5
-from atmo.synth.cbh import LIDAR_NOISE_M, solar_position
-from atmo.synth.cbh_state import flight_regime
+from atmo.cbh.era5_files import ERA5_VARIABLES, read_era5
+from atmo.cbh.flight_files import (
+    TRACK_VARIABLES,
+    read_features,
+    read_flight_images,
+    read_flight_track,
+    read_noiseless_cbh,
+)
+from atmo.cbh.synthetic.flights import LIDAR_NOISE_M, solar_position
+from atmo.cbh.synthetic.state import flight_regime
 
 FLIGHTS = {"30Oct24": 40, "10Feb25": 16, "23Oct24": 12, "12Feb25": 14, "18Feb25": 6}  # as in conftest: labelled
 # frames per flight, one unlabelled frame after each

@@ -6,8 +6,8 @@ import dataclasses
 
 import numpy as np
 
-from atmo.synth.cbh_render import CloudLayer, FrameScene, render_frame
-from atmo.synth.cbh_terrain import Terrain
+from atmo.cbh.synthetic.render import CloudLayer, FrameScene, render_frame
+from atmo.cbh.synthetic.terrain import Terrain
 
 SHAPE = (3, 96, 128)
 GSD_M = 50.0

@@ -38,12 +38,12 @@ from atmo.nowcast.baselines import BASELINES
 from atmo.nowcast.losses import NowcastLoss
 from atmo.nowcast.models.registry import MODELS
 from atmo.nowcast.source import SourceConfig
+from atmo.nowcast.synthetic.sevir import SyntheticSevirConfig
 from atmo.riskseg.baselines import BaselineSettings
 from atmo.riskseg.crf import CrfSettings
 from atmo.riskseg.losses import LossSettings
 from atmo.riskseg.models import RISKSEG_MODELS
 from atmo.riskseg.oversample import OversamplingSettings
-from atmo.synth.sevir import SyntheticSevirConfig
 from atmo.train import TrainConfig
 from atmo.workflow_config import validate_workflow_config
 
@@ -105,7 +105,7 @@ NO_DATACLASS: dict[str, str] = {
         "are the architecture's constructor keywords, loss LossSettings' (both compared below)"
     ),
     "riskseg.comparison": "variant names of the ablation table's roles; checked against riskseg.variants by the rules",
-    "riskseg.targets": "thresholds of the success report, read as a mapping by atmo.riskseg.report",
+    "riskseg.targets": "thresholds of the success report, read as a mapping by atmo.riskseg.results",
     "riskseg.baseline_metrics": "an optional input path; no default in code",
     "downscale.source": "a scalar rule param branched on in workflow_scripts/downscale_fields.py; no default in code",
     "downscale.seed": "a scalar rule param passed to generate_fields as a required argument; no default in code",

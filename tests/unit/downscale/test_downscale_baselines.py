@@ -11,8 +11,8 @@ from downscale_helpers import tiny_fields_file
 
 from atmo.downscale.baselines import ResidualNoise, bicubic_mm, write_baseline
 from atmo.downscale.coarsen import coarsen
-from atmo.downscale.samples import read_header
-from atmo.io.downscale import read_split
+from atmo.downscale.field_files import read_split
+from atmo.downscale.sample_files import read_header
 
 
 def _coarse(seed: int = 0) -> np.ndarray:

@@ -12,7 +12,7 @@ import yaml
 from atmo.downscale.comparison import CRPS, compared_entries, plan, plan_settings, resolve
 from atmo.errors import ConfigError
 from atmo.metrics.paired import BootstrapSettings
-from atmo.report.comparisons import Entry, compare
+from atmo.publish.comparisons import Entry, compare
 from atmo.workflow_config import validate_workflow_config
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "config"

@@ -10,7 +10,7 @@ import pytest
 from downscale_helpers import tiny_fields_file
 
 from atmo.downscale.dataset import CoarseNormaliser, DownscaleDataset
-from atmo.io.downscale import read_fields, read_split
+from atmo.downscale.field_files import read_fields, read_split
 
 
 @pytest.fixture(scope="module")

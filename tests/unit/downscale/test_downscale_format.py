@@ -12,11 +12,11 @@ from downscale_helpers import time_subset
 
 from atmo.downscale.coarsen import coarsen
 from atmo.downscale.describe import describe_fields
+from atmo.downscale.field_files import load_fields, read_fields, read_split, write_fields
 from atmo.downscale.split import Split, time_split
+from atmo.downscale.synthetic.fields import generate_fields
 from atmo.errors import InputError
-from atmo.io.downscale import load_fields, read_fields, read_split, write_fields
 from atmo.metrics.spectra import rapsd, spectral_slope
-from atmo.synth.downscale import generate_fields
 
 TINY = {
     "n_samples": 12,

@@ -11,9 +11,9 @@ from downscale_helpers import tiny_fields_file
 
 from atmo.downscale.baselines import write_baseline
 from atmo.downscale.coarsen import coarsen
+from atmo.downscale.field_files import read_split
 from atmo.downscale.rainfarm import rainfarm_members, restore_mass
-from atmo.downscale.samples import read_header
-from atmo.io.downscale import read_split
+from atmo.downscale.sample_files import read_header
 from atmo.metrics.spectra import rapsd, spectral_slope
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from atmo.downscale.comparison import compared_entries, plan, plan_settings
-from atmo.downscale.report import (
+from atmo.downscale.results import (
     Product,
     architecture,
     exceedance,
@@ -20,11 +20,11 @@ from atmo.downscale.report import (
     parse_product,
     write_report,
 )
-from atmo.downscale.samples import samples_writer
+from atmo.downscale.sample_files import samples_writer
 from atmo.downscale.scoring import ScoringSettings, day_statistics, score_samples
 from atmo.errors import InputError
 from atmo.metrics.paired import BootstrapSettings
-from atmo.report.comparisons import Entry, compare, read_comparisons, write_comparisons
+from atmo.publish.comparisons import Entry, compare, read_comparisons, write_comparisons
 
 SETTINGS = ScoringSettings(crps_blocks=(1, 4), fss_windows=(1, 3), fss_thresholds_mm=(5.0, 20.0), batch_size=4)
 N_CASES, K, EXTREME_CASE = 5, 4, 3

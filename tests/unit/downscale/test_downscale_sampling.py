@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from downscale_helpers import tiny_fields_file
 
-from atmo.downscale.samples import read_header
+from atmo.downscale.field_files import read_fields, read_split
+from atmo.downscale.sample_files import read_header
 from atmo.downscale.sampling import sample_checkpoint
 from atmo.downscale.training import train_variant
 from atmo.errors import ConfigError, InputError
-from atmo.io.downscale import read_fields, read_split
 
 SPEC = {"arch": "cvae", "params": {"latent_dim": 4, "base_filters": 2, "n_blocks": 2, "spatial_channels": 4}}
 TRAIN = {"epochs": 1, "batch_size": 8, "device": "cpu", "progress": False}

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from atmo.downscale.comparison import CRPS
-from atmo.downscale.samples import samples_writer
+from atmo.downscale.sample_files import samples_writer
 from atmo.downscale.scoring import ScoringSettings, day_label, day_statistics, score_samples
 from atmo.errors import ConfigError
 from atmo.metrics.paired import seed_scores

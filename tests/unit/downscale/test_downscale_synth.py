@@ -14,14 +14,14 @@ import yaml
 from pysteps.utils.spectral import rapsd as pysteps_rapsd
 
 from atmo.downscale.coarsen import coarsen
+from atmo.downscale.field_files import read_fields, read_split, write_fields
 from atmo.downscale.oracle import write_oracle
-from atmo.downscale.samples import read_header
+from atmo.downscale.sample_files import read_header
 from atmo.downscale.split import time_split
+from atmo.downscale.synthetic.fields import PREDICTORS, SyntheticDownscaleSettings, generate_fields, oracle_members
 from atmo.errors import ConfigError, InputError
-from atmo.io.downscale import read_fields, read_split, write_fields
 from atmo.metrics.ensemble import pooled_crps
 from atmo.metrics.spectra import rapsd, spectral_slope
-from atmo.synth.downscale import PREDICTORS, SyntheticDownscaleSettings, generate_fields, oracle_members
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -157,7 +157,7 @@ def test_the_oracle_file_refuses_other_fields(tmp_path: Path) -> None:
     write_oracle(fields=path, out_path=tmp_path / "oracle.h5", settings=SMALL, data_seed=4, k=3, seed=0)
     header = read_header(tmp_path / "oracle.h5")
     assert (header.n_cases, header.k) == (len(read_split(path).test), 3) and header.attrs["mode"] == "oracle"
-    with pytest.raises(InputError, match=r"not 'atmo\.synth\.downscale seed=5'"):
+    with pytest.raises(InputError, match=r"not 'atmo\.downscale\.synthetic\.fields seed=5'"):
         write_oracle(fields=path, out_path=tmp_path / "x.h5", settings=SMALL, data_seed=5, k=3, seed=0)
     other = dataclasses.replace(SMALL, tail=0.7)
     with pytest.raises(InputError, match="not what the synthetic settings generate"):

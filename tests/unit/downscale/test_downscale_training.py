@@ -12,6 +12,7 @@ import pytest
 import torch
 from downscale_helpers import tiny_fields_file
 
+from atmo.downscale.field_files import read_fields, read_split, write_fields
 from atmo.downscale.models import ConditionalVAE
 from atmo.downscale.training import (
     build_variant_entry,
@@ -21,7 +22,6 @@ from atmo.downscale.training import (
     train_variant,
 )
 from atmo.errors import ConfigError, InputError
-from atmo.io.downscale import read_fields, read_split, write_fields
 from atmo.train import check_entries, load_checkpoint
 
 SPEC = {

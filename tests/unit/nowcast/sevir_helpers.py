@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from atmo.io.sevir import SevirReader, data_file_names, read_catalog, write_catalog
 from atmo.nowcast.cache import CacheConfig, build_cache
-from atmo.synth.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
+from atmo.nowcast.sevir_files import SevirReader, data_file_names, read_catalog, write_catalog
+from atmo.nowcast.synthetic.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
 
 SMALL = SyntheticSevirConfig(n_events=6, image_size=32, storm_fraction=0.67, missing_fraction=0.2, seed=3)
 

@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 
 from atmo.errors import InputError
-from atmo.io.sevir import (
+from atmo.nowcast.baselines import lk_motion
+from atmo.nowcast.cache import CacheConfig, Normalisation, build_cache, rasterise_flashes, resample, sample_starts
+from atmo.nowcast.sevir_files import (
     CATALOG_COLUMNS,
     MINUTE_OFFSETS,
     MODALITIES,
@@ -22,8 +24,6 @@ from atmo.io.sevir import (
     read_catalog,
     write_catalog,
 )
-from atmo.nowcast.baselines import lk_motion
-from atmo.nowcast.cache import CacheConfig, Normalisation, build_cache, rasterise_flashes, resample, sample_starts
 
 CFG = CacheConfig(grid_size=16, frames_in=13, frames_out=12, stride=12)
 

@@ -11,7 +11,7 @@ import pytest
 from atmo.errors import ConfigError
 from atmo.metrics.paired import BootstrapSettings
 from atmo.nowcast.comparison import check_comparison, comparison_settings, last_lead_plan, plan
-from atmo.report.comparisons import ABLATION, VS_BEST_BASELINE, WRITE_UP, Entry, compare
+from atmo.publish.comparisons import ABLATION, VS_BEST_BASELINE, WRITE_UP, Entry, compare
 
 BLOCK = {
     "scoring": {"thresholds": [16, 74]},

@@ -16,12 +16,12 @@ import pytest
 import yaml
 
 from atmo.config_blocks import build_block
-from atmo.io.sevir import N_FRAMES, Selection, select_events
 from atmo.nowcast.cache import CacheConfig, resample, sample_starts
 from atmo.nowcast.comparison import check_comparison
 from atmo.nowcast.scoring import ScoringConfig
+from atmo.nowcast.sevir_files import N_FRAMES, Selection, select_events
 from atmo.nowcast.split import SplitConfig, split_events
-from atmo.synth.sevir import SyntheticSevirConfig, synthetic_catalog
+from atmo.nowcast.synthetic.sevir import SyntheticSevirConfig, synthetic_catalog
 from atmo.workflow_config import validate_workflow_config
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "config"

@@ -17,7 +17,7 @@ from atmo.io.atomic import write_json
 from atmo.nowcast.cache import CacheConfig
 from atmo.nowcast.forecast import as_vil_product, baseline_predictor, model_predictor, write_forecasts
 from atmo.nowcast.models import build_model
-from atmo.nowcast.report import write_report
+from atmo.nowcast.results import write_report
 from atmo.nowcast.scoring import FORECAST_DATASET, score_forecasts
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

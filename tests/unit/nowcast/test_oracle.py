@@ -13,7 +13,7 @@ from sevir_helpers import SMALL, build_caches, event_ids
 from atmo.errors import InputError
 from atmo.nowcast.cache import CacheConfig
 from atmo.nowcast.oracle import write_oracle_forecasts
-from atmo.synth.sevir import plan_events, storm_history
+from atmo.nowcast.synthetic.sevir import plan_events, storm_history
 
 CACHE = CacheConfig(grid_size=16, frames_in=13, frames_out=12, stride=12)
 

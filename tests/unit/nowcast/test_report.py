@@ -1,8 +1,8 @@
-"""Nowcast report: the nowcast columns, key pattern, score files and figures on top of atmo.report.
+"""Nowcast report: the nowcast columns, key pattern, score files and figures on top of atmo.publish.
 
 The generic parts (ordering, number formatting, atomic writes) are tested in tests/unit/report; here
 the tables come from real score dicts, and from fixed ones whose bytes are pinned to the output of
-the implementation before it moved onto atmo.report, so scores.csv and scores.md cannot drift.
+the implementation before it moved onto atmo.publish, so scores.csv and scores.md cannot drift.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 
 from atmo.errors import InputError
 from atmo.nowcast.baselines import persistence
-from atmo.nowcast.report import (
+from atmo.nowcast.results import (
     Forecaster,
     markdown_table,
     parse_score_key,
@@ -32,7 +32,7 @@ from atmo.nowcast.report import (
     write_tables,
 )
 from atmo.nowcast.scoring import FORECAST_DATASET, score_forecasts
-from atmo.report import Row
+from atmo.publish import Row
 
 T_IN, T_OUT, H = 4, 3, 24
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -99,7 +99,7 @@ FIXED = [
     Row("persistence", "baseline", fixed_scores(0.5, 0.0, 2000.0, 30.0, None, "disabled")),
 ]
 
-# Written by atmo/nowcast/report.py for FIXED (checked by hand when HSS-M, the pooled table and the last-lead
+# Written by atmo/nowcast/results.py for FIXED (checked by hand when HSS-M, the pooled table and the last-lead
 # table were added; when the seed column and the seeds column came, the scores were checked unchanged; the
 # bias-74 and dry-mean columns checked by hand: sgt 0.5 + 0.4449 -> 0.94 and 12.5 / 8 -> 1.56, 2 leads -> 10 min).
 EXPECTED_CSV = """\

@@ -1,4 +1,4 @@
-"""atmo.io.sevir: decoding, file naming, catalog reading/selection and the data-file checks."""
+"""atmo.nowcast.sevir_files: decoding, file naming, catalog reading/selection and the data-file checks."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from atmo.errors import InputError
-from atmo.io.sevir import (
+from atmo.nowcast.sevir_files import (
     CATALOG_COLUMNS,
     MINUTE_OFFSETS,
     MODALITIES,
@@ -125,7 +125,7 @@ def test_incomplete_rows_are_dropped_only_where_selected_and_logged(
     pd.DataFrame(rows).to_csv(path, index=False)
     catalog = read_catalog(path)  # the incomplete rows are no reason to refuse the catalog
     assert len(catalog) == len(rows)
-    with caplog.at_level("WARNING", logger="atmo.io.sevir"):
+    with caplog.at_level("WARNING", logger="atmo.nowcast.sevir_files"):
         selected = select_events(catalog, Selection(modalities=MODALITIES), path)
     assert sorted(zip(selected["id"], selected["img_type"], strict=True)) == [
         ("S000001", "ir069"),
@@ -141,7 +141,7 @@ def test_incomplete_rows_are_dropped_only_where_selected_and_logged(
     ]
     # with everything complete that it selects, the same catalog gives no such line
     caplog.clear()
-    with caplog.at_level("WARNING", logger="atmo.io.sevir"):
+    with caplog.at_level("WARNING", logger="atmo.nowcast.sevir_files"):
         only_s1 = select_events(catalog[catalog["id"] != "S000003"], Selection(modalities=("vil", "ir069")), path)
     assert set(only_s1["id"]) == {"S000001", "S000002"}
     assert not [r for r in caplog.records if "lacking" in r.getMessage()]

@@ -13,7 +13,7 @@ from local_http import serve_directory
 from sevir_helpers import SMALL
 
 from atmo.errors import InputError
-from atmo.io.sevir import check_data_files, data_file_names, read_catalog
+from atmo.nowcast.sevir_files import check_data_files, data_file_names, read_catalog
 from atmo.nowcast.source import SevirConfig, SourceConfig, fetch_catalog, fetch_data_file
 
 

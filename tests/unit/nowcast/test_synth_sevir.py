@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sevir_helpers import SMALL, write_sevir_tree
 
-from atmo.io.sevir import (
+from atmo.nowcast.sevir_files import (
     CATALOG_COLUMNS,
     MINUTE_OFFSETS,
     SEVIR_PROJ,
@@ -20,7 +20,7 @@ from atmo.io.sevir import (
     decode_vil,
     read_catalog,
 )
-from atmo.synth.sevir import (
+from atmo.nowcast.synthetic.sevir import (
     SyntheticSevirConfig,
     laea_forward,
     laea_inverse,

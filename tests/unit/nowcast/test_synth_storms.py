@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from atmo.synth.sevir import (
+from atmo.nowcast.synthetic.sevir import (
     VIP_SHARE_TARGETS,
     EventPlan,
     SyntheticSevirConfig,
@@ -15,8 +15,8 @@ from atmo.synth.sevir import (
     simulate_event,
     storm_history,
 )
-from atmo.synth.storm_cells import MERGE_DISTANCE, StormHistory
-from atmo.synth.storm_render import footprint_km
+from atmo.nowcast.synthetic.storm_cells import MERGE_DISTANCE, StormHistory
+from atmo.nowcast.synthetic.storm_render import footprint_km
 
 # 16 storm events of the workflow's default size (about 2 s): the calibration set of the VIP shares.
 STORMS = SyntheticSevirConfig(n_events=16, image_size=128, storm_fraction=1.0, missing_fraction=0.0, seed=5)

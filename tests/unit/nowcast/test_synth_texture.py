@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from atmo.synth.rain_texture import BETA, SIGMA_LN, evolving_log_field, rain_texture
+from atmo.nowcast.synthetic.rain_texture import BETA, SIGMA_LN, evolving_log_field, rain_texture
 
 SIZE = 128
 SLOPE_RANGE = (2.5, 3.5)  # 2-D power spectrum slopes of radar rain fields (the module's stated range)

@@ -7,8 +7,8 @@ from pathlib import Path
 import h5py
 import pandas as pd
 
-from atmo.io.sevir import read_catalog
 from atmo.nowcast.cache import CacheConfig, build_cache
+from atmo.nowcast.sevir_files import read_catalog
 from atmo.nowcast.volume import Volume, expected_volume
 
 VIL_A = "vil/2019/SEVIR_VIL_STORMEVENTS_2019_0101_0630.h5"

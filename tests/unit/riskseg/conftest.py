@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from riskseg_helpers import SMALL_SCENE
 
-from atmo.synth.riskseg import write_synthetic_scene
+from atmo.riskseg.synthetic.scene import write_synthetic_scene
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import rasterio
 from rasterio.transform import from_origin
 
 from atmo.io.geotiff import write_geotiff
-from atmo.synth.riskseg import SyntheticSceneSettings
+from atmo.riskseg.synthetic.scene import SyntheticSceneSettings
 
 UTM = "EPSG:32633"
 TRANSFORM = from_origin(400_000.0, 4_500_000.0, 30.0, 30.0)

@@ -18,8 +18,8 @@ from atmo.riskseg import CLASSES, SCENE_NODATA
 from atmo.riskseg.baselines import BaselineSettings, write_baseline
 from atmo.riskseg.features import feature_names, margin_px, window_features
 from atmo.riskseg.smoothing import masked_mean, masked_std
+from atmo.riskseg.synthetic.scene import BAND_NAMES
 from atmo.riskseg.tiles import TilingSettings, build_tiles
-from atmo.synth.riskseg import BAND_NAMES
 
 TILING = TilingSettings(tile_size=16, block_tiles=1)
 RADII = (2.0, 4.0)

@@ -8,7 +8,7 @@ import pytest
 
 from atmo.metrics.paired import BootstrapSettings
 from atmo.metrics.pooled import confusion_statistics
-from atmo.report.comparisons import ABLATION, VS_BEST_BASELINE, WRITE_UP, Entry, compare
+from atmo.publish.comparisons import ABLATION, VS_BEST_BASELINE, WRITE_UP, Entry, compare
 from atmo.riskseg.comparison import plan
 from atmo.riskseg.entries import ENSEMBLE_SEED, entries
 

@@ -1,5 +1,5 @@
 """The synthetic scene's oracle: exact where nothing is hidden, the analytic posterior of the high class,
-and a probability raster of the scene on disk (atmo.synth.riskseg_oracle, atmo.riskseg.oracle)."""
+and a probability raster of the scene on disk (atmo.riskseg.synthetic.latent_risk, atmo.riskseg.oracle)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from atmo.errors import InputError
 from atmo.io.geotiff import inspect_geotiff, read_geotiff
 from atmo.riskseg import SCENE_NODATA
 from atmo.riskseg.oracle import OracleSettings, write_oracle
-from atmo.synth.riskseg import make_scene, write_synthetic_scene
-from atmo.synth.riskseg_oracle import oracle_probabilities
+from atmo.riskseg.synthetic.latent_risk import oracle_probabilities
+from atmo.riskseg.synthetic.scene import make_scene, write_synthetic_scene
 
 
 def test_without_hidden_noise_the_oracle_is_certain_and_right() -> None:

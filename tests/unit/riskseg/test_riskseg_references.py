@@ -8,10 +8,10 @@ import pandas as pd
 
 from atmo.metrics.paired import BootstrapSettings
 from atmo.metrics.pooled import confusion_statistics
-from atmo.report.comparisons import VS_BEST_BASELINE, WRITE_UP, Entry, compare
+from atmo.publish.comparisons import VS_BEST_BASELINE, WRITE_UP, Entry, compare
 from atmo.riskseg.comparison import plan
 from atmo.riskseg.entries import SINGLE_FIT, entries
-from atmo.riskseg.report import KINDS, score_rows, scores_frame, success_markdown
+from atmo.riskseg.results import KINDS, score_rows, scores_frame, success_markdown
 
 REFERENCES = {"pixel_logistic": "baseline", "multiscale_hgb": "baseline", "oracle": "oracle"}
 INPUTS = {

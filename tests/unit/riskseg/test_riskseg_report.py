@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from atmo.errors import InputError
-from atmo.riskseg.report import (
+from atmo.riskseg.results import (
     ablation_markdown,
     comparisons,
     crf_class_lines,

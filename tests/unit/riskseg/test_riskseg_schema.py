@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from atmo.config import describe_validation_error
+from atmo.riskseg.synthetic.scene import SyntheticSceneSettings
 from atmo.riskseg.tiles import TilingSettings
-from atmo.synth.riskseg import SyntheticSceneSettings
 from atmo.workflow_config import module_validator
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "config"

@@ -1,4 +1,4 @@
-"""The synthetic risk scene, read back from its GeoTIFFs (atmo.synth.riskseg)."""
+"""The synthetic risk scene, read back from its GeoTIFFs (atmo.riskseg.synthetic.scene)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,14 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from atmo.io.geotiff import inspect_geotiff, read_geotiff
 from atmo.riskseg import LABEL_NODATA, SCENE_NODATA
-from atmo.synth.riskseg import BAND_NAMES, SyntheticSceneSettings, covariate_risk, make_scene, write_synthetic_scene
-from atmo.synth.riskseg_oracle import oracle_probabilities
+from atmo.riskseg.synthetic.latent_risk import oracle_probabilities
+from atmo.riskseg.synthetic.scene import (
+    BAND_NAMES,
+    SyntheticSceneSettings,
+    covariate_risk,
+    make_scene,
+    write_synthetic_scene,
+)
 
 SEED_CLASS1_FRACTION = 0.0265
 # Big enough for the class-1 band between class-0 and class-2 regions to be well sampled.

@@ -1,0 +1,1 @@
+"""The cbh experiment's synthetic generator: writes the real on-disk format, never imports an estimator."""

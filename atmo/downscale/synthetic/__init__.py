@@ -1,0 +1,1 @@
+"""The downscale experiment's synthetic generator: writes the real on-disk format never imports an estimator."""

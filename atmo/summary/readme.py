@@ -1,6 +1,6 @@
-"""Rewrite the README's result blocks from the files a run wrote, so its numbers are never retyped.
+"""Rewrite the result blocks of the README and docs/ from the files a run wrote, so no number is retyped.
 
-A block in the README is delimited by two HTML comments (invisible on GitHub)::
+A block in a markdown page is delimited by two HTML comments (invisible on GitHub)::
 
     <!-- generated from results/summary.md: nowcast -->
     ...whatever the last update wrote...
@@ -10,10 +10,12 @@ and its body is replaced by the named file's text: with ``: <section>``, the bod
 whose ``## `` heading starts with ``<section>:`` or equals ``<section>`` (heading excluded);
 without one, the whole file less its ``# `` title. Paths are relative to the run directory.
 
-``python -m atmo.summary.readme README.md`` rewrites the blocks in place (``make readme``);
-``--check`` rewrites nothing and exits 1 naming each block that differs, so a README that no
-longer matches the run it quotes is caught. A block naming a file or a section the run did not
-write is one line naming the README line and the file, and nothing is written.
+``python -m atmo.summary.readme README.md docs`` rewrites the blocks of README.md and of every
+``docs/*.md`` in place (``make readme``; a folder stands for the ``*.md`` files directly in it);
+``--check`` rewrites nothing and exits 1 naming each page and block that differs, so a page that
+no longer matches the run it quotes is caught. A block naming a file or a section the run did not
+write is one line naming the page, its line and the file, and then no page is written at all: the
+pages quote one run, so they are rewritten together or not at all.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from atmo.errors import InputError
@@ -93,24 +95,54 @@ def _reader(root: Path) -> Callable[[str], str | None]:
     return read
 
 
+def markdown_pages(paths: Sequence[Path]) -> list[Path]:
+    """The pages ``paths`` name: each file as given, each folder as the ``*.md`` directly in it, sorted.
+
+    A folder is expanded here rather than by the shell so that ``make readme`` picks up a new
+    ``docs/`` page without anyone editing the Makefile.
+    """
+    pages = []
+    for path in paths:
+        if path.is_dir():
+            pages += sorted(path.glob("*.md"))
+        elif path.is_file():
+            pages.append(path)
+        else:
+            raise InputError(path, "no such markdown file or folder")
+    return pages
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m atmo.summary.readme", description=__doc__.splitlines()[0])
-    parser.add_argument("readme", type=Path, help="the README to update (in place)")
+    parser.add_argument("pages", type=Path, nargs="+", help="markdown files, or folders of them, to update in place")
     parser.add_argument("--run-dir", type=Path, default=Path("."), help="where the run's results/ are (default: .)")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a block differs")
     args = parser.parse_args(argv)
     try:
-        text, changed = update_blocks(args.readme.read_text(), _reader(args.run_dir), where=os.fspath(args.readme))
+        pages = markdown_pages(args.pages)
     except InputError as error:
         print(error, file=sys.stderr)
         return 2
+    read = _reader(args.run_dir)
+    updates, errors = [], []
+    for page in pages:
+        try:
+            updates.append((page, *update_blocks(page.read_text(), read, where=os.fspath(page))))
+        except InputError as error:
+            errors.append(error)
+    for error in errors:
+        print(error, file=sys.stderr)
+    if errors:
+        return 2
     if args.check:
-        for source in changed:
-            print(f"{args.readme}: block '{source}' differs from the run in {args.run_dir}", file=sys.stderr)
-        return 1 if changed else 0
-    if changed:
-        write_text(args.readme, text)
-    print(f"{args.readme}: {len(changed)} block(s) rewritten" + (f": {', '.join(changed)}" if changed else ""))
+        stale = [(page, source) for page, _, changed in updates for source in changed]
+        for page, source in stale:
+            print(f"{page}: block '{source}' differs from the run in {args.run_dir}", file=sys.stderr)
+        return 1 if stale else 0
+    for page, text, changed in updates:
+        if changed:
+            write_text(page, text)
+        print(f"{page}: {len(changed)} block(s) rewritten" + (f": {', '.join(changed)}" if changed else ""))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The README's generated blocks: rewritten from the run's files, checked, and refused when unknown."""
+"""The generated blocks of the README and docs/: rewritten from the run's files, checked, refused when unknown."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from atmo.errors import InputError
-from atmo.summary.readme import main, section_text, update_blocks
+from atmo.summary.readme import main, markdown_pages, section_text, update_blocks
 
 SUMMARY = """# Atmo: summary of this run
 
@@ -120,3 +120,65 @@ def test_the_command_rewrites_in_place_and_check_fails_on_a_stale_readme(
     assert main([str(readme), "--run-dir", str(tmp_path)]) == 2
     assert readme.read_text() == before
     assert "does not exist" in capsys.readouterr().err
+
+
+DOC = """# nowcast
+
+Method notes.
+
+<!-- generated from results/nowcast/scores.md -->
+<!-- end generated -->
+"""
+
+
+def a_run_with_pages(root: Path) -> tuple[Path, Path]:
+    """A run's files under ``root`` and, beside them, a README and a docs/ page quoting it, both current."""
+    (root / "results/nowcast").mkdir(parents=True)
+    (root / "results/summary.md").write_text(SUMMARY)
+    (root / "results/nowcast/scores.md").write_text(SCORES)
+    readme, doc = root / "README.md", root / "docs/nowcast.md"
+    doc.parent.mkdir()
+    readme.write_text(update_blocks(README, files())[0])
+    doc.write_text(update_blocks(DOC, files())[0])
+    return readme, doc
+
+
+def test_a_folder_stands_for_the_markdown_pages_directly_in_it(tmp_path: Path) -> None:
+    (tmp_path / "docs/images").mkdir(parents=True)
+    for name in ("riskseg.md", "cbh.md", "notes.txt", "images/figure.md"):
+        (tmp_path / "docs" / name).write_text("")
+    (tmp_path / "README.md").write_text("")
+    pages = markdown_pages([tmp_path / "README.md", tmp_path / "docs"])
+    assert [p.relative_to(tmp_path).as_posix() for p in pages] == ["README.md", "docs/cbh.md", "docs/riskseg.md"]
+    with pytest.raises(InputError, match=r"absent: no such markdown file or folder"):
+        markdown_pages([tmp_path / "absent"])
+
+
+def test_check_names_the_docs_page_and_the_block_that_went_stale(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme, doc = a_run_with_pages(tmp_path)
+    command = [str(readme), str(tmp_path / "docs"), "--run-dir", str(tmp_path)]
+    assert main([*command, "--check"]) == 0
+    doc.write_text(doc.read_text().replace("| 1 | 2 |", "| 1 | 3 |"))
+    stale = doc.read_text()
+    assert main([*command, "--check"]) == 1
+    err = capsys.readouterr().err
+    assert f"{doc}: block 'results/nowcast/scores.md' differs" in err
+    assert str(readme) not in err  # the README still matches the run
+    assert doc.read_text() == stale  # --check writes nothing
+    assert main(command) == 0
+    assert doc.read_text() == update_blocks(DOC, files())[0]
+    assert main([*command, "--check"]) == 0
+
+
+def test_a_block_the_run_cannot_fill_in_one_page_leaves_every_page_unwritten(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme, doc = a_run_with_pages(tmp_path)
+    readme.write_text(README)  # stale: would be rewritten
+    unfillable = DOC + "\n<!-- generated from results/absent.md -->\n<!-- end generated -->\n"
+    doc.write_text(unfillable)
+    assert main([str(readme), str(doc), "--run-dir", str(tmp_path)]) == 2
+    assert readme.read_text() == README and doc.read_text() == unfillable
+    assert f"{doc}:8: block 'results/absent.md'" in capsys.readouterr().err

@@ -155,7 +155,7 @@ rule downscale_results:
     output:
         seed_table=report(
             f"{DOWNSCALE}/seed_table.md",
-            caption="../report/downscale/seed_table.rst",
+            caption="../report/downscale/write_up_table.rst",
             category="downscale",
             subcategory="table",
         ),

@@ -26,9 +26,10 @@ run: $(STAMP)
 report: $(STAMP)
 	$(BIN)/snakemake --report results/report.html $(SNAKEMAKE_ARGS)
 
-# The README's generated result blocks, rewritten from the last run's files (atmo/summary/readme.py).
+# The generated result blocks of README.md and every docs/*.md, rewritten from the last run's files
+# (atmo/summary/readme.py); the same command with --check only compares them with the run.
 readme: $(STAMP)
-	$(BIN)/python -m atmo.summary.readme README.md
+	$(BIN)/python -m atmo.summary.readme README.md docs
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

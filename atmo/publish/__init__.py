@@ -44,7 +44,7 @@ imports Snakemake.
 """
 
 from atmo.publish.figures import KIND_STYLES, as_float, legend_outside, panel_grid, plot_rows, save_figure
-from atmo.publish.rows import KINDS, KINDS_WITH_ORACLE, Row, by_entry_and_seed, ordered
+from atmo.publish.rows import KINDS, KINDS_WITH_ORACLE, Row, ordered
 from atmo.publish.tables import (
     MISSING,
     Column,
@@ -67,7 +67,6 @@ __all__ = [
     "KeyParser",
     "Row",
     "as_float",
-    "by_entry_and_seed",
     "format_number",
     "format_text",
     "legend_outside",

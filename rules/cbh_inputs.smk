@@ -3,7 +3,7 @@
 import re
 
 import atmo.cbh.approaches as cbh_approaches  # one namespace for every .smk: no bare names
-from atmo.cbh.result_files import report_file_name
+import atmo.cbh.products as cbh_products
 from atmo.errors import ConfigError
 
 CBH = f"{RESULTS}/cbh"
@@ -197,9 +197,9 @@ def cbh_comparison_settings():
 
 
 def cbh_report_files():
-    """The seed-format JSON report of every approach (file names as atmo.cbh.results gives them)."""
+    """The write-up-format JSON report of every approach (file names: atmo.cbh.products)."""
     return [
-        f"{CBH}/reports/{report_file_name(name, kind)}"
+        f"{CBH}/reports/{cbh_products.report_file_name(name, kind)}"
         for name, kind in CBH_KINDS.items()
     ]
 

@@ -244,7 +244,7 @@ rule cbh_results:
         mae_metrics=cbh_first_mae_metrics(),
     output:
         reports=cbh_report_files(),
-        all_json=f"{CBH}/reports/WP4_Report_All.json",
+        all_json=f"{CBH}/reports/{cbh_products.ALL_REPORTS_FILE}",
         long_csv=f"{CBH}/cbh_scores_long.csv",
         table=report(
             f"{CBH}/cbh_table.md",

@@ -15,6 +15,7 @@ from atmo.errors import ConfigError, InputError
 from atmo.io.writable import check_writable
 from atmo.machine import count_local_gpus
 from atmo.run_only import without_run_only
+from atmo.summary.provenance import data_source
 from atmo.workflow_config import MODULES, validate_workflow_config
 
 
@@ -161,15 +162,6 @@ def comparison_bootstrap(wildcards):
     return config_section(wildcards.module, "bootstrap")
 
 
-# Where each module's real source reads from, as the summary's provenance names it.
-SUMMARY_SOURCE_KEYS = {
-    "nowcast": "sevir",
-    "riskseg": "local",
-    "downscale": "local",
-    "cbh": "local_dir",
-}
-
-
 def summary_inputs(wildcards):
     """Each enabled module's comparisons file the summary reads, plus every final target (run order)."""
     inputs = {"targets": all_targets(wildcards)}
@@ -180,16 +172,7 @@ def summary_inputs(wildcards):
 
 def summary_sources():
     """Per enabled module: its data source and, for a real one, where it reads from."""
-    sources = {}
-    for module in config["modules"]:
-        block = config[module]
-        source = block["source"]
-        if source == "synthetic":
-            sources[module] = f"synthetic (atmo.{module}.synthetic, seed {block['seed']})"
-        else:
-            detail = block.get(SUMMARY_SOURCE_KEYS[module]) or block.get("url") or {}
-            sources[module] = f"{source}: {detail}"
-    return sources
+    return {module: data_source(module, config[module]) for module in config["modules"]}
 
 
 def summary_config_files():

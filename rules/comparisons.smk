@@ -1,4 +1,4 @@
-"""Every experiment's comparisons: one rule for all four, fed by what each module registers.
+"""Every experiment's comparisons: one rule for all of them, fed by what each module registers.
 
 A module calls ``register_comparisons(module, unit_stats, kinds, settings)`` in its .smk:
 ``unit_stats()`` -> ``{entry: {seed: unit statistics file}}`` (atmo.metrics.unit_stats),

@@ -2,6 +2,7 @@
 
 import re
 
+import atmo.downscale.products as downscale_names  # one namespace for every .smk: no bare names
 from atmo.errors import ConfigError
 from atmo.io.download import read_manifest
 
@@ -14,23 +15,15 @@ DOWNSCALE_SEEDS = {
 }
 DOWNSCALE_VARIANT_PATTERN = "|".join(map(re.escape, DOWNSCALE_VARIANTS)) or "(?!)"
 DOWNSCALE_EPOCHS = list(config["downscale"]["sampling"]["epochs"])
-DOWNSCALE_MODES = list(config["downscale"]["sampling"]["modes"])
-DOWNSCALE_BASELINES = ["bicubic", "bicubic_noise", "rainfarm"]
-# A baseline has one seed label: bicubic is deterministic, the others' draws use sampling.seed.
-DOWNSCALE_BASELINE_SEED = str(config["downscale"]["sampling"]["seed"])
+DOWNSCALE_BASELINES = list(downscale_names.BASELINES)
 # The synthetic generator's own ensemble (atmo.downscale.oracle): the floor; real data have none.
-DOWNSCALE_ORACLE = "oracle/generator"
-DOWNSCALE_ORACLES = (
-    [DOWNSCALE_ORACLE] if config["downscale"]["source"] == "synthetic" else []
-)
+DOWNSCALE_ORACLE = downscale_names.ORACLE_PRODUCT
 
 
 def _check_downscale_entries():
     """Sampling epochs that training checkpoints, K >= 2, and every variant built once on the meta device."""
-    from atmo.downscale.training import (
-        build_variant_entry,
-        check_sampling_epochs,
-    )  # torch: seconds
+    from atmo.downscale.sampling import check_sampling_epochs  # torch: seconds
+    from atmo.downscale.training import build_variant_entry
     from atmo.downscale.synthetic.fields import PREDICTORS
     from atmo.train import check_entries
 
@@ -126,30 +119,12 @@ def downscale_baseline_k(wildcards):
 def downscale_products(pattern):
     """Every scored file by product and seed: ``{product: {seed: pattern.format(run=run)}}``.
 
-    Products are the report's names (``<variant>/epoch<E>_<mode>``, ``baseline/<method>``,
-    ``oracle/generator``); a run is the path stem (``<variant>/seed<S>/epoch<E>_<mode>``, else the
-    name). Each (variant, seed) is sampled at every configured epoch in every mode, plus its posterior
-    mean at the last epoch (the deterministic reference); the baselines and the oracle (synthetic
-    source only) have one seed label.
+    Products and runs (the path stems) as atmo.downscale.products.scored_runs names them.
     """
-    products = {}
-    for variant, seeds in DOWNSCALE_SEEDS.items():
-        modes = [
-            (epoch, mode) for epoch in DOWNSCALE_EPOCHS for mode in DOWNSCALE_MODES
-        ]
-        modes.append((DOWNSCALE_EPOCHS[-1], "posterior_mean"))
-        for epoch, mode in modes:
-            products[f"{variant}/epoch{epoch}_{mode}"] = {
-                str(seed): pattern.format(
-                    run=f"{variant}/seed{seed}/epoch{epoch}_{mode}"
-                )
-                for seed in seeds
-            }
-    for name in [f"baseline/{method}" for method in DOWNSCALE_BASELINES]:
-        products[name] = {DOWNSCALE_BASELINE_SEED: pattern.format(run=name)}
-    for name in DOWNSCALE_ORACLES:
-        products[name] = {DOWNSCALE_BASELINE_SEED: pattern.format(run=name)}
-    return products
+    return {
+        product: {seed: pattern.format(run=run) for seed, run in runs.items()}
+        for product, runs in downscale_names.scored_runs(config["downscale"]).items()
+    }
 
 
 def downscale_files(pattern):

@@ -5,7 +5,7 @@ checkpoint) -> downscale_sample{variant}{seed}{epoch}{mode} (K samples per test 
 downscale_baseline{method} (bicubic, bicubic + residual noise, RainFARM) and, for synthetic data,
 downscale_oracle (the generator's own ensemble) -> downscale_score{run} (one JSON per samples file,
 and its per-day unit statistics) -> comparisons (rules/comparisons.smk: paired intervals over test
-days) -> downscale_results (the seed's table, the CRPS/FSS/RAPSD table, figures); the write-up pairs
+days) -> downscale_results (the write-up's layout table, the CRPS/FSS/RAPSD table, figures); the write-up pairs
 on maximum, diversity and CRPS -> downscale_write_up. Every ensemble has K = sampling.k members.
 
 The sampled epochs reach the sampling jobs only (their wildcard): the training job keeps every

@@ -2,6 +2,7 @@
 
 import re
 
+import atmo.nowcast.products as nowcast_names  # one namespace for every .smk: no bare names
 from atmo.errors import ConfigError
 from atmo.io.download import without_transfer
 from atmo.nowcast.sevir_files import data_file_names, read_catalog
@@ -52,10 +53,10 @@ NOWCAST_MODELS = list(config["nowcast"]["models"])
 NOWCAST_LOSS_CHOICE = loss_choice_settings(config["nowcast"].get("loss_choice"))
 NOWCAST_CANDIDATES = NOWCAST_LOSS_CHOICE.labels() if NOWCAST_LOSS_CHOICE else {}
 # The baselines are deterministic: one forecast, under this seed label.
-NOWCAST_BASELINE_SEED = 0
+NOWCAST_BASELINE_SEED = nowcast_names.DETERMINISTIC_SEED
 NOWCAST_BASELINES = list(config["nowcast"]["baselines"])
 # The synthetic generator's own forecast (atmo.nowcast.oracle): what its data allow; real SEVIR has none.
-NOWCAST_ORACLES = ["oracle"] if config["nowcast"]["source"] == "synthetic" else []
+NOWCAST_ORACLES = nowcast_names.oracles(config["nowcast"])
 NOWCAST_NAMES = NOWCAST_MODELS + NOWCAST_BASELINES + NOWCAST_ORACLES
 NOWCAST_MODEL_PATTERN = "|".join(map(re.escape, NOWCAST_MODELS)) or "(?!)"
 NOWCAST_BASELINE_PATTERN = "|".join(map(re.escape, NOWCAST_BASELINES)) or "(?!)"
@@ -146,45 +147,37 @@ def nowcast_train_settings():
     return settings
 
 
-def nowcast_seed_labels():
-    """``{forecaster: [seed labels]}``: each model's `seeds`, the deterministic baselines' one label."""
-    seeds = {
-        name: [str(seed) for seed in spec["seeds"]]
-        for name, spec in config["nowcast"]["models"].items()
-    }
+def nowcast_run_files(pattern, names=None):
+    """``{forecaster: {seed: pattern.format(run=run)}}`` of every forecaster, or of ``names`` only.
+
+    Forecasters, seed labels and runs as atmo.nowcast.products names them.
+    """
+    labels = nowcast_names.seed_labels(config["nowcast"])
     return {
-        **seeds,
-        **{
-            name: [str(NOWCAST_BASELINE_SEED)]
-            for name in NOWCAST_BASELINES + NOWCAST_ORACLES
-        },
+        name: {
+            seed: pattern.format(run=nowcast_names.run_name(name, seed))
+            for seed in seeds
+        }
+        for name, seeds in labels.items()
+        if names is None or name in names
     }
 
 
-def nowcast_model_seed_labels():
-    """``{model: [seed labels]}`` of the learned entries only (those with a training history)."""
-    labels = nowcast_seed_labels()
-    return {name: labels[name] for name in NOWCAST_MODELS}
+def nowcast_flat(files):
+    """The paths of a ``{forecaster: {seed: path}}`` mapping as one list (a rule's input)."""
+    return [path for by_seed in files.values() for path in by_seed.values()]
 
 
-def nowcast_histories(wildcards):
-    """Every (model, seed)'s history.csv, in nowcast_model_seed_labels order."""
-    return [
-        f"{RESULTS}/nowcast/models/{name}/seed{seed}/history.csv"
-        for name, seeds in nowcast_model_seed_labels().items()
-        for seed in seeds
-    ]
+def nowcast_histories():
+    """``{model: {seed: history.csv}}`` of the learned entries (those with a training history)."""
+    return nowcast_run_files(
+        f"{RESULTS}/nowcast/models/{{run}}/history.csv", NOWCAST_MODELS
+    )
 
 
 def nowcast_unit_stats():
     """``{forecaster: {seed: its per-episode statistics}}``, for rule comparisons."""
-    return {
-        name: {
-            seed: f"{RESULTS}/nowcast/scores/{name}/seed{seed}_units.csv"
-            for seed in seeds
-        }
-        for name, seeds in nowcast_seed_labels().items()
-    }
+    return nowcast_run_files(f"{RESULTS}/nowcast/scores/{{run}}_units.csv")
 
 
 def nowcast_comparison_settings():
@@ -194,15 +187,18 @@ def nowcast_comparison_settings():
     return comparison_settings(config["nowcast"])
 
 
-def nowcast_table_inputs(wildcards):
-    """Every (forecaster, seed)'s scores, unit statistics and forecasts, in nowcast_seed_labels order."""
-    labels = nowcast_seed_labels()
-    flat = [(name, seed) for name, seeds in labels.items() for seed in seeds]
+def nowcast_table_files():
+    """Every (forecaster, seed)'s scores, unit statistics and forecast: ``{what: {forecaster: {seed: path}}}``."""
     return {
-        "scores": [f"{RESULTS}/nowcast/scores/{n}/seed{s}.json" for n, s in flat],
-        "units": [f"{RESULTS}/nowcast/scores/{n}/seed{s}_units.csv" for n, s in flat],
-        "forecasts": [f"{RESULTS}/nowcast/forecasts/{n}/seed{s}.h5" for n, s in flat],
+        "scores": nowcast_run_files(f"{RESULTS}/nowcast/scores/{{run}}.json"),
+        "units": nowcast_unit_stats(),
+        "forecasts": nowcast_run_files(f"{RESULTS}/nowcast/forecasts/{{run}}.h5"),
     }
+
+
+def nowcast_table_inputs(wildcards):
+    """The files of :func:`nowcast_table_files`, one flat list each (the rule's input)."""
+    return {what: nowcast_flat(files) for what, files in nowcast_table_files().items()}
 
 
 def nowcast_frames_out(wildcards):
@@ -212,9 +208,4 @@ def nowcast_frames_out(wildcards):
 
 def nowcast_kinds():
     """Role of every forecaster in the table: model, ablation (from the config), baseline or oracle."""
-    kinds = {name: spec["kind"] for name, spec in config["nowcast"]["models"].items()}
-    return {
-        **kinds,
-        **{name: "baseline" for name in NOWCAST_BASELINES},
-        **{name: "oracle" for name in NOWCAST_ORACLES},
-    }
+    return nowcast_names.kinds(config_section("nowcast"))

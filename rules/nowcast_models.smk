@@ -141,7 +141,7 @@ rule nowcast_oracle:
     input:
         test=f"{RESULTS}/nowcast/cache/test.h5",
     output:
-        forecast=f"{RESULTS}/nowcast/forecasts/oracle/seed{NOWCAST_BASELINE_SEED}.h5",
+        forecast=f"{RESULTS}/nowcast/forecasts/{nowcast_names.ORACLE}/seed{NOWCAST_BASELINE_SEED}.h5",
     log:
         f"{LOGS}/nowcast/nowcast_oracle.log",
     benchmark:
@@ -230,7 +230,7 @@ rule nowcast_table:
         mem_mb=4000,
         runtime=30,
     params:
-        seeds=nowcast_seed_labels(),
+        files=nowcast_table_files(),
         kinds=nowcast_kinds(),
         event_index=config_section("nowcast", "scoring", "event_index"),
         comparison=nowcast_comparison_settings(),
@@ -242,7 +242,7 @@ rule nowcast_table:
 
 rule nowcast_loss_shares:
     input:
-        histories=nowcast_histories,
+        histories=nowcast_flat(nowcast_histories()),
     output:
         csv=f"{RESULTS}/nowcast/loss_shares.csv",
         markdown=report(
@@ -261,7 +261,7 @@ rule nowcast_loss_shares:
         mem_mb=1000,
         runtime=5,
     params:
-        seeds=nowcast_model_seed_labels(),
+        histories=nowcast_histories(),
         kinds=nowcast_kinds(),
     script:
         "../workflow_scripts/nowcast_loss_shares.py"

@@ -2,6 +2,7 @@
 
 import re
 
+import atmo.riskseg.products as riskseg_names  # one namespace for every .smk: no bare names
 from atmo.errors import ConfigError
 from atmo.riskseg.entries import entries as riskseg_entries
 
@@ -12,8 +13,7 @@ RISKSEG_VARIANTS = config["riskseg"]["variants"]
 RISKSEG_COMPARISON = config["riskseg"]["comparison"]
 RISKSEG_FULL = RISKSEG_COMPARISON["full"]
 # Probabilities the ensemble, CRF and scores use: with or without test-time augmentation.
-RISKSEG_MODE = "tta" if config["riskseg"]["inference"]["tta"] else "plain"
-RISKSEG_OTHER_MODE = "plain" if RISKSEG_MODE == "tta" else "tta"
+RISKSEG_MODE, RISKSEG_OTHER_MODE = riskseg_names.inference_modes(config["riskseg"])
 # Each variant's decision rule, fitted on the validation blocks by its riskseg_decision job; the full
 # variant's is the run's default for any product without its own.
 RISKSEG_DECISION = f"{RISKSEG}/decision/{{variant}}.json"
@@ -28,8 +28,9 @@ RISKSEG_SCHEMES = list(config["riskseg"]["oversampling"])
 RISKSEG_SCHEME_PATTERN = "|".join(map(re.escape, RISKSEG_SCHEMES)) or "(?!)"
 RISKSEG_CRF_PATTERN = "|".join(map(re.escape, config["riskseg"]["crf"])) or "(?!)"
 # The pixel baselines and, on the synthetic source, the generator's oracle (rules/riskseg_references.smk).
-RISKSEG_BASELINES = list(config["riskseg"].get("baselines", {}))
-RISKSEG_ORACLES = ["oracle"] if config["riskseg"]["source"] == "synthetic" else []
+RISKSEG_REFERENCES = riskseg_names.reference_kinds(config["riskseg"])
+RISKSEG_BASELINES = [n for n, kind in RISKSEG_REFERENCES.items() if kind == "baseline"]
+RISKSEG_ORACLES = [n for n, kind in RISKSEG_REFERENCES.items() if kind == "oracle"]
 RISKSEG_BASELINE_PATTERN = "|".join(map(re.escape, RISKSEG_BASELINES)) or "(?!)"
 RISKSEG_REFERENCE_PATTERN = (
     "|".join(map(re.escape, RISKSEG_BASELINES + RISKSEG_ORACLES)) or "(?!)"
@@ -215,12 +216,16 @@ def riskseg_inference_settings(wildcards):
     return settings
 
 
-def riskseg_seed_probabilities(wildcards, variant=None):
+def riskseg_probabilities(variant, seed, mode):
+    """The probability raster rule riskseg_predict writes for one (variant, seed, mode)."""
+    return f"{RISKSEG}/probabilities/{variant}/seed{seed}_{mode}.tif"
+
+
+def riskseg_seed_probabilities(wildcards):
     """The probabilities of every seed of a variant (``wildcards.variant``), in the configured inference mode."""
-    variant = variant or wildcards.variant
     return [
-        f"{RISKSEG}/probabilities/{variant}/seed{seed}_{RISKSEG_MODE}.tif"
-        for seed in RISKSEG_VARIANTS[variant]["seeds"]
+        riskseg_probabilities(wildcards.variant, seed, RISKSEG_MODE)
+        for seed in RISKSEG_VARIANTS[wildcards.variant]["seeds"]
     ]
 
 
@@ -235,7 +240,7 @@ def riskseg_decision_files():
 
 
 def riskseg_products():
-    """Every raster the score job scores, by product name: ``<variant>/<what>``.
+    """Every raster the score job scores, by product name (atmo.riskseg.products builds them).
 
     Per seed in the configured mode; the full variant's seeds in the other mode too (the TTA
     row); every variant's ensemble; the final products (ensemble after the variant's own CRF) of
@@ -247,70 +252,55 @@ def riskseg_products():
     products = {}
     for name, spec in RISKSEG_VARIANTS.items():
         for seed in spec["seeds"]:
-            products[f"{name}/seed{seed}_{RISKSEG_MODE}"] = (
-                f"{RISKSEG}/probabilities/{name}/seed{seed}_{RISKSEG_MODE}.tif"
+            products[riskseg_names.seed_product(name, seed, RISKSEG_MODE)] = (
+                riskseg_probabilities(name, seed, RISKSEG_MODE)
             )
-        products[f"{name}/ensemble"] = f"{RISKSEG}/ensemble/{name}/classes.tif"
+        products[riskseg_names.ensemble_entry(name)] = (
+            f"{RISKSEG}/ensemble/{name}/classes.tif"
+        )
     crfs = {RISKSEG_FULL: list(config["riskseg"]["crf"])}
     v2 = RISKSEG_COMPARISON.get("v2")
     if v2 is not None:
         crfs.setdefault(v2, [RISKSEG_VARIANTS[v2]["crf"]])
     for name, names in crfs.items():
         for crf in names:
-            products[f"{name}/crf_{crf}"] = f"{RISKSEG}/crf/{name}/{crf}.tif"
-    for decision in riskseg_decisions().values():
-        products[f"{RISKSEG_FULL}/ensemble_{decision}"] = (
-            f"{RISKSEG}/ensemble/{RISKSEG_FULL}/probabilities.tif"
-        )
+            products[riskseg_names.final_entry(name, crf)] = (
+                f"{RISKSEG}/crf/{name}/{crf}.tif"
+            )
+    for name in riskseg_decisions():
+        products[name] = f"{RISKSEG}/ensemble/{RISKSEG_FULL}/probabilities.tif"
     for seed in RISKSEG_VARIANTS[RISKSEG_FULL]["seeds"]:
-        products[f"{RISKSEG_FULL}/seed{seed}_{RISKSEG_OTHER_MODE}"] = (
-            f"{RISKSEG}/probabilities/{RISKSEG_FULL}/seed{seed}_{RISKSEG_OTHER_MODE}.tif"
+        products[riskseg_names.seed_product(RISKSEG_FULL, seed, RISKSEG_OTHER_MODE)] = (
+            riskseg_probabilities(RISKSEG_FULL, seed, RISKSEG_OTHER_MODE)
         )
     return products
 
 
 def riskseg_decisions():
     """Products scored with a fixed decision rule, whatever validation chose (the decision row)."""
-    return {f"{RISKSEG_FULL}/ensemble_{d}": d for d in ("argmax", "median")}
+    return {
+        riskseg_names.fixed_decision_entry(RISKSEG_FULL, rule): rule
+        for rule in ("argmax", "median")
+    }
 
 
 def riskseg_product_decisions():
     """The decision JSON of every other product of a variant: the one fitted for that variant."""
     fixed = riskseg_decisions()
     files = riskseg_decision_files()
+    variants = {
+        name: riskseg_names.parse_product(name).variant for name in riskseg_products()
+    }
     return {
-        name: files[name.split("/", 1)[0]]
-        for name in riskseg_products()
-        if name not in fixed and name.split("/", 1)[0] in files
+        name: files[variant]
+        for name, variant in variants.items()
+        if name not in fixed and variant in files
     }
 
 
 def riskseg_unit_files():
     """Each product's per-test-block statistics file (the comparisons' units)."""
     return {name: f"{RISKSEG}/units/{name}.csv" for name in riskseg_products()}
-
-
-def riskseg_comparison_inputs():
-    """What the comparison entries are made of: roles, modes, each variant's CRF and seeds."""
-    return {
-        "full": RISKSEG_FULL,
-        "v2": RISKSEG_COMPARISON.get("v2"),
-        "crf_ablation": RISKSEG_COMPARISON.get("crf_ablation"),
-        "ablations": RISKSEG_COMPARISON.get("ablations", {}),
-        "mode": RISKSEG_MODE,
-        "other_mode": RISKSEG_OTHER_MODE,
-        "crf": {name: spec["crf"] for name, spec in RISKSEG_VARIANTS.items()},
-        "seeds": {name: list(spec["seeds"]) for name, spec in RISKSEG_VARIANTS.items()},
-        "references": riskseg_reference_kinds(),
-    }
-
-
-def riskseg_reference_kinds():
-    """``{name: kind}`` of the references: each baseline (kind baseline), the oracle (kind oracle)."""
-    return {
-        **{name: "baseline" for name in RISKSEG_BASELINES},
-        **{name: "oracle" for name in RISKSEG_ORACLES},
-    }
 
 
 def riskseg_reference_products():
@@ -354,7 +344,7 @@ def riskseg_comparison_unit_stats():
     files = {**riskseg_unit_files(), **riskseg_reference_unit_files()}
     return {
         name: {seed: files[product] for seed, product in entry["products"].items()}
-        for name, entry in riskseg_entries(riskseg_comparison_inputs()).items()
+        for name, entry in riskseg_entries(riskseg_comparison_settings()).items()
     }
 
 
@@ -362,13 +352,13 @@ def riskseg_comparison_kinds():
     """``{entry: kind}``: model, baseline or ablation."""
     return {
         name: entry["kind"]
-        for name, entry in riskseg_entries(riskseg_comparison_inputs()).items()
+        for name, entry in riskseg_entries(riskseg_comparison_settings()).items()
     }
 
 
 def riskseg_comparison_settings():
     """What atmo.riskseg.comparison.plan reads: the entries' settings (it names its pairs from them)."""
-    return riskseg_comparison_inputs()
+    return riskseg_names.entry_settings(config_section("riskseg"))
 
 
 def riskseg_oversampling_summaries():
@@ -384,19 +374,8 @@ def riskseg_oversampling_summaries():
 
 
 def riskseg_report_context():
-    """What the report needs besides the scores: roles, modes, each variant's CRF and head, each CRF's compat."""
-    return {
-        "comparison": config_section("riskseg", "comparison"),
-        "mode": RISKSEG_MODE,
-        "other_mode": RISKSEG_OTHER_MODE,
-        "crf": {name: spec["crf"] for name, spec in RISKSEG_VARIANTS.items()},
-        "head": {name: spec["head"] for name, spec in RISKSEG_VARIANTS.items()},
-        "crf_compat": {
-            name: entry["compat"] for name, entry in config["riskseg"]["crf"].items()
-        },
-        "seeds": {name: list(spec["seeds"]) for name, spec in RISKSEG_VARIANTS.items()},
-        "references": riskseg_reference_kinds(),
-    }
+    """What the report needs besides the scores: the entries' settings, each variant's head, each CRF's compat."""
+    return riskseg_names.report_context(config_section("riskseg"))
 
 
 def riskseg_targets(wildcards):

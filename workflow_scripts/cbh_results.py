@@ -1,4 +1,4 @@
-"""cbh_results: seed-format JSON per approach, the score tables and figures, from the prediction files."""
+"""cbh_results: write-up-format JSON per approach, the score tables and figures, from the prediction files."""
 
 import json
 from pathlib import Path

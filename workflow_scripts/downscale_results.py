@@ -1,4 +1,5 @@
-"""downscale_results: the seed's table, the CRPS/FSS/RAPSD table (seed means, intervals, verdicts), the figures."""
+"""downscale_results: the write-up's layout table, the CRPS/FSS/RAPSD table (seed means, intervals, verdicts),
+the figures."""
 
 from atmo.downscale.results import write_report
 from atmo.runlog import log_to
@@ -12,7 +13,7 @@ write_report(
     history=snakemake.params.history,
     comparisons=snakemake.input.comparisons,
     dry_threshold_mm=snakemake.params.dry_threshold_mm,
-    seed_table_md=snakemake.output.seed_table,
+    layout_table_md=snakemake.output.seed_table,
     scores_md=snakemake.output.scores,
     scores_csv=snakemake.output.scores_csv,
     case_png=snakemake.output.case,

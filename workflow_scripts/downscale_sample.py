@@ -3,8 +3,7 @@
 An epoch after early stopping ended the training samples the last epoch trained, with a warning in the log.
 """
 
-from atmo.downscale.sampling import sample_checkpoint
-from atmo.downscale.training import sampled_checkpoint
+from atmo.downscale.sampling import sample_checkpoint, sampled_checkpoint
 from atmo.train import resolve_device, start_job
 
 start_job(snakemake.log[0], snakemake.threads)

@@ -5,22 +5,15 @@ from atmo.config_blocks import build_block
 from atmo.metrics.paired import BootstrapSettings
 from atmo.nowcast.comparison import compare_last_lead
 from atmo.nowcast.results import MINUTES_PER_LEAD, write_report
-from atmo.publish import by_entry_and_seed
 from atmo.publish.comparisons import read_comparisons
 from atmo.runlog import log_to
 
 log_to(snakemake.log[0])
-
-
-def by_name(paths):
-    """``{name: {seed: path}}`` from the rule's flat input list (in the `seeds` param's order)."""
-    return by_entry_and_seed(snakemake.params.seeds, paths)
-
-
+files = snakemake.params.files
 lead = snakemake.params.frames_out
 bootstrap = build_block(BootstrapSettings, snakemake.params.bootstrap, "nowcast.bootstrap")
 last_record = compare_last_lead(
-    by_name(snakemake.input.units),
+    files["units"],
     snakemake.params.kinds,
     snakemake.params.comparison,
     bootstrap,
@@ -28,9 +21,9 @@ last_record = compare_last_lead(
     lead * MINUTES_PER_LEAD,
 )
 table = write_report(
-    by_name(snakemake.input.scores),
+    files["scores"],
     snakemake.params.kinds,
-    by_name(snakemake.input.forecasts),
+    files["forecasts"],
     snakemake.input.test,
     csv_path=snakemake.output.csv,
     markdown_path=snakemake.output.markdown,

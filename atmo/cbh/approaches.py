@@ -1,7 +1,7 @@
 """The CBH approaches, their seeds and what the comparisons name, read from the ``cbh`` config block.
 
 Apart from :mod:`atmo.cbh.comparison` so that the workflow can read them at parse time without
-importing pandas and matplotlib (as :mod:`atmo.cbh.result_files`).
+importing pandas and matplotlib (as :mod:`atmo.cbh.products`).
 
 - Every entry of ``cbh.models`` is a WP-4 ``model`` trained once per seed of its ``seeds`` list.
 - The :data:`BASELINES` (climatology, the LCL, the WP-1 geometry raw and bias-calibrated, ridge

@@ -21,6 +21,7 @@ from atmo.cbh.cache import CacheTable, read_cache_table
 from atmo.cbh.folds import Fold, ValidationSettings, fold_indices, read_fold
 from atmo.cbh.gbdt import GbdtSettings, fit_predict, pooled_kfold_predictions
 from atmo.cbh.predictions import write_predictions
+from atmo.cbh.products import pooled_r2_key
 from atmo.cbh.ridge import InnerSplit, RidgeSettings, choose_alpha, inner_scores
 from atmo.cbh.ridge import fit_predict as ridge_fit_predict
 from atmo.config_blocks import build_block
@@ -169,7 +170,7 @@ def write_pooled_gbdt(cache: str | os.PathLike[str], gbdt: Mapping[str, Any], ou
     write_json(
         output,
         {
-            "gbdt_pooled_r2": score,
+            pooled_r2_key("gbdt"): score,
             "gbdt_pooled_folds": settings.pooled_folds,
             "gbdt_pooled_samples": int(labelled.sum()),
         },

@@ -1,4 +1,4 @@
-"""The CBH results: seed-format JSON per approach, the score tables and two kinds of figure.
+"""The CBH results: write-up-format JSON per approach, the score tables and two kinds of figure.
 
 Everything is built from the fold table (:mod:`atmo.cbh.folds`), the per-(approach, seed, fold)
 prediction files (:mod:`atmo.cbh.predictions`) and the comparisons (``comparisons.json``,
@@ -10,15 +10,15 @@ writes anything; every output is written atomically.
 
 Outputs of :func:`write_reports`:
 
-- ``<json_dir>/<report_file_name(name, kind)>`` per approach, in the seed's format
+- ``<json_dir>/<report_file_name(name, kind)>`` per approach, in the write-up's format
   (:func:`approach_report`): ``fold_results`` and ``aggregate_metrics`` over the approach's seeds
-  (each fold's metric averaged over seeds; a single seed gives exactly the seed's report), plus
+  (each fold's metric averaged over seeds; a single seed gives exactly that seed's report), plus
   ``seeds`` and ``per_seed`` (every seed's own report, :func:`seed_report`). File names: a WP-4
-  network (kind ``model``) writes ``WP4_Report_<name>.json`` as the seed does; the WP-3 trees
+  network (kind ``model``) writes ``WP4_Report_<name>.json`` as the write-up does; the WP-3 trees
   (``gbdt``) write ``WP3_Report_gbdt.json``; the oracle ``Oracle_Report_oracle.json``; every other
   baseline ``Baseline_Report_<name>.json``. An approach given a pooled k-fold R²
   (``extra["<name>_pooled_r2"]``) has it as ``aggregate_metrics.pooled_kfold_r2``.
-- ``all_json`` (the seed's ``WP4_Report_All.json``): every approach's report, keyed by name, with
+- ``all_json`` (the write-up's ``WP4_Report_All.json``): every approach's report, keyed by name, with
   its kind and file name, the folds and the ``extra`` facts.
 - ``markdown``: the main table, one row per approach (WP-4 models, then baselines, the oracle
   last): the scores over all flights as mean ± sd over seeds (fold-mean MAE, the paired
@@ -62,7 +62,7 @@ import atmo.publish as shared
 from atmo.cbh.comparison import METRIC
 from atmo.cbh.folds import Fold, read_fold_table
 from atmo.cbh.predictions import Predictions, by_sample, check_fold, read_predictions
-from atmo.cbh.result_files import report_file_name
+from atmo.cbh.products import pooled_r2_approach, pooled_r2_key, report_file_name
 from atmo.cbh.scores import bias, pooled_r2, within_flight_r2
 from atmo.errors import InputError
 from atmo.io.atomic import write_text
@@ -81,8 +81,6 @@ PROTOCOL = "Leave-One-Flight-Out Cross-Validation"
 #: Roles in the table, in order: WP-4 networks, the baselines they must beat (incl. WP-3), the oracle
 #: (:data:`atmo.publish.KINDS_WITH_ORACLE` without ablations, which cbh has none of).
 KINDS = ("model", "baseline", "oracle")
-#: ``extra`` keys ``<approach>_pooled_r2`` give that approach's pooled k-fold R² (the WP-3 leakage check).
-POOLED_SUFFIX = "_pooled_r2"
 METRICS = ("r2", "mae_km", "rmse_km", "bias_km")
 #: Scores of one seed over all its folds at once, averaged over seeds (not recomputed from seed-mean folds).
 SEED_SCORES = ("r2_pooled", "r2_within_flight", "mean_abs_bias_km")
@@ -129,12 +127,12 @@ def overall_metrics(folds: Sequence[Fold], predictions: Mapping[int, Predictions
 def seed_report(
     approach: str, protocol: str, folds: Sequence[Fold], predictions: Mapping[int, Predictions]
 ) -> dict[str, Any]:
-    """One seed of one approach in the seed's format, plus our additions.
+    """One seed of one approach in the write-up's format, plus our additions.
 
     ``model_variant``, ``validation_protocol``, ``fold_results`` (``fold_id, test_flight, n_train,
     n_test, r2, mae_km, rmse_km`` per fold, ``n_train`` = samples trained on, validation excluded)
     and ``aggregate_metrics`` (``mean_r2, std_r2, mean_mae_km, std_mae_km, mean_rmse_km,
-    std_rmse_km``; population std over folds) as the seed writes them. Added: ``bias_km`` per
+    std_rmse_km``; population std over folds) as the write-up writes them. Added: ``bias_km`` per
     fold with its ``mean_bias_km, std_bias_km`` and ``mean_abs_bias_km`` (the mean over folds of
     its absolute value), ``r2_pooled`` and ``r2_within_flight`` (:func:`overall_metrics`),
     ``n_folds``, ``n_folds_r2`` (folds with a defined R²) and ``r2_undefined_folds`` (their ids).
@@ -164,7 +162,7 @@ def seed_report(
 def approach_report(
     approach: str, protocol: str, folds: Sequence[Fold], predictions: Mapping[str, Mapping[int, Predictions]]
 ) -> dict[str, Any]:
-    """One approach over its seeds (``predictions[seed][fold_id]``), in the seed's format.
+    """One approach over its seeds (``predictions[seed][fold_id]``), in the write-up's format.
 
     ``fold_results`` holds each fold's R², MAE and RMSE averaged over the seeds, and
     ``aggregate_metrics`` their mean and population std over folds (so ``mean_mae_km`` is the
@@ -172,7 +170,7 @@ def approach_report(
     sample sd (ddof 1) over seeds of each seed's fold-mean (``None`` for one seed). The scores that
     are not means over folds (:data:`SEED_SCORES`) are each seed's, averaged over seeds, with
     ``sd_seeds_<score>``. ``seeds`` lists the seed labels and ``per_seed`` holds every seed's
-    :func:`seed_report`. With one seed, the seed-format keys are exactly that seed's.
+    :func:`seed_report`. With one seed, the write-up format's keys are exactly that seed's.
     """
     if not predictions:
         raise ValueError(f"{approach}: no seed to report")
@@ -225,8 +223,8 @@ def write_reports(
     (WP-4) or ``baseline``. ``comparisons_path`` is the experiment's ``comparisons.json``, which
     must hold every approach with the same seeds and fold-mean MAE as these files give. ``extra``
     holds facts for the notes and ``WP4_Report_All.json``, e.g. ``{"gbdt_pooled_r2": 0.91,
-    "mae_pretraining": "strict"}``; ``<name>_pooled_r2`` keys also fill that approach's pooled
-    k-fold R² column. Raises :class:`InputError` (naming the file) or ``ValueError`` before any
+    "mae_pretraining": "strict"}``; a pooled R² key (:func:`atmo.cbh.products.pooled_r2_key`) also fills
+    its approach's pooled k-fold R² column. Raises :class:`InputError` (naming the file) or ``ValueError`` before any
     output is written.
     """
     extra = dict(extra or {})
@@ -339,7 +337,7 @@ def markdown_table(
             "its gap to R² pooled LOFO (the same pooling, each flight held out) is the within-flight leakage "
             "LOFO avoids."
         )
-    in_columns = {f"{row.name}{POOLED_SUFFIX}" for row in rows}
+    in_columns = {pooled_r2_key(row.name) for row in rows}
     notes += [f"- {key}: {_note_value(value)}" for key, value in extra.items() if key not in in_columns]
     tables = [shared.markdown_table(rows, columns, name_header="approach", notes=notes, kinds=KINDS)]
     for title, key in PER_FLIGHT:
@@ -386,7 +384,7 @@ def pretraining_facts(metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, str
 
 
 def _aggregate(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Mean and population std over folds of each metric (undefined folds left out), the seed's keys."""
+    """Mean and population std over folds of each metric (undefined folds left out), the write-up's keys."""
     aggregate: dict[str, Any] = {"n_folds": len(results)}
     for key in METRICS:
         values = np.array([np.nan if r[key] is None else r[key] for r in results], dtype=np.float64)
@@ -474,7 +472,7 @@ def _pooled_r2(extra: Mapping[str, Any], approaches: Mapping[str, Any]) -> dict[
     for key, value in extra.items():
         if not isinstance(key, str):
             raise ValueError(f"extra keys must be strings, got {key!r}")
-        name = key[: -len(POOLED_SUFFIX)] if key.endswith(POOLED_SUFFIX) else None
+        name = pooled_r2_approach(key)
         if name in approaches:
             if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
                 raise ValueError(f"extra {key!r} must be a number or None, got {value!r}")

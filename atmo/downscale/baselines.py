@@ -39,12 +39,12 @@ import torch.nn.functional as F
 from atmo.config_blocks import check
 from atmo.downscale.coarsen import coarsen
 from atmo.downscale.field_files import read_fields, read_split
+from atmo.downscale.products import BASELINES
 from atmo.downscale.rainfarm import KERNELS, rainfarm_members
 from atmo.downscale.sample_files import reference_samples_writer
 
 log = logging.getLogger(__name__)
 
-BASELINES = ("bicubic", "bicubic_noise", "rainfarm")
 #: The baselines with K members (``downscale.sampling.k``, the K of every ensemble).
 ENSEMBLE_BASELINES = ("bicubic_noise", "rainfarm")
 # Test cases interpolated (and given noise) at a time, bounding the memory of K members in float64.

@@ -32,15 +32,12 @@ from typing import Any, ClassVar
 
 from atmo.config_blocks import build_block, check
 from atmo.config_checks import check_comparison_names
+from atmo.downscale.products import BASELINE_PRODUCTS, ORACLE_PRODUCT, product_name
 from atmo.errors import ConfigError
 from atmo.metrics.paired import BootstrapSettings, Resampling
 from atmo.metrics.pooled import ratio
 from atmo.publish.comparisons import Plan
 
-#: The baselines every variant is compared with (rule downscale_baseline's methods).
-BASELINE_PRODUCTS: tuple[str, ...] = ("baseline/bicubic", "baseline/bicubic_noise", "baseline/rainfarm")
-#: The synthetic generator's own ensemble (rule downscale_oracle): the floor, never compared.
-ORACLE_PRODUCT = "oracle/generator"
 #: The statistics of one test day (columns of the unit statistics file) and the metric they re-form.
 CRPS = ratio("crps_mm", "CRPS (mm)", "crps_sum_mm", "n_pixels", higher_is_better=False)
 UNIT_NAME = "test days"
@@ -67,11 +64,6 @@ class ComparisonSettings:
                 ("mode", self.mode in ("prior", "posterior"), "expected prior or posterior"),
             ],
         )
-
-
-def product_name(variant: str, epoch: int, mode: str) -> str:
-    """``v2/epoch30_prior``: the report's name of a sampled product (:func:`atmo.downscale.results.parse_product`)."""
-    return f"{variant}/epoch{epoch}_{mode}"
 
 
 @dataclass(frozen=True)

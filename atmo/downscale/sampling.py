@@ -1,10 +1,10 @@
 """Sample a checkpoint on the test split: K fields per case, prior or posterior mode, one HDF5 file.
 
-The seed compares two modes, and so does this module:
+The write-up compares two modes, and so does this module:
 
 - ``prior``: ``z ~ N(0, T^2 I)`` — real downscaling, the coarse input alone; what the method is for;
 - ``posterior``: ``z ~ q(z | X, Y)`` with the posterior std scaled by ``T`` — the truth informs z,
-  so it measures reconstruction (the seed's 189 mm in posterior mode with diversity 0.002);
+  so it measures reconstruction (the write-up's 189 mm in posterior mode with diversity 0.002);
 - ``posterior_mean``: the mean of ``decode(mu)``, K = 1, the deterministic reference.
 
 A sample is a draw from the decoder's per-pixel distribution (:mod:`atmo.downscale.likelihood`), so
@@ -14,6 +14,15 @@ The K samples of one case are decoded in one forward pass (the model repeats the
 batch); ``batch_size`` is the number of *cases* per pass, so a pass decodes ``batch_size * K``
 fields. Draws come from one ``torch.Generator`` seeded with ``seed``, so a file is reproducible on
 a given device. Output layout: :mod:`atmo.downscale.sample_files`.
+
+Which checkpoint epochs are sampled (``downscale.sampling.epochs``) is this module's business, not the
+training job's, which keeps every periodic epoch (:mod:`atmo.downscale.training`). An epoch that is
+never checkpointed is an error naming ``downscale.sampling.epochs``: :func:`check_sampling_epochs`
+catches what the config alone shows (not a multiple of ``checkpoint_every``, beyond ``epochs``)
+before any job runs. An epoch after early stopping ended the run is known only afterwards:
+:func:`sampled_checkpoint` gives the sampling job the last epoch trained instead, with a warning
+naming both; the samples file's ``epoch`` attribute and the scores' ``epoch`` say which weights were
+sampled.
 """
 
 from __future__ import annotations
@@ -21,19 +30,26 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from atmo.downscale.dataset import CoarseNormaliser, base_fields_mm
 from atmo.downscale.field_files import read_fields, read_split
+from atmo.downscale.products import MODES
 from atmo.downscale.sample_files import samples_writer
-from atmo.downscale.training import load_variant
+from atmo.downscale.training import INDEX, MODULE, load_variant
 from atmo.errors import ConfigError, InputError
+from atmo.io.metrics_json import read_json_object
+from atmo.train import TrainConfig
 
 log = logging.getLogger(__name__)
 
-MODES = ("prior", "posterior", "posterior_mean")
+#: Where the sampling epochs are configured (named in errors).
+EPOCHS_KEY = "downscale.sampling.epochs"
 
 
 def sample_checkpoint(
@@ -123,3 +139,54 @@ def sample_checkpoint(
     log.info(
         "wrote %d test cases x %d %s samples of %s epoch %d to %s", len(test), k, mode, variant, loaded.epoch, out_path
     )
+
+
+def check_sampling_epochs(epochs: Sequence[int], train: Mapping[str, Any] | TrainConfig, where: str = EPOCHS_KEY):
+    """Raise :class:`ConfigError` unless every epoch in ``epochs`` will be checkpointed by ``train``.
+
+    An epoch must be an integer in ``1..train.epochs`` and a multiple of ``train.checkpoint_every``.
+    (Whether early stopping ends the run before it is known only after training.)
+    """
+    config = TrainConfig.from_dict(train, where=f"{MODULE}.train") if not isinstance(train, TrainConfig) else train
+    for epoch in epochs:
+        if isinstance(epoch, bool) or not isinstance(epoch, int | np.integer) or epoch < 1:
+            raise ConfigError(f"invalid config: key '{where}': expected epochs >= 1, got {epoch!r}")
+        if epoch > config.epochs:
+            raise ConfigError(
+                f"invalid config: key '{where}': epoch {epoch} is never checkpointed: training runs "
+                f"{config.epochs} epochs ({MODULE}.train.epochs)"
+            )
+        if epoch % config.checkpoint_every:
+            raise ConfigError(
+                f"invalid config: key '{where}': epoch {epoch} is never checkpointed: not a multiple of "
+                f"{MODULE}.train.checkpoint_every = {config.checkpoint_every}"
+            )
+    if len(set(epochs)) != len(epochs):
+        raise ConfigError(f"invalid config: key '{where}': repeated epoch in {list(epochs)}")
+
+
+def sampled_checkpoint(epochs_dir: str | os.PathLike[str], epoch: int, where: str = EPOCHS_KEY) -> Path:
+    """The checkpoint a sampling job of ``epoch`` reads from a training job's ``epochs_dir``.
+
+    An epoch after the run's last (early stopping ended it) gives the last epoch's, with a warning that
+    names both; an epoch the run passed without checkpointing it is a :class:`ConfigError` naming ``where``.
+    """
+    index = read_json_object(Path(epochs_dir) / INDEX, "index of kept epochs")
+    last = int(index["epochs_run"])
+    if epoch > last:
+        log.warning(
+            "%s: epoch %d was never reached: early stopping ended training after epoch %d (patience %s); "
+            "sampling epoch %d, the last one trained",
+            where,
+            epoch,
+            last,
+            index["patience"],
+            last,
+        )
+        epoch = last
+    elif epoch not in index["epochs"]:
+        raise ConfigError(
+            f"invalid config: key '{where}': epoch {epoch} was never checkpointed in {epochs_dir}; "
+            f"the kept epochs are {index['epochs']}"
+        )
+    return Path(epochs_dir) / f"epoch{epoch}.pt"

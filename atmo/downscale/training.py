@@ -6,21 +6,15 @@
 split only (``train.monitor``; by default ``val_crps``, the CRPS of a small prior ensemble,
 :mod:`atmo.downscale.validation`); the test split is never read.
 
-The seed's lesson "do not trust the best checkpoint alone — epoch 110 beat epoch 38" is why the
-sampling jobs read periodic checkpoints. Which epochs they sample (``downscale.sampling.epochs``) is
-*not* a setting of the training job: the job keeps the weights of every ``train.checkpoint_every``-th
-epoch it ran, in ``epochs/epoch<E>.pt`` beside ``model.pt`` (a directory output; the weights alone,
-without the optimizer state), so editing the sampled epochs reruns sampling and scoring and never a
-training. As each periodic checkpoint is written, a trainer callback saves its weights to
-``run/epochs/`` — the shared trainer prunes its own checkpoints to ``train.keep_checkpoints`` — and
-a killed job that resumes keeps what it had; at the end they are linked into ``epochs/`` at once.
-
-An epoch that is never checkpointed is an error naming ``downscale.sampling.epochs``:
-:func:`check_sampling_epochs` catches what the config alone shows (not a multiple of
-``checkpoint_every``, beyond ``epochs``) before any job runs. An epoch after early stopping ended
-the run is known only afterwards: the job also keeps the weights of the last epoch it ran, and
-:func:`sampled_checkpoint` gives the sampling job that epoch instead, with a warning naming both; the
-samples file's ``epoch`` attribute and the scores' ``epoch`` say which weights were sampled.
+The write-up's lesson "do not trust the best checkpoint alone — epoch 110 beat epoch 38" is why
+the sampling jobs read periodic checkpoints. The training job knows nothing of which epochs they
+sample: it keeps the weights of every ``train.checkpoint_every``-th epoch it ran, and of the last one,
+in ``epochs/epoch<E>.pt`` beside ``model.pt`` (a directory output; the weights alone, without the
+optimizer state) with :data:`INDEX` listing them, so editing the sampled epochs reruns sampling and
+scoring and never a training (:mod:`atmo.downscale.sampling` picks the epoch it samples). As each
+periodic checkpoint is written, a trainer callback saves its weights to ``run/epochs/`` — the shared
+trainer prunes its own checkpoints to ``train.keep_checkpoints`` — and a killed job that resumes
+keeps what it had; at the end they are linked into ``epochs/`` at once.
 
 Every checkpoint of a run (``model.pt``, ``best.pt``, ``last.pt`` and the periodic ones) carries the
 same ``meta``: module, architecture, constructor arguments, loss (with ``y_ref_mm``), the
@@ -49,9 +43,8 @@ from atmo.downscale.field_files import DownscaleFields, read_fields, read_split
 from atmo.downscale.losses import TailWeightedLoss, latent_activity, loss_step
 from atmo.downscale.models import DOWNSCALE_MODELS
 from atmo.downscale.validation import val_step
-from atmo.errors import ConfigError, InputError
+from atmo.errors import InputError
 from atmo.io.atomic import atomic_directory, atomic_path, write_json
-from atmo.io.metrics_json import read_json_object
 from atmo.train import LoadedModel, TrainConfig, build_model, load_checkpoint, load_trained, model_meta, train_job
 
 log = logging.getLogger(__name__)
@@ -59,8 +52,6 @@ log = logging.getLogger(__name__)
 MODULE = "downscale"
 #: Percentile of the fine training fields (all pixels, dry included) used as the loss's ``y_ref``.
 TAIL_PERCENTILE = 99.0
-#: Where the sampling epochs are configured (named in errors).
-EPOCHS_KEY = "downscale.sampling.epochs"
 #: The file in a training job's ``epochs/`` directory that lists its epochs and how training ended.
 INDEX = "index.json"
 # y_ref of the throw-away loss that build_variant_entry constructs to check the loss block.
@@ -94,30 +85,6 @@ def build_variant_entry(
     variant_loss(spec, _CHECK_Y_REF_MM)
     params = {**(spec.get("params") or {}), "in_channels": in_channels, "coarse_shape": list(coarse_shape)}
     return build_model(DOWNSCALE_MODELS, MODULE, spec["arch"], {**params, "factor": factor})
-
-
-def check_sampling_epochs(epochs: Sequence[int], train: Mapping[str, Any] | TrainConfig, where: str = EPOCHS_KEY):
-    """Raise :class:`ConfigError` unless every epoch in ``epochs`` will be checkpointed by ``train``.
-
-    An epoch must be an integer in ``1..train.epochs`` and a multiple of ``train.checkpoint_every``.
-    (Whether early stopping ends the run before it is known only after training.)
-    """
-    config = TrainConfig.from_dict(train, where=f"{MODULE}.train") if not isinstance(train, TrainConfig) else train
-    for epoch in epochs:
-        if isinstance(epoch, bool) or not isinstance(epoch, int | np.integer) or epoch < 1:
-            raise ConfigError(f"invalid config: key '{where}': expected epochs >= 1, got {epoch!r}")
-        if epoch > config.epochs:
-            raise ConfigError(
-                f"invalid config: key '{where}': epoch {epoch} is never checkpointed: training runs "
-                f"{config.epochs} epochs ({MODULE}.train.epochs)"
-            )
-        if epoch % config.checkpoint_every:
-            raise ConfigError(
-                f"invalid config: key '{where}': epoch {epoch} is never checkpointed: not a multiple of "
-                f"{MODULE}.train.checkpoint_every = {config.checkpoint_every}"
-            )
-    if len(set(epochs)) != len(epochs):
-        raise ConfigError(f"invalid config: key '{where}': repeated epoch in {list(epochs)}")
 
 
 def training_reference(fields: DownscaleFields, train_indices: np.ndarray, where: str) -> float:
@@ -258,33 +225,6 @@ def _publish_epochs(
             },
         )
     log.info("kept the weights of epochs %s in %s", epochs, epochs_dir)
-
-
-def sampled_checkpoint(epochs_dir: str | os.PathLike[str], epoch: int, where: str = EPOCHS_KEY) -> Path:
-    """The checkpoint a sampling job of ``epoch`` reads from a training job's ``epochs_dir``.
-
-    An epoch after the run's last (early stopping ended it) gives the last epoch's, with a warning that
-    names both; an epoch the run passed without checkpointing it is a :class:`ConfigError` naming ``where``.
-    """
-    index = read_json_object(Path(epochs_dir) / INDEX, "index of kept epochs")
-    last = int(index["epochs_run"])
-    if epoch > last:
-        log.warning(
-            "%s: epoch %d was never reached: early stopping ended training after epoch %d (patience %s); "
-            "sampling epoch %d, the last one trained",
-            where,
-            epoch,
-            last,
-            index["patience"],
-            last,
-        )
-        epoch = last
-    elif epoch not in index["epochs"]:
-        raise ConfigError(
-            f"invalid config: key '{where}': epoch {epoch} was never checkpointed in {epochs_dir}; "
-            f"the kept epochs are {index['epochs']}"
-        )
-    return Path(epochs_dir) / f"epoch{epoch}.pt"
 
 
 def load_variant(path: str | os.PathLike[str], variant: str, device: torch.device | str = "cpu") -> LoadedModel:

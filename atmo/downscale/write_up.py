@@ -1,7 +1,7 @@
 """The write-up's question with intervals: do the decoder options (V3 against V2) raise the prior
 maximum and the diversity, and at what CRPS?
 
-The seed moved the coarse field out of the later decoder blocks (V3) so that z, not the coarse field,
+The write-up moved the coarse field out of the later decoder blocks (V3) so that z, not the coarse field,
 has to carry the intensity; it hoped for a larger prior maximum and more diversity. Its table gives one
 number per variant; here every write-up pair of ``downscale.comparison.pairs`` (each variant's compared
 product: prior mode at the configured epoch) is compared on three per-test-day statistics of
@@ -11,7 +11,7 @@ days and training seeds as the CRPS comparisons (:mod:`atmo.downscale.comparison
 - **maximum**: the mean over test days of the day's largest value over every member and cell (mm);
   the truth's mean daily maximum is given beside it, since larger is closer to the truth only while
   it stays below;
-- **diversity**: the mean across-member standard deviation (mm), the seed's diversity;
+- **diversity**: the mean across-member standard deviation (mm), the write-up's diversity;
 - **CRPS**: per pixel (mm), lower is better.
 
 For maximum and diversity the verdict words mean "higher" / "lower" (what the write-up asks), not
@@ -96,13 +96,13 @@ def write_up_markdown(record: Mapping[str, Any], digits: int = 3) -> str:
     scheme = next(iter(record["metrics"].values()))["scheme"] if record["metrics"] else ""
     lines += [
         "",
-        "The write-up's question (seed: V3 injects the coarse field at the first decoder block only, so that z must "
+        "The write-up's question (V3 injects the coarse field at the first decoder block only, so that z must "
         "carry the intensity): each pair's prior-mode products at the configured epoch, on held-out test days. "
         "mean daily maximum: the day's largest value over every member and cell, averaged over test days"
         + ("" if truth is None else f" (the truth's: {truth:.1f} mm)")
-        + "; diversity: the mean across-member standard deviation (the seed's diversity). For these two the verdict "
-        "says higher or lower, which is what the write-up asks, not better; for CRPS (lower is better) it says beats "
-        f"or loses. Interval: {scheme}.",
+        + "; diversity: the mean across-member standard deviation (the write-up's diversity). For these two the "
+        "verdict says higher or lower, which is what the write-up asks, not better; for CRPS (lower is better) it "
+        f"says beats or loses. Interval: {scheme}.",
     ]
     return "\n".join(lines) + "\n"
 

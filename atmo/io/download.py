@@ -62,13 +62,13 @@ class ManifestEntry:
 
 @dataclass(frozen=True)
 class DownloadSettings:
-    """A ``url`` source block (``downscale.url``): the manifest and how :func:`download` retries.
+    """A ``url`` source block (``<experiment>.url``): the manifest and how :func:`download` retries.
 
     ``retries`` further attempts after a transient failure, ``timeout_s`` per request, and
     ``backoff_s`` before the first retry (doubled for each further one).
     """
 
-    WHERE: ClassVar[str] = "downscale.url"
+    WHERE: ClassVar[str] = "url"
 
     manifest: str | None = None
     retries: int = 3
@@ -76,8 +76,8 @@ class DownloadSettings:
     backoff_s: float = 1.0
 
 
-#: The keys of a transfer policy, the same in every block that downloads (``downscale.url``,
-#: ``nowcast.sevir``, ``riskseg.url``). They never change a file's content, so the rules keep them
+#: The keys of a transfer policy, the same in every config block that downloads (an experiment's ``url``
+#: block or its own source block). They never change a file's content, so the rules keep them
 #: out of ``params`` (editing a timeout must not download everything again) and the fetch scripts
 #: read them from the config.
 TRANSFER_KEYS = ("retries", "timeout_s", "backoff_s")

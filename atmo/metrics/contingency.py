@@ -1,4 +1,4 @@
-"""Streaming contingency tables and the categorical scores of the SEVIR nowcasting benchmark.
+"""Streaming contingency tables and the categorical scores of the SEVIR benchmark (VIL thresholds).
 
 A forecast pixel is an *event* when its VIL code reaches a threshold. Following SEVIR's benchmark
 (and Earthformer), both truth and forecast are binarised with ``>=`` (pysteps' categorical scores use
@@ -27,8 +27,8 @@ over non-overlapping s x s blocks (edge blocks cover what is left) before binari
 event counts as a hit when any pixel of its block is an event in the truth's block; this forgives
 displacement by less than a block and is how those papers report skill at coarser scales.
 
-Values arrive in the code/255 scale of the nowcast cache and models; thresholds are VIL codes
-(0..255). Truth is stored as float16 code/255, which is off the exact code by at most 0.07 code units
+Values arrive in the code/255 scale that VIL fields are cached and forecast in; thresholds are VIL
+codes (0..255). Truth is stored as float16 code/255, which is off the exact code by at most 0.07 code units
 at the top of the range, so values are compared in code units with :data:`CODE_TOLERANCE`.
 """
 

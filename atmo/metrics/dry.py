@@ -9,8 +9,8 @@ has gone. The dry mean catches both:
 in VIL codes (0..255), per lead and pooled over all leads (a ratio of sums, never a mean of per-lead
 means, so leads weigh by their dry pixels). A forecast that keeps dry areas dry scores 0.
 
-"Dry" is truth code exactly 0. The nowcast cache stores truth as float16 ``code / 255``, which holds
-0 exactly, so ``truth == 0`` needs no tolerance.
+"Dry" is truth code exactly 0. Truth cached as float16 ``code / 255`` holds 0 exactly, so
+``truth == 0`` needs no tolerance.
 """
 
 from __future__ import annotations

@@ -8,13 +8,13 @@ blocks, days) and with the *training seed*. Both are resampled:
 1. **Units.** Replicate ``r`` draws the experiment's ``U`` units with replacement; unit ``u`` enters
    ``c_ru`` times (``sum_u c_ru = U``). Three plans, chosen by each experiment for its units:
 
-   - ``units``: i.i.d. draws of whole units (nowcast events or episodes, riskseg blocks);
+   - ``units``: i.i.d. draws of whole units (storm episodes, spatial blocks);
    - ``units_and_items``: as ``units``, then the items of every drawn copy of a unit are drawn again
-     within that unit (cbh: flights, then the samples of each flight). ``c`` copies of a unit with
+     within that unit (flights, then the samples of each flight). ``c`` copies of a unit with
      ``n`` items give ``multinomial(c * n, 1/n)`` item counts;
    - ``moving_block``: the circular moving-block bootstrap of a time series of units (Politis and
      Romano 1992): blocks of ``block_length`` consecutive units, starting anywhere on the circle,
-     concatenated and cut at ``U`` (downscale days: neighbouring days share weather).
+     concatenated and cut at ``U`` (days: neighbouring days share weather).
 
    The *same* unit draws serve both entries of a comparison: the difference is paired.
 2. **Metric of a resample.** Every entry's per-unit statistics are summed with those weights and

@@ -6,8 +6,8 @@ at the end; the result equals the error over all elements pooled, not a mean of 
 
     MSE = sum (p - y)^2 / n        MAE = sum |p - y| / n        RMSE = sqrt(MSE)
 
-Units are those of the inputs; callers scale first (the nowcast scores use VIL codes 0..255, as the
-SEVIR benchmark does). :func:`r2` is the coefficient of determination of one set of predictions,
+Units are those of the inputs; callers scale first (VIL scores are in codes 0..255, as the SEVIR
+benchmark's are). :func:`r2` is the coefficient of determination of one set of predictions,
 ``1 - sum (y - p)^2 / sum (y - mean y)^2``, undefined (NaN) when the truth is constant.
 """
 

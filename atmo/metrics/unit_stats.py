@@ -1,13 +1,13 @@
 """The per-unit statistics file every experiment writes for each (entry, seed): one CSV, one reader.
 
 A comparison is only as honest as its units. Each experiment scores its test split per
-*independent unit* (a nowcast event or episode, a cbh flight, a riskseg block, a downscale day)
-and writes the additive statistics its metrics are re-formed from (:mod:`atmo.metrics.pooled`):
+*independent unit* (a storm episode, a flight, a spatial block, a day) and writes the additive
+statistics its metrics are re-formed from (:mod:`atmo.metrics.pooled`):
 
 - column ``unit``: the unit's label (text). For a time series of units (days) the file's row order
   is the time order; the moving-block bootstrap relies on it.
-- optional column ``item``: when the units hold items that are resampled within their unit (cbh:
-  the samples of a flight), one row per item; otherwise one row per unit.
+- optional column ``item``: when the units hold items that are resampled within their unit (the
+  samples of a flight), one row per item; otherwise one row per unit.
 - every other column: a non-negative-or-signed additive statistic (counts, sums of errors, sums of
   CRPS, the pixel counts they divide by), summable over rows.
 

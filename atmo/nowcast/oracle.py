@@ -20,12 +20,11 @@ from atmo.errors import InputError
 from atmo.io.hdf5 import open_hdf5, require_dataset
 from atmo.nowcast.cache import resample
 from atmo.nowcast.forecast import forecast_file
+from atmo.nowcast.products import ORACLE
 from atmo.nowcast.sevir_files import VIL_MISSING
 from atmo.nowcast.synthetic.sevir import SyntheticSevirConfig, oracle_vil, plan_events
 
 log = logging.getLogger(__name__)
-
-ORACLE = "oracle"
 
 
 def write_oracle_forecasts(

@@ -48,13 +48,3 @@ def ordered(rows: Sequence[Row], kinds: Sequence[str] = KINDS) -> list[Row]:
         raise ValueError(f"kind must be one of {tuple(kinds)}, got: {', '.join(unknown)}")
     position = {kind: i for i, kind in enumerate(kinds)}
     return sorted(rows, key=lambda row: position[row.kind])
-
-
-def by_entry_and_seed(seeds: Mapping[str, Sequence[str]], paths: Sequence[Any]) -> dict[str, dict[str, Any]]:
-    """``{entry: {seed: path}}`` from a rule's flat input list, which lists ``seeds``' entries and their
-    seed labels in order (a rule's input is flat; the tables need it per entry and seed)."""
-    labels = [(name, seed) for name, entry_seeds in seeds.items() for seed in entry_seeds]
-    grouped: dict[str, dict[str, Any]] = {}
-    for (name, seed), path in zip(labels, paths, strict=True):
-        grouped.setdefault(name, {})[seed] = path
-    return grouped

@@ -24,9 +24,9 @@ Entries (:func:`atmo.riskseg.entries.entries`; names are product names of the sc
   pair ``ensemble - single seeds`` says what averaging the seeds buys, ``final - ensemble`` what
   the CRF does.
 - the full variant's other products, kind ``ablation``, each against what it changes: its seeds
-  in the other inference mode (TTA) against its single seeds; its ensemble by the seed's argmax
-  against the fitted decision rule; its ensemble under the ``crf_ablation`` CRF (the seed's Potts
-  V2.5) against its own CRF, and under V2's CRF against ``crf_ablation`` (the seed's enhanced CRF).
+  in the other inference mode (TTA) against its single seeds; its ensemble by the write-up's argmax
+  against the fitted decision rule; its ensemble under the ``crf_ablation`` CRF (the write-up's Potts
+  V2.5) against its own CRF, and under V2's CRF against ``crf_ablation`` (the write-up's enhanced CRF).
 
 Write-up pairs besides: with both a ``head`` and an ``ordinal`` ablation, ``softmax head - no
 CORAL`` is the CORAL loss alone (both decode the softmax head); and V2.5's final product against
@@ -45,7 +45,7 @@ from atmo.metrics.paired import BootstrapSettings, Resampling
 from atmo.metrics.pooled import cohen_kappa
 from atmo.publish.comparisons import Plan
 from atmo.riskseg.entries import (
-    SEED_RULE,
+    WRITE_UP_RULE,
     crf_ablations,
     ensemble_entry,
     final_entry,
@@ -68,7 +68,7 @@ def plan(settings: Mapping[str, Any], bootstrap: BootstrapSettings) -> Plan:
     components = settings.get("ablations", {})
     ablations = {single_entry(variant, mode): single for variant in components.values()}
     ablations[single_entry(full, settings["other_mode"])] = single
-    ablations[fixed_decision_entry(full, SEED_RULE)] = ensemble
+    ablations[fixed_decision_entry(full, WRITE_UP_RULE)] = ensemble
     ablations.update(crf_ablations(settings))
     write_up = [(ensemble, single), (final, ensemble)]
     if "head" in components and "ordinal" in components:

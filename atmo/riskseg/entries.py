@@ -1,4 +1,6 @@
-"""The names and kinds of riskseg's compared entries (no heavy imports: the rules read them while parsing).
+"""Which of riskseg's products are compared, and as what (no heavy imports: the rules read them while parsing).
+
+The names themselves are :mod:`atmo.riskseg.products`'.
 
 See :mod:`atmo.riskseg.comparison` for what each entry is and why.
 """
@@ -8,46 +10,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from atmo.riskseg.products import ensemble_entry, final_entry, fixed_decision_entry, seed_product, single_entry
+
 #: The seed label of a product built from all of a variant's seeds (ensemble, its CRF).
 ENSEMBLE_SEED = "ensemble"
 #: The seed label of a product fitted once (a pixel baseline, the oracle), as other experiments' baselines.
 SINGLE_FIT = "0"
 
 
-def final_entry(variant: str, crf: str) -> str:
-    """The name of a variant's final product: its seed ensemble after CRF ``crf``."""
-    return f"{variant}/crf_{crf}"
-
-
-def ensemble_entry(variant: str) -> str:
-    """The name of a variant's seed ensemble (classes by the run's decision rule, no CRF)."""
-    return f"{variant}/ensemble"
-
-
-def single_entry(variant: str, mode: str) -> str:
-    """The name of a variant's single-seed products in inference ``mode`` (one per seed)."""
-    return f"{variant}/single_{mode}"
-
-
-def seed_product(variant: str, seed: int | str, mode: str) -> str:
-    """The score job's name of one seed's probabilities in ``mode``."""
-    return f"{variant}/seed{seed}_{mode}"
-
-
-def fixed_decision_entry(variant: str, rule: str) -> str:
-    """The name of a variant's seed ensemble turned into classes by a fixed ``rule``, not its fitted one."""
-    return f"{variant}/ensemble_{rule}"
-
-
-#: The seed's decision rule, against which the fitted one is compared.
-SEED_RULE = "argmax"
+#: The write-up's decision rule, against which the fitted one is compared.
+WRITE_UP_RULE = "argmax"
 
 
 def crf_ablations(settings: Mapping[str, Any]) -> dict[str, str]:
     """``{CRF product: the product it is compared with}`` of the full variant's ensemble.
 
-    The ``crf_ablation`` entry (the seed's Potts V2.5 CRF by default) against the full variant's own
-    CRF; V2's CRF settings against ``crf_ablation`` (the seed's enhanced-CRF step, both Potts).
+    The ``crf_ablation`` entry (the write-up's Potts V2.5 CRF by default) against the full variant's own
+    CRF; V2's CRF settings against ``crf_ablation`` (the write-up's enhanced-CRF step, both Potts).
     """
     full, crf = settings["full"], settings["crf"]
     own = crf[full]
@@ -71,7 +50,7 @@ def entries(settings: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     Besides the models, V2's baseline and one single-seed entry per ablation variant, the full
     variant's other products are ``ablation`` entries too, each compared with what it changes
     (:func:`atmo.riskseg.comparison.plan`): its seeds in the other inference mode (TTA), its
-    ensemble by the seed's argmax instead of the fitted rule, and its ensemble under other CRFs
+    ensemble by the write-up's argmax instead of the fitted rule, and its ensemble under other CRFs
     (:func:`crf_ablations`).
     ``references``: the pixel baselines and the oracle (name -> kind ``baseline`` or ``oracle``),
     each its own product.
@@ -98,8 +77,8 @@ def entries(settings: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         "kind": "ablation",
         "products": singles(full, settings["other_mode"]),
     }
-    seed_rule = fixed_decision_entry(full, SEED_RULE)
-    found[seed_rule] = ensemble_made(seed_rule, "ablation")
+    write_up_rule = fixed_decision_entry(full, WRITE_UP_RULE)
+    found[write_up_rule] = ensemble_made(write_up_rule, "ablation")
     for product in crf_ablations(settings):
         found[product] = ensemble_made(product, "ablation")
     for name, kind in settings.get("references", {}).items():

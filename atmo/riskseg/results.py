@@ -13,19 +13,19 @@ seconds and recomputes nothing.
   ``baseline`` rows and the synthetic scene's oracle last (kind ``oracle``, never compared).
   ``scores.csv`` keeps every product's row, one per seed.
 * ``success_report.md``: the final product (the full variant's ensemble after its CRF) against
-  the configured targets (the seed's: kappa >= 0.48, class-1 precision >= 22 %, class-2 recall
+  the configured targets (the write-up's: kappa >= 0.48, class-1 precision >= 22 %, class-2 recall
   >= 93 %, rho >= 0.58), met or not; against a baseline metrics JSON when one is given; the
   headline comparison; each variant's decision rule, thresholds and validation score; the final
   product against each pixel baseline; what the oracle reaches (the ceiling of the synthetic scene,
   and whether the class-1 precision target lies within it); the pixels of each class before and
   after every CRF, with a finding wherever a CRF erases a class the ensemble predicted; and what
   oversampling did.
-* ``ablation.md``: the seed's projected V2.5 table, row for row, with the deltas this run measured
+* ``ablation.md``: the write-up's projected V2.5 table, row for row, with the deltas this run measured
   next to the projected ones, and this run's further components (CORAL head, CRF compatibility,
   decision rule, TTA); where the row is one of the comparisons, the kappa difference's interval
   and the verdict word, which come from the interval only.
 
-The seed does not say which kappa it reports; the comparisons use the unweighted one and
+The write-up does not say which kappa it reports; the comparisons use the unweighted one and
 ``scores.md`` gives both.
 """
 
@@ -56,18 +56,19 @@ from atmo.publish.comparisons import (
 from atmo.riskseg import CLASS_NAMES
 from atmo.riskseg.dataset import band_names_of
 from atmo.riskseg.decision import Decision
-from atmo.riskseg.entries import (
-    ENSEMBLE_SEED,
-    SEED_RULE,
+from atmo.riskseg.entries import ENSEMBLE_SEED, WRITE_UP_RULE, entries
+from atmo.riskseg.evaluate import test_windows
+from atmo.riskseg.figures import confusion_figure, test_block_figure
+from atmo.riskseg.products import (
+    CRF,
+    SEED,
     ensemble_entry,
-    entries,
     final_entry,
     fixed_decision_entry,
+    parse_product,
     seed_product,
     single_entry,
 )
-from atmo.riskseg.evaluate import test_windows
-from atmo.riskseg.figures import confusion_figure, test_block_figure
 
 #: Row kinds of the scores table: the compared kinds, ``extra`` (scored, shown, not compared), the oracle last.
 KINDS = ("model", "baseline", "ablation", "extra", "oracle")
@@ -81,7 +82,7 @@ SCORE_COLUMNS = [
     ("Spearman rho", "spearman_rho"),
 ]
 NOT_COMPARED = "not compared"
-# score key of each target, the seed's name for it, and the seed's name in a baseline metrics JSON
+# score key of each target, the write-up's name for it, and the write-up's name in a baseline metrics JSON
 TARGETS = {
     "kappa_unweighted": "Cohen's kappa (unweighted)",
     "precision_medium": "class-1 (medium) precision",
@@ -89,8 +90,8 @@ TARGETS = {
     "spearman_rho": "ordinal Spearman rho",
 }
 Projection = tuple[float | None, float | None, float | None]
-# The seed's projected deltas: class-1 precision (points), kappa, class-2 recall (points). The V2.5
-# table's rows, then two the seed states outside it, each at the midpoint of its range and read as
+# The write-up's projected deltas: class-1 precision (points), kappa, class-2 recall (points). The V2.5
+# table's rows, then two the write-up states outside it, each at the midpoint of its range and read as
 # that table reads "+2-3 % all metrics" (points, kappa / 100): the V3 seed ensemble's "+2-3 %
 # additional improvement" of class-1 precision, and test-time augmentation's "+1-2 % all metrics".
 PROJECTED: dict[str, Projection] = {
@@ -124,29 +125,13 @@ def read_scores(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
 
 def final_product(context: Mapping[str, Any]) -> str:
     """The full variant's ensemble after its own CRF: the run's headline result."""
-    full = context["comparison"]["full"]
+    full = context["full"]
     return final_entry(full, context["crf"][full])
-
-
-def entry_inputs(context: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings :func:`atmo.riskseg.entries.entries` reads, from the report context."""
-    comparison = context["comparison"]
-    return {
-        "full": comparison["full"],
-        "v2": comparison.get("v2"),
-        "crf_ablation": comparison.get("crf_ablation"),
-        "ablations": comparison.get("ablations", {}),
-        "mode": context["mode"],
-        "other_mode": context["other_mode"],
-        "crf": context["crf"],
-        "seeds": context["seeds"],
-        "references": context.get("references", {}),
-    }
 
 
 def _singles(context: Mapping[str, Any]) -> list[tuple[str, str]]:
     """``(variant, mode)`` of every single-seed entry: each variant in the run's mode, the full one in both."""
-    return [(v, context["mode"]) for v in context["seeds"]] + [(context["comparison"]["full"], context["other_mode"])]
+    return [(v, context["mode"]) for v in context["seeds"]] + [(context["full"], context["other_mode"])]
 
 
 def single_seed_scores(context: Mapping[str, Any], scores: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -163,8 +148,8 @@ def single_seed_scores(context: Mapping[str, Any], scores: Mapping[str, Any]) ->
 def _component_labels(context: Mapping[str, Any]) -> dict[str, str]:
     """The ablation table's label of each component's row (after the full variant's heads)."""
     heads = context["head"]
-    ablations = context["comparison"].get("ablations", {})
-    full_head = heads[context["comparison"]["full"]]
+    ablations = context.get("ablations", {})
+    full_head = heads[context["full"]]
     labels = {
         "smote": "without -> with SMOTE",
         "attention": "without -> with attention",
@@ -178,14 +163,14 @@ def _component_labels(context: Mapping[str, Any]) -> dict[str, str]:
 
 def _crf_rows(context: Mapping[str, Any]) -> list[Comparison]:
     """The CRF rows: no CRF -> the final CRF, the ``crf_ablation`` CRF -> the final one, V2's -> ``crf_ablation``."""
-    full, crf, compat = context["comparison"]["full"], context["crf"], context["crf_compat"]
+    full, crf, compat = context["full"], context["crf"], context["crf_compat"]
     own = crf[full]
-    against = context["comparison"].get("crf_ablation") or own
+    against = context.get("crf_ablation") or own
     rows = [Comparison(f"no CRF -> CRF {own} ({compat[own]})", ensemble_entry(full), final_entry(full, own), None)]
     if against != own:
         label = f"CRF {against} -> {own} ({compat[against]} -> {compat[own]} compatibility)"
         rows.append(Comparison(label, final_entry(full, against), final_entry(full, own), None))
-    v2 = context["comparison"].get("v2")
+    v2 = context.get("v2")
     if v2 is not None and crf[v2] not in (against, own):
         label = f"CRF {crf[v2]} -> {against} settings (enhanced CRF)"
         before, after = final_entry(full, crf[v2]), final_entry(full, against)
@@ -194,16 +179,15 @@ def _crf_rows(context: Mapping[str, Any]) -> list[Comparison]:
 
 
 def comparisons(context: Mapping[str, Any], scores: Mapping[str, Any]) -> list[Comparison]:
-    """The rows of the seed's projected table and this run's further components, as pairs of entries of this
+    """The rows of the write-up's projected table and this run's further components, as pairs of entries of this
     run (absent ones skipped).
 
     ``scores`` holds every product and every single-seed entry (seed means). Components are
     compared per seed: the ablation's single-seed products against the full variant's.
     """
-    comparison, mode, other = context["comparison"], context["mode"], context["other_mode"]
-    full = comparison["full"]
+    full, mode, other = context["full"], context["mode"], context["other_mode"]
     single, ensemble = single_entry(full, mode), ensemble_entry(full)
-    ablations = comparison.get("ablations", {})
+    ablations = context.get("ablations", {})
     rows = [Comparison("single seed -> ensemble", single, ensemble, PROJECTED["ensemble"]), *_crf_rows(context)]
     for component, label in _component_labels(context).items():
         if component in ablations:
@@ -214,20 +198,20 @@ def comparisons(context: Mapping[str, Any], scores: Mapping[str, Any]) -> list[C
         rows.append(Comparison(label, before, after, None))
     rows.append(
         Comparison(
-            f"{SEED_RULE} -> decision fitted on validation (ensemble)",
-            fixed_decision_entry(full, SEED_RULE),
+            f"{WRITE_UP_RULE} -> decision fitted on validation (ensemble)",
+            fixed_decision_entry(full, WRITE_UP_RULE),
             ensemble,
             None,
         )
     )
     plain, tta = (mode, other) if mode == "plain" else (other, mode)
     rows.append(Comparison("without -> with TTA", single_entry(full, plain), single_entry(full, tta), PROJECTED["tta"]))
-    v2 = comparison.get("v2")
+    v2 = context.get("v2")
     if v2 is not None:
         rows.append(
             Comparison(
                 "V2 -> V2.5 (final products, all components)",
-                final_product({**context, "comparison": {"full": v2}}),
+                final_product({**context, "full": v2}),
                 final_product(context),
                 PROJECTED["total"],
             )
@@ -282,9 +266,9 @@ def ablation_markdown(context: Mapping[str, Any], scores: Mapping[str, Any], rec
         lines.append("| " + " | ".join(cells) + " |")
     notes = [
         "",
-        "Measured on the test blocks only. Kappa is unweighted (the seed does not say which it used; "
-        "scores.md also gives the quadratic one). Projected: the seed's V2.5 table, never measured there; the "
-        "ensemble's and TTA's projections are the midpoints of ranges the seed states outside that table (the V3 "
+        "Measured on the test blocks only. Kappa is unweighted (the write-up does not say which it used; "
+        "scores.md also gives the quadratic one). Projected: the write-up's V2.5 table, never measured there; the "
+        "ensemble's and TTA's projections are the midpoints of ranges the write-up states outside that table (the V3 "
         'ensemble\'s "+2-3 % additional improvement" of class-1 precision, TTA\'s "+1-2 % all metrics"). '
         f"`{single_entry('<variant>', context['mode'])}`: the variant's single-seed products, their scores "
         "averaged over its seeds; components are compared seed by seed on these, the same kind of product on "
@@ -299,13 +283,13 @@ def ablation_markdown(context: Mapping[str, Any], scores: Mapping[str, Any], rec
 
 def score_rows(context: Mapping[str, Any], scores: Mapping[str, Any]) -> list[Row]:
     """The scores table's rows: single-seed entries (mean ± sd), then every product built from all seeds."""
-    kinds = {name: entry["kind"] for name, entry in entries(entry_inputs(context)).items()}
+    kinds = {name: entry["kind"] for name, entry in entries(context).items()}
     singles = single_seed_scores(context, scores)
     seed_products = {seed_product(v, s, mode) for v, mode in _singles(context) for s in context["seeds"][v]}
     references = context.get("references", {})
     rows = []
     for name, merged in singles.items():
-        seeds = ", ".join(str(s) for s in context["seeds"][name.split("/", 1)[0]])
+        seeds = ", ".join(str(s) for s in context["seeds"][parse_product(name).variant])
         rows.append(Row(name, kinds.get(name, "extra"), {**merged, "seeds": f"{seeds} (mean ± sd)"}))
     for name, values in scores.items():
         if name in references:
@@ -313,9 +297,9 @@ def score_rows(context: Mapping[str, Any], scores: Mapping[str, Any]) -> list[Ro
             continue
         if name in seed_products:
             continue
-        variant, what = name.split("/", 1)
-        members = ", ".join(str(s) for s in context["seeds"][variant])
-        seeds = what.split("_", 1)[0].removeprefix("seed") if what.startswith("seed") else f"{members} (ensemble)"
+        product = parse_product(name)
+        members = ", ".join(str(s) for s in context["seeds"][product.variant])
+        seeds = product.seed if product.stage == SEED else f"{members} (ensemble)"
         rows.append(Row(name, kinds.get(name, "extra"), {**values, "seeds": seeds}))
     return rows
 
@@ -344,11 +328,9 @@ def scores_markdown(context: Mapping[str, Any], scores: Mapping[str, Any], recor
 
 def scores_frame(context: Mapping[str, Any], scores: Mapping[str, Any]) -> pd.DataFrame:
     """Every product's scores, one row per product (so one per seed for single-seed products)."""
-    kinds = {name: entry["kind"] for name, entry in entries(entry_inputs(context)).items()}
+    kinds = {name: entry["kind"] for name, entry in entries(context).items()}
     by_product = {
-        product: (name, seed)
-        for name, entry in entries(entry_inputs(context)).items()
-        for seed, product in entry["products"].items()
+        product: (name, seed) for name, entry in entries(context).items() for seed, product in entry["products"].items()
     }
     for variant, seeds in context["seeds"].items():
         for seed in seeds:
@@ -359,8 +341,8 @@ def scores_frame(context: Mapping[str, Any], scores: Mapping[str, Any]) -> pd.Da
     for product, values in scores.items():
         entry, seed = by_product.get(product, (product, None))
         if seed is None:
-            what = product.split("/", 1)[1]
-            seed = what.split("_", 1)[0].removeprefix("seed") if what.startswith("seed") else ENSEMBLE_SEED
+            parsed = parse_product(product)
+            seed = parsed.seed if parsed.stage == SEED else ENSEMBLE_SEED
         scalars = {k: v for k, v in values.items() if not isinstance(v, list | dict)}
         records.append({"product": product, "entry": entry, "seed": seed, "kind": kinds.get(entry, "extra"), **scalars})
     return pd.DataFrame(records)
@@ -463,8 +445,9 @@ def crf_class_lines(context: Mapping[str, Any], scores: Mapping[str, Any]) -> li
     ensemble) and after the CRF; a finding for every class the ensemble predicts and the CRF erases."""
     lines, findings = ["Predicted pixels per class on the test blocks, ensemble -> CRF (low / medium / high):", ""], []
     for name in sorted(scores):
-        variant, _, crf = name.partition("/crf_")
-        if not crf or ensemble_entry(variant) not in scores:
+        product = parse_product(name)
+        variant, crf = product.variant, product.setting
+        if product.stage != CRF or ensemble_entry(variant) not in scores:
             continue
         before, after = predicted_counts(scores[ensemble_entry(variant)]), predicted_counts(scores[name])
         counts = " / ".join(f"{b} -> {a}" for b, a in zip(before, after, strict=True))
@@ -544,7 +527,7 @@ def write_report(
     """
     scores = {**read_scores(scores_path), **read_scores(reference_scores_path)}
     record = read_comparisons(comparisons_path)
-    full = context["comparison"]["full"]
+    full = context["full"]
     order = [full, *(variant for variant in decision_paths if variant != full)]
     decisions = {variant: read_json_object(decision_paths[variant], "riskseg decision JSON") for variant in order}
     final = final_product(context)

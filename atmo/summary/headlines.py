@@ -16,19 +16,12 @@ from typing import Any
 
 from atmo.publish import KINDS_WITH_ORACLE, Column, Row, markdown_table
 from atmo.publish.comparisons import interval_columns, mean_sd_column, read_comparisons, sentence
-
-#: Each experiment's title in the summary.
-TITLES = {
-    "nowcast": "SEVIR nowcasting (write-up 001)",
-    "cbh": "cloud-base height, leave-one-flight-out (write-up 000)",
-    "riskseg": "ordinal risk segmentation, test blocks (write-up 002)",
-    "downscale": "conditional-VAE precipitation downscaling (write-up 004)",
-}
+from atmo.summary.declared import title
 
 
 @dataclass(frozen=True)
 class Headline:
-    """One experiment's part of the summary."""
+    """One experiment's part of the summary; ``units`` are what its comparisons resample (``test blocks``)."""
 
     module: str
     title: str
@@ -36,6 +29,7 @@ class Headline:
     columns: list[Column]
     verdict: str
     comparisons: list[dict[str, Any]]
+    units: str
     sources: list[str] = field(default_factory=list)
 
     def markdown(self) -> str:
@@ -55,7 +49,7 @@ def headline_verdict(record: Mapping[str, Any], digits: int = 3) -> str:
 
 
 def from_comparisons(module: str, path: str | os.PathLike[str], digits: int = 3) -> Headline:
-    """The headline of ``module`` from its ``comparisons.json``."""
+    """The headline of ``module`` from its ``comparisons.json``, under the title the experiment declares."""
     record = read_comparisons(path)
     rows = [
         Row(name, entry["kind"], {"score": entry["mean"], "score_sd": entry["sd"], "n_seeds": len(entry["seeds"])})
@@ -68,10 +62,11 @@ def from_comparisons(module: str, path: str | os.PathLike[str], digits: int = 3)
     ]
     return Headline(
         module,
-        TITLES[module],
+        title(module),
         rows,
         columns,
         headline_verdict(record, digits),
         list(record["comparisons"]),
+        record["units"],
         [os.fspath(path)],
     )

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from atmo.machine import count_local_gpus
+from atmo.summary.declared import source_key
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
@@ -76,6 +77,16 @@ def run_time(benchmark_dir: str | os.PathLike[str]) -> dict[str, Any]:
     if not n_jobs:
         return {"wall_s": None, "job_s": 0.0, "n_jobs": 0}
     return {"wall_s": max(ends) - min(starts), "job_s": total, "n_jobs": n_jobs}
+
+
+def data_source(module: str, block: Mapping[str, Any]) -> str:
+    """Where experiment ``module``'s data come from, from its config ``block``: the synthetic generator and its
+    seed, or the real source and where it reads from (the key the experiment declares, else its ``url``)."""
+    source = block["source"]
+    if source == "synthetic":
+        return f"synthetic (atmo.{module}.synthetic, seed {block['seed']})"
+    detail = block.get(source_key(module)) or block.get("url") or {}
+    return f"{source}: {detail}"
 
 
 def machine() -> dict[str, Any]:

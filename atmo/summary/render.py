@@ -18,12 +18,18 @@ def _hours(seconds: float | None) -> str:
     return f"{minutes} min {secs} s"
 
 
+def _either(words: Sequence[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``: each distinct word once, in order."""
+    distinct = list(dict.fromkeys(words))
+    return " or ".join([", ".join(distinct[:-1]), distinct[-1]] if len(distinct) > 1 else distinct)
+
+
 def summary_markdown(headlines: Sequence[Headline], provenance: Mapping[str, Any]) -> str:
     """The summary: one section per experiment (verdict + headline table), then the provenance."""
     lines = ["# Atmo: summary of this run", ""]
     lines.append(
         "Every number is read from the modules' own metrics files (paths under each table) and is on held-out "
-        "data: test events, test flights, test blocks or test days that no model trained or early-stopped on. "
+        f"data: {_either([h.units for h in headlines])} that no model trained or early-stopped on. "
         "Scores are the mean ± sd over training seeds; a difference carries its paired 95 % bootstrap interval "
         'over the experiment\'s test units, and "beats" means that interval excludes 0 (atmo/metrics/paired.py).'
     )

@@ -20,7 +20,6 @@ from atmo.cbh.results import (
     PROTOCOL,
     approach_report,
     pretraining_facts,
-    report_file_name,
     seed_report,
     write_reports,
 )
@@ -354,12 +353,6 @@ def test_bad_arguments_raise_before_any_output(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not JSON"):
         write_reports(approaches, fold_table, comparisons, **_outputs(out), extra={"bad": object()})
     assert not out.exists() or not any(out.rglob("*"))
-
-
-def test_report_file_names() -> None:
-    assert report_file_name("attention", "model") == "WP4_Report_attention.json"
-    assert report_file_name("gbdt", "baseline") == "WP3_Report_gbdt.json"
-    assert report_file_name("geometry", "baseline") == "Baseline_Report_geometry.json"
 
 
 def test_seed_report_needs_every_fold(tmp_path: Path) -> None:

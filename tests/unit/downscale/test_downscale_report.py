@@ -1,4 +1,4 @@
-"""The downscale report: product names, architecture names, the seed table, the scores table over seeds with the
+"""The downscale report: architecture names, the layout table, the scores table over seeds with the
 comparisons' intervals and verdicts, the per-seed CSV, figures."""
 
 from __future__ import annotations
@@ -12,16 +12,11 @@ import pandas as pd
 import pytest
 
 from atmo.downscale.comparison import compared_entries, plan, plan_settings
-from atmo.downscale.results import (
-    Product,
-    architecture,
-    exceedance,
-    extreme_case_index,
-    parse_product,
-    write_report,
-)
+from atmo.downscale.figures import exceedance, extreme_case_index
+from atmo.downscale.results import write_report
 from atmo.downscale.sample_files import samples_writer
 from atmo.downscale.scoring import ScoringSettings, day_statistics, score_samples
+from atmo.downscale.variant_facts import architecture
 from atmo.errors import InputError
 from atmo.metrics.paired import BootstrapSettings
 from atmo.publish.comparisons import Entry, compare, read_comparisons, write_comparisons
@@ -142,7 +137,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     outputs = {
         key: root / "out" / name
         for key, name in {
-            "seed_table_md": "seed_table.md",
+            "layout_table_md": "seed_table.md",
             "scores_md": "scores.md",
             "scores_csv": "scores.csv",
             "case_png": "case.png",
@@ -207,23 +202,6 @@ def _table(markdown: str) -> list[dict[str, str]]:
     return [dict(zip(header, cells, strict=True)) for cells in body]
 
 
-def test_product_names_parse() -> None:
-    assert parse_product("v3/epoch110_prior") == Product("v3/epoch110_prior", "prior", "v3", 110)
-    assert parse_product("mid_2/epoch5_posterior_mean") == Product(
-        "mid_2/epoch5_posterior_mean", "posterior_mean", "mid_2", 5
-    )
-    assert parse_product("v2/epoch38_posterior").kind == "reference"
-    assert parse_product("v2/epoch38_prior").kind == "model"
-    assert parse_product("baseline/bicubic_noise") == Product("baseline/bicubic_noise", "bicubic_noise")
-    assert parse_product("baseline/bicubic").kind == "baseline"
-    assert parse_product("baseline/rainfarm").kind == "baseline"
-    assert parse_product("oracle/generator") == Product("oracle/generator", "oracle")
-    assert parse_product("oracle/generator").kind == "oracle"
-    for bad in ("v3/epoch110_prio", "v3/110_prior", "baseline/nearest", "V3/epoch1_prior", "baseline/oracle"):
-        with pytest.raises(ValueError, match="product name"):
-            parse_product(bad)
-
-
 @pytest.mark.parametrize(
     ("params", "name"),
     [
@@ -248,9 +226,9 @@ def test_architecture_refuses_what_the_model_refuses() -> None:
         architecture({"n_blocks": 2, "inject_blocks": [2]})
 
 
-def test_seed_table_has_one_row_per_variant_epoch_and_mode(inputs: dict, report: dict[str, Path]) -> None:
+def test_layout_table_has_one_row_per_variant_epoch_and_mode(inputs: dict, report: dict[str, Path]) -> None:
     scores = _loaded(inputs)
-    rows = _table(report["seed_table_md"].read_text())
+    rows = _table(report["layout_table_md"].read_text())
     model_rows = [row for row in rows if row["product"] != "real"]
     expected = {f"{v}/epoch{e}_{m}" for v in VARIANTS for e in EPOCHS for m in ("prior", "posterior")}
     assert [row["product"] for row in model_rows if row["mode"] == "prior"] == [
@@ -279,20 +257,20 @@ def test_seed_table_has_one_row_per_variant_epoch_and_mode(inputs: dict, report:
     assert real["mean (mm)"] == f"{truth['truth_mean_mm']:.2f}" and real["P95 (mm)"] == f"{truth['truth_p95_mm']:.1f}"
 
 
-def test_seed_table_defines_diversity(report: dict[str, Path]) -> None:
-    text = report["seed_table_md"].read_text()
+def test_layout_table_defines_diversity(report: dict[str, Path]) -> None:
+    text = report["layout_table_md"].read_text()
     assert "across-sample standard deviation" in text and "ddof = 1" in text
     assert "sum of the ensemble mean" in text and f"K = {K}" in text and f"N = {N_CASES}" in text
 
 
-def test_the_seed_table_averages_over_seeds(inputs: dict, report: dict[str, Path]) -> None:
-    rows = {row["product"]: row for row in _table(report["seed_table_md"].read_text())}
+def test_the_layout_table_averages_over_seeds(inputs: dict, report: dict[str, Path]) -> None:
+    rows = {row["product"]: row for row in _table(report["layout_table_md"].read_text())}
     per_seed = _per_seed(inputs)["v2/epoch10_prior"]
     assert len(per_seed) == 2 and per_seed["0"]["samples_max_mm"] != per_seed["1"]["samples_max_mm"]
     mean = (per_seed["0"]["samples_max_mm"] + per_seed["1"]["samples_max_mm"]) / 2
     assert rows["v2/epoch10_prior"]["max (mm)"] == f"{mean:.1f}"
     assert rows["v2/epoch10_prior"]["active units (KL)"] == f"1.5/{LATENT_DIM}"
-    assert "v2: epoch 10, 9" in report["seed_table_md"].read_text(), "each seed's exported epoch"
+    assert "v2: epoch 10, 9" in report["layout_table_md"].read_text(), "each seed's exported epoch"
 
 
 def test_scores_table_shows_crps_mean_sd_over_seeds_and_the_comparisons(inputs: dict, report: dict[str, Path]) -> None:

@@ -14,13 +14,8 @@ from downscale_helpers import tiny_fields_file
 
 from atmo.downscale.field_files import read_fields, read_split, write_fields
 from atmo.downscale.models import ConditionalVAE
-from atmo.downscale.training import (
-    build_variant_entry,
-    check_sampling_epochs,
-    load_variant,
-    sampled_checkpoint,
-    train_variant,
-)
+from atmo.downscale.sampling import check_sampling_epochs, sampled_checkpoint
+from atmo.downscale.training import build_variant_entry, load_variant, train_variant
 from atmo.errors import ConfigError, InputError
 from atmo.train import check_entries, load_checkpoint
 
@@ -124,7 +119,7 @@ def test_an_epoch_after_early_stopping_samples_the_last_epoch_trained_and_says_s
     )
     assert summary["epochs_run"] == 3 and summary["stopped_early"]
     assert sampled_checkpoint(out / "epochs", 2) == out / "epochs" / "epoch2.pt"
-    with caplog.at_level("WARNING", logger="atmo.downscale.training"):
+    with caplog.at_level("WARNING", logger="atmo.downscale.sampling"):
         chosen = sampled_checkpoint(out / "epochs", 6)
     assert chosen == out / "epochs" / "epoch3.pt" and load_variant(chosen, "v1").epoch == 3
     (message,) = [r.getMessage() for r in caplog.records]

@@ -64,7 +64,8 @@ def test_the_final_product_meets_every_pixel_baseline_and_never_the_oracle() -> 
 
 
 CONTEXT = {
-    "comparison": {"full": "v25", "v2": "v2"},
+    "full": "v25",
+    "v2": "v2",
     "mode": "plain",
     "other_mode": "tta",
     "crf": {"v25": "v25", "v2": "v2"},

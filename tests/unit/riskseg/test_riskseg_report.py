@@ -22,17 +22,15 @@ from atmo.riskseg.results import (
 )
 
 CONTEXT = {
-    "comparison": {
-        "full": "v25",
-        "v2": "v2",
-        "crf_ablation": "v25",
-        "ablations": {
-            "smote": "no_smote",
-            "attention": "no_att",
-            "encoder": "resnet",
-            "ordinal": "no_ord",
-            "head": "softmax_head",
-        },
+    "full": "v25",
+    "v2": "v2",
+    "crf_ablation": "v25",
+    "ablations": {
+        "smote": "no_smote",
+        "attention": "no_att",
+        "encoder": "resnet",
+        "ordinal": "no_ord",
+        "head": "softmax_head",
     },
     "mode": "plain",
     "other_mode": "tta",

@@ -153,8 +153,8 @@ rule downscale_results:
         ],
         comparisons=f"{DOWNSCALE}/comparisons.json",
     output:
-        seed_table=report(
-            f"{DOWNSCALE}/seed_table.md",
+        write_up_table=report(
+            f"{DOWNSCALE}/write_up_table.md",
             caption="../report/downscale/write_up_table.rst",
             category="downscale",
             subcategory="table",

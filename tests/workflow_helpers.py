@@ -26,7 +26,7 @@ REPORT_TABLES = {
     "nowcast": ("scores", "comparisons", "loss_shares"),
     "cbh": ("cbh_table", "comparisons"),
     "riskseg": ("ablation", "scores", "success_report", "comparisons"),
-    "downscale": ("scores", "seed_table", "comparisons", "write_up"),
+    "downscale": ("scores", "write_up_table", "comparisons", "write_up"),
 }
 # One job block of snakemake's output: "rule name:" (or localrule / checkpoint), then its indented lines.
 JOB_BLOCK = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):\n((?:    .*\n?)*)", re.MULTILINE)

@@ -13,7 +13,7 @@ write_report(
     history=snakemake.params.history,
     comparisons=snakemake.input.comparisons,
     dry_threshold_mm=snakemake.params.dry_threshold_mm,
-    layout_table_md=snakemake.output.seed_table,
+    layout_table_md=snakemake.output.write_up_table,
     scores_md=snakemake.output.scores,
     scores_csv=snakemake.output.scores_csv,
     case_png=snakemake.output.case,

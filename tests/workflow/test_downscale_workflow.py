@@ -81,9 +81,9 @@ def test_the_write_up_compares_its_pairs_on_maximum_diversity_and_crps(test_run:
     assert "mean daily maximum" in (downscale / "write_up.md").read_text()
 
 
-def test_the_seed_table_shows_this_runs_prior_and_posterior_maxima(test_run: Path) -> None:
+def test_the_write_up_table_shows_this_runs_prior_and_posterior_maxima(test_run: Path) -> None:
     downscale = test_run / "results/downscale"
-    table = (downscale / "seed_table.md").read_text()
+    table = (downscale / "write_up_table.md").read_text()
     epoch = load_config(test_run)["downscale"]["sampling"]["epochs"][-1]
     maxima = [json.loads((downscale / f"scores/v3/seed{s}/epoch{epoch}_prior.json").read_text()) for s in (0, 1)]
     assert f"{(maxima[0]['samples_max_mm'] + maxima[1]['samples_max_mm']) / 2:.1f}" in table, "the mean over seeds"

@@ -137,7 +137,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     outputs = {
         key: root / "out" / name
         for key, name in {
-            "layout_table_md": "seed_table.md",
+            "layout_table_md": "write_up_table.md",
             "scores_md": "scores.md",
             "scores_csv": "scores.csv",
             "case_png": "case.png",

@@ -142,7 +142,7 @@ def _row(table: str, start: str) -> list[str]:
     return [cell.strip() for cell in line.strip("|").split("|")]
 
 
-def test_every_row_of_the_seed_table_pairs_entries_of_this_run(scores) -> None:
+def test_every_row_of_the_write_up_table_pairs_entries_of_this_run(scores) -> None:
     with_singles = {**scores, **single_seed_scores(CONTEXT, scores)}
     rows = {row.label: (row.before, row.after, row.projected) for row in comparisons(CONTEXT, with_singles)}
     assert rows["single seed -> ensemble"] == ("v25/single_plain", "v25/ensemble", (2.5, None, None))

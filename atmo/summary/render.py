@@ -24,8 +24,14 @@ def _either(words: Sequence[str]) -> str:
     return " or ".join([", ".join(distinct[:-1]), distinct[-1]] if len(distinct) > 1 else distinct)
 
 
+def glance_table(headlines: Sequence[Headline]) -> list[str]:
+    """One row per experiment, its headline verdict: the whole run in a few lines (the README quotes it)."""
+    rows = [f"| {h.module} | {h.title} | {h.verdict.replace('|', '/')} |" for h in headlines]
+    return ["| experiment | question | headline verdict |", "| --- | --- | --- |", *rows]
+
+
 def summary_markdown(headlines: Sequence[Headline], provenance: Mapping[str, Any]) -> str:
-    """The summary: one section per experiment (verdict + headline table), then the provenance."""
+    """The summary: the verdicts at a glance, one section per experiment (verdict, table), then the provenance."""
     lines = ["# Atmo: summary of this run", ""]
     lines.append(
         "Every number is read from the modules' own metrics files (paths under each table) and is on held-out "
@@ -33,6 +39,7 @@ def summary_markdown(headlines: Sequence[Headline], provenance: Mapping[str, Any
         "Scores are the mean ± sd over training seeds; a difference carries its paired 95 % bootstrap interval "
         'over the experiment\'s test units, and "beats" means that interval excludes 0 (atmo/metrics/paired.py).'
     )
+    lines += ["", "## At a glance", "", *glance_table(headlines)]
     for headline in headlines:
         lines += ["", f"## {headline.module}: {headline.title}", "", headline.verdict, "", headline.markdown().rstrip()]
         lines += ["", f"From {', '.join(f'`{s}`' for s in headline.sources)}."]

@@ -57,7 +57,9 @@ def test_the_provenance_names_the_real_commit_and_config_hash(test_run: Path) ->
 def test_the_readme_command_fills_blocks_from_the_files_a_run_writes(test_run: Path, tmp_path: Path) -> None:
     """On a real run's files, a block per summary section (and one whole table) is filled with that
     run's text, and then ``--check`` passes; the same blocks against another run's numbers fail it."""
-    sources = [f"results/summary.md: {s}" for s in ("nowcast", "cbh", "riskseg", "downscale", "Provenance")]
+    sources = [
+        f"results/summary.md: {s}" for s in ("At a glance", "nowcast", "cbh", "riskseg", "downscale", "Provenance")
+    ]
     sources.append("results/nowcast/scores.md")
     readme = tmp_path / "README.md"
     readme.write_text("".join(f"<!-- generated from {s} -->\nstale\n<!-- end generated -->\n\n" for s in sources))

@@ -51,6 +51,8 @@ def test_the_headline_takes_the_declared_title_and_the_text_the_units_of_each_ex
     text = summary_markdown(headlines, {**provenance, "machine": machine, "wall_s": None, "n_jobs": 0, "job_s": 0})
     assert "## riskseg: as riskseg declares it" in text
     assert "held-out data: test blocks or test days that no model" in text
+    glance = text.split("## At a glance")[1].split("## riskseg")[0]
+    assert "| downscale | " + title("downscale") + " | " + headlines[1].verdict + " |" in glance
 
 
 def test_a_real_source_is_named_by_the_key_the_experiment_declares(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from atmo.config_checks import check_comparison_names
 from atmo.errors import ConfigError
+from atmo.settings.checks import check_comparison_names
 
 #: In table order: the untrained references, then the ones fitted on the training flights.
 BASELINES: tuple[str, ...] = ("climatology", "lcl", "geometry", "geometry_calibrated", "ridge", "gbdt")

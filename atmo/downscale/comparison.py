@@ -28,14 +28,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
-from atmo.config_blocks import build_block, check
-from atmo.config_checks import check_comparison_names
 from atmo.errors import ConfigError
 from atmo.metrics.paired import BootstrapSettings, Resampling
 from atmo.metrics.pooled import ratio
 from atmo.publish.comparisons import Plan
+from atmo.settings import build_block, settings_block
+from atmo.settings.checks import check_comparison_names
 
 #: The baselines every variant is compared with (rule downscale_baseline's methods).
 BASELINE_PRODUCTS: tuple[str, ...] = ("baseline/bicubic", "baseline/bicubic_noise", "baseline/rainfarm")
@@ -47,26 +47,8 @@ UNIT_NAME = "test days"
 WHERE = "downscale.comparison"
 
 
-@dataclass(frozen=True)
-class ComparisonSettings:
+class ComparisonSettings(settings_block("downscale", "comparison")):
     """The ``downscale.comparison`` block: the compared product of each variant and the write-up's pairs."""
-
-    WHERE: ClassVar[str] = WHERE
-
-    headline: str | None = None
-    epoch: int | str = "last"
-    mode: str = "prior"
-    pairs: tuple[tuple[str, str], ...] | None = None
-
-    def __post_init__(self) -> None:
-        epoch_ok = self.epoch == "last" or (isinstance(self.epoch, int) and not isinstance(self.epoch, bool))
-        check(
-            self,
-            [
-                ("epoch", epoch_ok and (self.epoch == "last" or self.epoch >= 1), "expected 'last' or an epoch >= 1"),
-                ("mode", self.mode in ("prior", "posterior"), "expected prior or posterior"),
-            ],
-        )
 
 
 def product_name(variant: str, epoch: int, mode: str) -> str:

@@ -29,12 +29,12 @@ import urllib.request
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
-from typing import ClassVar
 
 import yaml
 
 from atmo.errors import InputError
 from atmo.io.atomic import write_text
+from atmo.settings import settings_block
 
 log = logging.getLogger(__name__)
 #: Loggers whose lines a fetch job also prints on the console (:func:`atmo.runlog.log_to`): a user
@@ -60,20 +60,12 @@ class ManifestEntry:
     sha256: str | None = None
 
 
-@dataclass(frozen=True)
-class DownloadSettings:
+class DownloadSettings(settings_block("downscale", "url")):
     """A ``url`` source block (``downscale.url``): the manifest and how :func:`download` retries.
 
     ``retries`` further attempts after a transient failure, ``timeout_s`` per request, and
     ``backoff_s`` before the first retry (doubled for each further one).
     """
-
-    WHERE: ClassVar[str] = "downscale.url"
-
-    manifest: str | None = None
-    retries: int = 3
-    timeout_s: float = 60.0
-    backoff_s: float = 1.0
 
 
 #: The keys of a transfer policy, the same in every block that downloads (``downscale.url``,

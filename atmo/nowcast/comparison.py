@@ -20,12 +20,12 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from atmo.config_checks import check_comparison_names
 from atmo.errors import ConfigError
 from atmo.metrics.contingency import threshold_label
 from atmo.metrics.paired import BootstrapSettings, Resampling
 from atmo.metrics.pooled import mean_csi
 from atmo.publish.comparisons import Plan, compare, read_entries
+from atmo.settings.checks import check_comparison_names
 
 UNIT_NAME = "test episodes"
 

@@ -1,7 +1,7 @@
 """Bad settings stop ``snakemake`` at parse time, before any job, with one line naming the key.
 
 Each case edits ``config/test.yaml`` of a fresh workflow copy and runs a dry run: a rule that
-ties keys together (atmo/config_checks.py) or a malformed date must fail there, not in the first
+ties keys together (atmo/settings/experiments.py) or a malformed date must fail there, not in the first
 job that reads the block (for nowcast that is after the catalog, fetch and split jobs).
 """
 

@@ -26,9 +26,11 @@ run: $(STAMP)
 report: $(STAMP)
 	$(BIN)/snakemake --report results/report.html $(SNAKEMAKE_ARGS)
 
-# The README's generated result blocks, rewritten from the last run's files (atmo/summary/readme.py).
+# The README's generated result blocks, rewritten from the last run's files (atmo/summary/readme.py),
+# and config/README.md's key tables, rewritten from the settings schemas (atmo/settings/describe.py).
 readme: $(STAMP)
 	$(BIN)/python -m atmo.summary.readme README.md
+	$(BIN)/python -m atmo.settings.describe config/README.md
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

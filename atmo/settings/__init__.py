@@ -11,6 +11,7 @@
 - :mod:`~atmo.settings.checks`: checks across blocks (comparison names, devices);
 - :mod:`~atmo.settings.errors`: every problem as one line naming the key;
 - :mod:`~atmo.settings.run_only`: the train keys a rule's ``params`` leave out;
+- :mod:`~atmo.settings.describe`: the key tables of ``config/README.md``, generated from the schemas.
 """
 
 from atmo.settings.blocks import build_block

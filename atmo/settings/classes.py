@@ -145,7 +145,7 @@ def _default_field(value: Any) -> Any:
     return dataclasses.field(default=value)
 
 
-def _json_types(schema: Mapping[str, Any]) -> list[str]:
+def json_types(schema: Mapping[str, Any]) -> list[str]:
     """The JSON types a schema node allows: its ``type``, its ``enum`` or ``const`` values', or its options'."""
     if "type" in schema:
         declared = schema["type"]
@@ -153,7 +153,7 @@ def _json_types(schema: Mapping[str, Any]) -> list[str]:
     elif "enum" in schema or "const" in schema:
         found = {_JSON_TYPES[type(value)] for value in schema.get("enum", [schema.get("const")])}
     else:
-        found = {kind for option in schema.get("oneOf") or schema.get("anyOf") or [] for kind in _json_types(option)}
+        found = {kind for option in schema.get("oneOf") or schema.get("anyOf") or [] for kind in json_types(option)}
     return [kind for kind in _TYPE_ORDER if kind in found]
 
 
@@ -165,7 +165,7 @@ def _field_type(child: Node, path: str | None, schema: str) -> tuple[Any, Callab
 
     ``path`` is the value's block path in ``schema``; ``None`` inside arrays, whose objects stay mappings.
     """
-    kinds = _json_types(child.schema)
+    kinds = json_types(child.schema)
     typed = [_one_type(child, path, schema, kind) for kind in kinds if kind != "null"]
     if not typed:
         return Any, _same

@@ -41,9 +41,14 @@ def schema_uri(name: str) -> str:
     return schema_file(name).as_uri()
 
 
+def uri_path(uri: str) -> Path:
+    """The file a schema URI names."""
+    return Path(url2pathname(urlparse(uri).path))
+
+
 def document(uri: str) -> dict:
     """The parsed schema file at ``uri`` (shared: never modify it, :func:`copy.deepcopy` first)."""
-    return _parsed(Path(url2pathname(urlparse(uri).path)))
+    return _parsed(uri_path(uri))
 
 
 @functools.cache
@@ -107,17 +112,24 @@ class Node:
 
     def child(self, part: str) -> Node:
         """The node of key ``part`` (``*``: any entry of a free mapping) of this object."""
-        if part == "*":
-            key, written = "additionalProperties", self.schema.get("additionalProperties")
-        else:
-            key, written = f"properties/{_escape(part)}", self.schema.get("properties", {}).get(part)
-        if not isinstance(written, dict):
-            raise KeyError(f"{self.target_uri}#{self.target_pointer}: no {part!r} in this schema")
-        return _located(self.target_uri, f"{self.target_pointer}/{key}", written)
+        return self.descend("additionalProperties") if part == "*" else self.descend("properties", part)
 
     def items(self) -> Node:
         """The node of this array's items."""
-        return _located(self.target_uri, f"{self.target_pointer}/items", self.schema["items"])
+        return self.descend("items")
+
+    def descend(self, *keys: str | int) -> Node:
+        """The node at ``keys`` below this one's schema (keywords and names: ``"allOf", 0, "then"``)."""
+        written: Any = self.schema
+        try:
+            for key in keys:
+                written = written[key]
+        except (KeyError, IndexError, TypeError):
+            raise KeyError(f"{self.target_uri}#{self.target_pointer}: nothing at {list(keys)}") from None
+        if not isinstance(written, dict):
+            raise KeyError(f"{self.target_uri}#{self.target_pointer}: {list(keys)} is no schema")
+        pointer = self.target_pointer + "".join(f"/{_escape(str(key))}" for key in keys)
+        return _located(self.target_uri, pointer, written)
 
     def validator(self) -> Draft202012Validator:
         """A (non-filling) validator of values at this node, with its ``$ref`` resolvable and dates checked."""

@@ -15,7 +15,7 @@
 """
 
 from atmo.settings.blocks import build_block
-from atmo.settings.classes import Check, SettingsBlock, check, settings_block
+from atmo.settings.classes import Check, SettingsBlock, settings_block
 from atmo.settings.schema import schema_default
 
-__all__ = ["Check", "SettingsBlock", "build_block", "check", "schema_default", "settings_block"]
+__all__ = ["Check", "SettingsBlock", "build_block", "schema_default", "settings_block"]

@@ -95,17 +95,16 @@ FORMATS = _format_checker()
 
 @dataclass(frozen=True)
 class Node:
-    """One place in a schema: the schema written there, and what it means once its ``$ref`` are followed.
+    """One place in a schema, and what it means once its ``$ref`` are followed.
 
-    ``uri`` and ``pointer`` locate the written node (a JSON pointer into the file at ``uri``); ``written``
-    is that node as in the file (its ``default`` is the one a parent block gives it); ``schema`` is
-    the node with every ``$ref`` replaced by its target, the node's own keys winning (a ``default`` or
-    ``description`` beside a ``$ref``).
+    ``uri`` and ``pointer`` locate the node as written (a JSON pointer into the file at ``uri``);
+    ``schema`` is that node with every ``$ref`` replaced by its target, the node's own keys winning
+    (the ``default`` or ``description`` a parent block writes beside a ``$ref``), and ``target_uri``,
+    ``target_pointer`` locate the target.
     """
 
     uri: str
     pointer: str
-    written: dict
     schema: dict
     target_uri: str
     target_pointer: str
@@ -152,7 +151,7 @@ def _located(uri: str, pointer: str, written: dict) -> Node:
         target_uri, fragment = urldefrag(urljoin(target_uri, schema["$ref"]))
         target_pointer = fragment
         schema = {**_at(document(target_uri), fragment), **siblings}
-    return Node(uri, pointer, written, schema, target_uri, target_pointer)
+    return Node(uri, pointer, schema, target_uri, target_pointer)
 
 
 def _at(doc: dict, pointer: str) -> Any:

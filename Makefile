@@ -27,9 +27,11 @@ report: $(STAMP)
 	$(BIN)/snakemake --report results/report.html $(SNAKEMAKE_ARGS)
 
 # The generated result blocks of README.md and every docs/*.md, rewritten from the last run's files
-# (atmo/summary/readme.py); the same command with --check only compares them with the run.
+# (atmo/summary/readme.py; --check only compares), and config/README.md's key tables, rewritten from the
+# settings schemas (atmo/settings/describe.py).
 readme: $(STAMP)
 	$(BIN)/python -m atmo.summary.readme README.md docs
+	$(BIN)/python -m atmo.settings.describe config/README.md
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

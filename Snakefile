@@ -7,7 +7,7 @@ include: "rules/common.smk"
 
 
 # Only the modules listed in `modules:` are parsed: another module's rules, manifests and input
-# functions are never read (the list of modules itself is atmo.workflow_config.MODULES).
+# functions are never read (the list of modules itself is the schema's, atmo.settings.workflow.MODULES).
 for module in config["modules"]:
 
     include: f"rules/{module}.smk"

@@ -10,13 +10,14 @@ from snakemake.exceptions import WorkflowError
 from snakemake.io import is_flagged
 
 from atmo.check_cache import run_unless_passed
-from atmo.config_checks import check_devices, check_module
 from atmo.errors import ConfigError, InputError
 from atmo.io.writable import check_writable
 from atmo.machine import count_local_gpus
-from atmo.run_only import without_run_only
+from atmo.settings.checks import check_devices
+from atmo.settings.experiments import check_module
+from atmo.settings.run_only import without_run_only
+from atmo.settings.workflow import MODULES, validate_workflow_config
 from atmo.summary.provenance import data_source
-from atmo.workflow_config import MODULES, validate_workflow_config
 
 
 def stop_with_one_line(error):
@@ -29,7 +30,7 @@ def stop_with_one_line(error):
 
 
 try:
-    validate_workflow_config(config, Path(workflow.basedir) / "config")
+    validate_workflow_config(config)
 except ConfigError as error:
     stop_with_one_line(error)
 
@@ -53,9 +54,9 @@ BENCHMARKS = "results/benchmarks"
 # The workflow code hashed with atmo's into the key of a remembered config check (atmo/check_cache.py).
 WORKFLOW_CODE = tuple(sorted(Path(workflow.basedir, "rules").glob("*.smk")))
 
-# Rules across keys (atmo/config_checks.py), before any job: checked by the snakemake the user
-# started, remembered per module block like the model checks; the device and write checks depend
-# on this machine, so they always run (they are cheap).
+# Every settings block of each module built, with the rules across keys (atmo/settings/experiments.py),
+# before any job: checked by the snakemake the user started, remembered per module block like the
+# model checks; the device and write checks depend on this machine, so they always run (they are cheap).
 if workflow.is_main_process:
     try:
         for module in config["modules"]:
@@ -94,7 +95,7 @@ def train_section(module, *keys):
     """A training rule's ``params`` part of ``config[module][...]["train"]``: without its run-only keys.
 
     ``progress`` and ``keep_checkpoints`` change no exported weights, so editing them must rerun no
-    job; the workflow script adds them back from the config (``atmo.run_only.with_run_only``).
+    job; the workflow script adds them back from the config (``atmo.settings.run_only.with_run_only``).
     """
     return without_run_only(config_section(module, *keys, "train"))
 

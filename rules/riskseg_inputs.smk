@@ -117,7 +117,7 @@ def _check_riskseg_names():
 
 def _check_riskseg_entries():
     """Build every variant once on the meta device; window and tile sizes must fit its stride; build every baseline."""
-    from atmo.config_blocks import build_block
+    from atmo.settings import build_block
     from atmo.riskseg.baselines import (
         BaselineSettings,
     )  # scikit-learn: a second to import

@@ -1,8 +1,8 @@
 """cbh_cache: frames, labels, ERA5 and geometry features of every flight in one HDF5 file."""
 
 from atmo.cbh.cache import CacheSettings, build_cache
-from atmo.config_blocks import build_block
 from atmo.runlog import log_to
+from atmo.settings import build_block
 
 log = log_to(snakemake.log[0])
 cache = build_block(CacheSettings, snakemake.params.cache, "cbh.cache")

@@ -3,8 +3,8 @@
 from atmo.cbh.era5_files import Era5Settings, fetch_era5_cds
 from atmo.cbh.flight_files import read_flight_track
 from atmo.cbh.synthetic.era5 import write_synthetic_era5
-from atmo.config_blocks import build_block
 from atmo.runlog import log_to
+from atmo.settings import build_block
 
 log = log_to(snakemake.log[0])
 settings = build_block(Era5Settings, snakemake.params.era5, "cbh.era5")

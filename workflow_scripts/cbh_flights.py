@@ -6,8 +6,8 @@ import numpy as np
 
 from atmo.cbh.flight_files import import_local_flight
 from atmo.cbh.synthetic.flights import CameraSettings, write_synthetic_flight
-from atmo.config_blocks import build_block
 from atmo.runlog import log_to
+from atmo.settings import build_block
 
 log = log_to(snakemake.log[0])
 names = [flight["name"] for flight in snakemake.params.flights]

@@ -2,8 +2,8 @@
 
 from atmo.cbh.cache import read_cache_table
 from atmo.cbh.folds import ValidationSettings, make_folds, write_fold_table
-from atmo.config_blocks import build_block
 from atmo.runlog import log_to
+from atmo.settings import build_block
 
 log = log_to(snakemake.log[0])
 validation = build_block(ValidationSettings, snakemake.params.validation, "cbh.validation")

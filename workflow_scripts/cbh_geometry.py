@@ -4,8 +4,8 @@ import numpy as np
 
 from atmo.cbh.flight_files import read_flight_images, read_flight_track, write_features
 from atmo.cbh.geometry import GEOMETRY_FEATURES, GeometrySettings, flight_shadow_features
-from atmo.config_blocks import build_block
 from atmo.runlog import log_to
+from atmo.settings import build_block
 
 log = log_to(snakemake.log[0])
 track = read_flight_track(snakemake.input.flight, expected_name=snakemake.wildcards.flight)

@@ -6,10 +6,10 @@ which units and which pairs; the shared layer (atmo.publish.comparisons) does th
 
 import importlib
 
-from atmo.config_blocks import build_block
 from atmo.metrics.paired import BootstrapSettings
 from atmo.publish.comparisons import compare, read_entries, write_comparisons
 from atmo.runlog import log_to
+from atmo.settings import build_block
 
 log_to(snakemake.log[0])
 module = snakemake.params.module

@@ -2,9 +2,9 @@
 
 from dataclasses import asdict
 
-from atmo.config_blocks import build_block
 from atmo.downscale.baselines import BaselineSettings, write_baseline
 from atmo.runlog import log_to
+from atmo.settings import build_block
 
 log_to(snakemake.log[0])
 settings = build_block(BaselineSettings, snakemake.params.baselines, "downscale.baselines")

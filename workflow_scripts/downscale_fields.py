@@ -2,13 +2,13 @@
 
 from dataclasses import asdict
 
-from atmo.config_blocks import build_block
 from atmo.downscale.describe import describe_fields
 from atmo.downscale.field_files import load_fields, write_fields
 from atmo.downscale.split import TimeSplitSettings, time_split
 from atmo.downscale.synthetic.fields import SyntheticDownscaleSettings, generate_fields
 from atmo.io.atomic import write_json
 from atmo.runlog import log_to
+from atmo.settings import build_block
 
 log = log_to(snakemake.log[0])
 params = snakemake.params

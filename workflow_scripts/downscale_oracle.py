@@ -1,9 +1,9 @@
 """downscale_oracle: K draws of every test day from the synthetic generator's own conditional distribution."""
 
-from atmo.config_blocks import build_block
 from atmo.downscale.oracle import write_oracle
 from atmo.downscale.synthetic.fields import SyntheticDownscaleSettings
 from atmo.runlog import log_to
+from atmo.settings import build_block
 
 log_to(snakemake.log[0])
 params = snakemake.params

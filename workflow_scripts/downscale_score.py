@@ -1,10 +1,10 @@
 """downscale_score: the ensemble and intensity scores of one samples file, and its per-test-day statistics."""
 
-from atmo.config_blocks import build_block
 from atmo.downscale.scoring import ScoringSettings, day_statistics, score_samples
 from atmo.io.atomic import write_json
 from atmo.metrics.unit_stats import write_unit_stats
 from atmo.runlog import log_to
+from atmo.settings import build_block
 
 log_to(snakemake.log[0])
 settings = build_block(ScoringSettings, snakemake.params.scoring, "downscale.scoring")

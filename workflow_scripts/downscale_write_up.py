@@ -1,9 +1,9 @@
 """downscale_write_up: the write-up pairs (V3 against V2) on the mean daily maximum, diversity and CRPS."""
 
-from atmo.config_blocks import build_block
 from atmo.downscale.write_up import compare_pairs, write_write_up
 from atmo.metrics.paired import BootstrapSettings
 from atmo.runlog import log_to
+from atmo.settings import build_block
 
 log_to(snakemake.log[0])
 params = snakemake.params

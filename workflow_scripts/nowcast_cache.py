@@ -1,11 +1,11 @@
 """Build the nowcast cache of one split (decode, resample, align, rasterise, normalise, cut)."""
 
-from atmo.config_blocks import build_block
 from atmo.io.atomic import write_json
 from atmo.nowcast.cache import CacheConfig, build_cache
 from atmo.nowcast.sevir_files import read_catalog
 from atmo.nowcast.split import read_split
 from atmo.runlog import log_to
+from atmo.settings import build_block
 
 log_to(snakemake.log[0])
 table = read_split(snakemake.input.split)

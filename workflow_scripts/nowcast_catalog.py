@@ -4,11 +4,11 @@ For a real source it first logs, on the console too, what the fetch jobs after i
 what the caches will take: this checkpoint is the first job that knows the selected events.
 """
 
-from atmo.config_blocks import build_block
 from atmo.nowcast.cache import CacheConfig
 from atmo.nowcast.sevir_files import Selection, read_catalog, select_events, write_catalog
 from atmo.nowcast.volume import expected_volume
 from atmo.runlog import log_to
+from atmo.settings import build_block
 
 log = log_to(snakemake.log[0], console=("atmo",))
 selection = build_block(Selection, snakemake.params.selection, "nowcast.selection")

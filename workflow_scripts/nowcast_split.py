@@ -1,9 +1,9 @@
 """Assign the selected SEVIR events to train / val / test."""
 
-from atmo.config_blocks import build_block
 from atmo.nowcast.sevir_files import read_catalog
 from atmo.nowcast.split import SplitConfig, split_events, write_split
 from atmo.runlog import log_to
+from atmo.settings import build_block
 
 log_to(snakemake.log[0])
 table = split_events(

@@ -1,12 +1,12 @@
 """Collect every forecaster's scores over its seeds into the nowcast tables (csv, tidy csv, markdown, with the
 comparisons' intervals and verdicts, the last lead's computed here) and the two figures."""
 
-from atmo.config_blocks import build_block
 from atmo.metrics.paired import BootstrapSettings
 from atmo.nowcast.comparison import compare_last_lead
 from atmo.nowcast.results import MINUTES_PER_LEAD, write_report
 from atmo.publish.comparisons import read_comparisons
 from atmo.runlog import log_to
+from atmo.settings import build_block
 
 log_to(snakemake.log[0])
 files = snakemake.params.files

@@ -1,8 +1,8 @@
 """riskseg_baseline: one pixel classifier (wildcard `baseline`) fitted on the training tiles; its probabilities."""
 
-from atmo.config_blocks import build_block
 from atmo.riskseg.baselines import BaselineSettings, write_baseline
 from atmo.runlog import log_to
+from atmo.settings import build_block
 
 log_to(snakemake.log[0])
 write_baseline(

@@ -1,9 +1,9 @@
 """riskseg_oracle: the synthetic scene's Bayes-optimal class probabilities given its covariates (the `oracle` row)."""
 
-from atmo.config_blocks import build_block
 from atmo.riskseg.oracle import OracleSettings, write_oracle
 from atmo.riskseg.synthetic.scene import SyntheticSceneSettings
 from atmo.runlog import log_to
+from atmo.settings import build_block
 
 log_to(snakemake.log[0])
 write_oracle(

@@ -1,9 +1,9 @@
 """riskseg_predict: class probabilities of one (variant, seed) over the scene from its head, with TTA or without."""
 
-from atmo.config_blocks import build_block
 from atmo.io.hdf5 import open_hdf5
 from atmo.riskseg.inference import InferenceSettings, predict_probabilities
 from atmo.riskseg.training import load_variant
+from atmo.settings import build_block
 from atmo.train import resolve_device, start_job
 
 start_job(snakemake.log[0], snakemake.threads)

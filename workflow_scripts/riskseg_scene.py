@@ -1,9 +1,9 @@
 """Write the riskseg scene and label GeoTIFFs in the standard form, from the configured source."""
 
-from atmo.config_blocks import build_block
 from atmo.riskseg.scene import import_scene
 from atmo.riskseg.synthetic.scene import SyntheticSceneSettings, write_synthetic_scene
 from atmo.runlog import log_to
+from atmo.settings import build_block
 
 log_to(snakemake.log[0])
 if snakemake.params.source == "synthetic":

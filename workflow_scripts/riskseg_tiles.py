@@ -1,8 +1,8 @@
 """Cut the riskseg scene into spatially blocked train/val/test tiles (HDF5) plus a JSON summary."""
 
-from atmo.config_blocks import build_block
 from atmo.riskseg.tiles import TilingSettings, build_tiles
 from atmo.runlog import log_to
+from atmo.settings import build_block
 
 log = log_to(snakemake.log[0])
 summary = build_tiles(

@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from atmo.config_checks import check_comparison_names
 from atmo.errors import ConfigError
+from atmo.settings import build_block, schema_default, settings_block
+from atmo.settings.checks import check_comparison_names
 
 #: In table order: the untrained references, then the ones fitted on the training flights.
 BASELINES: tuple[str, ...] = ("climatology", "lcl", "geometry", "geometry_calibrated", "ridge", "gbdt")
@@ -26,14 +27,13 @@ BASELINES: tuple[str, ...] = ("climatology", "lcl", "geometry", "geometry_calibr
 ORACLES: tuple[str, ...] = ("oracle",)
 #: The one seed label of a deterministic baseline.
 BASELINE_SEED = "0"
-#: ``cbh.comparison``'s defaults (as the schema's): the attention hybrid, and whether fusion helps.
-DEFAULT_HEADLINE = "attention"
-DEFAULT_WRITE_UP = (("attention", "image_only"), ("concat", "image_only"))
+#: The ``cbh.comparison`` block; by default the attention hybrid, and whether fusion helps (the schema's).
+ComparisonSettings = settings_block("cbh", "comparison")
 
 
 def oracles(block: Mapping[str, Any]) -> tuple[str, ...]:
-    """:data:`ORACLES` for a synthetic campaign (``source`` defaults to synthetic, as in the schema), else none."""
-    return ORACLES if block.get("source", "synthetic") == "synthetic" else ()
+    """:data:`ORACLES` for a synthetic campaign (``source`` as the config or the schema's default says), else none."""
+    return ORACLES if block.get("source", schema_default("cbh", "source")) == "synthetic" else ()
 
 
 def approach_kinds(block: Mapping[str, Any]) -> dict[str, str]:
@@ -80,11 +80,8 @@ def encoder_seeds(block: Mapping[str, Any]) -> dict[str, list[str]]:
 
 def comparison_settings(block: Mapping[str, Any]) -> dict[str, Any]:
     """Only what :func:`atmo.cbh.comparison.plan` reads: the headline model and the write-up's pairs."""
-    comparison = block.get("comparison", {})
-    return {
-        "headline": comparison.get("headline", DEFAULT_HEADLINE),
-        "write_up": [list(pair) for pair in comparison.get("write_up", DEFAULT_WRITE_UP)],
-    }
+    comparison = build_block(ComparisonSettings, block.get("comparison"), "cbh.comparison")
+    return {"headline": comparison.headline, "write_up": [list(pair) for pair in comparison.write_up]}
 
 
 def check_comparison(block: Mapping[str, Any]) -> None:

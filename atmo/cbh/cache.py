@@ -36,7 +36,6 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
 import cv2
 import h5py
@@ -55,6 +54,7 @@ from atmo.cbh.geometry import GEOMETRY_FEATURES
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path
 from atmo.io.hdf5 import open_hdf5, require_dataset
+from atmo.settings import settings_block
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +63,8 @@ FORMAT_VERSION = 1
 AUXILIARY = tuple(name for name in TRACK_VARIABLES if name != "cbh_km")
 
 
-@dataclass(frozen=True)
-class CacheSettings:
+class CacheSettings(settings_block("cbh", "cache")):
     """The ``cbh.cache`` config block: the frame size of the cache, pixels."""
-
-    WHERE: ClassVar[str] = "cbh.cache"
-
-    image_height: int = 48
-    image_width: int = 64
 
     @property
     def image_size(self) -> tuple[int, int]:

@@ -25,15 +25,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 import netCDF4
 import numpy as np
 
 from atmo.cbh.flight_files import FlightTrack
-from atmo.config_blocks import build_block, check
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path
+from atmo.settings import build_block, settings_block
 
 log = logging.getLogger(__name__)
 
@@ -58,41 +58,19 @@ ERA5_VARIABLES: dict[str, tuple[str, str, str]] = {
 #: Espy's estimate of the lifting condensation level: about 125 m per kelvin of dewpoint depression.
 LCL_M_PER_K = 125.0
 
-SOURCES = ("synthetic", "era5_cds")
 
 TIME_NAMES = ("valid_time", "time")
 LATITUDE_NAMES = ("latitude", "lat")
 LONGITUDE_NAMES = ("longitude", "lon")
 
 
-@dataclass(frozen=True)
-class Era5Settings:
+class Era5Settings(settings_block("cbh", "era5")):
     """The ``cbh.era5`` config block: where the predictors come from, which ones, and the area and hours.
 
     ``grid_deg`` is the grid spacing requested, ``margin_deg`` and ``margin_h`` widen the area and
     time span around the flights. The synthetic source's error model is fixed in
     :mod:`atmo.cbh.synthetic.era5`.
     """
-
-    WHERE: ClassVar[str] = "cbh.era5"
-
-    source: str = "synthetic"
-    variables: tuple[str, ...] = ("t2m", "d2m", "sp", "blh", "tcwv", "u10", "v10", "lcc", "cape")
-    grid_deg: float = 0.25
-    margin_deg: float = 0.5
-    margin_h: float = 1.0
-
-    def __post_init__(self) -> None:
-        unknown = [name for name in self.variables if name not in ERA5_VARIABLES]
-        check(
-            self,
-            [
-                ("source", self.source in SOURCES, f"expected one of {list(SOURCES)}"),
-                ("variables", not unknown, f"expected ERA5 short names from {list(ERA5_VARIABLES)}"),
-                ("variables", {"t2m", "d2m"} <= set(self.variables), "expected t2m and d2m among them"),
-                ("grid_deg", self.grid_deg > 0, "expected > 0"),
-            ],
-        )
 
 
 @dataclass(frozen=True)

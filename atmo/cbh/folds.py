@@ -31,25 +31,22 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from atmo.cbh.cache import CacheTable
-from atmo.config_blocks import check
 from atmo.errors import InputError
 from atmo.io.atomic import write_text
+from atmo.settings import settings_block
 
 log = logging.getLogger(__name__)
 
-METHODS = ("fraction", "flight")
 FOLD_COLUMNS = ("fold_id", "test_flight", "n_train", "n_val", "n_test", "train_flights", "val_flights")
 _SEPARATOR = ";"
 
 
-@dataclass(frozen=True)
-class ValidationSettings:
+class ValidationSettings(settings_block("cbh", "validation")):
     """The ``cbh.validation`` block: where early stopping and model selection get their samples.
 
     ``method`` is ``fraction`` (a seeded random share ``fraction`` of each training flight, drawn
@@ -57,24 +54,6 @@ class ValidationSettings:
     ``min_flight_samples`` labelled samples). Either way the test flight is never among them: a
     test flight that decides when training stops is no longer held out.
     """
-
-    WHERE: ClassVar[str] = "cbh.validation"
-
-    method: str = "fraction"
-    fraction: float = 0.2
-    seed: int = 0
-    min_flight_samples: int = 10
-
-    def __post_init__(self) -> None:
-        check(
-            self,
-            [
-                ("method", self.method in METHODS, f"expected one of {list(METHODS)}"),
-                ("fraction", 0.0 < self.fraction < 1.0, "expected 0 < fraction < 1"),
-                ("seed", self.seed >= 0, "expected >= 0"),
-                ("min_flight_samples", self.min_flight_samples >= 1, "expected >= 1"),
-            ],
-        )
 
 
 @dataclass(frozen=True)

@@ -14,44 +14,16 @@ the gap between its R² and the leave-one-flight-out R² is the leakage LOFO avo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import KFold
 
-from atmo.config_blocks import check
+from atmo.settings import settings_block
 
 
-@dataclass(frozen=True)
-class GbdtSettings:
+class GbdtSettings(settings_block("cbh", "gbdt")):
     """The ``cbh.gbdt`` block: ``HistGradientBoostingRegressor`` arguments, the seed, and the pooled k."""
-
-    WHERE: ClassVar[str] = "cbh.gbdt"
-
-    max_iter: int = 200
-    learning_rate: float = 0.05
-    max_depth: int | None = 4
-    min_samples_leaf: int = 5
-    l2_regularization: float = 0.0
-    seed: int = 0
-    pooled_folds: int = 5
-
-    def __post_init__(self) -> None:
-        check(
-            self,
-            [
-                ("max_iter", self.max_iter >= 1, "expected >= 1"),
-                ("learning_rate", self.learning_rate > 0, "expected > 0"),
-                ("max_depth", self.max_depth is None or self.max_depth >= 1, "expected >= 1 or null"),
-                ("min_samples_leaf", self.min_samples_leaf >= 1, "expected >= 1"),
-                ("l2_regularization", self.l2_regularization >= 0, "expected >= 0"),
-                ("seed", self.seed >= 0, "expected >= 0"),
-                ("pooled_folds", self.pooled_folds >= 2, "expected >= 2"),
-            ],
-        )
 
 
 def make_regressor(settings: GbdtSettings) -> HistGradientBoostingRegressor:

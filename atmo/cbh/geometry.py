@@ -17,12 +17,11 @@ base height per frame.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 
 from atmo.cbh.flight_files import FlightTrack
+from atmo.settings import settings_block
 
 #: Column names and units of the per-sample geometry features, in order.
 GEOMETRY_FEATURES: tuple[tuple[str, str], ...] = (
@@ -32,8 +31,7 @@ GEOMETRY_FEATURES: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class GeometrySettings:
+class GeometrySettings(settings_block("cbh", "geometry")):
     """Detection thresholds (config block ``cbh.geometry``).
 
     ``cloud_threshold``/``shadow_threshold`` are multiples of the frame's median brightness;
@@ -41,15 +39,6 @@ class GeometrySettings:
     ``min_confidence`` the least intersection over union of a match; ``max_cbh_km`` bounds the
     search; below ``min_sun_zenith_deg`` shadows hide under their clouds.
     """
-
-    WHERE: ClassVar[str] = "cbh.geometry"
-
-    cloud_threshold: float = 1.4
-    shadow_threshold: float = 0.7
-    min_fraction: float = 0.005
-    min_confidence: float = 0.2
-    max_cbh_km: float = 4.0
-    min_sun_zenith_deg: float = 10.0
 
 
 def shadow_shift_px(cbh_km: float, sun_zenith_deg: float, sun_azimuth_deg: float, gsd_m: float) -> tuple[float, float]:

@@ -24,10 +24,10 @@ from atmo.cbh.predictions import write_predictions
 from atmo.cbh.products import pooled_r2_key
 from atmo.cbh.ridge import InnerSplit, RidgeSettings, choose_alpha, inner_scores
 from atmo.cbh.ridge import fit_predict as ridge_fit_predict
-from atmo.config_blocks import build_block
 from atmo.errors import InputError
 from atmo.io.atomic import write_json
 from atmo.metrics.regression import r2
+from atmo.settings import build_block
 
 log = logging.getLogger(__name__)
 

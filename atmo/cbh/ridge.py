@@ -20,38 +20,27 @@ fold has at least two training flights, otherwise the fold's validation split
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.linear_model import Ridge
 
 from atmo.cbh.features import FeaturePreprocessor
-from atmo.config_blocks import check
+from atmo.settings import Check, settings_block
 
 #: ``(fit rows, held-out rows)`` of one inner split, as integer indices into the training rows.
 InnerSplit = tuple[np.ndarray, np.ndarray]
 
 
-@dataclass(frozen=True)
-class RidgeSettings:
+class RidgeSettings(settings_block("cbh", "ridge")):
     """The ``cbh.ridge`` block: the penalty grid the inner cross-validation chooses from (increasing)."""
 
-    WHERE: ClassVar[str] = "cbh.ridge"
-
-    alphas: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
-
-    def __post_init__(self) -> None:
+    def cross_checks(self) -> list[Check]:
         grid = np.asarray(self.alphas, dtype=np.float64)
-        check(
-            self,
-            [
-                ("alphas", grid.size >= 1, "expected at least one penalty"),
-                ("alphas", bool(np.isfinite(grid).all() and (grid > 0).all()), "expected finite penalties > 0"),
-                ("alphas", bool((np.diff(grid) > 0).all()), "expected strictly increasing penalties"),
-            ],
-        )
+        return [
+            ("alphas", bool(np.isfinite(grid).all()), "expected finite penalties"),
+            ("alphas", bool((np.diff(grid) > 0).all()), "expected strictly increasing penalties"),
+        ]
 
 
 def fit_predict(x_train: ArrayLike, y_train: ArrayLike, x_test: ArrayLike, alpha: float) -> np.ndarray:

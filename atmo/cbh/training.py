@@ -39,8 +39,8 @@ from atmo.cbh.mae import CBH_PRETRAIN, read_mae_checkpoint
 from atmo.cbh.models import CBH_MODELS, encoder_keywords, keywords_of_encoder, pretrained_registry
 from atmo.cbh.predictions import write_predictions
 from atmo.cbh.views import ViewSettings, view_params
-from atmo.config_blocks import build_block
 from atmo.io.hdf5 import open_hdf5, require_dataset
+from atmo.settings import build_block
 from atmo.train import load_model, model_meta, train_job
 
 log = logging.getLogger(__name__)

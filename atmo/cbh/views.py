@@ -26,44 +26,14 @@ row-major over the patch grid (for ``columns``: top row of every column first).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
 import numpy as np
 import torch
 
-from atmo.config_blocks import check, coerce_fields
-
-VIEW_KINDS = ("column", "columns", "grid")
-CHANNEL_CHOICES = ("first", "all")
+from atmo.settings import settings_block
 
 
-@dataclass(frozen=True)
-class ViewSettings:
-    """The ``cbh.view`` config block: the encoder's view of a frame (see the module docstring)."""
-
-    WHERE: ClassVar[str] = "cbh.view"
-
-    kind: str = "column"
-    patch_height: int = 16
-    patch_width: int = 16
-    n_columns: int = 4
-    column_position: float = 0.5
-    channels: str = "first"
-
-    def __post_init__(self) -> None:
-        coerce_fields(self)
-        check(
-            self,
-            [
-                ("kind", self.kind in VIEW_KINDS, f"expected one of {list(VIEW_KINDS)}"),
-                ("patch_height", self.patch_height >= 1, "expected >= 1"),
-                ("patch_width", self.patch_width >= 1, "expected >= 1"),
-                ("n_columns", self.n_columns >= 1, "expected >= 1"),
-                ("column_position", 0.0 <= self.column_position <= 1.0, "expected 0 <= value <= 1"),
-                ("channels", self.channels in CHANNEL_CHOICES, f"expected one of {list(CHANNEL_CHOICES)}"),
-            ],
-        )
+class ViewSettings(settings_block("cbh", "mae.encoders.*.view")):
+    """An encoder's ``view`` block (``cbh.mae.encoders.<name>.view``): what it sees of a frame (see above)."""
 
     @property
     def token_width(self) -> int:

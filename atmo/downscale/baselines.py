@@ -30,18 +30,17 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from atmo.config_blocks import check
 from atmo.downscale.coarsen import coarsen
 from atmo.downscale.field_files import read_fields, read_split
 from atmo.downscale.products import BASELINES
-from atmo.downscale.rainfarm import KERNELS, rainfarm_members
+from atmo.downscale.rainfarm import rainfarm_members
 from atmo.downscale.sample_files import reference_samples_writer
+from atmo.settings import settings_block
 
 log = logging.getLogger(__name__)
 
@@ -51,28 +50,8 @@ ENSEMBLE_BASELINES = ("bicubic_noise", "rainfarm")
 _CASES_PER_WRITE = 16
 
 
-@dataclass(frozen=True)
-class BaselineSettings:
+class BaselineSettings(settings_block("downscale", "baselines")):
     """The ``downscale.baselines`` block: keywords of :func:`write_baseline` (``k`` is the sampling's)."""
-
-    WHERE: ClassVar[str] = "downscale.baselines"
-
-    mass_consistent: bool = True
-    n_bins: int = 10
-    max_residuals_per_bin: int = 100_000
-    rainfarm_alpha: float | None = None
-    rainfarm_kernel: str | None = "gaussian"
-
-    def __post_init__(self) -> None:
-        check(
-            self,
-            [
-                ("n_bins", self.n_bins >= 1, "expected >= 1"),
-                ("max_residuals_per_bin", self.max_residuals_per_bin >= 1, "expected >= 1"),
-                ("rainfarm_alpha", self.rainfarm_alpha is None or self.rainfarm_alpha > 0, "expected null or > 0"),
-                ("rainfarm_kernel", self.rainfarm_kernel in (None, *KERNELS), f"expected null or one of {KERNELS}"),
-            ],
-        )
 
 
 def bicubic_mm(precip_lr_mm: np.ndarray, factor: int, mass_consistent: bool = True) -> np.ndarray:

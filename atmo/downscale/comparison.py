@@ -28,15 +28,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
-from atmo.config_blocks import build_block, check
-from atmo.config_checks import check_comparison_names
 from atmo.downscale.products import BASELINE_PRODUCTS, ORACLE_PRODUCT, product_name
 from atmo.errors import ConfigError
 from atmo.metrics.paired import BootstrapSettings, Resampling
 from atmo.metrics.pooled import ratio
 from atmo.publish.comparisons import Plan
+from atmo.settings import build_block, settings_block
+from atmo.settings.checks import check_comparison_names
 
 #: The statistics of one test day (columns of the unit statistics file) and the metric they re-form.
 CRPS = ratio("crps_mm", "CRPS (mm)", "crps_sum_mm", "n_pixels", higher_is_better=False)
@@ -44,26 +44,8 @@ UNIT_NAME = "test days"
 WHERE = "downscale.comparison"
 
 
-@dataclass(frozen=True)
-class ComparisonSettings:
+class ComparisonSettings(settings_block("downscale", "comparison")):
     """The ``downscale.comparison`` block: the compared product of each variant and the write-up's pairs."""
-
-    WHERE: ClassVar[str] = WHERE
-
-    headline: str | None = None
-    epoch: int | str = "last"
-    mode: str = "prior"
-    pairs: tuple[tuple[str, str], ...] | None = None
-
-    def __post_init__(self) -> None:
-        epoch_ok = self.epoch == "last" or (isinstance(self.epoch, int) and not isinstance(self.epoch, bool))
-        check(
-            self,
-            [
-                ("epoch", epoch_ok and (self.epoch == "last" or self.epoch >= 1), "expected 'last' or an epoch >= 1"),
-                ("mode", self.mode in ("prior", "posterior"), "expected prior or posterior"),
-            ],
-        )
 
 
 @dataclass(frozen=True)

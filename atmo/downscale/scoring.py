@@ -39,14 +39,12 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from atmo.config_blocks import build_block, check
 from atmo.downscale.sample_files import iter_batches, read_header, read_times, read_truth
 from atmo.errors import ConfigError
 from atmo.metrics.ensemble import (
@@ -63,50 +61,13 @@ from atmo.metrics.ensemble import (
     rank_histogram_summary,
 )
 from atmo.metrics.spectra import RAPSDAccumulator, log_spectral_distance
+from atmo.settings import build_block, settings_block
 
 K_KEY = "downscale.sampling.k"
 
 
-@dataclass(frozen=True)
-class ScoringSettings:
-    """The ``downscale.scoring`` config block (built by :func:`atmo.config_blocks.build_block`)."""
-
-    WHERE: ClassVar[str] = "downscale.scoring"
-
-    crps_blocks: tuple[int, ...] = (1, 4, 16)
-    fair_crps: bool = False
-    fss_windows: tuple[int, ...] = (1, 4, 16)
-    fss_percentiles: tuple[float, ...] = (95.0, 99.0)
-    fss_thresholds_mm: tuple[float, ...] = (20.0, 50.0)
-    tail_percentiles: tuple[float, ...] = (95.0, 99.0)
-    intensity_quantiles: tuple[float, ...] = (0.95, 0.99)
-    dry_threshold_mm: float = 0.1
-    rank_seed: int = 0
-    batch_size: int = 16
-
-    def __post_init__(self) -> None:
-        check(
-            self,
-            [
-                ("crps_blocks", len(self.crps_blocks) >= 1 and min(self.crps_blocks) >= 1, "expected blocks >= 1"),
-                ("fss_windows", len(self.fss_windows) >= 1 and min(self.fss_windows) >= 1, "expected windows >= 1"),
-                ("fss_percentiles", all(0 < p < 100 for p in self.fss_percentiles), "expected 0 < value < 100"),
-                ("fss_thresholds_mm", all(t > 0 for t in self.fss_thresholds_mm), "expected thresholds > 0 mm"),
-                (
-                    "tail_percentiles",
-                    len(self.tail_percentiles) >= 1 and all(0 < p < 100 for p in self.tail_percentiles),
-                    "expected at least one value, 0 < value < 100",
-                ),
-                (
-                    "intensity_quantiles",
-                    all(0 < q < 1 for q in self.intensity_quantiles),
-                    "expected 0 < value < 1 (0.99, not 99)",
-                ),
-                ("dry_threshold_mm", self.dry_threshold_mm >= 0, "expected >= 0"),
-                ("rank_seed", self.rank_seed >= 0, "expected >= 0"),
-                ("batch_size", self.batch_size >= 1, "expected >= 1"),
-            ],
-        )
+class ScoringSettings(settings_block("downscale", "scoring")):
+    """The ``downscale.scoring`` config block (built by :func:`atmo.settings.build_block`)."""
 
 
 def _label(percentile: float) -> str:

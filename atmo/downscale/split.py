@@ -10,35 +10,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 
-from atmo.config_blocks import check
 from atmo.errors import InputError
+from atmo.settings import settings_block
 
 SPLITS = ("train", "val", "test")
 
 
-@dataclass(frozen=True)
-class TimeSplitSettings:
+class TimeSplitSettings(settings_block("downscale", "split")):
     """The ``downscale.split`` config block: the keywords of :func:`time_split`."""
-
-    WHERE: ClassVar[str] = "downscale.split"
-
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
-    gap_steps: int = 3
-
-    def __post_init__(self) -> None:
-        check(
-            self,
-            [
-                ("val_fraction", 0 < self.val_fraction <= 0.5, "expected 0 < value <= 0.5"),
-                ("test_fraction", 0 < self.test_fraction <= 0.5, "expected 0 < value <= 0.5"),
-                ("gap_steps", self.gap_steps >= 0, "expected >= 0"),
-            ],
-        )
 
 
 @dataclass(frozen=True)

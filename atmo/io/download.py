@@ -27,14 +27,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path, PurePosixPath
-from typing import ClassVar
 
 import yaml
 
 from atmo.errors import InputError
 from atmo.io.atomic import write_text
+from atmo.settings import settings_block
 
 log = logging.getLogger(__name__)
 #: Loggers whose lines a fetch job also prints on the console (:func:`atmo.runlog.log_to`): a user
@@ -60,32 +60,24 @@ class ManifestEntry:
     sha256: str | None = None
 
 
-@dataclass(frozen=True)
-class DownloadSettings:
-    """A ``url`` source block (``<experiment>.url``): the manifest and how :func:`download` retries.
+class TransferPolicy(settings_block("io/transfer")):
+    """How :func:`download` retries when its caller gives no policy: an experiment's source block sets its own.
 
     ``retries`` further attempts after a transient failure, ``timeout_s`` per request, and
     ``backoff_s`` before the first retry (doubled for each further one).
     """
-
-    WHERE: ClassVar[str] = "url"
-
-    manifest: str | None = None
-    retries: int = 3
-    timeout_s: float = 60.0
-    backoff_s: float = 1.0
 
 
 #: The keys of a transfer policy, the same in every config block that downloads (an experiment's ``url``
 #: block or its own source block). They never change a file's content, so the rules keep them
 #: out of ``params`` (editing a timeout must not download everything again) and the fetch scripts
 #: read them from the config.
-TRANSFER_KEYS = ("retries", "timeout_s", "backoff_s")
+TRANSFER_KEYS = tuple(field.name for field in fields(TransferPolicy))
 
 
 def transfer_settings(block: dict | None) -> dict[str, float | int]:
     """``retries``, ``timeout_s`` and ``backoff_s`` of a source block, defaults where it has none."""
-    defaults = {key: getattr(DownloadSettings, key) for key in TRANSFER_KEYS}
+    defaults = {key: getattr(TransferPolicy, key) for key in TRANSFER_KEYS}
     return {key: (block or {}).get(key, default) for key, default in defaults.items()}
 
 
@@ -244,9 +236,9 @@ def download(
     *,
     size: int | None = None,
     sha256: str | None = None,
-    retries: int = DownloadSettings.retries,
-    timeout_s: float = DownloadSettings.timeout_s,
-    backoff_s: float = DownloadSettings.backoff_s,
+    retries: int = TransferPolicy.retries,
+    timeout_s: float = TransferPolicy.timeout_s,
+    backoff_s: float = TransferPolicy.backoff_s,
 ) -> Path:
     """Fetch ``url`` to ``dest`` through ``dest.part`` with resume, verify, then rename into place.
 

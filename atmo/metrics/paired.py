@@ -36,15 +36,15 @@ are dropped; the number kept is reported. Deterministic for a given ``seed``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import ClassVar, Literal
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from atmo.config_blocks import check
 from atmo.metrics.pooled import PooledMetric
 from atmo.metrics.unit_stats import ITEM, UNIT
+from atmo.settings import settings_block
 
 Scheme = Literal["units", "units_and_items", "moving_block"]
 SCHEMES: tuple[str, ...] = ("units", "units_and_items", "moving_block")
@@ -54,27 +54,8 @@ LOSES = "loses"
 NO_SEPARATION = "does not separate"
 
 
-@dataclass(frozen=True)
-class BootstrapSettings:
-    """A module's ``bootstrap`` config block (``config/schema/bootstrap.schema.yaml``)."""
-
-    WHERE: ClassVar[str] = "bootstrap"
-
-    n_boot: int = 1000
-    level: float = 0.95
-    seed: int = 0
-    block_length: int = 1
-
-    def __post_init__(self) -> None:
-        check(
-            self,
-            [
-                ("n_boot", self.n_boot >= 1, "expected >= 1"),
-                ("level", 0.0 < self.level < 1.0, "expected in (0, 1)"),
-                ("seed", self.seed >= 0, "expected >= 0"),
-                ("block_length", self.block_length >= 1, "expected >= 1"),
-            ],
-        )
+class BootstrapSettings(settings_block("metrics/bootstrap")):
+    """A module's ``bootstrap`` config block (``atmo/metrics/bootstrap.schema.yaml``)."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +63,7 @@ class Resampling:
     """How an experiment's units are resampled (its own choice) with the bootstrap settings (the config's)."""
 
     scheme: Scheme = "units"
-    settings: BootstrapSettings = BootstrapSettings()
+    settings: BootstrapSettings = field(default_factory=BootstrapSettings)
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:

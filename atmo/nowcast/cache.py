@@ -34,9 +34,8 @@ import json
 import logging
 import os
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import ClassVar
 
 import h5py
 import numpy as np
@@ -44,7 +43,6 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from atmo.config_blocks import check
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path
 from atmo.nowcast.baselines import lk_motion
@@ -58,60 +56,22 @@ from atmo.nowcast.sevir_files import (
     check_data_files,
     rows_by_event,
 )
+from atmo.settings import Check, settings_block
 
 log = logging.getLogger(__name__)
 
-COMPRESSIONS = ("none", "lzf", "gzip")
+#: The ``nowcast.cache.normalisation`` block: ``(value - offset) / scale`` per channel, the SEVIR
+#: benchmark's constants by default. IR in stored units (degC x 100), lightning in flashes per native
+#: lightning cell (8 km) and 5-min frame, whatever the cache's grid; VIL is always code/255 and has no entry.
+Normalisation = settings_block("nowcast", "cache.normalisation")
 
 
-@dataclass(frozen=True)
-class Affine:
-    """``(value - offset) / scale`` of one channel (config ``nowcast.cache.normalisation.<channel>``)."""
+class CacheConfig(settings_block("nowcast", "cache")):
+    """The ``nowcast.cache`` config block (built by :func:`atmo.settings.build_block`)."""
 
-    offset: float
-    scale: float
-
-    def __post_init__(self) -> None:
-        check(self, [("scale", self.scale > 0, "expected > 0")])
-
-
-@dataclass(frozen=True)
-class Normalisation:
-    """The ``nowcast.cache.normalisation`` block: the SEVIR benchmark's constants by default.
-
-    IR in stored units (degC x 100), lightning in flashes per native lightning cell (8 km) and 5-min
-    frame, whatever the cache's grid; VIL is always code/255 and has no entry.
-    """
-
-    WHERE: ClassVar[str] = "nowcast.cache.normalisation"
-
-    ir069: Affine = Affine(offset=-3683.58, scale=1174.68)
-    ir107: Affine = Affine(offset=-1552.80, scale=2562.43)
-    lght: Affine = Affine(offset=0.02990, scale=0.60517)
-
-
-@dataclass(frozen=True)
-class CacheConfig:
-    """The ``nowcast.cache`` config block (built by :func:`atmo.config_blocks.build_block`)."""
-
-    WHERE: ClassVar[str] = "nowcast.cache"
-
-    grid_size: int = 64
-    frames_in: int = 13
-    frames_out: int = 12
-    stride: int = 6
-    compression: str = "lzf"
-    normalisation: Normalisation = Normalisation()
-
-    def __post_init__(self) -> None:
+    def cross_checks(self) -> list[Check]:
         most = N_FRAMES - self.frames_in
-        check(
-            self,
-            [
-                ("compression", self.compression in COMPRESSIONS, f"expected one of {list(COMPRESSIONS)}"),
-                ("frames_out", self.frames_out <= most, f"expected <= {most} (frames_in + frames_out <= {N_FRAMES})"),
-            ],
-        )
+        return [("frames_out", self.frames_out <= most, f"expected <= {most} (frames_in + frames_out <= {N_FRAMES})")]
 
 
 def sample_starts(frames_in: int, frames_out: int, stride: int) -> list[int]:

@@ -20,12 +20,13 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from atmo.config_checks import check_comparison_names
 from atmo.errors import ConfigError
 from atmo.metrics.contingency import threshold_label
 from atmo.metrics.paired import BootstrapSettings, Resampling
 from atmo.metrics.pooled import mean_csi
 from atmo.publish.comparisons import Plan, compare, read_entries
+from atmo.settings import build_block, schema_default, settings_block
+from atmo.settings.checks import check_comparison_names
 
 UNIT_NAME = "test episodes"
 
@@ -38,14 +39,18 @@ def lead_label(threshold: float, lead: int) -> str:
     return f"{threshold_label(threshold)}_lead{lead}"
 
 
+#: The ``nowcast.comparison`` block (the headline model and the write-up's pairs).
+ComparisonSettings = settings_block("nowcast", "comparison")
+
+
 def comparison_settings(block: Mapping[str, Any]) -> dict[str, Any]:
     """Only what :func:`plan` reads from the ``nowcast`` config block (the comparisons rule's params).
 
-    ``ablations``: each ``kind: ablation`` entry -> its ``ablation_of`` (default: the headline).
-    ``unreached_threshold`` defaults to the schema's ``skip`` for a hand-written block without it.
+    ``ablations``: each ``kind: ablation`` entry -> its ``ablation_of`` (default: the headline). A
+    hand-written block without ``comparison`` or ``scoring.unreached_threshold`` gets the schema's defaults.
     """
-    comparison = block.get("comparison", {})
-    headline = comparison.get("headline", "sgt")
+    comparison = build_block(ComparisonSettings, block.get("comparison"), "nowcast.comparison")
+    headline = comparison.headline
     ablations = {
         name: spec.get("ablation_of") or headline
         for name, spec in block["models"].items()
@@ -53,10 +58,12 @@ def comparison_settings(block: Mapping[str, Any]) -> dict[str, Any]:
     }
     return {
         "thresholds": list(block["scoring"]["thresholds"]),
-        "unreached_threshold": block["scoring"].get("unreached_threshold", "skip"),
+        "unreached_threshold": block["scoring"].get(
+            "unreached_threshold", schema_default("nowcast", "scoring.unreached_threshold")
+        ),
         "headline": headline,
         "ablations": ablations,
-        "write_up": [list(pair) for pair in comparison.get("write_up", [])],
+        "write_up": [list(pair) for pair in comparison.write_up],
     }
 
 

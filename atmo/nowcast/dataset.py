@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
-from typing import ClassVar
 
 import torch
 
@@ -18,21 +16,16 @@ from atmo.errors import InputError
 from atmo.io.h5dataset import H5ArrayDataset
 from atmo.io.hdf5 import open_hdf5, require_dataset
 from atmo.nowcast.sevir_files import MODALITIES
+from atmo.settings import settings_block
 from atmo.train.dihedral import draw_dihedral, transform_field, transform_vectors
 
 
-@dataclass(frozen=True)
-class AugmentSettings:
+class AugmentSettings(settings_block("nowcast", "augment")):
     """The ``nowcast.augment`` block: random flips and quarter turns of training samples.
 
     Storms move in every direction, so a flipped or turned sample (its motion prior turned with it)
     is as plausible as the original; it multiplies the few training samples of a CPU run by up to 8.
     """
-
-    WHERE: ClassVar[str] = "nowcast.augment"
-
-    flips: bool = True
-    rot90: bool = True
 
 
 REQUIRED_ATTRS = ("frames_in", "frames_out", "grid_size", "km_per_pixel", "modalities", "normalisation")

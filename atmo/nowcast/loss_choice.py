@@ -13,44 +13,17 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
-from atmo.config_blocks import build_block, check
 from atmo.errors import ConfigError, InputError
 from atmo.io.atomic import write_json
 from atmo.io.metrics_json import read_json_object
+from atmo.settings import build_block, settings_block
 
 
-@dataclass(frozen=True)
-class LossChoice:
-    """The ``nowcast.loss_choice`` block.
-
-    Attributes:
-        values: the candidate values.
-        applies_to: the entries that train with the chosen value (it replaces their own ``loss.<key>``).
-        model: the entry whose loss the candidates train (its params and other loss weights).
-        key: the loss weight chosen (a key of ``nowcast.models.<entry>.loss``).
-        seed: the candidates' training seed.
-    """
-
-    WHERE: ClassVar[str] = "nowcast.loss_choice"
-
-    values: tuple[float, ...]
-    applies_to: tuple[str, ...]
-    model: str = "sgt"
-    key: str = "physics_weight"
-    seed: int = 100
-
-    def __post_init__(self) -> None:
-        check(
-            self,
-            [
-                ("values", len(self.values) >= 2, "expected at least two candidate values"),
-                ("values", len(set(self.values)) == len(self.values), "expected distinct values"),
-                ("applies_to", len(self.applies_to) >= 1, "expected at least one entry"),
-            ],
-        )
+class LossChoice(settings_block("nowcast", "loss_choice")):
+    """The ``nowcast.loss_choice`` block: candidate ``values`` of loss weight ``key``, each trained on
+    entry ``model`` with ``seed``; the winner replaces ``loss.<key>`` of every entry in ``applies_to``."""
 
     def labels(self) -> dict[str, float]:
         """``{label: value}``, the label naming the candidate's directory (``physics_weight_0.1``)."""

@@ -38,18 +38,15 @@ import math
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from atmo.config_blocks import check
 from atmo.errors import InputError
 from atmo.io.hdf5 import open_hdf5, require_dataset
 from atmo.metrics.contingency import (
     CODE_TOLERANCE,
-    SEVIR_THRESHOLDS,
     UNREACHED_RULES,
     ContingencyAccumulator,
     check_thresholds,
@@ -58,6 +55,7 @@ from atmo.metrics.contingency import (
 from atmo.metrics.dry import DryMeanAccumulator
 from atmo.metrics.lpips_offline import MIN_FRAME_SIZE, LpipsMeter, LpipsResult, load_lpips_alexnet
 from atmo.metrics.regression import ErrorAccumulator
+from atmo.settings import settings_block
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +74,8 @@ _CODE_SCALE = 255.0
 Source = str | os.PathLike[str] | ArrayLike
 
 
-@dataclass(frozen=True)
-class ScoringConfig:
-    """The ``nowcast.scoring`` config block (built by :func:`atmo.config_blocks.build_block`).
+class ScoringConfig(settings_block("nowcast", "scoring")):
+    """The ``nowcast.scoring`` config block (built by :func:`atmo.settings.build_block`).
 
     ``thresholds`` are VIL codes (0..255) of the contingency scores, ``pool_sizes`` the max-pooling
     block sizes of the pooled CSI (1, unpooled, is always scored), ``unreached_threshold`` the CSI-M
@@ -87,31 +84,6 @@ class ScoringConfig:
     ``batch_size`` is the samples read at a time and ``event_index`` the test sample of the event
     panel (used by the table step, not by :func:`score_forecasts`).
     """
-
-    WHERE: ClassVar[str] = "nowcast.scoring"
-
-    thresholds: tuple[float, ...] = SEVIR_THRESHOLDS
-    pool_sizes: tuple[int, ...] = (4, 16)
-    unreached_threshold: str = "skip"
-    lpips: bool = True
-    batch_size: int = 8
-    event_index: int = 0
-
-    def __post_init__(self) -> None:
-        check(
-            self,
-            [
-                ("thresholds", len(self.thresholds) >= 1, "expected at least one threshold"),
-                ("pool_sizes", all(size > 1 for size in self.pool_sizes), "expected block sizes > 1"),
-                (
-                    "unreached_threshold",
-                    self.unreached_threshold in UNREACHED_RULES,
-                    f"expected one of {list(UNREACHED_RULES)}",
-                ),
-                ("batch_size", self.batch_size >= 1, "expected >= 1"),
-                ("event_index", self.event_index >= 0, "expected >= 0"),
-            ],
-        )
 
 
 def score_forecasts(

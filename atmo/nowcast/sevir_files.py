@@ -18,10 +18,8 @@ import logging
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import ClassVar
 
 import h5py
 import numpy as np
@@ -30,6 +28,7 @@ import pandas as pd
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path, write_text
 from atmo.io.hdf5 import open_hdf5, require_dataset
+from atmo.settings import settings_block
 
 log = logging.getLogger(__name__)
 
@@ -232,25 +231,14 @@ def event_table(catalog: pd.DataFrame) -> pd.DataFrame:
     return events.reset_index().sort_values(["time_utc", "id"], kind="stable").reset_index(drop=True)
 
 
-@dataclass(frozen=True)
-class Selection:
-    """The ``nowcast.selection`` block: which events to use (built by :func:`atmo.config_blocks.build_block`).
+class Selection(settings_block("nowcast", "selection")):
+    """The ``nowcast.selection`` block: which events to use (built by :func:`atmo.settings.build_block`).
 
     Real SEVIR is ~1 TB, so real runs pick a subset; ``None`` = no limit.
 
     ``modalities`` are the modality rows kept (others, e.g. ``vis``, are dropped); ``require``
     are the modalities an event must have (VIL, the forecast target, always).
     """
-
-    WHERE: ClassVar[str] = "nowcast.selection"
-
-    modalities: tuple[str, ...] = MODALITIES
-    require: tuple[str, ...] = ("vil",)
-    kinds: tuple[str, ...] = ("storm", "random")
-    event_types: tuple[str, ...] = ()
-    start: str | None = None
-    end: str | None = None
-    max_events: int | None = None
 
 
 def select_events(catalog: pd.DataFrame, selection: Selection, where: str | os.PathLike[str]) -> pd.DataFrame:

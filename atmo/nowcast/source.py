@@ -19,51 +19,37 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pandas as pd
 
-from atmo.config_blocks import build_block, check
 from atmo.errors import ConfigError, InputError
 from atmo.io.atomic import atomic_path
-from atmo.io.download import DownloadSettings, download, transfer_settings
+from atmo.io.download import download, transfer_settings
 from atmo.nowcast.sevir_files import check_data_file, complete_rows, read_catalog, write_catalog
 from atmo.nowcast.synthetic.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
+from atmo.settings import build_block, settings_block
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("synthetic", "sevir_s3", "sevir_local")
 
-
-@dataclass(frozen=True)
-class SevirConfig:
+class SevirConfig(settings_block("nowcast", "sevir")):
     """The ``nowcast.sevir`` config block: where the real sources are."""
-
-    WHERE: ClassVar[str] = "nowcast.sevir"
-
-    base_url: str = "https://sevir.s3.amazonaws.com"
-    local_dir: str | None = None
-    retries: int = DownloadSettings.retries
-    timeout_s: float = DownloadSettings.timeout_s
-    backoff_s: float = DownloadSettings.backoff_s
 
 
 @dataclass(frozen=True)
 class SourceConfig:
-    """``nowcast.source`` plus the blocks that source reads (``synthetic``, or ``sevir`` for the real ones).
+    """``nowcast.source`` (one of the schema's sources) plus the blocks it reads (``synthetic``, or ``sevir``).
 
     A ``sevir_local`` source without ``sevir.local_dir`` is refused here, so the workflow's parse-time
-    block check (:mod:`atmo.config_checks`) stops it before any job.
+    check (:mod:`atmo.settings.experiments`, through ``atmo/nowcast/spec.py``) stops it before any job.
     """
 
-    WHERE: ClassVar[str] = "nowcast"
-
-    source: str = "synthetic"
+    source: str
     synthetic: SyntheticSevirConfig = field(default_factory=SyntheticSevirConfig)
     sevir: SevirConfig = field(default_factory=SevirConfig)
 
     def __post_init__(self) -> None:
-        check(self, [("source", self.source in SOURCES, f"expected one of {list(SOURCES)}")])
         if self.source == "sevir_local" and not self.sevir.local_dir:
             raise ConfigError(
                 "invalid config: key 'nowcast.sevir.local_dir': source 'sevir_local' needs the SEVIR directory "

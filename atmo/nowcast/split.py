@@ -20,57 +20,42 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
-from atmo.config_blocks import check
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path
 from atmo.nowcast.sevir_files import event_table
+from atmo.settings import Check, settings_block
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
-METHODS = ("date", "fraction")
 
 
-@dataclass(frozen=True)
-class SplitConfig:
-    """The ``nowcast.split`` config block (built by :func:`atmo.config_blocks.build_block`).
+class SplitConfig(settings_block("nowcast", "split")):
+    """The ``nowcast.split`` config block (built by :func:`atmo.settings.build_block`).
 
-    Dates are ISO strings (``YYYY-MM-DD``, UTC).
+    Dates are ISO strings (``YYYY-MM-DD``, UTC). A fraction split needs validation and test events
+    and must leave training events, which ties the two fractions to the method and to each other.
     """
 
-    WHERE: ClassVar[str] = "nowcast.split"
-
-    method: str = "fraction"
-    train_end: str = "2019-01-01"
-    val_end: str = "2019-06-01"
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
-
-    def __post_init__(self) -> None:
+    def cross_checks(self) -> list[Check]:
         by_fraction = self.method == "fraction"
-        check(
-            self,
-            [
-                ("method", self.method in METHODS, f"expected one of {list(METHODS)}"),
-                (
-                    "val_fraction",
-                    not by_fraction or self.val_fraction > 0,
-                    "expected > 0: model selection needs validation events",
-                ),
-                ("test_fraction", not by_fraction or self.test_fraction > 0, "expected > 0: scoring needs test events"),
-                (
-                    "test_fraction",
-                    not by_fraction or self.val_fraction + self.test_fraction < 1,
-                    f"val_fraction + test_fraction = {self.val_fraction + self.test_fraction:g} leaves no training",
-                ),
-            ],
-        )
+        return [
+            (
+                "val_fraction",
+                not by_fraction or self.val_fraction > 0,
+                "expected > 0: model selection needs validation events",
+            ),
+            ("test_fraction", not by_fraction or self.test_fraction > 0, "expected > 0: scoring needs test events"),
+            (
+                "test_fraction",
+                not by_fraction or self.val_fraction + self.test_fraction < 1,
+                f"val_fraction + test_fraction = {self.val_fraction + self.test_fraction:g} leaves no training",
+            ),
+        ]
 
 
 def episode_groups(events: pd.DataFrame) -> pd.Series:

@@ -31,8 +31,8 @@ from torch import nn
 from atmo.io.atomic import write_json
 from atmo.nowcast.models.base import N_MODALITIES
 from atmo.nowcast.training import build_entry
+from atmo.settings.workflow import validate_workflow_config
 from atmo.train import TrainConfig, build_optimizer
-from atmo.workflow_config import validate_workflow_config
 
 #: Training samples of SEVIR's benchmark split (the seed's epoch-time estimate).
 SEVIR_TRAIN_SAMPLES = 35_718
@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> list[Measurement]:
     args = parser.parse_args(argv)
 
     config_path = Path(args.config)
-    config = validate_workflow_config(yaml.safe_load(config_path.read_text()), config_path.parent)
+    config = validate_workflow_config(yaml.safe_load(config_path.read_text()))
     nowcast = config["nowcast"]
     cache = {**nowcast["cache"], **({"grid_size": args.grid_size} if args.grid_size else {})}
     train_block = {**nowcast["train"], **({"batch_size": args.batch_size} if args.batch_size else {})}

@@ -18,13 +18,13 @@ from typing import Any
 
 import torch
 
-from atmo.config_blocks import build_block
 from atmo.errors import InputError
 from atmo.io.hdf5 import open_hdf5
 from atmo.metrics.contingency import CODE_TOLERANCE, SEVIR_THRESHOLDS, ContingencyAccumulator
 from atmo.nowcast.dataset import AugmentSettings, NowcastDataset
 from atmo.nowcast.losses import CODE_SCALE, NowcastLoss
 from atmo.nowcast.models import MODELS, NowcastModel
+from atmo.settings import build_block
 from atmo.train import build_model, load_model, model_meta, to_device, train_job
 
 MODULE = "nowcast"

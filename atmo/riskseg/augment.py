@@ -17,44 +17,25 @@ a resumed training run (which restores torch's RNG state) augments exactly as an
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import ClassVar
 
 import torch
 
-from atmo.config_blocks import check
+from atmo.settings import Check, settings_block
 from atmo.train.dihedral import draw_dihedral, transform_field
 
 
-@dataclass(frozen=True)
-class AugmentSettings:
+class AugmentSettings(settings_block("riskseg", "augment")):
     """The ``riskseg.augment`` block."""
 
-    WHERE: ClassVar[str] = "riskseg.augment"
-
-    flips: bool = True
-    rot90: bool = True
-    brightness: float = 0.4
-    contrast: float = 0.4
-    saturation: float = 0.0
-    jitter_bands: tuple[str, ...] = ()
-    rgb_bands: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        check(
-            self,
-            [
-                ("brightness", self.brightness >= 0, "expected >= 0"),
-                ("contrast", 0 <= self.contrast < 1, "expected 0 <= value < 1"),
-                ("saturation", 0 <= self.saturation < 1, "expected 0 <= value < 1"),
-                ("rgb_bands", len(self.rgb_bands) in (0, 3), "expected three band names (red, green, blue) or []"),
-                (
-                    "saturation",
-                    self.saturation == 0 or len(self.rgb_bands) == 3,
-                    "saturation jitter needs rgb_bands (three colour bands); set it to 0 for covariate bands",
-                ),
-            ],
-        )
+    def cross_checks(self) -> list[Check]:
+        return [
+            ("rgb_bands", len(self.rgb_bands) in (0, 3), "expected three band names (red, green, blue) or []"),
+            (
+                "saturation",
+                self.saturation == 0 or len(self.rgb_bands) == 3,
+                "saturation jitter needs rgb_bands (three colour bands); set it to 0 for covariate bands",
+            ),
+        ]
 
 
 def check_band_names(settings: AugmentSettings, band_names: Sequence[str], source: str) -> None:

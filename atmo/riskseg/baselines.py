@@ -27,8 +27,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import sklearn
@@ -39,7 +38,6 @@ from sklearn.metrics import log_loss
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from atmo.config_blocks import check, coerce_fields
 from atmo.errors import InputError
 from atmo.io.atomic import write_json
 from atmo.io.geotiff import GeoTiffWindows, inspect_geotiff
@@ -48,44 +46,16 @@ from atmo.riskseg import CLASSES, LABEL_NODATA
 from atmo.riskseg.evaluate import split_tiles
 from atmo.riskseg.features import feature_names, window_features
 from atmo.riskseg.probability_raster import write_probabilities
+from atmo.settings import settings_block
 
 log = logging.getLogger(__name__)
 
-METHODS = ("logistic", "hgb")
 #: Rows of the scene predicted at once (memory: features of one strip plus its margin).
 STRIP_ROWS = 256
 
 
-@dataclass(frozen=True)
-class BaselineSettings:
+class BaselineSettings(settings_block("riskseg", "baselines.*")):
     """One entry of ``riskseg.baselines``: classifier, features, and what validation may tune."""
-
-    WHERE: ClassVar[str] = "riskseg.baselines"
-
-    method: str = "logistic"
-    radii_px: tuple[float, ...] = ()
-    max_train_pixels: int = 50_000
-    c_grid: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0)
-    max_iter: int = 300
-    learning_rate: float = 0.1
-    max_leaf_nodes: int = 15
-    n_iter_no_change: int = 10
-
-    def __post_init__(self) -> None:
-        coerce_fields(self)
-        check(
-            self,
-            [
-                ("method", self.method in METHODS, f"expected one of {list(METHODS)}"),
-                ("radii_px", all(r > 0 for r in self.radii_px), "expected radii > 0"),
-                ("max_train_pixels", self.max_train_pixels >= 100, "expected >= 100"),
-                ("c_grid", len(self.c_grid) > 0 and all(c > 0 for c in self.c_grid), "expected values > 0"),
-                ("max_iter", self.max_iter >= 1, "expected >= 1"),
-                ("learning_rate", self.learning_rate > 0, "expected > 0"),
-                ("max_leaf_nodes", self.max_leaf_nodes >= 2, "expected >= 2"),
-                ("n_iter_no_change", self.n_iter_no_change >= 1, "expected >= 1"),
-            ],
-        )
 
 
 def split_labels(tiles_path: str | os.PathLike[str], split: str, shape: tuple[int, int]) -> np.ndarray:

@@ -58,7 +58,6 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import pydensecrf.densecrf as dcrf
@@ -66,12 +65,12 @@ import rasterio
 from pydensecrf.utils import create_pairwise_bilateral, unary_from_softmax
 from rasterio.windows import Window
 
-from atmo.config_blocks import check
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path
 from atmo.io.geotiff import CREATION_OPTIONS, GeoTiffWindows, build_overviews, check_same_grid, inspect_geotiff
 from atmo.riskseg import CLASSES, LABEL_NODATA, SCENE_NODATA
 from atmo.riskseg.decision import Decision, decide
+from atmo.settings import Check, settings_block
 
 log = logging.getLogger(__name__)
 
@@ -88,46 +87,18 @@ GDAL_CACHE_BYTES = 64 * 1024 * 1024
 Box = tuple[int, int, int, int]  # (row, col, height, width), as atmo.io.geotiff windows
 
 
-@dataclass(frozen=True)
-class CrfSettings:
-    """One ``riskseg.crf`` entry (see the schema). Defaults are the seed's V2.5 settings.
+class CrfSettings(settings_block("riskseg", "crf.*")):
+    """One ``riskseg.crf`` entry (see the schema). Defaults are the write-up's V2.5 settings.
 
-    The seed's V2 settings are ``iterations=5, spatial_weight=3.0, compat_spatial=3.0,
-    compat_bilateral=10.0``; both of the seed's are ``compat: potts``. A compat weight of 0
+    The write-up's V2 settings are ``iterations=5, spatial_weight=3.0, compat_spatial=3.0,
+    compat_bilateral=10.0``; both of the write-up's are ``compat: potts``. A compat weight of 0
     switches its kernel off; both 0 gives the unary's classes.
     """
 
-    WHERE: ClassVar[str] = "riskseg.crf"
-
-    iterations: int = 8
-    spatial_weight: float = 5.0
-    compat_spatial: float = 5.0
-    compat_bilateral: float = 15.0
-    bilateral_sxy: float = 30.0
-    bilateral_schan: float = 1.0
-    tile_size: int = 1024
-    halo: int = 64
-    compat: str = "potts"
-
-    def __post_init__(self) -> None:
-        potts = "expected >= 0 (a negative weight rewards label noise)"
-        check(
-            self,
-            [
-                ("compat", self.compat in COMPATS, f"expected one of {list(COMPATS)}"),
-                ("iterations", self.iterations >= 1, "expected >= 1"),
-                ("spatial_weight", self.spatial_weight > 0, "expected > 0"),
-                ("compat_spatial", self.compat_spatial >= 0, potts),
-                ("compat_bilateral", self.compat_bilateral >= 0, potts),
-                ("bilateral_sxy", self.bilateral_sxy > 0, "expected > 0"),
-                ("bilateral_schan", self.bilateral_schan > 0, "expected > 0"),
-                ("tile_size", self.tile_size >= 16, "expected >= 16"),
-                ("halo", self.halo >= 0, "expected >= 0"),
-                # Memory is set by the padded window alone, so for a given memory a larger core
-                # always beats a larger halo; beyond half the core, most CRF work is thrown away.
-                ("halo", 2 * self.halo <= self.tile_size, f"expected <= tile_size / 2 ({self.tile_size // 2})"),
-            ],
-        )
+    def cross_checks(self) -> list[Check]:
+        # Memory is set by the padded window alone, so for a given memory a larger core always
+        # beats a larger halo; beyond half the core, most CRF work is thrown away.
+        return [("halo", 2 * self.halo <= self.tile_size, f"expected <= tile_size / 2 ({self.tile_size // 2})")]
 
 
 @dataclass(frozen=True)

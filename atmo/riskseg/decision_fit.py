@@ -17,15 +17,14 @@ when its own criterion could not be satisfied, not quietly drop it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from atmo.config_blocks import check
 from atmo.metrics.categorical import cohen_kappa, precision, recall
 from atmo.riskseg import CLASSES
 from atmo.riskseg.decision import RULES, Decision, cumulative, decide
+from atmo.settings import settings_block
 
 #: Criterion name -> the disagreement weights of :func:`atmo.metrics.categorical.cohen_kappa`.
 CRITERIA: dict[str, str | None] = {"kappa_unweighted": None, "kappa_linear": "linear", "kappa_quadratic": "quadratic"}
@@ -33,38 +32,15 @@ AUTO = "auto"
 HIGH = 2
 
 
-@dataclass(frozen=True)
-class DecisionSettings:
+class DecisionSettings(settings_block("riskseg", "decision")):
     """The ``riskseg.decision`` block: which rules compete, to what criterion, on what threshold grid.
 
     ``rule``: ``auto`` (the best of argmax, median and every threshold pair), ``thresholds`` (the
-    best pair), or ``argmax`` / ``median`` used as given (the seed's setting is ``argmax``); the
+    best pair), or ``argmax`` / ``median`` used as given (the write-up's setting is ``argmax``); the
     validation scores are recorded in every case. ``min_class2_recall``: the floor on class-2
     recall, ``None`` for none. ``threshold_step``: the grid ``step, 2 step, ... < 1`` of both
     thresholds.
     """
-
-    WHERE: ClassVar[str] = "riskseg.decision"
-
-    rule: str = AUTO
-    criterion: str = "kappa_unweighted"
-    min_class2_recall: float | None = 0.93
-    threshold_step: float = 0.05
-
-    def __post_init__(self) -> None:
-        check(
-            self,
-            [
-                ("rule", self.rule in (AUTO, *RULES), f"expected one of {[AUTO, *RULES]}"),
-                ("criterion", self.criterion in CRITERIA, f"expected one of {list(CRITERIA)}"),
-                (
-                    "min_class2_recall",
-                    self.min_class2_recall is None or 0.0 <= self.min_class2_recall <= 1.0,
-                    "expected null or a recall in [0, 1]",
-                ),
-                ("threshold_step", 0.0 < self.threshold_step <= 0.5, "expected in (0, 0.5]"),
-            ],
-        )
 
     @property
     def grid(self) -> np.ndarray:

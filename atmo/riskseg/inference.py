@@ -41,8 +41,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -50,7 +49,6 @@ import torch
 from rasterio.windows import Window
 from torch import nn
 
-from atmo.config_blocks import check, coerce_fields
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path
 from atmo.io.geotiff import (
@@ -64,6 +62,7 @@ from atmo.io.geotiff import (
 from atmo.riskseg import CLASS_NAMES, CLASSES, LABEL_NODATA, SCENE_NODATA
 from atmo.riskseg.decision import Decision, decide
 from atmo.riskseg.heads import HEADS, head_probabilities
+from atmo.settings import Check, settings_block
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +77,7 @@ STRIP_ROWS = CREATION_OPTIONS["blockysize"]
 WindowReader = Callable[[int, int, int, int], tuple[np.ndarray, np.ndarray]]
 
 
-@dataclass(frozen=True)
-class InferenceSettings:
+class InferenceSettings(settings_block("riskseg", "inference")):
     """The ``riskseg.inference`` config block.
 
     ``window`` must suit the model (a U-Net of depth 5 needs multiples of 32); ``overlap`` should
@@ -88,26 +86,8 @@ class InferenceSettings:
     the pixels, for seam-free maps.
     """
 
-    WHERE: ClassVar[str] = "riskseg.inference"
-
-    window: int = 64
-    overlap: int = 16
-    blend: str = "spline"
-    tta: bool = True
-    batch_size: int = 16
-
-    def __post_init__(self) -> None:
-        coerce_fields(self)
-        check(
-            self,
-            [
-                ("window", self.window >= 8, "expected >= 8"),
-                ("overlap", self.overlap >= 0, "expected >= 0"),
-                ("overlap", self.overlap < self.window, f"expected < window ({self.window})"),
-                ("blend", self.blend in BLENDS, f"expected one of {list(BLENDS)}"),
-                ("batch_size", self.batch_size >= 1, "expected >= 1"),
-            ],
-        )
+    def cross_checks(self) -> list[Check]:
+        return [("overlap", self.overlap < self.window, f"expected < window ({self.window})")]
 
     @property
     def stride(self) -> int:

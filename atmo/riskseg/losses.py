@@ -19,36 +19,16 @@ logits ``g_k`` (``k = 0, 1``: "class > k"), over the valid pixels ``V`` (label !
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 
-from atmo.config_blocks import check
-from atmo.riskseg import CLASSES, LABEL_NODATA
+from atmo.riskseg import LABEL_NODATA
+from atmo.settings import settings_block
 
 
-@dataclass(frozen=True)
-class LossSettings:
-    """A variant's ``loss`` block."""
-
-    WHERE: ClassVar[str] = "riskseg.variants.<name>.loss"
-
-    coral_weight: float = 0.3
-    focal_gamma: float = 2.5
-    class_weights: tuple[float, ...] = (0.4, 2.5, 2.0)
-
-    def __post_init__(self) -> None:
-        check(
-            self,
-            [
-                ("coral_weight", self.coral_weight >= 0, "expected >= 0"),
-                ("focal_gamma", self.focal_gamma >= 0, "expected >= 0"),
-                ("class_weights", len(self.class_weights) == len(CLASSES), f"expected {len(CLASSES)} weights"),
-                ("class_weights", all(w > 0 for w in self.class_weights), "expected weights > 0"),
-            ],
-        )
+class LossSettings(settings_block("riskseg", "variants.*.loss")):
+    """A variant's ``loss`` block: CORAL weight, focal exponent, one focal weight per class."""
 
 
 def focal_loss(logits: torch.Tensor, label: torch.Tensor, gamma: float, weights: Sequence[float]) -> torch.Tensor:

@@ -15,32 +15,23 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from atmo.config_blocks import check
 from atmo.errors import InputError
 from atmo.io.atomic import write_json
 from atmo.io.geotiff import inspect_geotiff, read_geotiff
 from atmo.riskseg.probability_raster import write_probabilities
 from atmo.riskseg.synthetic.latent_risk import oracle_probabilities
 from atmo.riskseg.synthetic.scene import SyntheticSceneSettings, make_scene
+from atmo.settings import settings_block
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class OracleSettings:
+class OracleSettings(settings_block("riskseg", "oracle")):
     """The ``riskseg.oracle`` block: Monte Carlo draws of the unobservable field."""
-
-    WHERE: ClassVar[str] = "riskseg.oracle"
-
-    draws: int = 128
-
-    def __post_init__(self) -> None:
-        check(self, [("draws", self.draws >= 1, "expected >= 1")])
 
 
 def write_oracle(

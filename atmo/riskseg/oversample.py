@@ -62,18 +62,17 @@ import json
 import logging
 import math
 import os
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import h5py
 import numpy as np
 from imblearn.over_sampling import SMOTE
 from scipy.ndimage import gaussian_filter
 
-from atmo.config_blocks import check
 from atmo.errors import ConfigError, InputError
 from atmo.io.atomic import atomic_path, write_json
 from atmo.riskseg import CLASSES, LABEL_NODATA
+from atmo.settings import Check, settings_block
 
 log = logging.getLogger(__name__)
 
@@ -82,37 +81,17 @@ _CHUNK_BYTES = 64 * 2**20  # image bytes read at once when streaming the trainin
 _PROJECTION_ELEMENTS = 2**22  # floats per block when matching synthetic descriptors to SMOTE segments
 
 
-@dataclass(frozen=True)
-class OversamplingSettings:
-    """The ``riskseg.oversampling`` config block, one field per key (see the module docstring)."""
+class OversamplingSettings(settings_block("riskseg", "oversampling.*")):
+    """One ``riskseg.oversampling`` scheme, one field per key (see the module docstring)."""
 
-    WHERE: ClassVar[str] = "riskseg.oversampling"
-
-    class1_min_share: float = 0.30
-    duplicate_target_fraction: float = 0.05
-    smote: bool = True
-    target_fraction: float = 0.075
-    k_neighbors: int = 5
-    mask_correlation_px: float = 6.0
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        check(
-            self,
-            [
-                ("class1_min_share", 0 < self.class1_min_share < 1, "expected a share in (0, 1)"),
-                ("duplicate_target_fraction", 0 < self.duplicate_target_fraction < 1, "expected a share in (0, 1)"),
-                ("target_fraction", 0 < self.target_fraction < 1, "expected a share in (0, 1)"),
-                (
-                    "target_fraction",
-                    not self.smote or self.target_fraction >= self.duplicate_target_fraction,
-                    f"expected >= duplicate_target_fraction ({self.duplicate_target_fraction}) when smote is on",
-                ),
-                ("k_neighbors", self.k_neighbors >= 1, "expected >= 1"),
-                ("mask_correlation_px", self.mask_correlation_px > 0, "expected > 0"),
-                ("seed", self.seed >= 0, "expected >= 0"),
-            ],
-        )
+    def cross_checks(self) -> list[Check]:
+        return [
+            (
+                "target_fraction",
+                not self.smote or self.target_fraction >= self.duplicate_target_fraction,
+                f"expected >= duplicate_target_fraction ({self.duplicate_target_fraction}) when smote is on",
+            )
+        ]
 
 
 def tile_counts(label: np.ndarray) -> np.ndarray:

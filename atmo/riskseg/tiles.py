@@ -26,8 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import h5py
 import numpy as np
@@ -37,24 +36,15 @@ from atmo.io.atomic import atomic_path, write_json
 from atmo.io.geotiff import GeoTiffWindows, RasterInfo, read_geotiff
 from atmo.riskseg import CLASSES, LABEL_NODATA, SCENE_NODATA
 from atmo.riskseg.scene import check_scene_pair
+from atmo.settings import settings_block
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
 
 
-@dataclass(frozen=True)
-class TilingSettings:
+class TilingSettings(settings_block("riskseg", "tiles")):
     """The ``riskseg.tiles`` config block, one field per key (see the schema for meanings)."""
-
-    WHERE: ClassVar[str] = "riskseg.tiles"
-
-    tile_size: int = 64
-    block_tiles: int = 2
-    val_fraction: float = 0.2
-    test_fraction: float = 0.2
-    max_nodata_fraction: float = 0.5
-    balance_trials: int = 64
 
 
 def tile_origins(height: int, width: int, tile_size: int) -> np.ndarray:

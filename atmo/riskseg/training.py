@@ -19,12 +19,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from atmo.config_blocks import build_block
 from atmo.errors import InputError
 from atmo.riskseg.augment import AugmentSettings, TileAugmenter
 from atmo.riskseg.dataset import RisksegTiles, band_names_of
 from atmo.riskseg.losses import LossSettings, RisksegLoss
 from atmo.riskseg.models import RISKSEG_MODELS
+from atmo.settings import build_block
 from atmo.train import load_trained, model_meta, to_device, train_job
 
 log = logging.getLogger(__name__)

@@ -34,7 +34,7 @@ What the shared path guarantees:
   of another module or architecture is refused in one line (:mod:`~atmo.train.model_file`).
 """
 
-from atmo.run_only import with_run_only
+from atmo.settings.run_only import with_run_only
 from atmo.train.checkpoint import load_checkpoint, save_checkpoint
 from atmo.train.config import TrainConfig
 from atmo.train.device import amp_enabled, resolve_device, to_device, visible_gpu_count

@@ -44,7 +44,7 @@ from tqdm import tqdm
 
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path, write_json
-from atmo.run_only import without_run_only
+from atmo.settings.run_only import without_run_only
 from atmo.train.checkpoint import load_checkpoint, save_checkpoint
 from atmo.train.config import TrainConfig
 from atmo.train.device import amp_enabled, resolve_device

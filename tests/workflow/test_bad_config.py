@@ -1,7 +1,7 @@
 """Bad settings stop ``snakemake`` at parse time, before any job, with one line naming the key.
 
 Each case edits ``config/test.yaml`` of a fresh workflow copy and runs a dry run: a rule that
-ties keys together (atmo/config_checks.py) or a malformed date must fail there, not in the first
+ties keys together (atmo/settings/experiments.py) or a malformed date must fail there, not in the first
 job that reads the block (for nowcast that is after the catalog, fetch and split jobs).
 """
 
@@ -24,15 +24,19 @@ def _set(module: str, block: str, **values: object) -> Callable[[dict], None]:
     return lambda config: config[module].setdefault(block, {}).update(values)
 
 
-def _riskseg_variant(name: str, **values: object) -> Callable[[dict], None]:
-    """Edit one riskseg variant and run riskseg alone: its rules check the variants after the other modules'
+def _riskseg_alone(edit_block: Callable[[dict], None]) -> Callable[[dict], None]:
+    """Edit the riskseg block and run riskseg alone: its rules check the variants after the other modules'
     are parsed, and a first parse of nowcast in a session prints a torch deprecation warning of its own."""
 
     def edit(config: dict) -> None:
         config["modules"] = ["riskseg"]
-        config["riskseg"]["variants"][name].update(values)
+        edit_block(config["riskseg"])
 
     return edit
+
+
+def _riskseg_variant(name: str, **values: object) -> Callable[[dict], None]:
+    return _riskseg_alone(lambda block: block["variants"][name].update(values))
 
 
 CASES = {
@@ -51,6 +55,10 @@ CASES = {
     "fractions leaving no training events": (
         _set("nowcast", "split", val_fraction=0.5, test_fraction=0.5),
         "key 'nowcast.split.test_fraction': val_fraction + test_fraction = 1 leaves no training",
+    ),
+    "a CRF halo beyond half its tile, read otherwise only after training and inference": (
+        _riskseg_alone(lambda block: block["crf"]["v25"].update(halo=33)),
+        "key 'riskseg.crf.v25.halo': expected <= tile_size / 2 (32), got 33",
     ),
     "a monitor no metric matches": (
         _set("nowcast", "train", monitor="val_csi"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -11,13 +12,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-import yaml
 from downscale_helpers import time_subset
 from local_http import serve_directory
 from workflow_helpers import edit_config, load_config
 
 from atmo.downscale.field_files import read_fields, read_split, write_fields
-from atmo.downscale.synthetic.fields import generate_fields
+from atmo.downscale.synthetic.fields import SyntheticDownscaleSettings, generate_fields
 from atmo.io.download import ManifestEntry, write_manifest
 
 pytestmark = pytest.mark.workflow
@@ -36,9 +36,7 @@ def _set_source(workflow_dir: Path, **block: object) -> str:
 
 def _synthetic_settings(workflow_dir: Path) -> dict:
     """The test config's generator settings completed by the schema defaults."""
-    schema = yaml.safe_load((workflow_dir / "config/schema/downscale.schema.yaml").read_text())
-    defaults = {key: spec["default"] for key, spec in schema["properties"]["synthetic"]["properties"].items()}
-    return {**defaults, **load_config(workflow_dir)["downscale"]["synthetic"]}
+    return dataclasses.asdict(SyntheticDownscaleSettings(**load_config(workflow_dir)["downscale"]["synthetic"]))
 
 
 def test_synthetic_fields_match_the_test_config(workflow_dir: Path, snakemake_in) -> None:

@@ -12,11 +12,11 @@ import pytest
 from local_http import silent_server
 from workflow_helpers import edit_config, load_config
 
-from atmo.config_blocks import build_block
 from atmo.nowcast.cache import CacheConfig
 from atmo.nowcast.sevir_files import MODALITIES, data_file_names, read_catalog, write_catalog
 from atmo.nowcast.synthetic.sevir import SyntheticSevirConfig, synthetic_catalog, write_synthetic_file
 from atmo.nowcast.volume import expected_volume
+from atmo.settings import build_block
 
 pytestmark = pytest.mark.workflow
 

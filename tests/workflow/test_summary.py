@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from workflow_helpers import REPO, load_config
 
-from atmo.config_checks import MONITORABLE
+from atmo.settings.experiments import monitorable
+from atmo.settings.workflow import validate_workflow_config
 from atmo.summary.provenance import config_hash
-from atmo.workflow_config import validate_workflow_config
 
 pytestmark = pytest.mark.workflow
 
@@ -47,7 +47,7 @@ def test_the_provenance_names_the_real_commit_and_config_hash(test_run: Path) ->
     provenance = json.loads((test_run / "results/summary.json").read_text())["provenance"]
     head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
     assert provenance["commit"] == head.stdout.strip()
-    resolved = validate_workflow_config(load_config(test_run), test_run / "config")
+    resolved = validate_workflow_config(load_config(test_run))
     assert provenance["config_sha256"] == config_hash(resolved)
     assert provenance["config_files"] == ["config/test.yaml"]
     assert provenance["sources"]["riskseg"].startswith("synthetic")
@@ -103,7 +103,7 @@ def test_every_training_log_shows_each_epochs_loss_and_validation_metric(test_ru
 
 
 def test_every_metric_a_monitor_may_name_is_in_every_history_of_its_block(test_run: Path) -> None:
-    """atmo.config_checks.MONITORABLE (checked at parse time) against what training really logged."""
+    """Each spec's MONITORABLE (atmo/<module>/spec.py, checked at parse time) against what training really logged."""
     histories = {
         "nowcast.train": "results/nowcast/models/*/seed*/history.csv",
         "cbh.train": "results/cbh/models/*/seed*/fold*/history.csv",
@@ -111,14 +111,15 @@ def test_every_metric_a_monitor_may_name_is_in_every_history_of_its_block(test_r
         "riskseg.train": "results/riskseg/models/*/*/history.csv",
         "downscale.train": "results/downscale/models/*/*/history.csv",
     }
-    assert set(histories) == set(MONITORABLE)
+    metrics = monitorable()
+    assert set(histories) == set(metrics)
     for block, pattern in histories.items():
         files = sorted(test_run.glob(pattern))
         assert files, f"no history for {block} ({pattern})"
         for path in files:
             header, *rows = path.read_text().splitlines()
             columns = set(header.split(","))
-            logged = set(MONITORABLE[block])
+            logged = set(metrics[block])
             if [row.split(",")[0] for row in rows] == ["0"]:  # an untrained control: validation only
                 logged = {name for name in logged if name.startswith("val_")}
             assert logged <= columns, f"{path}: {sorted(logged - columns)}"

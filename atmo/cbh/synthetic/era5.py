@@ -36,7 +36,7 @@ import numpy as np
 from atmo.cbh.era5_files import ERA5_VARIABLES, Era5Grid, Era5Settings, request_area, request_hours, write_era5
 from atmo.cbh.flight_files import FlightTrack
 from atmo.cbh.synthetic.state import LCL_M_PER_K, FlightState, ThermoState, flight_state
-from atmo.config_blocks import build_block
+from atmo.settings import build_block
 
 #: Time offsets (minutes) and weights of the 90-minute average around each hour.
 SMOOTHING_MIN = np.array([-45.0, -30.0, -15.0, 0.0, 15.0, 30.0, 45.0])

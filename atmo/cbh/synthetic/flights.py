@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar
 
 import numpy as np
 
@@ -43,7 +42,7 @@ from atmo.cbh.synthetic.state import (
     flight_state,
     random_process,
 )
-from atmo.config_blocks import check
+from atmo.settings import settings_block
 
 #: ER-2 cruise speed, m/s, the length of the racetrack legs and the offset between legs, m.
 CRUISE_SPEED_MS = 210.0
@@ -59,32 +58,12 @@ UPPER_CELL_M = 300.0
 MIN_CBH_KM = 0.05
 
 
-@dataclass(frozen=True)
-class CameraSettings:
+class CameraSettings(settings_block("cbh", "synthetic")):
     """Synthetic camera and sampling (config ``cbh.synthetic``).
 
     Frame size and angular pixel size, mean flight altitude above ground, the time between labelled
     (lidar co-located) frames and the number of unlabelled frames between two labelled ones.
     """
-
-    WHERE: ClassVar[str] = "cbh.synthetic"
-
-    image_height: int = 96
-    image_width: int = 128
-    channels: int = 3
-    ifov_mrad: float = 4.0
-    altitude_m: float = 20000.0
-    label_interval_s: float = 60.0
-    unlabelled_per_label: int = 1
-
-    def __post_init__(self) -> None:
-        check(
-            self,
-            [
-                ("label_interval_s", self.label_interval_s > 0, "expected > 0"),
-                ("unlabelled_per_label", self.unlabelled_per_label >= 0, "expected >= 0"),
-            ],
-        )
 
 
 @dataclass(frozen=True)

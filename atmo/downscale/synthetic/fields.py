@@ -65,14 +65,13 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar
 
 import numpy as np
 from scipy.special import ndtri
 
 from atmo.downscale.coarsen import coarsen
 from atmo.downscale.field_files import DownscaleFields
-from atmo.errors import ConfigError
+from atmo.settings import Check, settings_block
 
 log = logging.getLogger(__name__)
 
@@ -94,30 +93,18 @@ _WEIGHTS = {"ascent": 1.0, "moisture": 0.6, "instability": 0.4, "season": 0.3, "
 _SHIFT_STEPS = 40
 
 
-@dataclass(frozen=True)
-class SyntheticDownscaleSettings:
+class SyntheticDownscaleSettings(settings_block("downscale", "synthetic")):
     """The ``downscale.synthetic`` config block: the keywords of :func:`generate_fields` but ``seed``.
 
     Units and meanings are in the schema; ``generate_fields(seed=s, **dataclasses.asdict(settings))``.
+    The coarse grid is the fine one in blocks of ``factor`` cells, so both sides must be multiples of it.
     """
 
-    WHERE: ClassVar[str] = "downscale.synthetic"
-
-    n_samples: int = 365
-    height: int = 64
-    width: int = 64
-    factor: int = 8
-    dry_fraction: float = 0.58
-    intensity_mm: float = 8.5
-    tail: float = 0.66
-    predictability: float = 0.6
-    persistence: float = 0.6
-    texture_beta: float = 3.3
-    texture_persistence: float = 0.3
-    start_date: str = "2001-01-01"
-    south_lat_deg: float = 43.0
-    west_lon_deg: float = 5.0
-    spacing_deg: float = 0.0625
+    def cross_checks(self) -> list[Check]:
+        return [
+            (side, getattr(self, side) % self.factor == 0, f"expected a multiple of factor ({self.factor})")
+            for side in ("height", "width")
+        ]
 
 
 def _spectrum(height: int, width: int, beta: float) -> np.ndarray:
@@ -267,10 +254,6 @@ def generate_fields(
     Deterministic in ``seed``. Returns float32 fields in the units of :data:`PREDICTORS`.
     """
     keywords = {key: value for key, value in locals().items() if key != "seed"}
-    if height % factor or width % factor:
-        raise ConfigError(
-            f"downscale.synthetic: height {height} and width {width} must be multiples of factor {factor}"
-        )
     cfg = SyntheticDownscaleSettings(**keywords)
     generator = _Generator(seed, cfg)
     h, w, f = cfg.height, cfg.width, cfg.factor

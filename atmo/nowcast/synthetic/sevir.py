@@ -50,14 +50,12 @@ import os
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import ClassVar
 
 import h5py
 import numpy as np
 import pandas as pd
 from scipy.ndimage import gaussian_filter
 
-from atmo.config_blocks import check
 from atmo.io.atomic import atomic_path
 from atmo.nowcast.sevir_files import (
     FRAME_OFFSETS_MIN,
@@ -73,6 +71,7 @@ from atmo.nowcast.sevir_files import (
 from atmo.nowcast.synthetic.rain_texture import gaussian_field, rain_texture
 from atmo.nowcast.synthetic.storm_cells import StormHistory, simulate_storm_history
 from atmo.nowcast.synthetic.storm_render import render_cells_kg_m2, render_cumulus
+from atmo.settings import schema_default, settings_block
 
 log = logging.getLogger(__name__)
 
@@ -86,27 +85,15 @@ LIGHTNING_THRESHOLD_KG_M2 = 12.0
 LIGHTNING_RATE = 0.02  # expected flashes per km2, 5-min frame and kg/m2 of VIL above the threshold
 
 
-@dataclass(frozen=True)
-class SyntheticSevirConfig:
+@dataclass(frozen=True, kw_only=True)
+class SyntheticSevirConfig(settings_block("nowcast", "synthetic")):
     """The ``nowcast.synthetic`` config block plus the module seed ``nowcast.seed``.
 
     ``image_size`` is the VIL side in 1 km pixels (SEVIR: 384); IR is at 2 km (``size/2``) and the
-    lightning grid at 8 km (``size/8``), so it must be a multiple of 8.
+    lightning grid at 8 km (``size/8``), so the schema wants a multiple of 8.
     """
 
-    WHERE: ClassVar[str] = "nowcast.synthetic"
-
-    n_events: int = 80
-    image_size: int = 128
-    storm_fraction: float = 0.75
-    missing_fraction: float = 0.05
-    start: str = "2018-01-01"
-    end: str = "2020-01-01"
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        step = PIXEL_KM["lght"]
-        check(self, [("image_size", self.image_size % step == 0, f"expected a multiple of {step}")])
+    seed: int = schema_default("nowcast", "seed")
 
 
 @dataclass(frozen=True)

@@ -40,17 +40,16 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 from scipy.ndimage import distance_transform_edt, fourier_gaussian
 
-from atmo.config_blocks import check
 from atmo.io.geotiff import write_geotiff
 from atmo.riskseg import LABEL_NODATA, SCENE_NODATA
 from atmo.riskseg.smoothing import masked_mean, masked_std
+from atmo.settings import Check, settings_block
 
 log = logging.getLogger(__name__)
 
@@ -72,37 +71,15 @@ _ORIGIN_EASTING_M = 400_000.0
 _ORIGIN_NORTHING_M = 4_500_000.0
 
 
-@dataclass(frozen=True)
-class SyntheticSceneSettings:
+class SyntheticSceneSettings(settings_block("riskseg", "synthetic")):
     """The ``riskseg.synthetic`` config block, one field per key (see the schema for units)."""
 
-    WHERE: ClassVar[str] = "riskseg.synthetic"
-
-    height: int = 512
-    width: int = 512
-    pixel_size_m: float = 30.0
-    epsg: int = 32633
-    correlation_px: float = 12.0
-    context_px: float = 6.0
-    hidden_weight: float = 0.2
-    class1_fraction: float = 0.0265
-    class2_fraction: float = 0.25
-    nodata_border_px: int = 8
-    nodata_blob_radius_px: float = 40.0
-
-    def __post_init__(self) -> None:
+    def cross_checks(self) -> list[Check]:
         low, high = self.class1_fraction, self.class2_fraction
-        check(
-            self,
-            [
-                ("class1_fraction", low > 0, "expected > 0"),
-                ("class2_fraction", high > 0, "expected > 0"),
-                ("class2_fraction", low + high < 1, f"expected class1_fraction ({low}) + class2_fraction < 1"),
-                ("context_px", self.context_px >= 0, "expected >= 0"),
-                ("hidden_weight", self.hidden_weight >= 0, "expected >= 0"),
-                ("epsg", CRS.from_epsg(self.epsg).is_projected, "expected a projected CRS (pixels are in metres)"),
-            ],
-        )
+        return [
+            ("class2_fraction", low + high < 1, f"expected class1_fraction ({low}) + class2_fraction < 1"),
+            ("epsg", CRS.from_epsg(self.epsg).is_projected, "expected a projected CRS (pixels are in metres)"),
+        ]
 
 
 @dataclass(frozen=True)

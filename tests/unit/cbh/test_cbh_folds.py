@@ -20,8 +20,8 @@ from atmo.cbh.folds import (
     read_fold_table,
     write_fold_table,
 )
-from atmo.config_blocks import build_block
 from atmo.errors import ConfigError, InputError
+from atmo.settings import build_block
 
 
 def make_table(sizes: dict[str, int], unlabelled: dict[str, int] | None = None, seed: int = 0) -> CacheTable:

@@ -10,8 +10,8 @@ from sklearn.metrics import r2_score
 from threadpoolctl import threadpool_limits
 
 from atmo.cbh.gbdt import GbdtSettings, fit_predict, make_regressor, pooled_kfold_predictions
-from atmo.config_blocks import build_block
 from atmo.errors import ConfigError
+from atmo.settings import build_block
 
 FAST = GbdtSettings(max_iter=40, learning_rate=0.1, min_samples_leaf=3)
 

@@ -8,14 +8,15 @@ from sklearn.linear_model import Ridge
 from sklearn.metrics import mean_absolute_error
 
 from atmo.cbh.ridge import RidgeSettings, choose_alpha, fit_predict, inner_scores
-from atmo.config_blocks import build_block
 from atmo.errors import ConfigError
+from atmo.settings import build_block
 
 
 def test_settings_build_from_config_and_refuse_bad_grids() -> None:
     assert build_block(RidgeSettings, {"alphas": [1, 10]}, "cbh.ridge").alphas == (1.0, 10.0)
-    for alphas, message in (([], "at least one"), ([0.0, 1.0], "> 0"), ([10.0, 1.0], "increasing")):
-        with pytest.raises(ConfigError, match=rf"'cbh\.ridge\.alphas': expected .*{message}"):
+    cases = (([], r"alphas': expected at least 1 item"), ([0.0, 1.0], r"alphas\[0\]': expected > 0"))
+    for alphas, message in (*cases, ([10.0, 1.0], "alphas': expected strictly increasing")):
+        with pytest.raises(ConfigError, match=rf"'cbh\.ridge\.{message}"):
             build_block(RidgeSettings, {"alphas": alphas}, "cbh.ridge")
 
 

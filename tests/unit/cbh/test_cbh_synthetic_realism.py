@@ -20,7 +20,7 @@ from atmo.cbh.era5_files import derive_predictors, read_era5, sample_era5
 from atmo.cbh.flight_files import read_flight_track, read_noiseless_cbh
 from atmo.cbh.synthetic.era5 import write_synthetic_era5
 from atmo.cbh.synthetic.flights import CameraSettings, write_synthetic_flight
-from atmo.config_blocks import build_block
+from atmo.settings import build_block
 
 CONFIG = Path(__file__).resolve().parents[3] / "config" / "config.yaml"
 

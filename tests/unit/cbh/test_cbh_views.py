@@ -18,8 +18,8 @@ from atmo.cbh.views import (
     view_params,
     view_shape,
 )
-from atmo.config_blocks import build_block
 from atmo.errors import ConfigError
+from atmo.settings import build_block
 
 
 def _frames(n: int = 2, channels: int = 3, height: int = 440, width: int = 640) -> np.ndarray:

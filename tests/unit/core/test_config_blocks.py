@@ -1,68 +1,99 @@
-"""build_block: config blocks become typed dataclasses; every problem is one line naming the key."""
+"""Settings classes generated from the schema: fields, types and defaults come from it; every instance is checked."""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+import pickle
 
 import pytest
 
-from atmo.config_blocks import build_block, check
 from atmo.errors import ConfigError
+from atmo.nowcast.cache import CacheConfig, Normalisation
+from atmo.riskseg.crf import CrfSettings
+from atmo.settings import build_block, settings_block
+from atmo.settings.schema import node
+from atmo.train import TrainConfig
 
 
-@dataclasses.dataclass(frozen=True)
-class Inner:
-    offset: float
-    scale: float = 1.0
+def _fields(cls: type) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}
 
 
-@dataclasses.dataclass(frozen=True)
-class Outer:
-    WHERE: ClassVar[str] = "toy"
-
-    count: int = 2
-    ratio: float = 0.5
-    name: str | None = None
-    names: tuple[str, ...] = ("a",)
-    flag: bool = False
-    inner: Inner = Inner(0.0)
-
-    def __post_init__(self) -> None:
-        check(self, [("count", self.count >= 1, "expected >= 1")])
+def test_fields_and_defaults_are_the_schemas() -> None:
+    schema = node("riskseg", "crf.*").schema["properties"]
+    fields = _fields(CrfSettings)
+    assert list(fields) == list(schema)
+    assert {name: f.default for name, f in fields.items()} == {name: spec["default"] for name, spec in schema.items()}
+    assert all(f.kw_only for f in fields.values())
 
 
-def test_missing_keys_take_the_defaults_and_types_are_normalised() -> None:
-    built = build_block(Outer, {"ratio": 2, "names": ["x", "y"], "inner": {"offset": 3}}, "m.toy")
-    assert built == Outer(ratio=2.0, names=("x", "y"), inner=Inner(3.0))
-    assert isinstance(built.ratio, float) and isinstance(built.inner.offset, float)
-    assert build_block(Outer, None, "m.toy") == Outer()
-    assert build_block(Outer, built, "m.toy") is built
+def test_schema_types_become_annotations() -> None:
+    train = _fields(TrainConfig)
+    assert train["epochs"].type is int and train["lr"].type is float and train["amp"].type is bool
+    assert train["device"].type is str  # an enum of strings
+    assert train["grad_clip"].type == float | None and train["patience"].type == int | None
+    comparison = _fields(settings_block("downscale", "comparison"))
+    assert comparison["epoch"].type == int | str  # oneOf: const 'last' or an integer
+    assert comparison["pairs"].type == tuple[tuple[str, ...], ...] | None
+    assert _fields(CacheConfig)["normalisation"].type is Normalisation  # a nested block: its own class
+    assert _fields(settings_block("nowcast", "loss_choice"))["values"].default is dataclasses.MISSING  # required
+
+
+def test_values_are_normalised_as_the_types_say() -> None:
+    built = build_block(CacheConfig, {"normalisation": {"lght": {"offset": 0, "scale": 2}}}, "nowcast.cache")
+    assert built.normalisation.lght.offset == 0.0 and isinstance(built.normalisation.lght.offset, float)
+    assert built.normalisation.ir069 == Normalisation().ir069  # the nested block's other defaults
+    scoring = build_block(settings_block("downscale", "scoring"), {"crps_blocks": [1, 2]}, "downscale.scoring")
+    assert scoring.crps_blocks == (1, 2) and scoring.fss_percentiles == (95.0, 99.0)
+    assert TrainConfig(epochs=3.0).epochs == 3 and isinstance(TrainConfig(epochs=3.0).epochs, int)
+    assert build_block(TrainConfig, None, "train") == TrainConfig()
+    assert build_block(TrainConfig, built := TrainConfig(lr=0.1), "train") is built
 
 
 @pytest.mark.parametrize(
     ("block", "message"),
     [
-        ({"cout": 3}, "invalid config: key 'm.toy.cout': unknown key; allowed keys are ['count', 'ratio', "),
-        ({"count": "3"}, "invalid config: key 'm.toy.count': expected int, got str '3'"),
-        ({"count": True}, "invalid config: key 'm.toy.count': expected int, got bool True"),
-        ({"ratio": False}, "invalid config: key 'm.toy.ratio': expected float, got bool False"),
-        ({"flag": 1}, "invalid config: key 'm.toy.flag': expected bool, got int 1"),
-        ({"name": 3}, "invalid config: key 'm.toy.name': expected str or null, got int 3"),
-        ({"names": "abc"}, "invalid config: key 'm.toy.names': expected list of str, got str 'abc'"),
-        ({"names": ["a", 1]}, "invalid config: key 'm.toy.names[1]': expected str, got int 1"),
-        ({"inner": {"scale": 2.0}}, "invalid config: key 'm.toy.inner.offset': missing required key"),
-        ({"inner": {"offset": 0, "shift": 1}}, "invalid config: key 'm.toy.inner.shift': unknown key"),
-        ({"inner": 3}, "invalid config: key 'm.toy.inner': expected a mapping, got int 3"),
-        ({"count": 0}, "invalid config: key 'm.toy.count': expected >= 1, got 0"),
+        ({"halo": -1}, "invalid config: key 'riskseg.crf.v25.halo': expected >= 0, got -1"),
+        ({"halo": 600}, "invalid config: key 'riskseg.crf.v25.halo': expected <= tile_size / 2 (512), got 600"),
+        (
+            {"hallo": 6},
+            "invalid config: key 'riskseg.crf.v25.hallo': unknown key; allowed keys are ['bilateral_schan',",
+        ),
+        ({"iterations": "3"}, "invalid config: key 'riskseg.crf.v25.iterations': expected integer, got str '3'"),
+        ({"iterations": True}, "invalid config: key 'riskseg.crf.v25.iterations': expected integer, got bool True"),
+        ({"compat": "linear"}, "invalid config: key 'riskseg.crf.v25.compat': expected one of ['potts', 'ordinal'], "),
     ],
 )
-def test_a_bad_block_is_one_line_naming_the_key(block: dict, message: str) -> None:
+def test_a_bad_block_is_one_line_naming_its_key(block: dict, message: str) -> None:
     with pytest.raises(ConfigError) as err:
-        build_block(Outer, block, "m.toy")
+        build_block(CrfSettings, block, "riskseg.crf.v25")
     assert str(err.value).startswith(message) and "\n" not in str(err.value)
 
 
-def test_direct_construction_names_the_class_path() -> None:
-    with pytest.raises(ConfigError, match=r"^invalid config: key 'toy\.count': expected >= 1, got 0$"):
-        Outer(count=0)
+def test_a_block_that_is_no_mapping_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"^invalid config: key 'riskseg\.crf\.v25': expected a mapping, got int 3$"):
+        build_block(CrfSettings, 3, "riskseg.crf.v25")
+
+
+def test_direct_construction_is_checked_under_the_class_path() -> None:
+    with pytest.raises(ConfigError, match=r"^invalid config: key 'riskseg\.crf\.<name>\.halo': expected >= 0, got -1$"):
+        CrfSettings(halo=-1)
+    with pytest.raises(ConfigError, match=r"key 'riskseg\.crf\.<name>\.halo': expected <= tile_size / 2 \(8\)"):
+        CrfSettings(tile_size=16, halo=9)
+    with pytest.raises(ConfigError, match=r"key 'nowcast\.cache\.normalisation\.lght\.scale': expected > 0"):
+        CacheConfig(normalisation={"lght": {"offset": 0.0, "scale": 0.0}})
+
+
+def test_a_subclass_cannot_skip_the_schema() -> None:
+    with pytest.raises(TypeError, match="cross_checks"):
+
+        class Bad(settings_block("riskseg", "tiles")):
+            def __post_init__(self) -> None:
+                pass
+
+
+def test_instances_are_frozen_and_pickle() -> None:
+    settings = CacheConfig(frames_in=6)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.frames_in = 7  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(settings)) == settings

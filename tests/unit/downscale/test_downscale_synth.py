@@ -29,9 +29,7 @@ REPO = Path(__file__).resolve().parents[3]
 def _default_synthetic() -> tuple[int, dict]:
     """The downscale generator settings of config/config.yaml, completed by the schema defaults."""
     block = yaml.safe_load((REPO / "config/config.yaml").read_text())["downscale"]
-    schema = yaml.safe_load((REPO / "config/schema/downscale.schema.yaml").read_text())
-    defaults = {key: spec["default"] for key, spec in schema["properties"]["synthetic"]["properties"].items()}
-    return block.get("seed", 0), {**defaults, **block.get("synthetic", {})}
+    return block.get("seed", 0), dataclasses.asdict(SyntheticDownscaleSettings(**block.get("synthetic", {})))
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +119,8 @@ def test_generator_is_deterministic_by_seed(tmp_path: Path) -> None:
 
 
 def test_grid_not_divisible_by_factor_is_a_config_error() -> None:
-    settings = {**_default_synthetic()[1], "n_samples": 2, "height": 20}
-    with pytest.raises(ConfigError, match="multiples of factor 8"):
+    settings = {**_default_synthetic()[1], "n_samples": 5, "height": 20}
+    with pytest.raises(ConfigError, match=r"key 'downscale.synthetic.height': expected a multiple of factor \(8\)"):
         generate_fields(seed=0, **settings)
 
 

@@ -113,9 +113,9 @@ def test_every_plan_draws_as_many_unit_copies_as_there_are_units() -> None:
     layout = UnitLayout.of(frame)
     for scheme in ("units", "moving_block"):
         copies = unit_draws(
-            layout, Resampling(scheme, BootstrapSettings(n_boot=50, block_length=3)), np.random.default_rng(0)
+            layout, Resampling(scheme, BootstrapSettings(n_boot=100, block_length=3)), np.random.default_rng(0)
         )
-        assert copies.shape == (50, 10) and (copies.sum(axis=1) == 10).all()
+        assert copies.shape == (100, 10) and (copies.sum(axis=1) == 10).all()
 
 
 def test_moving_blocks_keep_neighbouring_days_together() -> None:

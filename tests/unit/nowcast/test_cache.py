@@ -120,20 +120,24 @@ def _lightning_tree(root: Path, patch_km: int = 64) -> pd.DataFrame:
     return read_catalog(root / "CATALOG.csv")
 
 
-@pytest.mark.parametrize("grid", [32, 4])
-def test_lightning_is_counted_on_its_native_grid_then_resampled(tmp_path: Path, grid: int) -> None:
-    """64 km patch: 8 x 8 lightning cells of 8 km; grid 32 puts 4 x 4 pixels in a cell, grid 4 averages 2 x 2 cells."""
-    catalog = _lightning_tree(tmp_path)
+@pytest.mark.parametrize(("grid", "patch_km"), [(32, 64), (8, 128)])
+def test_lightning_is_counted_on_its_native_grid_then_resampled(tmp_path: Path, grid: int, patch_km: int) -> None:
+    """Lightning cells are 8 km: on a 64 km patch grid 32 puts 4 x 4 pixels in a cell; on a 128 km patch
+    (16 x 16 cells) grid 8 averages 2 x 2 cells."""
+    catalog = _lightning_tree(tmp_path, patch_km)
     out = tmp_path / "cache.h5"
     build_cache(catalog, ["S000001"], tmp_path / "data", out, CacheConfig(grid_size=grid, stride=12))
     with h5py.File(out) as h:
         lght = h["x"][:, :, 3].astype(np.float32)  # (sample, frame, row, col)
         t0 = h["t0"][()]
-    native = _native_counts(8, 8)
+    cells = patch_km // 8
+    native = _native_counts(cells, cells)
+    if cells > 8:
+        native[1, 8, 24] += 1  # the flash in column 8 is inside a 16-cell patch (an 8-cell one drops it)
     if grid == 32:  # every 2 km pixel of a cell's 8 km x 8 km footprint holds that cell's count
         on_grid = native.repeat(4, axis=0).repeat(4, axis=1)
     else:
-        on_grid = native.reshape(4, 2, 4, 2, 49).mean(axis=(1, 3))
+        on_grid = native.reshape(grid, 2, grid, 2, 49).mean(axis=(1, 3))
     norm = Normalisation().lght
     for k, start in enumerate(t0):
         expected = (np.moveaxis(on_grid[..., start : start + 13], -1, 0) - norm.offset) / norm.scale

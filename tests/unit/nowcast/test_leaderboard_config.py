@@ -15,20 +15,20 @@ import pandas as pd
 import pytest
 import yaml
 
-from atmo.config_blocks import build_block
 from atmo.nowcast.cache import CacheConfig, resample, sample_starts
 from atmo.nowcast.comparison import check_comparison
 from atmo.nowcast.scoring import ScoringConfig
 from atmo.nowcast.sevir_files import N_FRAMES, Selection, select_events
 from atmo.nowcast.split import SplitConfig, split_events
 from atmo.nowcast.synthetic.sevir import SyntheticSevirConfig, synthetic_catalog
-from atmo.workflow_config import validate_workflow_config
+from atmo.settings import build_block
+from atmo.settings.workflow import validate_workflow_config
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "config"
 
 
 def _nowcast(name: str) -> dict:
-    return validate_workflow_config(yaml.safe_load((CONFIG_DIR / name).read_text()), CONFIG_DIR)["nowcast"]
+    return validate_workflow_config(yaml.safe_load((CONFIG_DIR / name).read_text()))["nowcast"]
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from atmo.config_blocks import build_block
 from atmo.errors import ConfigError, InputError
 from atmo.nowcast.split import SplitConfig, read_split, split_events, write_split
+from atmo.settings import build_block
 
 
 def _catalog(times: list[str], episodes: list[float]) -> pd.DataFrame:
@@ -107,7 +107,7 @@ def test_fractions_that_leave_a_split_empty_are_config_errors(fractions: tuple[f
 
 def test_split_table_round_trip(tmp_path: Path) -> None:
     table = split_events(
-        _catalog(["2018-03-01", "2019-02-01", "2019-07-01"], [1.0, 2.0, 3.0]), SplitConfig("date"), 0, "c"
+        _catalog(["2018-03-01", "2019-02-01", "2019-07-01"], [1.0, 2.0, 3.0]), SplitConfig(method="date"), 0, "c"
     )
     write_split(tmp_path / "split.csv", table)
     back = read_split(tmp_path / "split.csv")

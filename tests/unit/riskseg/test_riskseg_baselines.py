@@ -72,7 +72,10 @@ def test_window_features_equal_the_whole_scenes_whatever_the_window(tiled: tuple
 
 @pytest.mark.parametrize(
     "settings",
-    [BaselineSettings("logistic", c_grid=(0.1, 1.0)), BaselineSettings("hgb", RADII, max_iter=15)],
+    [
+        BaselineSettings(method="logistic", c_grid=(0.1, 1.0)),
+        BaselineSettings(method="hgb", radii_px=RADII, max_iter=15),
+    ],
     ids=["pixel-logistic", "multiscale-hgb"],
 )
 def test_a_baseline_never_reads_a_test_label(tiled: tuple[Path, Path], tmp_path: Path, settings) -> None:
@@ -97,7 +100,7 @@ def test_a_baseline_never_reads_a_test_label(tiled: tuple[Path, Path], tmp_path:
 def test_a_baseline_writes_probabilities_like_a_models(tiled: tuple[Path, Path], tmp_path: Path) -> None:
     scene, tiles = tiled
     out, record_path = tmp_path / "p.tif", tmp_path / "p.json"
-    settings = BaselineSettings("logistic", RADII, max_train_pixels=500, c_grid=(0.01, 1.0))
+    settings = BaselineSettings(method="logistic", radii_px=RADII, max_train_pixels=500, c_grid=(0.01, 1.0))
     write_baseline(scene, tiles, settings, 0, out, record_path)
     info, probabilities = inspect_geotiff(out), read_geotiff(out)
     assert (info.count, info.nodata, info.band_names) == (3, SCENE_NODATA, ["p_low", "p_medium", "p_high"])

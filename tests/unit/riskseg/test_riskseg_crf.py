@@ -9,7 +9,6 @@ import pytest
 import rasterio
 from riskseg_helpers import TRANSFORM, UTM, write_raster
 
-from atmo.config_blocks import build_block
 from atmo.errors import ConfigError, InputError
 from atmo.io.geotiff import GeoTiffWindows, read_geotiff
 from atmo.riskseg import LABEL_NODATA, SCENE_NODATA
@@ -24,6 +23,7 @@ from atmo.riskseg.crf import (
     valid_pixels,
 )
 from atmo.riskseg.decision import Decision, decide
+from atmo.settings import build_block
 
 # The V2.5 weights with the bilateral width scaled down to these 128-px scenes of 16-px blocks
 # (30 px would span several blocks and blur them together).
@@ -88,7 +88,7 @@ def test_settings_default_to_v25_and_accept_v2() -> None:
     ],
 )
 def test_bad_settings_are_config_errors_naming_the_key(key: str, value: float) -> None:
-    with pytest.raises(ConfigError, match=rf"'riskseg\.crf\.{key}'"):
+    with pytest.raises(ConfigError, match=rf"'riskseg\.crf\.<name>\.{key}'"):
         CrfSettings(**{key: value})
     with pytest.raises(ConfigError, match=rf"'riskseg\.crf\.v25\.{key}'"):
         build_block(CrfSettings, {key: value}, "riskseg.crf.v25")

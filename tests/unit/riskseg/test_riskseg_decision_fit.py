@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
-from atmo.config_blocks import build_block
 from atmo.errors import ConfigError
 from atmo.riskseg.decision import Decision, decide
 from atmo.riskseg.decision_fit import DecisionSettings, ValidationCounts, candidate_scores, select
+from atmo.settings import build_block
 
 # Pixels whose cumulative probabilities lie exactly on a grid of step 0.25: ">= t" must count them as passing.
 ON_THE_GRID = np.array([[0.5, 0.25, 0.25], [0.25, 0.25, 0.5], [0.75, 0.0, 0.25], [0.0, 0.25, 0.75]]).T

@@ -13,11 +13,11 @@ from riskseg_helpers import TRANSFORM, UTM
 from scipy.stats import entropy as scipy_entropy
 from torch import nn
 
-from atmo.config_blocks import build_block
 from atmo.errors import ConfigError, InputError
 from atmo.io.geotiff import write_geotiff
 from atmo.riskseg import LABEL_NODATA, SCENE_NODATA
 from atmo.riskseg import inference as inf
+from atmo.settings import build_block
 
 N_BANDS = 5
 BAND_NAMES = [f"b{i}" for i in range(N_BANDS)]
@@ -282,7 +282,12 @@ def test_failed_inference_leaves_no_output(tmp_path: Path) -> None:
     write_scene(tmp_path / "scene.tif")
     with pytest.raises(AssertionError, match="must not run"):
         inf.predict_probabilities(
-            Exploding(), tmp_path / "scene.tif", MEAN, STD, tmp_path / "p.tif", inf.InferenceSettings(16, 4)
+            Exploding(),
+            tmp_path / "scene.tif",
+            MEAN,
+            STD,
+            tmp_path / "p.tif",
+            inf.InferenceSettings(window=16, overlap=4),
         )
     assert list(tmp_path.iterdir()) == [tmp_path / "scene.tif"]
 

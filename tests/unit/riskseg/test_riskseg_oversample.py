@@ -268,7 +268,8 @@ def test_target_already_reached_adds_nothing(tmp_path: Path) -> None:
 
 def test_too_few_rich_tiles_for_smote_names_the_key(tmp_path: Path) -> None:
     settings = OversamplingSettings(duplicate_target_fraction=0.12, target_fraction=0.2, k_neighbors=N_RICH)
-    with pytest.raises(ConfigError, match=r"key 'riskseg\.oversampling\.k_neighbors'.*needs at least 9.* has 8"):
+    key = r"key 'riskseg\.oversampling\.<name>\.k_neighbors'"
+    with pytest.raises(ConfigError, match=rf"{key}.*needs at least 9.* has 8"):
         run(tmp_path, settings)
     assert not (tmp_path / "out.h5").exists() and not (tmp_path / "out.json").exists()
 
@@ -284,13 +285,13 @@ def test_config_errors_name_the_given_config_path(tmp_path: Path) -> None:
 
 def test_no_rich_tile_is_a_config_error(tmp_path: Path) -> None:
     settings = OversamplingSettings(class1_min_share=0.9, duplicate_target_fraction=0.12, target_fraction=0.2)
-    with pytest.raises(ConfigError, match=r"key 'riskseg\.oversampling\.class1_min_share'"):
+    with pytest.raises(ConfigError, match=r"key 'riskseg\.oversampling\.<name>\.class1_min_share'"):
         run(tmp_path, settings)
 
 
 def test_target_above_the_rich_tiles_own_share_is_a_config_error(tmp_path: Path) -> None:
     settings = OversamplingSettings(duplicate_target_fraction=0.12, target_fraction=0.6, k_neighbors=3)
-    with pytest.raises(ConfigError, match=r"key 'riskseg\.oversampling\.target_fraction'.*cannot be reached"):
+    with pytest.raises(ConfigError, match=r"key 'riskseg\.oversampling\.<name>\.target_fraction'.*cannot be reached"):
         run(tmp_path, settings)
 
 
@@ -316,7 +317,7 @@ def test_training_split_without_class_1_is_an_input_error(tmp_path: Path) -> Non
     ],
 )
 def test_settings_out_of_range_name_their_key(changes: dict, key: str) -> None:
-    with pytest.raises(ConfigError, match=rf"key 'riskseg\.oversampling\.{key}'"):
+    with pytest.raises(ConfigError, match=rf"key 'riskseg\.oversampling\.<name>\.{key}'"):
         OversamplingSettings(**changes)
 
 

@@ -1,50 +1,34 @@
-"""TrainConfig: defaults and keys equal the schema's, bad values name their key."""
+"""TrainConfig: generated from the train schema, bad values name their key, run-only keys stay out of params."""
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
-
-import jsonschema
 import pytest
-import yaml
 
 from atmo.errors import ConfigError
-from atmo.run_only import RUN_ONLY_KEYS, without_run_only
+from atmo.settings.run_only import RUN_ONLY_KEYS, without_run_only
 from atmo.train import TrainConfig, with_run_only
 
-SCHEMA = Path(__file__).resolve().parents[3] / "config" / "schema" / "train.schema.yaml"
 
-
-def schema() -> dict:
-    return yaml.safe_load(SCHEMA.read_text())
-
-
-def test_keys_and_defaults_equal_the_schema() -> None:
-    properties = schema()["properties"]
-    assert [f.name for f in dataclasses.fields(TrainConfig)] == list(properties)
-    assert TrainConfig().to_dict() == {key: spec["default"] for key, spec in properties.items()}
-
-
-def test_resolved_config_validates_against_the_schema() -> None:
+def test_a_built_config_round_trips_through_its_dict() -> None:
     resolved = TrainConfig.from_dict({"lr": 1, "grad_clip": None, "scheduler": "plateau"}).to_dict()
-    jsonschema.Draft202012Validator(schema()).validate(resolved)
     assert resolved["lr"] == 1.0 and isinstance(resolved["lr"], float)
     assert resolved["grad_clip"] is None and resolved["epochs"] == 10
+    assert TrainConfig.from_dict(resolved) == TrainConfig(**resolved)
 
 
 @pytest.mark.parametrize(
     ("block", "message"),
     [
         ({"learning_rate": 0.1}, "key 'cbh.train.learning_rate': unknown key"),
-        ({"lr": True}, "key 'cbh.train.lr': expected float, got bool"),
-        ({"epochs": 2.5}, "key 'cbh.train.epochs': expected int"),
+        ({"lr": True}, "key 'cbh.train.lr': expected number, got bool"),
+        ({"lr": float("inf")}, "key 'cbh.train.lr': expected a finite number, got inf"),
+        ({"epochs": 2.5}, "key 'cbh.train.epochs': expected integer"),
         ({"epochs": -1}, "key 'cbh.train.epochs': expected >= 0"),
         ({"device": "tpu"}, "key 'cbh.train.device': expected one of"),
-        ({"monitor": "loss"}, "key 'cbh.train.monitor': expected a name starting with train_ or val_"),
-        ({"plateau_factor": 1.0}, "key 'cbh.train.plateau_factor'"),
-        ({"patience": 0}, "key 'cbh.train.patience': expected null or >= 1"),
-        ({"grad_clip": "none"}, "key 'cbh.train.grad_clip': expected float or null"),
+        ({"monitor": "loss"}, "key 'cbh.train.monitor': expected a string matching"),
+        ({"plateau_factor": 1.0}, "key 'cbh.train.plateau_factor': expected < 1"),
+        ({"patience": 0}, "key 'cbh.train.patience': expected >= 1"),
+        ({"grad_clip": "none"}, "key 'cbh.train.grad_clip': expected number or null"),
     ],
 )
 def test_bad_values_name_the_key(block: dict, message: str) -> None:
@@ -67,5 +51,5 @@ def test_run_only_keys_leave_the_params_and_come_back_from_the_config() -> None:
     assert merged == {"epochs": 3, "lr": 0.01, "keep_checkpoints": 1}
 
 
-def test_run_only_keys_are_train_settings() -> None:
-    assert set(RUN_ONLY_KEYS) <= set(TrainConfig().to_dict())
+def test_the_schema_marks_the_run_only_keys() -> None:
+    assert set(RUN_ONLY_KEYS) == {"progress", "keep_checkpoints"}

@@ -10,14 +10,14 @@ import yaml
 
 from atmo.nowcast.models.encoder import MultiModalEncoder, ResidualStem
 from atmo.nowcast.training import build_entry
-from atmo.workflow_config import validate_workflow_config
+from atmo.settings.workflow import validate_workflow_config
 
 CONFIG_DIR = Path(__file__).resolve().parents[4] / "config"
 SEED_SGT_PARAMETERS = 5_252_297  # the seed's model stats (seeds/001: "Parameters: 5,252,297")
 
 
 def _full_nowcast() -> dict:
-    return validate_workflow_config(yaml.safe_load((CONFIG_DIR / "full.yaml").read_text()), CONFIG_DIR)["nowcast"]
+    return validate_workflow_config(yaml.safe_load((CONFIG_DIR / "full.yaml").read_text()))["nowcast"]
 
 
 def test_the_full_config_builds_an_sgt_of_the_seeds_size() -> None:

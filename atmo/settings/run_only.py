@@ -1,10 +1,9 @@
 """The train settings that change what a run shows and keeps on disk, never the weights it exports.
 
-They stay out of the run fingerprint (a resumed run may differ in them) and out of a training rule's
-``params:`` (editing them reruns nothing; the job script adds them back from the config). This
-module lives outside :mod:`atmo.train` because ``rules/common.smk`` imports it while Snakemake parses
-the workflow, and importing the ``atmo.train`` package loads torch: seconds on every start-up,
-twice per SLURM job.
+The train schema marks them ``x-run-only: true``. They stay out of the run fingerprint (a resumed
+run may differ in them) and out of a training rule's ``params:`` (editing them reruns nothing; the
+job script adds them back from the config). This module is torch-free because ``rules/common.smk``
+imports it while Snakemake parses the workflow.
 """
 
 from __future__ import annotations
@@ -12,7 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-RUN_ONLY_KEYS = ("progress", "keep_checkpoints")
+from atmo.settings.schema import node
+
+RUN_ONLY_KEYS: tuple[str, ...] = tuple(
+    key for key, spec in node("train").schema["properties"].items() if spec.get("x-run-only")
+)
 
 
 def without_run_only(block: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,34 @@
+"""What the workflow's central code needs from the cbh experiment, declared once.
+
+Imported while Snakemake parses the workflow, so it is torch-free: classes are named as strings
+and imported only when checked (:mod:`atmo.settings.experiments`), behind the config-check cache.
+"""
+
+from __future__ import annotations
+
+#: Config path inside ``cbh`` (``*``: every named entry) -> ``"python.module:Class"``, the settings
+#: class that reads the block; the workflow builds each one at parse time.
+SETTINGS_BLOCKS: dict[str, str] = {
+    "synthetic": "atmo.cbh.synthetic.flights:CameraSettings",
+    "era5": "atmo.cbh.era5_files:Era5Settings",
+    "geometry": "atmo.cbh.geometry:GeometrySettings",
+    "cache": "atmo.cbh.cache:CacheSettings",
+    "validation": "atmo.cbh.folds:ValidationSettings",
+    "gbdt": "atmo.cbh.gbdt:GbdtSettings",
+    "ridge": "atmo.cbh.ridge:RidgeSettings",
+    "mae.encoders.*.view": "atmo.cbh.views:ViewSettings",
+    "mae.train": "atmo.train.config:TrainConfig",
+    "train": "atmo.train.config:TrainConfig",
+    "bootstrap": "atmo.metrics.paired:BootstrapSettings",
+}
+
+#: Metrics every training run of a ``train`` block logs (``history.csv`` columns beyond ``epoch, lr,
+#: seconds``): what its ``monitor`` may name. A workflow test checks these against the histories of
+#: an executed run.
+MONITORABLE: dict[str, tuple[str, ...]] = {
+    "train": ("train_loss", "train_mae_km", "val_loss", "val_mae_km"),
+    "mae.train": ("train_loss", "train_mse_masked", "val_loss", "val_mse_masked"),
+}
+
+#: Checks across blocks (none: the comparison names are checked with the models, in rules/cbh_inputs.smk).
+CROSS_BLOCK_CHECKS = ()

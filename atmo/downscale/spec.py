@@ -1,0 +1,42 @@
+"""What the workflow's central code needs from the downscale experiment, declared once.
+
+Imported while Snakemake parses the workflow, so it is torch-free: classes are named as strings
+and imported only when checked (:mod:`atmo.settings.experiments`), behind the config-check cache.
+"""
+
+from __future__ import annotations
+
+#: Config path inside ``downscale`` (``*``: every named entry) -> ``"python.module:Class"``, the
+#: settings class that reads the block; the workflow builds each one at parse time.
+SETTINGS_BLOCKS: dict[str, str] = {
+    "synthetic": "atmo.downscale.synthetic.fields:SyntheticDownscaleSettings",
+    "url": "atmo.downscale.url_source:UrlSourceSettings",
+    "split": "atmo.downscale.split:TimeSplitSettings",
+    "train": "atmo.train.config:TrainConfig",
+    "baselines": "atmo.downscale.baselines:BaselineSettings",
+    "scoring": "atmo.downscale.scoring:ScoringSettings",
+    "comparison": "atmo.downscale.comparison:ComparisonSettings",
+    "bootstrap": "atmo.metrics.paired:BootstrapSettings",
+}
+
+#: Metrics every training run of a ``train`` block logs (``history.csv`` columns beyond ``epoch, lr,
+#: seconds``): what its ``monitor`` may name. A workflow test checks these against the histories of
+#: an executed run.
+MONITORABLE: dict[str, tuple[str, ...]] = {
+    "train": (
+        "train_loss",
+        "train_recon",
+        "train_kl",
+        "train_tail_mae",
+        "val_loss",
+        "val_recon",
+        "val_kl",
+        "val_tail_mae",
+        "val_active_units",
+        "val_crps",
+    ),
+}
+
+#: Checks across blocks (none here: the sampled epochs and the comparison are checked with the
+#: variants, in rules/downscale_inputs.smk).
+CROSS_BLOCK_CHECKS = ()

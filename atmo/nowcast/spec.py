@@ -1,0 +1,43 @@
+"""What the workflow's central code needs from the nowcast experiment, declared once.
+
+Imported while Snakemake parses the workflow, so it is torch-free: classes are named as strings
+and imported only when checked (:mod:`atmo.settings.experiments`), behind the config-check cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+#: Config path inside ``nowcast`` (``*``: every named entry) -> ``"python.module:Class"``, the
+#: settings class that reads the block; the workflow builds each one at parse time.
+SETTINGS_BLOCKS: dict[str, str] = {
+    "synthetic": "atmo.nowcast.synthetic.sevir:SyntheticSevirConfig",
+    "sevir": "atmo.nowcast.source:SevirConfig",
+    "selection": "atmo.nowcast.sevir_files:Selection",
+    "split": "atmo.nowcast.split:SplitConfig",
+    "cache": "atmo.nowcast.cache:CacheConfig",
+    "augment": "atmo.nowcast.dataset:AugmentSettings",
+    "train": "atmo.train.config:TrainConfig",
+    "loss_choice": "atmo.nowcast.loss_choice:LossChoice",
+    "scoring": "atmo.nowcast.scoring:ScoringConfig",
+    "bootstrap": "atmo.metrics.paired:BootstrapSettings",
+}
+
+#: Metrics every training run of a ``train`` block logs (``history.csv`` columns beyond ``epoch, lr,
+#: seconds``): what its ``monitor`` may name. The SGT's physics terms, logged by one architecture
+#: only, are left out. A workflow test checks these against the histories of an executed run.
+MONITORABLE: dict[str, tuple[str, ...]] = {
+    "train": ("train_loss", "train_mse", "train_extreme", "val_loss", "val_mse", "val_extreme", "val_csi_m"),
+}
+
+
+def check_source(block: Mapping[str, Any]) -> None:
+    """``nowcast.source`` and the blocks it reads, together (``sevir_local`` needs ``sevir.local_dir``)."""
+    from atmo.nowcast.source import SourceConfig
+
+    SourceConfig.from_config(block["source"], block["seed"], block.get("synthetic"), block.get("sevir"))
+
+
+#: Checks across blocks, each called with the validated ``nowcast`` block.
+CROSS_BLOCK_CHECKS = (check_source,)

@@ -1,0 +1,36 @@
+"""What the workflow's central code needs from the riskseg experiment, declared once.
+
+Imported while Snakemake parses the workflow, so it is torch-free: classes are named as strings
+and imported only when checked (:mod:`atmo.settings.experiments`), behind the config-check cache.
+"""
+
+from __future__ import annotations
+
+#: Config path inside ``riskseg`` (``*``: every named entry) -> ``"python.module:Class"``, the
+#: settings class that reads the block; the workflow builds each one at parse time (a CRF entry's
+#: halo, for one, is otherwise read only after training and inference).
+SETTINGS_BLOCKS: dict[str, str] = {
+    "synthetic": "atmo.riskseg.synthetic.scene:SyntheticSceneSettings",
+    "tiles": "atmo.riskseg.tiles:TilingSettings",
+    "oversampling.*": "atmo.riskseg.oversample:OversamplingSettings",
+    "augment": "atmo.riskseg.augment:AugmentSettings",
+    "variants.*.loss": "atmo.riskseg.losses:LossSettings",
+    "train": "atmo.train.config:TrainConfig",
+    "inference": "atmo.riskseg.inference:InferenceSettings",
+    "decision": "atmo.riskseg.decision_fit:DecisionSettings",
+    "crf.*": "atmo.riskseg.crf:CrfSettings",
+    "baselines.*": "atmo.riskseg.baselines:BaselineSettings",
+    "oracle": "atmo.riskseg.oracle:OracleSettings",
+    "bootstrap": "atmo.metrics.paired:BootstrapSettings",
+}
+
+#: Metrics every training run of a ``train`` block logs (``history.csv`` columns beyond ``epoch, lr,
+#: seconds``): what its ``monitor`` may name. A workflow test checks these against the histories of
+#: an executed run.
+MONITORABLE: dict[str, tuple[str, ...]] = {
+    "train": ("train_loss", "train_focal", "train_coral", "val_loss", "val_focal", "val_coral"),
+}
+
+#: Checks across blocks (none here: the variants' names, heads and weights_from are checked in
+#: rules/riskseg_inputs.smk, where the rules use them).
+CROSS_BLOCK_CHECKS = ()

@@ -8,11 +8,6 @@ parses the workflow; :mod:`atmo.cbh.results` needs matplotlib and scipy).
 
 from __future__ import annotations
 
-#: The summary's heading of this experiment.
-TITLE = "cloud-base height, leave-one-flight-out (write-up 000)"
-#: The key of the ``cbh`` block that says where a real source reads from (the summary's provenance).
-SOURCE_KEY = "local_dir"
-
 #: Every approach's report in one file, as the write-up names it.
 ALL_REPORTS_FILE = "WP4_Report_All.json"
 _POOLED_SUFFIX = "_pooled_r2"

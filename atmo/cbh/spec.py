@@ -2,6 +2,8 @@
 
 Imported while Snakemake parses the workflow, so it is torch-free: classes are named as strings
 and imported only when checked (:mod:`atmo.settings.experiments`), behind the config-check cache.
+Its product names are built and parsed in :mod:`atmo.cbh.products`, shared by its rules and
+its result code.
 """
 
 from __future__ import annotations
@@ -32,3 +34,8 @@ MONITORABLE: dict[str, tuple[str, ...]] = {
 
 #: Checks across blocks (none: the comparison names are checked with the models, in rules/cbh_inputs.smk).
 CROSS_BLOCK_CHECKS = ()
+
+#: The summary's heading of this experiment (:mod:`atmo.summary`).
+TITLE = "cloud-base height, leave-one-flight-out (write-up 000)"
+#: The key of the ``cbh`` block that says where a real source reads from (the summary's provenance).
+SOURCE_KEY = "local_dir"

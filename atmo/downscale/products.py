@@ -23,11 +23,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-#: The summary's heading of this experiment.
-TITLE = "conditional-VAE precipitation downscaling (write-up 004)"
-#: The key of the ``downscale`` block that says where a real source reads from (the summary's provenance).
-SOURCE_KEY = "local"
-
 #: How a checkpoint is sampled: z from the prior, z from the posterior given the truth, ``decode(mu)``.
 MODES: tuple[str, ...] = ("prior", "posterior", "posterior_mean")
 #: The deterministic reference every variant gets at its last sampled epoch, whatever ``sampling.modes`` lists.

@@ -2,6 +2,8 @@
 
 Imported while Snakemake parses the workflow, so it is torch-free: classes are named as strings
 and imported only when checked (:mod:`atmo.settings.experiments`), behind the config-check cache.
+Its product names are built and parsed in :mod:`atmo.downscale.products`, shared by its rules and
+its result code.
 """
 
 from __future__ import annotations
@@ -40,3 +42,8 @@ MONITORABLE: dict[str, tuple[str, ...]] = {
 #: Checks across blocks (none here: the sampled epochs and the comparison are checked with the
 #: variants, in rules/downscale_inputs.smk).
 CROSS_BLOCK_CHECKS = ()
+
+#: The summary's heading of this experiment (:mod:`atmo.summary`).
+TITLE = "conditional-VAE precipitation downscaling (write-up 004)"
+#: The key of the ``downscale`` block that says where a real source reads from (the summary's provenance).
+SOURCE_KEY = "local"

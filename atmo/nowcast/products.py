@@ -13,11 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-#: The summary's heading of this experiment.
-TITLE = "SEVIR nowcasting (write-up 001)"
-#: The key of the ``nowcast`` block that says where a real source reads from (the summary's provenance).
-SOURCE_KEY = "sevir"
-
 #: The one seed label of a deterministic forecaster (a baseline, the oracle).
 DETERMINISTIC_SEED = "0"
 #: The synthetic generator's own forecast (:mod:`atmo.nowcast.oracle`): what its data allow.

@@ -2,6 +2,8 @@
 
 Imported while Snakemake parses the workflow, so it is torch-free: classes are named as strings
 and imported only when checked (:mod:`atmo.settings.experiments`), behind the config-check cache.
+Its product names are built and parsed in :mod:`atmo.nowcast.products`, shared by its rules and
+its result code.
 """
 
 from __future__ import annotations
@@ -41,3 +43,8 @@ def check_source(block: Mapping[str, Any]) -> None:
 
 #: Checks across blocks, each called with the validated ``nowcast`` block.
 CROSS_BLOCK_CHECKS = (check_source,)
+
+#: The summary's heading of this experiment (:mod:`atmo.summary`).
+TITLE = "SEVIR nowcasting (write-up 001)"
+#: The key of the ``nowcast`` block that says where a real source reads from (the summary's provenance).
+SOURCE_KEY = "sevir"

@@ -22,11 +22,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-#: The summary's heading of this experiment.
-TITLE = "ordinal risk segmentation, test blocks (write-up 002)"
-#: The key of the ``riskseg`` block that says where a real source reads from (the summary's provenance).
-SOURCE_KEY = "local"
-
 #: What a product name is the name of (:class:`Product`'s ``stage``).
 SEED, SINGLE, ENSEMBLE, FIXED_DECISION, CRF, REFERENCE = (
     "seed",

@@ -2,6 +2,8 @@
 
 Imported while Snakemake parses the workflow, so it is torch-free: classes are named as strings
 and imported only when checked (:mod:`atmo.settings.experiments`), behind the config-check cache.
+Its product names are built and parsed in :mod:`atmo.riskseg.products`, shared by its rules and
+its result code.
 """
 
 from __future__ import annotations
@@ -34,3 +36,8 @@ MONITORABLE: dict[str, tuple[str, ...]] = {
 #: Checks across blocks (none here: the variants' names, heads and weights_from are checked in
 #: rules/riskseg_inputs.smk, where the rules use them).
 CROSS_BLOCK_CHECKS = ()
+
+#: The summary's heading of this experiment (:mod:`atmo.summary`).
+TITLE = "ordinal risk segmentation, test blocks (write-up 002)"
+#: The key of the ``riskseg`` block that says where a real source reads from (the summary's provenance).
+SOURCE_KEY = "local"

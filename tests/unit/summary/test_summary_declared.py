@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from atmo.summary.declared import products, source_key, title
+from atmo.settings.workflow import MODULES
+from atmo.summary.declared import source_key, spec, title
 from atmo.summary.headlines import from_comparisons
 from atmo.summary.provenance import data_source
 from atmo.summary.render import summary_markdown
-from atmo.workflow_config import MODULES
 
 
 @pytest.mark.parametrize("module", MODULES)
 def test_every_experiment_declares_its_title_and_source_key(module: str) -> None:
-    assert isinstance(products(module).TITLE, str) and products(module).TITLE
-    assert isinstance(products(module).SOURCE_KEY, str) and products(module).SOURCE_KEY
+    assert isinstance(spec(module).TITLE, str) and spec(module).TITLE
+    assert isinstance(spec(module).SOURCE_KEY, str) and spec(module).SOURCE_KEY
 
 
 def _comparisons(path: Path, units: str) -> Path:
@@ -40,7 +40,7 @@ def _comparisons(path: Path, units: str) -> Path:
 def test_the_headline_takes_the_declared_title_and_the_text_the_units_of_each_experiment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(products("riskseg"), "TITLE", "as riskseg declares it")
+    monkeypatch.setattr(spec("riskseg"), "TITLE", "as riskseg declares it")
     blocks = _comparisons(tmp_path / "blocks.json", "test blocks")
     days = _comparisons(tmp_path / "days.json", "test days")
     headlines = [from_comparisons("riskseg", blocks), from_comparisons("downscale", days)]
@@ -58,7 +58,7 @@ def test_the_headline_takes_the_declared_title_and_the_text_the_units_of_each_ex
 def test_a_real_source_is_named_by_the_key_the_experiment_declares(monkeypatch: pytest.MonkeyPatch) -> None:
     block = {"source": "local", source_key("cbh"): "/data/flights", "url": {"manifest": "m"}}
     assert data_source("cbh", block) == "local: /data/flights"
-    monkeypatch.setattr(products("cbh"), "SOURCE_KEY", "elsewhere")
+    monkeypatch.setattr(spec("cbh"), "SOURCE_KEY", "elsewhere")
     assert data_source("cbh", {**block, "elsewhere": "/data/other"}) == "local: /data/other"
     assert data_source("cbh", {"source": "url", "url": {"manifest": "m"}}) == "url: {'manifest': 'm'}"
     assert data_source("nowcast", {"source": "synthetic", "seed": 3}) == "synthetic (atmo.nowcast.synthetic, seed 3)"

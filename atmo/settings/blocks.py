@@ -1,8 +1,8 @@
 """A config block, as Snakemake hands it to a script in ``params``, becomes its settings class.
 
 :func:`build_block` validates the mapping against the block's schema node before constructing the
-class, so a bad value is named by its full config path (``riskseg.crf.v25.halo``), not by the
-class's generic ``WHERE`` (``riskseg.crf.<name>.halo``); the class's cross-key checks are re-rooted
+class, so a bad value is named by its full config path (``hail.crf.fine.halo``), not by the
+class's generic ``WHERE`` (``hail.crf.<name>.halo``); the class's cross-key checks are re-rooted
 at the same path.
 """
 

@@ -1,7 +1,7 @@
 """Settings classes generated from the schema: fields, types and defaults are read, never written twice.
 
-``settings_block("riskseg", "tiles")`` is a frozen dataclass with one keyword-only field per key of
-the ``riskseg.tiles`` block, in schema order, typed and defaulted as the schema says:
+``settings_block("hail", "tiles")`` is a frozen dataclass with one keyword-only field per key of
+the ``hail.tiles`` block, in schema order, typed and defaulted as the schema says:
 
 =========================  =====================================================
 schema                     field
@@ -22,7 +22,7 @@ workflow check) and then runs its class's :meth:`SettingsBlock.cross_checks`, th
 keys that a schema cannot express. An experiment's class subclasses the generated one and adds
 only those and its methods::
 
-    class TilingSettings(settings_block("riskseg", "tiles")):
+    class TilingSettings(settings_block("hail", "tiles")):
         def cross_checks(self) -> list[Check]: ...
 """
 
@@ -52,7 +52,7 @@ class SettingsBlock:
     """Base of every generated settings class: schema validation, then the class's cross-key checks.
 
     ``WHERE`` is the block's config path, used by the errors of a directly constructed instance
-    (``riskseg.crf.<name>`` for an entry of a named mapping); ``SCHEMA`` is its schema node.
+    (``hail.crf.<name>`` for an entry of a named mapping); ``SCHEMA`` is its schema node.
     """
 
     WHERE: ClassVar[str]

@@ -1,4 +1,4 @@
-"""Every settings problem as one line: ``invalid config: key 'riskseg.tiles.tile_size': expected >= 8, got 4``.
+"""Every settings problem as one line: ``invalid config: key 'hail.tiles.tile_size': expected >= 8, got 4``.
 
 A jsonschema error is a full report (schema dumps included). Users need one line: which key, what
 it holds, what the schema wants. The workflow check (:mod:`atmo.settings.workflow`) and the block
@@ -17,7 +17,7 @@ from atmo.errors import ConfigError
 
 
 def dotted_key(path: Iterable[Any]) -> str:
-    """``['riskseg', 'train', 'lr']`` -> ``'riskseg.train.lr'``; list indices as ``[i]``."""
+    """``['hail', 'train', 'lr']`` -> ``'hail.train.lr'``; list indices as ``[i]``."""
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -38,7 +38,7 @@ class BlockValueError(ConfigError):
     """A cross-key check of one settings class failed; :func:`atmo.settings.build_block` re-roots it at its key.
 
     A directly constructed block names its key under the class's ``WHERE``; a block built from the
-    config names it under the path it was built from (``riskseg.crf.v25.halo``).
+    config names it under the path it was built from (``hail.crf.fine.halo``).
     """
 
     def __init__(self, block: type, key: str, detail: str) -> None:

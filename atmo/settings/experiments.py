@@ -66,7 +66,7 @@ def check_module(module: str, block: Mapping[str, Any]) -> None:
 
 
 def monitorable() -> dict[str, tuple[str, ...]]:
-    """Every module's :data:`MONITORABLE`, keyed by the full config path of the train block (``cbh.mae.train``)."""
+    """Every module's :data:`MONITORABLE`, keyed by the train block's full config path (``hail.pretrain.train``)."""
     return {
         f"{module}.{path}": metrics
         for module in MODULES

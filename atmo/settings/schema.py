@@ -4,7 +4,7 @@ Every setting is declared once, in a JSON schema (YAML) shipped inside the packa
 ``atmo/<package>/settings.schema.yaml`` (an experiment's block, the training core's ``train``
 block) or ``atmo/<package>/<stem>.schema.yaml`` (``metrics/bootstrap``). A schema is named by
 ``<package>`` or ``<package>/<stem>``; a block inside it by its dotted config path, ``*`` standing
-for every named entry of a mapping (``crf.*`` is one ``riskseg.crf`` entry, ``variants.*.loss`` a
+for every named entry of a mapping (``crf.*`` is one ``hail.crf`` entry, ``variants.*.loss`` a
 variant's loss). Relative ``$ref`` between files resolve beside each file, whatever the working
 directory or the install.
 """
@@ -31,7 +31,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def schema_file(name: str) -> Path:
-    """``riskseg``: ``atmo/riskseg/settings.schema.yaml``; ``metrics/bootstrap``: ``.../bootstrap.schema.yaml``."""
+    """``hail``: ``atmo/hail/settings.schema.yaml``; ``metrics/bootstrap``: ``.../bootstrap.schema.yaml``."""
     package, _, stem = name.partition("/")
     return PACKAGE_ROOT / package / f"{stem or 'settings'}{SUFFIX}"
 
@@ -166,5 +166,5 @@ def _escape(key: str) -> str:
 
 
 def schema_default(name: str, path: str) -> Any:
-    """The ``default`` schema ``name`` gives key ``path``, for a value kept beside its block (``nowcast.seed``)."""
+    """The ``default`` schema ``name`` gives key ``path``, for a value kept beside its block (``hail.seed``)."""
     return copy.deepcopy(node(name, path).schema["default"])

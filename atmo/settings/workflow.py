@@ -9,11 +9,12 @@ The unit tests call the same function, so what they test is what the workflow do
   ``train`` block (if the schema has one) against ``atmo/train/settings.schema.yaml``; missing keys
   take the schema's defaults in place. Doing it per block, with one validator class that fills
   defaults, avoids jsonschema's switch to a plain validator at a ``$ref`` to a file with its own
-  ``$schema``. (That switch is also why the ``bootstrap`` blocks and ``cbh.mae.train`` are checked
-  but not filled: their jobs build them with the schema's defaults. Filling them now would change
-  the ``params`` of their rules and rerun every job that reads them.)
+  ``$schema``. (That switch is also why the ``bootstrap`` blocks and the train blocks nested deeper
+  than ``<module>.train`` are checked but not filled: their jobs build them with the schema's
+  defaults. Filling them now would change the ``params`` of their rules and rerun every job that
+  reads them.)
 - A missing module block or a missing required block is the same one-line error as a bad value:
-  ``invalid config: key 'cbh': missing module block (the module is listed in 'modules')``.
+  ``invalid config: key 'hail': missing module block (the module is listed in 'modules')``.
 """
 
 from __future__ import annotations

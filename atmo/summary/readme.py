@@ -2,7 +2,7 @@
 
 A block in a markdown page is delimited by two HTML comments (invisible on GitHub)::
 
-    <!-- generated from results/summary.md: nowcast -->
+    <!-- generated from results/summary.md: hail -->
     ...whatever the last update wrote...
     <!-- end generated -->
 

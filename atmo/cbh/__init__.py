@@ -18,6 +18,6 @@ training flights only):
   training path (:mod:`atmo.cbh.training`), once per seed of the entry (:mod:`atmo.cbh.approaches`);
 - every approach writes test-flight predictions (:mod:`atmo.cbh.predictions`); their per-sample
   errors, grouped by test flight, feed the paired comparisons (:mod:`atmo.cbh.comparison`), and
-  :mod:`atmo.cbh.results` builds the seed-format reports, the tables (scores over all flights from
+  :mod:`atmo.cbh.results` builds the write-up-format reports, the tables (scores over all flights from
   :mod:`atmo.cbh.scores`) and the figures.
 """

@@ -83,7 +83,7 @@ class MaskedAutoencoder(nn.Module):
 
     Args:
         in_channels, n_tokens, patch_dim: fixed by the data (:func:`atmo.cbh.views.view_params`).
-        embed_dim, depth, heads, mlp_ratio: the encoder (the seed: 192 wide).
+        embed_dim, depth, heads, mlp_ratio: the encoder (the write-up: 192 wide).
         decoder_dim, decoder_depth, decoder_heads: the decoder, used only in pretraining.
         mask_ratio: fraction of tokens hidden per sample; ``int(T * (1 - mask_ratio))`` stay visible.
         norm_pix_loss: target = each patch normalised per channel (True) or the raw [0, 1] pixels.

@@ -2,7 +2,7 @@
 
 Every variant maps ``forward(view (B, T, P), physical (B, F)) -> cbh_km (B,)``; ``physical`` are the
 ERA5 + geometry features of the fold, already imputed and standardised. The image features are the
-encoder's patch tokens (B, T, D) — all of them, no CLS token (the seed found a CLS token useless):
+encoder's patch tokens (B, T, D) — all of them, no CLS token (the write-up found a CLS token useless):
 
 - ``image_only``: mean of the patch tokens -> MLP head. ``physical`` is ignored.
 - ``concat``: [mean of the patch tokens, MLP(physical)] -> MLP head.
@@ -67,7 +67,7 @@ class FrozenEncoderRegressor(nn.Module):
         n_physical: number of physical features ``F`` (fixed by the data).
         in_channels, n_tokens, patch_dim, encoder_dim, encoder_depth, encoder_heads, encoder_mlp_ratio:
             the encoder's architecture, fixed by the MAE checkpoint (:func:`encoder_keywords`).
-        head_hidden: hidden widths of the regression head (the seed: 256, 128).
+        head_hidden: hidden widths of the regression head (the write-up: 256, 128).
         physical_hidden: width of the physical-feature embedding (concat, attention).
         dropout: dropout after every hidden layer of the head and the physical MLP.
         residual_on_prior: predict a correction to a physical prior height ``prior_km`` (the fold's

@@ -3,7 +3,7 @@
 - :func:`pretrain_mae` trains the masked autoencoder of one encoder entry on every frame of one
   fold's *training* flights, the unlabelled frames between lidar samples included (strict: the
   encoder of fold k never saw flight k, and the fold's validation frames pick its best epoch), or
-  of every frame (``fold = "all"``: the seed's transductive choice, then validated on a seeded share
+  of every frame (``fold = "all"``: the write-up's transductive choice, then validated on a seeded share
   of all frames). ``metrics.json`` says how many frames it trained on and how many were unlabelled.
 Both take the job's ``seed`` (a seed of the variant's ``seeds`` list), which replaces ``train.seed``:
 the initial weights, the masking and the shuffling follow it. A WP-4 job with seed ``s`` freezes the

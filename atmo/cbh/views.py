@@ -1,6 +1,6 @@
 """Which part of each cached frame the MAE encoder sees, and how it is cut into patch tokens.
 
-The seed's encoder saw one vertical slice of each frame (channel 0, the middle column, 440 px) cut
+The write-up's encoder saw one vertical slice of each frame (channel 0, the middle column, 440 px) cut
 into 16-px patches: the vertical structure of the cloud field, not its texture across the track.
 :class:`ViewSettings` (config block ``cbh.view``) keeps that as the default and adds two wider views:
 
@@ -8,16 +8,16 @@ into 16-px patches: the vertical structure of the cloud field, not its texture a
 ``kind``    what the encoder sees                                         tokens ``T``
 ==========  ===========================================================  =========================
 column      one 1-px-wide vertical slice at ``column_position`` of the    ``H' // patch_height``
-            width (0.5: the middle column ``W // 2``, as in the seed)
+            width (0.5: the middle column ``W // 2``, as in the write-up)
 columns     ``n_columns`` slices at the centres of equal vertical strips  ``n_columns * H' // patch_height``
 grid        the whole frame as a 2-D grid of patches                      ``(H' // ph) * (W' // pw)``
 ==========  ===========================================================  =========================
 
-``H'`` is the frame height cropped DOWN, centred, to a multiple of ``patch_height`` (the seed's
+``H'`` is the frame height cropped DOWN, centred, to a multiple of ``patch_height`` (the write-up's
 440-px slices with 16-px patches become 432 px = 27 tokens; 4 rows are dropped at the top and 4 at
 the bottom); for ``grid`` the width is cropped the same way to a multiple of ``patch_width``. Slices
 are 1 px wide, so ``patch_width`` matters only for ``grid``. ``channels: first`` keeps channel 0
-(the seed), ``all`` keeps every channel (``C'`` below).
+(the write-up), ``all`` keeps every channel (``C'`` below).
 
 A patch token is one ``(C', patch_height, patch_width_eff)`` block flattened channel-major, so
 ``P = C' * patch_height * patch_width_eff`` (``patch_width_eff`` = 1 for slices); tokens run

@@ -1,4 +1,4 @@
-"""What the cVAE decoder predicts per pixel: a zero-inflated distribution, or the seed's deterministic field.
+"""What the cVAE decoder predicts per pixel: a zero-inflated distribution, or the write-up's deterministic field.
 
 Daily precipitation is exactly 0 on most pixels and heavy-tailed where it rains, so the decoder does
 not emit a field but the parameters of a per-pixel distribution, and a sample draws from it: the
@@ -40,10 +40,10 @@ as ``p`` fell to 1e-20, and a free ``mu`` still drifted to hundreds of mm over d
 either way rare wet draws there reached 1400-2000 mm, ten times the truth's maximum. Within a
 factor 100 of ``base + 0.1 mm``, the mean wet amount over a dry block is at most 10 mm.
 
-``deterministic`` (the seed's decoder), one channel ``a``: the field is ``exp(offset + a)`` mm,
+``deterministic`` (the write-up's decoder), one channel ``a``: the field is ``exp(offset + a)`` mm,
 its samples are that field (spread from z alone) and ``nll(y) = |y - field|``, the negative
 log-likelihood of a Laplace distribution of scale 1 mm without its constant ``log 2`` — so the
-seed's weighted MAE and the ELBO share one convention (:mod:`atmo.downscale.losses`).
+write-up's weighted MAE and the ELBO share one convention (:mod:`atmo.downscale.losses`).
 
 Shapes: every parameter and every returned field is ``(B, H, W)``; amounts in mm, NLL in nats.
 """
@@ -202,7 +202,7 @@ def standard_gamma(shape: torch.Tensor, generator: torch.Generator | None = None
 
 @dataclass(frozen=True)
 class DeterministicField:
-    """The seed's decoder: one field, ``nll = |y - field|`` (Laplace, scale 1 mm); sampling returns it."""
+    """The write-up's decoder: one field, ``nll = |y - field|`` (Laplace, scale 1 mm); sampling returns it."""
 
     field_mm: torch.Tensor
 

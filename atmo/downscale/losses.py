@@ -1,6 +1,6 @@
 """The tail-weighted negative ELBO of the cVAE, the KL term, active latent units, and the trainer's steps.
 
-The seed names three knobs (``w_max``, ``tail_boost``, ``beta_kl``) but not the formula. Here, for a
+The write-up names three knobs (``w_max``, ``tail_boost``, ``beta_kl``) but not the formula. Here, for a
 batch of ``B`` cases of ``P = H W`` pixels, truth ``y`` in mm, the decoder's per-pixel distribution
 ``p(y | z, X)`` (:mod:`atmo.downscale.likelihood`) with z drawn from the posterior ``N(mu, sigma^2)``
 of ``D`` latent dimensions::
@@ -24,9 +24,9 @@ the balance of the two terms. ``recon`` and ``kl`` are logged per case (means ov
 **The tail weights** multiply each pixel's NLL. The weight grows linearly with intensity — dry pixels
 weigh 1, a pixel at the training P99 weighs ``1 + tail_boost`` — and is capped at ``w_max`` so that
 one record storm cannot dominate a batch. Weighting a likelihood by ``w(y)`` fits the tilted density
-``w(y) p(y) / E[w]``: heavier rain is drawn more often than the data have it, which is what the seed
+``w(y) p(y) / E[w]``: heavier rain is drawn more often than the data have it, which is what the write-up
 wanted of its extremes and what costs calibration; ``tail_boost = 0`` (the default) gives the plain
-likelihood. (On the default config's validation days the seed's ``w_max = 10, tail_boost = 5`` raised
+likelihood. (On the default config's validation days the write-up's ``w_max = 10, tail_boost = 5`` raised
 the 4-member prior CRPS of the gamma decoder from 1.73 to 1.81 mm and its ensemble-mean MAE from
 2.02 to 2.24 mm.)
 ``y_ref`` is a fixed number computed once from the *training* fields

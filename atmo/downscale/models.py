@@ -1,6 +1,6 @@
 """The conditional VAE that samples high-resolution precipitation given the coarse state.
 
-Structure (the seed's ``model_cvae.py``, WP "Phase 3"), for a coarse input ``X`` of ``C`` channels
+Structure (the write-up's ``model_cvae.py``, WP "Phase 3"), for a coarse input ``X`` of ``C`` channels
 on ``h x w`` cells and a fine field ``Y`` on ``H x W = (h f) x (w f)`` cells, ``f = 2**n_blocks``::
 
     encoder    q(z | X, Y):  log1p(Y) -> n_blocks stride-2 convs -> (c0, h, w), concat X -> FC -> (mu, logvar)
@@ -10,15 +10,15 @@ on ``h x w`` cells and a fine field ``Y`` on ``H x W = (h f) x (w f)`` cells, ``
 
 with ``c0 = base_filters * 2**n_blocks``. Block ``i`` upsamples by 2 and halves the channels. If
 ``i`` is in ``inject_blocks``, ``s_X`` (bilinearly upsampled to the block's input resolution) is
-concatenated to the block's input first — the seed's ``inject_spatial``. The variants of the seed
+concatenated to the block's input first — the write-up's ``inject_spatial``. The variants of the write-up
 differ only there:
 
 ====  ==========================  ==============================================================
 V1    ``inject_blocks: []``       no spatial injection: X reaches the decoder through h_X only
-V2    ``inject_blocks: n_blocks`` every block (the seed found the decoder then ignores z:
+V2    ``inject_blocks: n_blocks`` every block (the write-up found the decoder then ignores z:
                                   "decoder laziness", diversity 0.002)
 V3    ``inject_blocks: [0]``      the first block only, so the later blocks must use z
-mid   ``inject_blocks: [0, 1]``   the seed's fall-back option 3, "inject at two layers"
+mid   ``inject_blocks: [0, 1]``   the write-up's fall-back option 3, "inject at two layers"
 ====  ==========================  ==============================================================
 
 An integer ``k`` means the first ``k`` blocks, a list the block indices.
@@ -26,7 +26,7 @@ An integer ``k`` means the first ``k`` blocks, a list the block indices.
 Output: the decoder's last conv gives ``c`` channels per pixel, the parameters of the per-pixel
 distribution named by ``likelihood`` (:mod:`atmo.downscale.likelihood`): ``bernoulli_gamma`` (the
 default) or ``bernoulli_lognormal`` (a wet probability, the mean and the amounts' shape or spread, so
-a sample has pixel noise) or ``deterministic`` (the seed's decoder: the field ``exp(a)`` mm, spread
+a sample has pixel noise) or ``deterministic`` (the write-up's decoder: the field ``exp(a)`` mm, spread
 from z alone). Both use a log
 link for the mean — a 190 mm cell needs ``a = 5.2``, not a pre-activation of 190 — and keep the
 output non-negative. With ``residual: true`` the log-mean (of the wet amounts; of the field for the
@@ -181,14 +181,14 @@ class ConditionalVAE(nn.Module):
     """Conditional VAE for precipitation downscaling (see the module docstring for the structure).
 
     Args (config keys of a ``downscale.models`` entry's ``params``):
-        latent_dim: size of z (the seed: 128; 16 is enough on small synthetic fields).
+        latent_dim: size of z (the write-up: 128; 16 is enough on small synthetic fields).
         base_filters: channels of the last decoder block; block ``i`` has ``base_filters * 2**(n_blocks-i)``
-            input channels (the seed: 64, i.e. 512 in the first map).
+            input channels (the write-up: 64, i.e. 512 in the first map).
         n_blocks: decoder upsampling blocks; ``2**n_blocks`` must be the data's coarsening factor.
         inject_blocks: decoder blocks that receive the coarse spatial features (int: the first k).
-        spatial_channels: channels of those features (the seed's "+32").
+        spatial_channels: channels of those features (the write-up's "+32").
         likelihood: the per-pixel distribution the decoder predicts, ``bernoulli_gamma`` or
-            ``bernoulli_lognormal`` (pixel noise in every sample) or ``deterministic`` (the seed's
+            ``bernoulli_lognormal`` (pixel noise in every sample) or ``deterministic`` (the write-up's
             ``exp(decoder)`` field).
         residual: whether the log-mean is a residual on the mass-consistent bicubic field ``base_mm``,
             which the methods then require.
@@ -314,7 +314,7 @@ class ConditionalVAE(nn.Module):
         *,
         base_mm: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """K fields per case from ``z ~ N(0, temperature^2 I)``: ``(B, K, H, W)`` mm (the seed's prior mode)."""
+        """K fields per case from ``z ~ N(0, temperature^2 I)``: ``(B, K, H, W)`` mm (the write-up's prior mode)."""
         mu = torch.zeros(coarse.shape[0], self.latent_dim, device=coarse.device, dtype=coarse.dtype)
         return self._decode_k(coarse, base_mm, mu, torch.full_like(mu, float(temperature)), k, generator)
 
@@ -330,7 +330,7 @@ class ConditionalVAE(nn.Module):
     ) -> torch.Tensor:
         """K fields per case from ``z ~ N(mu, (temperature sigma)^2)`` of q(z | X, Y): ``(B, K, H, W)`` mm.
 
-        The seed's posterior mode: the truth informs z, so it measures reconstruction, not generation.
+        The write-up's posterior mode: the truth informs z, so it measures reconstruction, not generation.
         """
         mu, logvar = self.encode(coarse, fine_mm)
         return self._decode_k(coarse, base_mm, mu, float(temperature) * torch.exp(0.5 * logvar), k, generator)

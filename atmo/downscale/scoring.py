@@ -11,8 +11,8 @@ Undefined scores are ``None`` (JSON null):
 
 - ``method``, ``variant``, ``epoch``, ``mode``, ``k``, ``temperature``, ``deterministic``, ``n_cases``
 - ``truth_{s}_mm``, ``samples_{s}_mm`` (all members pooled), ``bias_{s}_mm`` (samples - truth),
-  ``ratio_{s}`` (samples / truth): the seed's max, mean, P95 and the P99 bias
-- ``diversity_mm`` (mean across-member std), ``diversity_relative`` (the same / mean): the seed's diversity
+  ``ratio_{s}`` (samples / truth): the write-up's max, mean, P95 and the P99 bias
+- ``diversity_mm`` (mean across-member std), ``diversity_relative`` (the same / mean): the write-up's diversity
 - ``threshold_{q}_mm``: test-truth percentiles; ``tail_mae_{q}_mm``: MAE of every member where truth > it
 - ``crps_b{b}_mm`` (block 1 = per pixel, also ``crps_mm``), ``crps_estimator`` (``standard``/``fair``)
 - ``rank_histogram`` (K + 1 counts), ``rank_outlier_fraction``, ``rank_expected_outlier_fraction``,
@@ -27,7 +27,7 @@ Undefined scores are ``None`` (JSON null):
 paired bootstrap, :mod:`atmo.downscale.comparison` and :mod:`atmo.downscale.write_up`): the sum of
 the per-pixel CRPS and the pixel count, from which the pooled ``crps_mm`` is re-formed exactly, the
 sum of the absolute error of the ensemble mean, the day's largest value (members and truth) and the
-sum of the across-member standard deviations (the seed's diversity, per day).
+sum of the across-member standard deviations (the write-up's diversity, per day).
 
 A deterministic file (``bicubic``, ``posterior_mean``: K = 1 by method) gets the scores that exist
 for one field — its CRPS is its MAE — and ``None`` for the ensemble-only ones. A sampled file with

@@ -5,7 +5,7 @@ the loss, the backward pass, gradient clipping and an AdamW step, exactly as :mo
 it, on a batch of the config's input size and batch size. Each model entry is measured in fp32 and,
 on CUDA, with mixed precision (``torch.autocast`` + gradient scaling) and optionally after
 ``torch.compile``. The epoch time is extrapolated to a given number of training samples (SEVIR's
-35,718 by default, as in the seed's estimate of 10-15 minutes per epoch at batch 4).
+35,718 by default, as in the write-up's estimate of 10-15 minutes per epoch at batch 4).
 
 Inputs are random fields with storm-like cores (about a third of the pixels above VIP 74), so the
 SGT's storm-cell detector finds its full ``max_cells``: the worst case for the graph network.
@@ -34,7 +34,7 @@ from atmo.nowcast.training import build_entry
 from atmo.settings.workflow import validate_workflow_config
 from atmo.train import TrainConfig, build_optimizer
 
-#: Training samples of SEVIR's benchmark split (the seed's epoch-time estimate).
+#: Training samples of SEVIR's benchmark split (the write-up's epoch-time estimate).
 SEVIR_TRAIN_SAMPLES = 35_718
 
 

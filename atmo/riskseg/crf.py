@@ -13,7 +13,7 @@ Koltun 2011, through ``pydensecrf``) adds two pairwise terms on top of the unary
 **Label compatibility** (``compat``, :func:`label_compatibility`): what a pair of nearby pixels
 with labels ``i`` and ``j`` pays, times the kernel's weight.
 
-* ``potts`` (the seed's): 1 for any change, 0 for none. For ordered classes this is wrong in a way
+* ``potts`` (the write-up's): 1 for any change, 0 for none. For ordered classes this is wrong in a way
   that matters: a low | medium | high transition pays two changes, a direct low | high jump one,
   so the CRF removes a medium band one or two pixels wide *by design*. A pixel on a one-pixel band
   between a low and a high side sees both sides: as medium it pays 1 + 1 per pair of neighbours,

@@ -1,6 +1,6 @@
 """From class probabilities to one class per pixel: argmax, the ordinal median, or two cumulative thresholds.
 
-``argmax`` picks the most probable class (what the seed does). For ordered classes it has a blind
+``argmax`` picks the most probable class (what the write-up does). For ordered classes it has a blind
 spot: between a low and a high region a pixel can be (0.42, 0.25, 0.33) — uncertain between its
 neighbours, with the medium class never the single most probable, so argmax never says "medium"
 although medium is the class in the middle. The ordinal rules read the cumulative probabilities

@@ -9,7 +9,7 @@ P(y >= 1), grid bin of P(y >= 2))``, and the confusion of any pair is a sum over
 
 The criterion (:class:`DecisionSettings`) is a kappa — unweighted by default, the kappa the
 comparisons and the success report headline — maximised subject to a floor on class-2 (high)
-recall, the seed's 0.93 target. When no candidate reaches the floor, the candidate with the
+recall, the write-up's 0.93 target. When no candidate reaches the floor, the candidate with the
 highest class-2 recall is taken and the record says the constraint was not met: a run must say
 when its own criterion could not be satisfied, not quietly drop it.
 """
@@ -117,7 +117,7 @@ def select(confusions: Mapping[Decision, np.ndarray], settings: DecisionSettings
 
     Candidates are those of ``settings.rule`` (all for ``auto``); among the ones whose class-2 recall
     reaches the floor, the best criterion wins, the first in order on a tie (argmax, median, then
-    the grid), so a tie keeps the seed's rule. Without such a candidate, the highest class-2 recall
+    the grid), so a tie keeps the write-up's rule. Without such a candidate, the highest class-2 recall
     wins (then the criterion). Returns ``decision``, ``scores``, ``constraint_met`` and
     ``best_per_rule`` (each rule family's winner by the same test, for the record).
     """

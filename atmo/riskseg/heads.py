@@ -1,7 +1,7 @@
 """Which head of a riskseg network gives the class probabilities: the softmax classifier or the CORAL head.
 
 :class:`~atmo.riskseg.models.AttentionUnet` trains two heads on the same decoder features. The
-classifier's logits, softmaxed, are what the seed predicts with; under the focal loss with class
+classifier's logits, softmaxed, are what the write-up predicts with; under the focal loss with class
 weights they are distorted on purpose (the loss rewards spreading mass onto the rare class), so a
 perfectly trained net gives P(medium) ≈ 0.25 across every low-high transition. The CORAL head
 (Cao et al. 2020) is trained by a plain binary cross-entropy per class boundary, ``g_k`` the logit

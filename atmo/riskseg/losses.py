@@ -12,7 +12,7 @@ logits ``g_k`` (``k = 0, 1``: "class > k"), over the valid pixels ``V`` (label !
 
       L_coral = mean_V sum_k BCE(sigmoid(g_k), [y > k])
 
-* total ``L = L_focal + coral_weight * L_coral`` (the seed: gamma 2.5, alpha [0.4, 2.5, 2.0],
+* total ``L = L_focal + coral_weight * L_coral`` (the write-up: gamma 2.5, alpha [0.4, 2.5, 2.0],
   coral_weight 0.3; ``coral_weight: 0`` is the "no ordinal loss" ablation).
 """
 

@@ -1,6 +1,6 @@
 """The riskseg network: a segmentation-models-pytorch U-Net with attention on its deepest features.
 
-:class:`AttentionUnet` keeps smp's encoder and decoder and adds three things the seed's V2.5 has:
+:class:`AttentionUnet` keeps smp's encoder and decoder and adds three things the write-up's V2.5 has:
 
 * a channel + spatial attention block (:class:`ChannelSpatialAttention`, the CBAM design of Woo et
   al. 2018) on the deepest encoder features, where a pixel's context is widest, so the network can

@@ -1,7 +1,7 @@
 """Bring a risk scene from any source into one checked, standard pair of GeoTIFFs.
 
 Sources (``riskseg.source``): ``synthetic`` (:mod:`atmo.riskseg.synthetic.scene`), ``local`` (a user's scene
-and label rasters; the survey rasters of the seed are not public) and ``url`` (rasters listed in a
+and label rasters; the survey rasters of the write-up are not public) and ``url`` (rasters listed in a
 download manifest). Real rasters pass through the same checks, all from headers plus one read of
 the label raster, before anything is computed or written:
 

@@ -101,7 +101,7 @@ def test_the_ablation_table_and_success_report_are_this_runs_numbers(test_run: P
     ablation = next(r for r in record["comparisons"] if r["a"] == "v25_no_smote/single_plain")
     assert ablation["b"] == "v25/single_plain" and ablation["n_seeds_b"] == 2
     assert cells[3] == f"{-ablation['estimate']:+.3f} [{-ablation['high']:+.3f}, {-ablation['low']:+.3f}]"
-    assert cells[4] == "+0.025"  # the seed's projection beside the measurement
+    assert cells[4] == "+0.025"  # the write-up's projection beside the measurement
     assert cells[5] in ("beats", "loses", "does not separate")
     final = scores["v25/crf_v25_ordinal"]
     success = (riskseg / "success_report.md").read_text()

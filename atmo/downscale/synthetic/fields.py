@@ -22,7 +22,7 @@ learn. So each day is built from
 * precipitation ``intensity_mm * (exp(tail * (z - q)) - 1)`` where ``z > q``, else 0, with ``q`` the
   standard-normal quantile of ``dry_fraction``: the exponential of a Gaussian field with a power-law
   spectrum, thresholded for intermittency. Dry cells are exactly 0, wet amounts are heavy-tailed, and
-  the wettest cells reach the 150-200 mm of the seed's storms at the default settings.
+  the wettest cells reach the 150-200 mm of the write-up's storms at the default settings.
 
 What it aims for, and why:
 
@@ -38,7 +38,7 @@ What it aims for, and why:
 * **Wet fraction about 40 %** of the cell-days (>= 0.1 mm; ``dry_fraction = 0.58`` measures 0.40 at the
   default config, 0.40-0.45 over seeds 0-2, a test checks 0.35-0.45): daily accumulations,
   where rain-gauge wet-day frequencies in mid-latitudes are of the order of a third to a half of the
-  days; near the first version's 43 %, so the seed's intensity statistics stay comparable.
+  days; near the first version's 43 %, so the write-up's intensity statistics stay comparable.
 
 The coarse predictors are the ``factor x factor`` block means of the physical fields the rain was
 made from (total column water vapour, 850 hPa winds, CAPE, 500 hPa vertical velocity, orography), so

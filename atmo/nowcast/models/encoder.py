@@ -59,7 +59,7 @@ class ResidualBlock(nn.Module):
 
 
 class ResidualStem(nn.Module):
-    """ResNet-style encoder for one modality (the seed's per-modality ResNets), ``(N, 1, H, W) -> (N, hidden, h, w)``.
+    """One modality's ResNet-style encoder (the write-up's per-modality ResNets): ``(N, 1, H, W) -> (N, hidden, h, w)``.
 
     A 3x3 input convolution to ``stem_channels``, then one stage per factor 2 of ``stride``: each stage
     halves the grid in its first block and doubles the channels, with ``blocks`` residual blocks; a

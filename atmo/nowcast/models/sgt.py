@@ -32,7 +32,7 @@ class StormGraphTransformer(NowcastModel):
         hidden_dim: feature channels everywhere after the stems (divisible by 4 and by both head counts).
         stem_channels: channels of each per-modality stem CNN (of the first stage, for ``residual``).
         encoder: per-modality stems, ``plain`` (strided convolutions) or ``residual`` (ResNet basic
-            blocks, channels doubling per stage: the seed's per-modality ResNet encoders).
+            blocks, channels doubling per stage: the write-up's per-modality ResNet encoders).
         encoder_blocks: residual blocks per stage of a ``residual`` encoder.
         stride: encoder downsampling (power of two); ``H`` and ``W`` must be divisible by
             ``stride * patch_size``.

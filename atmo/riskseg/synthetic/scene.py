@@ -1,7 +1,7 @@
 """Synthetic risk scene: covariate GeoTIFF plus an ordinal 3-class label GeoTIFF on the same grid.
 
 The survey rasters behind the riskseg seed are not public, so the default workflow runs on a scene
-with the same on-disk form, a rare medium class (2.65 % of valid pixels, as in the seed) and labels
+with the same on-disk form, a rare medium class (2.65 % of valid pixels, as in the write-up) and labels
 that depend on the ground *around* a pixel, as hazard zones do. How the labels are made:
 
 * **covariates** are spatially correlated fields (Gaussian-filtered white noise), tied together

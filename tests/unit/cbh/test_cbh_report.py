@@ -144,7 +144,7 @@ def test_reports_hold_the_seed_format_and_metrics_match_sklearn(tmp_path: Path) 
             assert result["bias_km"] == pytest.approx(np.mean(p.pred_km - p.cbh_km))
         fold_means[seed] = np.mean([r["mae_km"] for r in own["fold_results"]])
         assert own["aggregate_metrics"]["mean_mae_km"] == pytest.approx(fold_means[seed])
-    # the top-level seed format: each fold's metric averaged over the seeds, then over folds
+    # the top-level write-up format: each fold's metric averaged over the seeds, then over folds
     for i, result in enumerate(report["fold_results"]):
         expected = np.mean([report["per_seed"][s]["fold_results"][i]["mae_km"] for s in ("0", "1")])
         assert result["mae_km"] == pytest.approx(expected)

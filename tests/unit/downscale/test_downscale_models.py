@@ -121,7 +121,7 @@ def test_members_belong_to_their_case() -> None:
 
 
 def test_pixel_noise_spreads_the_members_even_when_z_is_fixed() -> None:
-    """Temperature 0 fixes z: the zero-inflated decoders' members still differ, the seed's do not."""
+    """Temperature 0 fixes z: the zero-inflated decoders' members still differ, the write-up's do not."""
     coarse, _, base = _inputs(batch=2)
     spread = {}
     for likelihood in ("bernoulli_gamma", "bernoulli_lognormal", "deterministic"):

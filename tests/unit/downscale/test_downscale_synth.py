@@ -62,7 +62,7 @@ def test_precipitation_is_intermittent_and_heavy_tailed(default_file) -> None:
     assert abs(np.mean(precip == 0) - cfg["dry_fraction"]) < 0.05
     daily_dry = np.mean(precip == 0, axis=(1, 2))
     assert daily_dry.min() < 0.3 and daily_dry.max() > 0.75, "days should differ in how much area is wet"
-    assert 150.0 <= precip.max() <= 200.0, "extremes in the seed's 150-200 mm range"
+    assert 150.0 <= precip.max() <= 200.0, "extremes in the write-up's 150-200 mm range"
     wet = precip[precip > 0]
     # An exponential tail with the same mean would put e^-10 (5e-5) of the wet cells above 10x the
     # mean; this heavy tail puts over ten times as many there.

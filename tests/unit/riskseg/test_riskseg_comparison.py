@@ -61,7 +61,7 @@ def test_the_plan_compares_kappa_over_test_blocks_with_the_named_pairs() -> None
         "v25/single_tta": "v25/single_plain",
         "v25/ensemble_argmax": "v25/ensemble",
         "v25/crf_v25": "v25/crf_v25_ordinal",  # Potts against ordinal, same settings
-        "v25/crf_v2": "v25/crf_v25",  # the seed's enhanced CRF, both Potts
+        "v25/crf_v2": "v25/crf_v25",  # the write-up's enhanced CRF, both Potts
     }
     assert list(p.write_up) == [
         ("v25/ensemble", "v25/single_plain"),

@@ -104,7 +104,7 @@ def test_ordinal_compatibility_charges_a_path_through_medium_what_the_jump_costs
     np.testing.assert_array_equal(np.diag(cost), 0.0)
     assert cost[0, 1] == cost[1, 2] == 5.0 and cost[0, 2] == cost[0, 1] + cost[1, 2]
     assert label_compatibility("potts", 5.0) == 5.0
-    assert CrfSettings().compat == "potts"  # the seed's CRF stays the default of an entry
+    assert CrfSettings().compat == "potts"  # the write-up's CRF stays the default of an entry
 
 
 def one_pixel_band() -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""``config/full.yaml`` builds the seed's Storm-Graph Transformer, and its residual encoders work."""
+"""``config/full.yaml`` builds the write-up's Storm-Graph Transformer, and its residual encoders work."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from atmo.nowcast.training import build_entry
 from atmo.settings.workflow import validate_workflow_config
 
 CONFIG_DIR = Path(__file__).resolve().parents[4] / "config"
-SEED_SGT_PARAMETERS = 5_252_297  # the seed's model stats (seeds/001: "Parameters: 5,252,297")
+WRITE_UP_SGT_PARAMETERS = 5_252_297  # the write-up's model stats (seeds/001: "Parameters: 5,252,297")
 
 
 def _full_nowcast() -> dict:
@@ -25,7 +25,7 @@ def test_the_full_config_builds_an_sgt_of_the_seeds_size() -> None:
     cache = nowcast["cache"]
     model, loss = build_entry(nowcast["models"]["sgt"], cache["frames_in"], cache["frames_out"])
     n_parameters = sum(p.numel() for p in model.parameters())
-    assert abs(n_parameters - SEED_SGT_PARAMETERS) / SEED_SGT_PARAMETERS < 0.05, n_parameters
+    assert abs(n_parameters - WRITE_UP_SGT_PARAMETERS) / WRITE_UP_SGT_PARAMETERS < 0.05, n_parameters
     params = nowcast["models"]["sgt"]["params"]
     assert (params["hidden_dim"], params["gnn_layers"], params["transformer_layers"]) == (128, 3, 4)
     assert params["gnn_heads"] == params["transformer_heads"] == 8

@@ -1,7 +1,7 @@
 """CBH data stage.
 
 cbh_flights (one job per flight: synthetic, or the validated local campaign file) -> cbh_era5 (one
-ERA5 NetCDF for all flights: synthetic, or CDS requests) -> cbh_geometry (per flight: WP-1 shadow
+ERA5 NetCDF for all flights: synthetic, or CDS requests) -> cbh_geometry (per flight: shadow-geometry
 features) -> cbh_cache (frames, labels, ERA5 and geometry features of every flight in one HDF5) -> the models
 (cbh_models.smk).
 """

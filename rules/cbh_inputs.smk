@@ -24,14 +24,14 @@ CBH_PRETRAIN_FOLDS = CBH_FOLDS if CBH_STRICT else ["all"]
 CBH_VARIANT_PATTERN = "|".join(map(re.escape, CBH_VARIANTS)) or "(?!)"
 CBH_ENCODER_PATTERN = "|".join(map(re.escape, CBH_ENCODERS)) or "(?!)"
 CBH_PRETRAIN_FOLD_PATTERN = "|".join(CBH_PRETRAIN_FOLDS)
-# {approach: kind} and {approach: [seed label]}: a WP-4 model trains once per seed, a baseline has one
+# {approach: kind} and {approach: [seed label]}: a network model trains once per seed, a baseline has one
 CBH_KINDS = cbh_approaches.approach_kinds(config["cbh"])
 CBH_SEEDS = cbh_approaches.approach_seeds(config["cbh"])
 CBH_APPROACH_PATTERN = "|".join(map(re.escape, CBH_KINDS))
 
 
 def _check_cbh_entries():
-    """Build every encoder and WP-4 variant once on the meta device: refused settings stop the run here.
+    """Build every encoder and network variant once on the meta device: refused settings stop the run here.
 
     The frame is the cache's (channels of the synthetic camera; 3 for campaign files); the count of
     physical features only sizes a linear layer, so any positive number checks the constructors.
@@ -102,7 +102,7 @@ def cbh_encoder_spec(wildcards):
 
 
 def cbh_encoder_checkpoint(wildcards):
-    """The MAE encoder a WP-4 job freezes: its seed's, for its fold (strict) or on all images (transductive)."""
+    """The MAE encoder a network job freezes: its seed's, for its fold (strict) or on all images (transductive)."""
     encoder = config["cbh"]["models"][wildcards.variant]["encoder"]
     fold = wildcards.fold if CBH_STRICT else "all"
     return f"{CBH}/mae/{encoder}/seed{wildcards.seed}/fold{fold}/model.pt"
@@ -138,7 +138,7 @@ def cbh_first_mae_metrics():
 
 
 def cbh_prediction_file(approach, seed, fold):
-    """One fold's test-flight predictions: per seed for a WP-4 model, one file for a deterministic baseline."""
+    """One fold's test-flight predictions: per seed for a network model, one file for a deterministic baseline."""
     if CBH_KINDS[approach] == "model":
         return f"{CBH}/predictions/{approach}/seed{seed}/fold{fold}.csv"
     return f"{CBH}/predictions/{approach}/fold{fold}.csv"

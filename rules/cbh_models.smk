@@ -1,12 +1,12 @@
 """CBH models, leave-one-flight-out: one fold per flight, every approach one job per fold (and seed).
 
-cache.h5 -> cbh_folds (the fold table) -> per {fold}: cbh_baselines (climatology, LCL, WP-1
-geometry raw and bias-calibrated), cbh_ridge (linear, penalty by inner CV), cbh_gbdt (WP-3),
+cache.h5 -> cbh_folds (the fold table) -> per {fold}: cbh_baselines (climatology, LCL, shadow
+geometry raw and bias-calibrated), cbh_ridge (linear, penalty by inner CV), cbh_gbdt (boosted trees),
 cbh_oracle (synthetic only: the generator's noiseless cloud base), cbh_pretrain_mae{encoder}{seed}
-(strict: never sees the fold's test flight; GPU), cbh_train{variant}{seed} (WP-4, frozen encoder of
+(strict: never sees the fold's test flight; GPU), cbh_train{variant}{seed} (network, frozen encoder of
 the same seed + head; trains and predicts the test flight; GPU) -> cbh_unit_stats{approach}{seed}
 (per-sample errors of every test flight) -> comparisons (rules/comparisons.smk: paired intervals and
-verdicts; the oracle is scored, never compared) -> cbh_results; cbh_gbdt_pooled (WP-3 on a pooled
+verdicts; the oracle is scored, never compared) -> cbh_results; cbh_gbdt_pooled (the trees on a pooled
 random k-fold, to show the leakage LOFO avoids) -> cbh_results.
 """
 

@@ -1,4 +1,4 @@
-"""cbh_baselines: climatology, LCL and WP-1 geometry (raw and bias-calibrated) on one fold's test flight."""
+"""cbh_baselines: climatology, LCL and shadow geometry (raw and bias-calibrated) on one fold's test flight."""
 
 from atmo.cbh.lofo import CLOSED_FORM, write_baselines
 from atmo.io.atomic import write_json

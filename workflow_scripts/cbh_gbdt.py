@@ -1,4 +1,4 @@
-"""cbh_gbdt: WP-3 gradient-boosted trees on the physical features, one fold."""
+"""cbh_gbdt: gradient-boosted trees on the physical features, one fold."""
 
 from atmo.cbh.lofo import write_gbdt
 from atmo.runlog import log_to

@@ -1,4 +1,4 @@
-"""cbh_geometry: WP-1 shadow-geometry features of every sample of one flight."""
+"""cbh_geometry: shadow-geometry features of every sample of one flight."""
 
 import numpy as np
 

@@ -1,4 +1,4 @@
-"""cbh_train: train one WP-4 variant (wildcard `variant`) with one seed (`seed`) on a fold; predict its test flight."""
+"""cbh_train: train network `variant` with random seed `seed` on a fold; predict its test flight."""
 
 from atmo.cbh.training import train_variant
 from atmo.train import start_job, with_run_only

@@ -3,9 +3,9 @@
 Apart from :mod:`atmo.cbh.comparison` so that the workflow can read them at parse time without
 importing pandas and matplotlib (as :mod:`atmo.cbh.products`).
 
-- Every entry of ``cbh.models`` is a WP-4 ``model`` trained once per seed of its ``seeds`` list.
-- The :data:`BASELINES` (climatology, the LCL, the WP-1 geometry raw and bias-calibrated, ridge
-  and the WP-3 trees) are deterministic: one seed label, :data:`BASELINE_SEED`. The WP-3
+- Every entry of ``cbh.models`` is a network ``model`` trained once per seed of its ``seeds`` list.
+- The :data:`BASELINES` (climatology, the LCL, the shadow geometry raw and bias-calibrated, ridge
+  and the gradient-boosted trees) are deterministic: one seed label, :data:`BASELINE_SEED`. The trees'
   ``HistGradientBoostingRegressor`` draws random numbers only for early stopping and feature
   subsampling, which ``cbh.gbdt`` does not use, so another seed would give the same trees.
 - With ``cbh.source: synthetic`` the :data:`ORACLES` too (:mod:`atmo.cbh.oracle`): kind
@@ -37,7 +37,7 @@ def oracles(block: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def approach_kinds(block: Mapping[str, Any]) -> dict[str, str]:
-    """``{approach: kind}``: the WP-4 variants are models, then the baselines, then any oracle."""
+    """``{approach: kind}``: the network variants are models, then the baselines, then any oracle."""
     return {
         **{name: "model" for name in block["models"]},
         **{name: "baseline" for name in BASELINES},
@@ -68,7 +68,7 @@ def check_model_names(block: Mapping[str, Any]) -> None:
 def encoder_seeds(block: Mapping[str, Any]) -> dict[str, list[str]]:
     """``{encoder: [seed label, ...]}``: the seeds some model that freezes the encoder trains with.
 
-    A WP-4 job with seed ``s`` freezes the MAE encoder pretrained with seed ``s``, so the seed varies
+    A network job with seed ``s`` freezes the MAE encoder pretrained with seed ``s``, so the seed varies
     the whole pipeline; an encoder is pretrained only for the seeds its models use.
     """
     seeds: dict[str, list[str]] = {name: [] for name in block["mae"]["encoders"]}
@@ -87,7 +87,7 @@ def comparison_settings(block: Mapping[str, Any]) -> dict[str, Any]:
 def check_comparison(block: Mapping[str, Any]) -> None:
     """:class:`ConfigError` (one line naming the key) when ``cbh.comparison`` names an approach that does not run.
 
-    The headline must be a WP-4 model; a write-up pair may name models and baselines (never the
+    The headline must be a network model; a write-up pair may name models and baselines (never the
     oracle, which is not compared), but each of its two approaches must exist and differ (a pair
     with itself has no difference to test).
     """

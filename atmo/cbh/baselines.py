@@ -5,7 +5,7 @@ Each uses the training flights' labels at most through a mean, and the test flig
 - :func:`climatology`: the mean cloud-base height of the training flights, for every test sample.
   Its R² on a test flight is at most 0 (exactly 0 only if the flight's mean equals the training
   mean), so R² > 0 means "better than knowing the campaign's typical height".
-- :func:`geometry_alone`: the WP-1 shadow estimate ``cbh_geom_km`` as the prediction, no learning.
+- :func:`geometry_alone`: the shadow-geometry estimate ``cbh_geom_km`` as the prediction, no learning.
 - :func:`geometry_calibrated`: the same estimate plus one constant, the mean of label − estimate
   over the training samples with a usable estimate. The shadow method has a systematic offset
   (the shadow edge is not the cloud base); a reviewer asks whether a learned model beats the

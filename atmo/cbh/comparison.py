@@ -9,7 +9,7 @@
 - **Unit statistics** (:func:`unit_statistics`): one row per test sample, ``unit`` = its flight,
   ``item`` = its sample index in the cache, ``abs_error_km`` and ``n`` = 1; a flight's MAE is the
   ratio of the sums.
-- **Pairs**: every WP-4 model against the best baseline, the headline (``cbh.comparison.headline``)
+- **Pairs**: every network model against the best baseline, the headline (``cbh.comparison.headline``)
   among them, and the write-up's pairs (``cbh.comparison.write_up``; e.g. attention against
   image_only: do the physical features and the fusion help?). The experiment has no ablation
   entries: its write-up's questions are pairs of full models.

@@ -1,4 +1,4 @@
-"""PyTorch datasets over the CBH cache for MAE pretraining and WP-4 regression, read into memory once.
+"""PyTorch datasets over the CBH cache for MAE pretraining and network regression, read into memory once.
 
 Both datasets open ``results/cbh/cache.h5`` once, in the constructor, read the frames of the
 requested samples in slabs (never the whole file at once), keep only the encoder's view of each
@@ -17,7 +17,7 @@ Items (collated into batches of ``B``)::
 its training rows), one row per requested sample; ``F = 0`` for image-only runs.
 
 :func:`load_encoder_into` (defined in :mod:`atmo.cbh.models`) is importable from here too: it is the
-other thing a WP-4 job reads before training.
+other thing a network job reads before training.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""WP-3: gradient-boosted trees on the physical features alone (ERA5 + shadow geometry).
+"""Gradient-boosted trees on the physical features alone (ERA5 + shadow geometry).
 
 :func:`fit_predict` trains scikit-learn's ``HistGradientBoostingRegressor`` on a fold's training
 rows and predicts its test flight. Missing values (no shadow) go to the trees as NaN, which the

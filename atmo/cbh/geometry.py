@@ -1,4 +1,4 @@
-"""WP-1 shadow geometry: cloud-base height from the offset between clouds and their shadows.
+"""shadow geometry: cloud-base height from the offset between clouds and their shadows.
 
 A cloud whose base is at height ``h`` casts its shadow ``h * tan(sza)`` metres from its own nadir
 position, away from the sun (towards azimuth + 180 degrees). In a north-up nadir frame with ground

@@ -1,4 +1,4 @@
-"""The per-fold jobs without a network: reference baselines, WP-3, ridge, and the pooled k-fold check.
+"""The per-fold jobs without a network: reference baselines, trees, ridge, and the pooled k-fold check.
 
 Each reads the cache and the fold table and writes test-flight predictions in the one format of
 :mod:`atmo.cbh.predictions`. "Training samples" here are all samples of the training flights
@@ -148,7 +148,7 @@ def write_gbdt(
     gbdt: Mapping[str, Any],
     output: str | os.PathLike[str],
 ) -> None:
-    """WP-3 for one fold: gradient-boosted trees on the ERA5 + geometry features of the training flights."""
+    """The trees for one fold: gradient-boosted trees on the ERA5 + geometry features of the training flights."""
     table, fold, split = fold_split(cache, folds_path, fold_id, validation)
     train, test = training_samples(split), split["test"]
     settings = build_block(GbdtSettings, gbdt, "cbh.gbdt")
@@ -160,7 +160,7 @@ def write_gbdt(
 
 
 def write_pooled_gbdt(cache: str | os.PathLike[str], gbdt: Mapping[str, Any], output: str | os.PathLike[str]) -> float:
-    """WP-3 under a shuffled k-fold over all samples pooled: the leaky score LOFO replaces. Returns its R²."""
+    """The trees under a shuffled k-fold over all samples pooled: the leaky score LOFO replaces. Returns its R²."""
     table = read_cache_table(cache)
     settings = build_block(GbdtSettings, gbdt, "cbh.gbdt")
     labelled = np.isfinite(table.cbh_km)

@@ -1,6 +1,6 @@
 """CBH losses and the loss steps the shared trainer calls: Huber regression, masked MSE pretraining.
 
-- Regression (WP-4): Huber loss on cloud-base height in km, ``mean(h(pred - y))`` with
+- Regression (the networks): Huber loss on cloud-base height in km, ``mean(h(pred - y))`` with
   ``h(e) = e^2 / 2`` for ``|e| <= delta`` and ``delta * (|e| - delta / 2)`` beyond, so a few labels
   far off (multi-layer cloud, lidar picking a lower layer) pull linearly, not quadratically. The
   seed used ``delta = 0.5`` km. The logged extra is the mean absolute error ``mae_km``.
@@ -49,7 +49,7 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> 
 
 
 def regression_loss_step(criterion: CbhLoss) -> RegressionStep:
-    """``loss_step(model, batch, device) -> (loss, {"mae_km": tensor})`` for a WP-4 model."""
+    """``loss_step(model, batch, device) -> (loss, {"mae_km": tensor})`` for a network model."""
 
     def loss_step(model: nn.Module, batch: Mapping[str, Any], device: torch.device):
         batch = to_device(batch, device)

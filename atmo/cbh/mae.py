@@ -14,8 +14,8 @@ Downstream, :class:`PatchEncoder` is the part that is kept: ``encode(x)`` runs i
 without masking. A trained checkpoint (``model.pt`` of module ``cbh``, arch ``mae``) is read with
 :func:`read_mae_checkpoint`, which refuses any other file in one line; :func:`load_frozen_encoder`
 builds the frozen encoder from it, and :func:`atmo.cbh.models.load_encoder_into` copies it into a
-WP-4 model. The pretraining script should store the view in the checkpoint's meta
-(``model_meta("cbh", "mae", params, view=dataclasses.asdict(view))``) so a WP-4 job can check that
+network model. The pretraining script should store the view in the checkpoint's meta
+(``model_meta("cbh", "mae", params, view=dataclasses.asdict(view))``) so a network job can check that
 it sees frames the way the encoder was trained to.
 """
 
@@ -35,7 +35,7 @@ from atmo.errors import InputError
 from atmo.train.checkpoint import load_checkpoint
 
 MODULE, ARCH = "cbh", "mae"
-#: The :class:`PatchEncoder` keywords, all of which a WP-4 model must share with its MAE checkpoint.
+#: The :class:`PatchEncoder` keywords, all of which a network model must share with its MAE checkpoint.
 ENCODER_KEYS = ("n_tokens", "patch_dim", "embed_dim", "depth", "heads", "mlp_ratio")
 
 
@@ -169,7 +169,7 @@ CBH_PRETRAIN = {ARCH: MaskedAutoencoder}
 
 @dataclass(frozen=True)
 class MaeCheckpoint:
-    """What a WP-4 job needs from a trained MAE ``model.pt``.
+    """What a network job needs from a trained MAE ``model.pt``.
 
     ``params`` are the MAE's constructor arguments with defaults filled in; ``encoder_state`` the
     :class:`PatchEncoder` weights; ``view`` the view settings stored in the meta (None if absent).

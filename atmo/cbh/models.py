@@ -1,4 +1,4 @@
-"""WP-4 regression models: a frozen pretrained MAE encoder, optionally fused with physical features.
+"""Regression networks: a frozen pretrained MAE encoder, optionally fused with physical features.
 
 Every variant maps ``forward(view (B, T, P), physical (B, F)) -> cbh_km (B,)``; ``physical`` are the
 ERA5 + geometry features of the fold, already imputed and standardised. The image features are the
@@ -17,7 +17,7 @@ checkpoint (keywords from :func:`encoder_keywords`), its weights are copied in b
 ``model.train()``. They are part of the model's state_dict, so ``model.pt`` is self-contained and
 ``load_model(path, CBH_MODELS, "cbh")`` rebuilds the whole model with ``weights_only=True``.
 
-A WP-4 job, in short::
+A network job, in short::
 
     mae = read_mae_checkpoint(snakemake.input.encoder)          # refuses other modules/archs
     params = {**spec["params"], "n_physical": n_features, **encoder_keywords(mae)}
@@ -40,7 +40,7 @@ from atmo.cbh.mae import ENCODER_KEYS, MaeCheckpoint, PatchEncoder, freeze, read
 from atmo.cbh.views import ViewSettings
 from atmo.errors import InputError
 
-#: WP-4 keyword -> :class:`PatchEncoder` keyword.
+#: Network keyword -> :class:`PatchEncoder` keyword.
 ENCODER_KEYWORDS = {
     "n_tokens": "n_tokens",
     "patch_dim": "patch_dim",
@@ -61,7 +61,7 @@ def mlp(in_dim: int, hidden: Sequence[int], dropout: float) -> tuple[nn.Sequenti
 
 
 class FrozenEncoderRegressor(nn.Module):
-    """Base of the WP-4 variants: the frozen encoder, an optional physical-feature MLP and the head.
+    """Base of the network variants: the frozen encoder, an optional physical-feature MLP and the head.
 
     Args:
         n_physical: number of physical features ``F`` (fixed by the data).
@@ -71,7 +71,7 @@ class FrozenEncoderRegressor(nn.Module):
         physical_hidden: width of the physical-feature embedding (concat, attention).
         dropout: dropout after every hidden layer of the head and the physical MLP.
         residual_on_prior: predict a correction to a physical prior height ``prior_km`` (the fold's
-            WP-1 shadow estimate, climatology where it has none) instead of the height itself. A
+            shadow-geometry estimate, climatology where it has none) instead of the height itself. A
             network trained on four height regimes cannot extrapolate to a fifth; the shadow
             geometry can, and the network then only learns where it errs.
     """
@@ -185,7 +185,7 @@ class AttentionRegressor(FrozenEncoderRegressor):
         return self.norm(attended + query).squeeze(1)
 
 
-#: The WP-4 registry (``cbh.models.<name>.arch``).
+#: The network registry (``cbh.models.<name>.arch``).
 CBH_MODELS: dict[str, type[FrozenEncoderRegressor]] = {
     "image_only": ImageOnlyRegressor,
     "concat": ConcatRegressor,
@@ -194,12 +194,12 @@ CBH_MODELS: dict[str, type[FrozenEncoderRegressor]] = {
 
 
 def keywords_of_encoder(in_channels: int, encoder: Mapping[str, Any]) -> dict[str, Any]:
-    """The WP-4 constructor keywords of an encoder: ``in_channels`` and its :class:`PatchEncoder` keywords renamed."""
+    """A network's keywords for an encoder: ``in_channels`` and its :class:`PatchEncoder` keywords, renamed."""
     return {"in_channels": in_channels, **{ours: encoder[theirs] for ours, theirs in ENCODER_KEYWORDS.items()}}
 
 
 def encoder_keywords(checkpoint: MaeCheckpoint) -> dict[str, Any]:
-    """The WP-4 constructor keywords the MAE checkpoint fixes: ``in_channels`` and the encoder's architecture."""
+    """The network constructor keywords the MAE checkpoint fixes: ``in_channels`` and the encoder's architecture."""
     return keywords_of_encoder(checkpoint.params["in_channels"], checkpoint.encoder_params())
 
 

@@ -1,6 +1,6 @@
 """One prediction file format for every CBH approach: a fold's test-flight predictions as CSV.
 
-Every approach (climatology, geometry, gbdt, the WP-4 networks) writes one file per (approach,
+Every approach (climatology, geometry, gbdt, the networks) writes one file per (approach,
 fold) with the columns
 
 ==========  =======  =====================================================

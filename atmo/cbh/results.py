@@ -13,14 +13,14 @@ Outputs of :func:`write_reports`:
 - ``<json_dir>/<report_file_name(name, kind)>`` per approach, in the write-up's format
   (:func:`approach_report`): ``fold_results`` and ``aggregate_metrics`` over the approach's seeds
   (each fold's metric averaged over seeds; a single seed gives exactly that seed's report), plus
-  ``seeds`` and ``per_seed`` (every seed's own report, :func:`seed_report`). File names: a WP-4
-  network (kind ``model``) writes ``WP4_Report_<name>.json`` as the write-up does; the WP-3 trees
+  ``seeds`` and ``per_seed`` (every seed's own report, :func:`seed_report`). File names: a network
+  network (kind ``model``) writes ``WP4_Report_<name>.json`` as the write-up does; the gradient-boosted trees
   (``gbdt``) write ``WP3_Report_gbdt.json``; the oracle ``Oracle_Report_oracle.json``; every other
   baseline ``Baseline_Report_<name>.json``. An approach given a pooled k-fold R²
   (``extra["<name>_pooled_r2"]``) has it as ``aggregate_metrics.pooled_kfold_r2``.
 - ``all_json`` (the write-up's ``WP4_Report_All.json``): every approach's report, keyed by name, with
   its kind and file name, the folds and the ``extra`` facts.
-- ``markdown``: the main table, one row per approach (WP-4 models, then baselines, the oracle
+- ``markdown``: the main table, one row per approach (network models, then baselines, the oracle
   last): the scores over all flights as mean ± sd over seeds (fold-mean MAE, the paired
   difference in it against the best baseline with its 95 % interval and verdict from
   ``comparisons.json``, R² three ways, the flights' mean absolute bias, fold-mean RMSE, the pooled
@@ -78,7 +78,7 @@ from atmo.publish.comparisons import (
 )
 
 PROTOCOL = "Leave-One-Flight-Out Cross-Validation"
-#: Roles in the table, in order: WP-4 networks, the baselines they must beat (incl. WP-3), the oracle
+#: Roles in the table, in order: networks, the baselines they must beat (incl. the trees), the oracle
 #: (:data:`atmo.publish.KINDS_WITH_ORACLE` without ablations, which cbh has none of).
 KINDS = ("model", "baseline", "oracle")
 METRICS = ("r2", "mae_km", "rmse_km", "bias_km")
@@ -90,11 +90,11 @@ PER_FLIGHT = (("MAE km", "mae_km"), ("Bias km (predicted − measured)", "bias_k
 BASELINE_NOTES = {
     "climatology": "the training flights' mean height",
     "lcl": "the ERA5 lifting condensation level, 125 m/K × (t2m − d2m), no fitting",
-    "geometry": "the WP-1 shadow estimate",
-    "geometry_calibrated": "the WP-1 shadow estimate plus the training flights' mean (measured − estimate)",
+    "geometry": "the shadow-geometry estimate",
+    "geometry_calibrated": "the shadow-geometry estimate plus the training flights' mean (measured − estimate)",
     "ridge": "ridge regression on the ERA5 + geometry features, its penalty chosen by inner cross-validation "
     "over the training flights",
-    "gbdt": "WP-3 gradient-boosted trees on the ERA5 + geometry features",
+    "gbdt": "gradient-boosted trees on the ERA5 + geometry features",
 }
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -220,7 +220,7 @@ def write_reports(
     """Write every CBH report output (see the module doc); returns the markdown text.
 
     ``approaches`` maps a name to ``(kind, {seed: {fold_id: prediction file}})`` with kind ``model``
-    (WP-4) or ``baseline``. ``comparisons_path`` is the experiment's ``comparisons.json``, which
+    (networks) or ``baseline``. ``comparisons_path`` is the experiment's ``comparisons.json``, which
     must hold every approach with the same seeds and fold-mean MAE as these files give. ``extra``
     holds facts for the notes and ``WP4_Report_All.json``, e.g. ``{"gbdt_pooled_r2": 0.91,
     "mae_pretraining": "strict"}``; a pooled R² key (:func:`atmo.cbh.products.pooled_r2_key`) also fills

@@ -1,6 +1,6 @@
-"""A linear reference: ridge regression on the physical features (ERA5 + shadow geometry), as WP-3 sees them.
+"""A linear reference: ridge regression on the physical features (ERA5 + shadow geometry), as the trees see them.
 
-If the trees of WP-3 beat a straight line through the same features, their non-linearity earns its
+If the gradient-boosted trees beat a straight line through the same features, their non-linearity earns its
 place; if a straight line does as well, it is the simpler baseline to beat. Per fold:
 
 1. :class:`~atmo.cbh.features.FeaturePreprocessor` (median imputation, then standardisation) is

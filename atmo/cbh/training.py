@@ -6,10 +6,10 @@
   of every frame (``fold = "all"``: the write-up's transductive choice, then validated on a seeded share
   of all frames). ``metrics.json`` says how many frames it trained on and how many were unlabelled.
 Both take the job's ``seed`` (a seed of the variant's ``seeds`` list), which replaces ``train.seed``:
-the initial weights, the masking and the shuffling follow it. A WP-4 job with seed ``s`` freezes the
+the initial weights, the masking and the shuffling follow it. A network job with seed ``s`` freezes the
 encoder pretrained with seed ``s``, so a seed varies the whole pipeline, not only the head.
 
-- :func:`train_variant` trains one WP-4 variant on one fold: the physical features are imputed and
+- :func:`train_variant` trains one network variant on one fold: the physical features are imputed and
   standardised with statistics of the fold's training samples only, the encoder is the frozen MAE
   of that fold, early stopping and the exported epoch look at the validation samples of the
   training flights only; then the exported model predicts the test flight, in the same job (a
@@ -58,7 +58,7 @@ def build_encoder_entry(encoder: Mapping[str, Any], frame: tuple[int, int, int])
 def build_variant_entry(
     spec: Mapping[str, Any], encoder: Mapping[str, Any], frame: tuple[int, int, int], n_physical: int
 ) -> torch.nn.Module:
-    """The WP-4 model a training job builds for ``spec``, with the architecture of its ``encoder`` entry.
+    """The network model a training job builds for ``spec``, with the architecture of its ``encoder`` entry.
 
     Used before any job runs (on the meta device) so that settings a constructor refuses, e.g.
     attention heads that do not divide the encoder width, stop the workflow with one line.
@@ -74,13 +74,13 @@ def build_variant_entry(
 
 
 def variant_loss(spec: Mapping[str, Any]) -> tuple[dict[str, Any], CbhLoss]:
-    """A WP-4 entry's ``loss`` block with its default filled in, and the criterion it makes."""
+    """A network entry's ``loss`` block with its default filled in, and the criterion it makes."""
     loss = {"huber_delta": 0.5, **spec.get("loss", {})}
     return loss, CbhLoss(delta=loss["huber_delta"])
 
 
 def physical_prior(table: CacheTable, split: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per split, the WP-1 shadow estimate in km, the training samples' mean where it has none.
+    """Per split, the shadow-geometry estimate in km, the training samples' mean where it has none.
 
     The prior of ``residual_on_prior`` models; like every fitted quantity it uses the training
     samples only (the fill value).
@@ -168,7 +168,7 @@ def train_variant(
     model_path: str | os.PathLike[str],
     predictions_path: str | os.PathLike[str],
 ) -> dict[str, Any]:
-    """Train WP-4 ``variant`` on fold ``fold_id`` with ``seed`` and write its test-flight predictions.
+    """Train network ``variant`` on fold ``fold_id`` with ``seed`` and write its test-flight predictions.
 
     ``spec`` is the variant's entry of ``cbh.models`` with its encoder's ``view`` added. The MAE
     checkpoint is checked (module, architecture, shape, view) before any training.

@@ -171,7 +171,7 @@ def test_editing_the_mae_reruns_pretraining_and_every_wp4_job_but_not_wp3(test_r
     assert rules == expected | {"report_table_page", "summary", "all"}, rules
     assert sum(rule == "cbh_pretrain_mae" for rule, _ in jobs) == n_folds * len({s for ss in seeds for s in ss})
     assert sum(rule == "cbh_train" for rule, _ in jobs) == n_folds * sum(map(len, seeds))
-    assert sum(rule == "cbh_unit_stats" for rule, _ in jobs) == sum(map(len, seeds))  # models only, not WP-3
+    assert sum(rule == "cbh_unit_stats" for rule, _ in jobs) == sum(map(len, seeds))  # models only, not the trees
 
 
 def test_fewer_than_two_flights_is_one_line(workflow_dir: Path, snakemake_in) -> None:

@@ -23,7 +23,7 @@ therefore not what runs here; ``test_the_real_profiles_groups_plan_a_valid_dag``
 dry run through the unchanged profile.
 
 To keep CI short the config is ``config/test.yaml`` with one nowcast model and one baseline, and
-two cbh flights with one WP-4 variant (all four modules and every rule kind still run), and more
+two cbh flights with one network variant (all four modules and every rule kind still run), and more
 nowcast epochs, which leaves time to cancel a training job between its first checkpoint and its end.
 Skipped, with the reason, where SLURM cannot start.
 """
@@ -252,7 +252,7 @@ def write_config(workdir: Path) -> str:
         # the physics weight's candidates are SGT trainings like nowcast_train's (same script, GPU
         # partition in the profile); left out to keep the cluster run short
         nowcast.pop("loss_choice")
-        cbh = config["cbh"]  # two folds, one WP-4 variant: every cbh rule kind, few jobs
+        cbh = config["cbh"]  # two folds, one network variant: every cbh rule kind, few jobs
         cbh["flights"] = cbh["flights"][:2]
         cbh["models"] = {"concat": cbh["models"]["concat"]}
         cbh["comparison"] = {"headline": "concat", "write_up": []}

@@ -1,4 +1,4 @@
-"""The closed-form baselines: training-flight climatology, the LCL and the WP-1 shadow estimate, raw and
+"""The closed-form baselines: training-flight climatology, the LCL and the shadow-geometry estimate, raw and
 bias-calibrated, each with its climatology fallback."""
 
 from __future__ import annotations

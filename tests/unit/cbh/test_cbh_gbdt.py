@@ -1,4 +1,4 @@
-"""WP-3 trees: settings, NaN-tolerant fits without early stopping, and the leakage of a pooled k-fold."""
+"""gradient-boosted trees: settings, NaN-tolerant fits without early stopping, and the leakage of a pooled k-fold."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""WP-1 shadow geometry on hand-built frames with a known answer."""
+"""shadow geometry on hand-built frames with a known answer."""
 
 from __future__ import annotations
 

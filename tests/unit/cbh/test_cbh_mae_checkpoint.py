@@ -1,4 +1,4 @@
-"""From a MAE model.pt written by train_job into a WP-4 model, and every foreign checkpoint refused first."""
+"""From a MAE model.pt written by train_job into a network model, and every foreign checkpoint refused first."""
 
 from __future__ import annotations
 

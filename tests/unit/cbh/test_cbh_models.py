@@ -1,4 +1,4 @@
-"""WP-4 models: output shapes, mean pooling, a frozen encoder through training, model.pt round trip."""
+"""network models: output shapes, mean pooling, a frozen encoder through training, model.pt round trip."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""The cbh jobs on a real small cache: strict pretraining, WP-4 training + test-flight predictions, baselines.
+"""The cbh jobs on a real small cache: strict pretraining, network training + test-flight predictions, baselines.
 
 Held-out data must not leak: the MAE of a fold trains on that fold's training samples only, and the
-physical-feature preprocessing of a WP-4 job does not change when the test flight's values do.
+physical-feature preprocessing of a network job does not change when the test flight's values do.
 """
 
 from __future__ import annotations

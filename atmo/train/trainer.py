@@ -73,7 +73,7 @@ class Trainer:
     validation runs ``loss_step`` and logs ``val_loss`` (and ``val_<extra>``). A score that is not a
     mean over batches (CSI is a ratio of counts summed over the whole split) comes from
     ``val_summary(means)``, called once after each validation pass with the epoch's means: it returns
-    the score from whatever ``val_step`` accumulated (the nowcast one sums contingency counts), and
+    the score from whatever ``val_step`` accumulated (for CSI: the contingency counts), and
     its keys are logged as ``val_<name>`` too. Both run under
     ``torch.autocast`` when mixed precision is on; validation also under ``torch.no_grad``.
 

@@ -1,6 +1,6 @@
 """Send a workflow job's logging and stderr to its Snakemake log file.
 
-Workflow scripts call :func:`log_to` first, so tracebacks, warnings and progress bars end up in
+Workflow scripts call :func:`log_to` first, so tracebacks, warnings and training progress end up in
 ``results/logs/...`` next to the job instead of being lost on a cluster node's console; the last
 few attempts of each job stay readable under ``results/logs/attempts/`` after a rerun. A job that
 stops on bad input (:class:`~atmo.errors.InputError`, :class:`~atmo.errors.ConfigError`) logs the

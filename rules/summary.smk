@@ -12,12 +12,12 @@ rule summary:
         markdown=report(
             f"{RESULTS}/summary.md",
             caption="../report/summary.rst",
-            category="0 summary",
+            category="summary",
         ),
         html=report(
             f"{RESULTS}/summary.html",
             caption="../report/summary.rst",
-            category="0 summary",
+            category="summary",
         ),
         json=f"{RESULTS}/summary.json",
     log:

@@ -137,3 +137,13 @@ def planned_jobs(output: str) -> list[tuple[str, dict[str, str]]]:
         pairs = found.group(1).split(", ") if found else []
         jobs.append((rule, dict(pair.split("=", 1) for pair in pairs)))
     return jobs
+
+
+def planned_rerun(workdir: Path, config: str = "config/test.yaml") -> set[tuple[str, tuple[tuple[str, str], ...]]]:
+    """``(rule, sorted wildcard items)`` of every job a run of ``config`` in ``workdir`` would run now.
+
+    A dry run: after an edit of a finished run it plans exactly the jobs that run would execute (the
+    checkpoint's output is there, so no job waits on one) without spending minutes on executing them.
+    """
+    proc = run_snakemake(workdir, ["--configfile", config, "--cores", "2", "-n"])
+    return {(rule, tuple(sorted(w.items()))) for rule, w in planned_jobs(proc.stdout + proc.stderr)}

@@ -18,7 +18,8 @@ the whole-raster result. A raster (or raster side) smaller than a window is padd
 Test-time augmentation (``tta``) averages the class probabilities over the 8 symmetries of the
 square (identity, 3 rotations by 90°, and the 4 of these after a horizontal flip), each prediction
 mapped back to the original orientation before averaging; risk does not depend on the map's
-orientation at window scale, and the training augmentation used the same group.
+orientation at window scale, and the training augmentation drew from the same group
+(:mod:`atmo.train.dihedral`, whose operations both use).
 
 Memory: the scene is read window by window, and the blend accumulators only span one strip of
 ``strip_rows`` (the output's 256-px block height) plus one window of rows, full raster width:
@@ -63,11 +64,11 @@ from atmo.riskseg import CLASS_NAMES, CLASSES, LABEL_NODATA, SCENE_NODATA
 from atmo.riskseg.decision import Decision, decide
 from atmo.riskseg.heads import HEADS, head_probabilities
 from atmo.settings import Check, settings_block
+from atmo.train.dihedral import SYMMETRIES, transform_field, untransform_field
 
 log = logging.getLogger(__name__)
 
 BLENDS = ("spline", "pyramid")
-N_DIHEDRAL = 8
 PROB_DESCRIPTIONS = tuple(f"p_{name}" for name in CLASS_NAMES)
 #: Nodata of the probability and uncertainty rasters: the scene's standard nodata value.
 PROB_NODATA = SCENE_NODATA
@@ -143,26 +144,6 @@ def window_starts(length: int, window: int, stride: int) -> list[int]:
 # -- test-time augmentation -------------------------------------------------------------------------------------
 
 
-def dihedral(x: torch.Tensor, index: int) -> torch.Tensor:
-    """Symmetry ``index`` (0..7) of the square applied to the last two dims of ``x`` ``(..., n, n)``.
-
-    ``index % 4`` rotations by 90° counter-clockwise, after a horizontal flip when ``index >= 4``.
-    """
-    if not 0 <= index < N_DIHEDRAL:
-        raise ValueError(f"dihedral index must be 0..{N_DIHEDRAL - 1}, got {index}")
-    if index >= 4:
-        x = torch.flip(x, dims=(-1,))
-    return torch.rot90(x, index % 4, dims=(-2, -1))
-
-
-def undo_dihedral(y: torch.Tensor, index: int) -> torch.Tensor:
-    """Inverse of :func:`dihedral`: ``undo_dihedral(dihedral(x, i), i) == x``."""
-    if not 0 <= index < N_DIHEDRAL:
-        raise ValueError(f"dihedral index must be 0..{N_DIHEDRAL - 1}, got {index}")
-    y = torch.rot90(y, -(index % 4), dims=(-2, -1))
-    return torch.flip(y, dims=(-1,)) if index >= 4 else y
-
-
 def predict_batch(model: nn.Module, batch: torch.Tensor, tta: bool, head: str = "softmax") -> torch.Tensor:
     """Class probabilities ``(B, 3, n, n)`` of normalised windows ``(B, C, n, n)``; TTA averages 8 symmetries.
 
@@ -179,9 +160,9 @@ def predict_batch(model: nn.Module, batch: torch.Tensor, tta: bool, head: str = 
     if not tta:
         return probabilities(batch)
     total = torch.zeros((batch.shape[0], len(CLASSES), *batch.shape[-2:]), device=batch.device)
-    for index in range(N_DIHEDRAL):
-        total += undo_dihedral(probabilities(dihedral(batch, index)), index)
-    return total / N_DIHEDRAL
+    for op in SYMMETRIES:
+        total += untransform_field(probabilities(transform_field(batch, op)), op)
+    return total / len(SYMMETRIES)
 
 
 # -- sliding windows --------------------------------------------------------------------------------------------

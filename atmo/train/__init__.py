@@ -1,26 +1,27 @@
 """Shared training path: every experiment trains, resumes, exports and loads its models through it.
 
 A new experiment supplies a registry ``{arch: nn.Module class}``, datasets and a ``loss_step``; the
-rest is shared. The ``<module>_train`` workflow script is, in full (cbh as the example)::
+rest is shared. A ``<module>_train`` workflow script is, in full (``MODULE``, ``MODELS``, ``Loss`` and
+``Samples`` stand for the experiment's name, registry, loss and dataset)::
 
     from atmo.train import model_meta, start_job, to_device, train_job, with_run_only
 
     start_job(snakemake.log[0], snakemake.threads)   # log file, torch threads, die with snakemake
-    spec = snakemake.params.spec                     # one entry of cbh.models: {arch, params, loss}
-    meta = model_meta("cbh", spec["arch"], spec["params"], loss=spec.get("loss", {}))
-    criterion = CbhLoss(**meta["loss"])
+    spec = snakemake.params.spec                     # one entry of <module>.models: {arch, params, loss}
+    meta = model_meta(MODULE, spec["arch"], spec["params"], loss=spec.get("loss", {}))
+    criterion = Loss(**meta["loss"])
 
     def loss_step(model, batch, device):             # returns the loss, or (loss, {name: tensor})
         batch = to_device(batch, device)
-        return criterion(model(batch["image"]), batch["cbh_km"])
+        return criterion(model(batch["input"]), batch["target"])
 
-    train = with_run_only(snakemake.params.train, snakemake.config["cbh"]["train"])  # + progress, keep_checkpoints
-    train_job(registry=CBH_MODELS, meta=meta, train=train,
-              train_set=CbhDataset(snakemake.input.cache, "train"), val_set=CbhDataset(..., "val"),
-              loss_step=loss_step, inputs={"cache": snakemake.input.cache},
+    train = with_run_only(snakemake.params.train, snakemake.config[MODULE]["train"])  # + progress, keep_checkpoints
+    train_job(registry=MODELS, meta=meta, train=train,
+              train_set=Samples(snakemake.input.data, "train"), val_set=Samples(..., "val"),
+              loss_step=loss_step, inputs={"data": snakemake.input.data},
               model_path=snakemake.output.model)    # + history.csv, metrics.json beside it
 
-and a rule that scores the model loads it with ``load_model(path, CBH_MODELS, "cbh", device)``.
+and a rule that scores the model loads it with ``load_model(path, MODELS, MODULE, device)``.
 Before any job runs, ``rules/common.smk`` builds every configured entry once on the meta device
 (:func:`check_entries`), so a setting the constructor refuses stops the workflow with one line.
 

@@ -40,7 +40,7 @@ def check_entries(
     """Call ``build(entry)`` for every entry of ``<module>.<block>`` (default ``models``) on the meta device.
 
     ``build`` constructs what a training job would (model and loss). A refusal raises
-    :class:`ConfigError`: ``invalid config: key 'nowcast.models.unet.params.base_channels': ...``
+    :class:`ConfigError`: ``invalid config: key '<module>.models.<name>.params.<param>': ...``
     (the key is as precise as the constructor's message allows).
     """
     for name, entry in entries.items():

@@ -32,7 +32,6 @@ import logging
 import math
 import os
 import shutil
-import sys
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -40,7 +39,6 @@ from typing import Any
 
 import torch
 from torch import nn, optim
-from tqdm import tqdm
 
 from atmo.errors import InputError
 from atmo.io.atomic import atomic_path, write_json
@@ -52,6 +50,7 @@ from atmo.train.early_stopping import EarlyStopping
 from atmo.train.history import History
 from atmo.train.loader import reseed_loader
 from atmo.train.optim import build_optimizer, build_scheduler, step_scheduler
+from atmo.train.progress import epoch_progress
 from atmo.train.run_dir import claim_run_dir, run_fingerprint
 from atmo.train.seeding import restore_rng_state, rng_state, seed_everything
 
@@ -74,7 +73,7 @@ class Trainer:
     validation runs ``loss_step`` and logs ``val_loss`` (and ``val_<extra>``). A score that is not a
     mean over batches (CSI is a ratio of counts summed over the whole split) comes from
     ``val_summary(means)``, called once after each validation pass with the epoch's means: it returns
-    the score from whatever ``val_step`` accumulated (the nowcast one sums contingency counts), and
+    the score from whatever ``val_step`` accumulated (for CSI: the contingency counts), and
     its keys are logged as ``val_<name>`` too. Both run under
     ``torch.autocast`` when mixed precision is on; validation also under ``torch.no_grad``.
 
@@ -85,6 +84,9 @@ class Trainer:
     fingerprint is resumed.
     ``callbacks`` are called as ``fn(epoch, row)`` after each epoch's files are written.
     ``keep_epochs`` are periodic checkpoints never pruned (epochs a module copies out afterwards).
+    Every epoch ends with one log line: its losses, validation metrics, learning rate and seconds.
+    ``progress`` adds a bar while an epoch runs on a terminal, or a line a minute in a log file
+    (:mod:`atmo.train.progress`).
     """
 
     def __init__(
@@ -208,14 +210,9 @@ class Trainer:
     def _train(self, epoch: int, loader: Iterable[Any]) -> dict[str, float]:
         self.model.train()
         meter = _Meter()
-        bar = tqdm(
-            loader,
-            desc=f"epoch {epoch}/{self.config.epochs}",
-            disable=not self.config.progress,
-            file=sys.stderr,
-            leave=False,
-        )
-        for batch in bar:
+        if self.config.progress:
+            loader = epoch_progress(loader, f"epoch {epoch}/{self.config.epochs}")
+        for batch in loader:
             self.optimizer.zero_grad(set_to_none=True)
             with torch.autocast(self.device.type, enabled=self.amp):
                 loss, extras = _split(self.loss_step(self.model, batch, self.device))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from workflow_helpers import edit_config, load_config, planned_jobs, run_snakemake, table_page_jobs
+from workflow_helpers import edit_config, load_config, planned_rerun, table_page_jobs
 
 pytestmark = pytest.mark.workflow
 
@@ -19,11 +19,6 @@ ARGS = ("--configfile", "config/test.yaml", "--cores", "2")
 SEED_FOLD_KEYS = {"fold_id", "test_flight", "n_train", "n_test", "r2", "mae_km", "rmse_km"}
 BASELINES = ("climatology", "lcl", "geometry", "geometry_calibrated", "ridge", "gbdt")
 ORACLES = ("oracle",)  # test.yaml is synthetic: the generator's noiseless cloud base
-
-
-def _jobs(workdir: Path, *args: str) -> set[tuple[str, tuple]]:
-    proc = run_snakemake(workdir, [*ARGS, *args])
-    return {(rule, tuple(sorted(w.items()))) for rule, w in planned_jobs(proc.stdout + proc.stderr)}
 
 
 def test_every_approach_is_scored_leave_one_flight_out(test_run: Path) -> None:
@@ -138,7 +133,7 @@ def test_editing_one_variant_reruns_only_its_folds_and_the_report(test_run_copy:
     config = edit_config(wf, lambda c: c["cbh"]["models"]["concat"]["params"].update(physical_hidden=4))
     folds = range(len(config["cbh"]["flights"]))
     expected = {_train("concat", 0, k) for k in folds} | {_unit_stats("concat", 0)}
-    assert _jobs(wf) == expected | _after_scores()
+    assert planned_rerun(wf) == expected | _after_scores()
 
 
 def test_editing_a_seed_list_adds_or_removes_only_those_jobs(test_run_copy: Path) -> None:
@@ -154,16 +149,16 @@ def test_editing_a_seed_list_adds_or_removes_only_those_jobs(test_run_copy: Path
     pretrain = {("cbh_pretrain_mae", (("encoder", "column"), ("pretrain_fold", str(k)), ("seed", "5"))) for k in folds}
     train = {_train("concat", 1, k) for k in folds} | {_train("attention", 5, k) for k in folds}
     expected = pretrain | train | {_unit_stats("concat", 1), _unit_stats("attention", 5)}
-    assert _jobs(wf) == expected | _after_scores()
+    assert planned_rerun(wf) == expected | _after_scores()
     edit_config(wf, lambda c: c["cbh"]["models"]["image_only"].update(seeds=[0]))  # and the others back
     edit_config(wf, lambda c: [c["cbh"]["models"][m].pop("seeds") for m in ("concat", "attention")])
-    assert _jobs(wf) == _after_scores()  # one seed fewer: nothing trains, the comparisons drop it
+    assert planned_rerun(wf) == _after_scores()  # one seed fewer: nothing trains, the comparisons drop it
 
 
 def test_editing_the_mae_reruns_pretraining_and_every_wp4_job_but_not_wp3(test_run_copy: Path) -> None:
     wf = test_run_copy
     config = edit_config(wf, lambda c: c["cbh"]["mae"]["encoders"]["column"]["params"].update(decoder_dim=12))
-    jobs = _jobs(wf)
+    jobs = planned_rerun(wf)
     rules = {rule for rule, _ in jobs}
     n_folds = len(config["cbh"]["flights"])
     seeds = [spec.get("seeds", [0]) for spec in config["cbh"]["models"].values()]

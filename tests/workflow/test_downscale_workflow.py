@@ -112,7 +112,7 @@ def test_the_scores_table_has_crps_over_seeds_and_the_comparisons_verdicts(test_
 def test_editing_one_variant_reruns_only_its_jobs_and_the_report(test_run_copy: Path) -> None:
     wf = test_run_copy
     edit_config(wf, lambda c: c["downscale"]["variants"]["v1"]["params"].update(latent_dim=5))
-    proc = run_snakemake(wf, [*ARGS])
+    proc = run_snakemake(wf, [*ARGS, "-n"])
     jobs = planned_jobs(proc.stdout + proc.stderr)
     rules = {rule for rule, _ in jobs}
     module_rules = {"downscale_train", "downscale_sample", "downscale_score", "downscale_results", "downscale_write_up"}

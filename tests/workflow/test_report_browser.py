@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from workflow_helpers import REPO, run_snakemake
+from workflow_helpers import REPO, load_config, run_snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -40,6 +40,8 @@ REPORT_CALL = re.compile(
 PATH_CONSTANT = re.compile(r'^(?P<name>[A-Z_]+) = f?"(?P<value>[^"{]*(?:\{[A-Z_]+\}[^"{]*)*)"$', re.MULTILINE)
 # Snakemake files a result registered without a subcategory under this one.
 NO_SUBCATEGORY = "Other"
+# The category of summary.md and summary.html (rules/summary.smk); the front page shows the summary.
+SUMMARY_CATEGORY = "summary"
 
 
 def _path_constants(texts: list[str]) -> dict[str, str]:
@@ -70,7 +72,7 @@ def expected_results(modules: list[str]) -> dict[tuple[str, str], set[str]]:
             key = (call["category"], call["subcategory"] or NO_SUBCATEGORY)
             if "{" in path:
                 patterns.append((path, key))
-            elif key[0] in modules or key[0] == "0 summary":
+            elif key[0] in modules or key[0] == SUMMARY_CATEGORY:
                 expected.setdefault(key, set()).add(path)
     assert sum(map(len, expected.values())) > 20 and patterns, "report() calls not found in rules/"
     for pattern, (category, subcategory) in patterns:
@@ -196,6 +198,22 @@ def test_the_front_page_renders_the_summary_with_every_experiment_and_the_proven
     assert browser_page.errors == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     browser_page.screenshot(path=str(SCREENSHOTS / "front_page.png"))
+
+
+def test_the_report_opens_on_the_summary_top_down_in_the_configs_module_order(browser_page, test_run: Path) -> None:
+    """The view a report opens on (no click) is its front page; the summary is there, not only in a
+    category: Snakemake lists result categories alphabetically, so no category of a plain name comes first."""
+    open_front_page(browser_page)
+    front = browser_page.locator("div.prose").first  # the front page's text, beside the rule graph
+    headings = front.get_by_role("heading").all()
+    titles = [heading.inner_text() for heading in headings]
+    assert titles[:2] == ["Atmo: summary of this run", "At a glance"] and titles[-1] == "Provenance", titles
+    assert [title.split(":")[0] for title in titles[2:-1]] == load_config(test_run)["modules"], titles
+    tops = [heading.bounding_box()["y"] for heading in headings]
+    assert tops == sorted(tops), f"headings not drawn top to bottom: {list(zip(titles, tops, strict=True))}"
+    assert 0 <= tops[0] < browser_page.viewport_size["height"], "the summary's title is off the opening screen"
+    results = side_menu(browser_page).get_by_role("link").all_inner_texts()
+    assert SUMMARY_CATEGORY in results, results  # its files are listed under Results as well
 
 
 def test_every_registered_table_and_figure_is_listed_opens_and_has_its_caption(browser_page) -> None:

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import rasterio
 import torch
-from workflow_helpers import edit_config, load_config, planned_jobs, run_snakemake, table_page_jobs
+from workflow_helpers import edit_config, load_config, planned_rerun, table_page_jobs
 
 from atmo.metrics.pooled import cohen_kappa
 from atmo.metrics.unit_stats import read_unit_stats
@@ -25,11 +25,6 @@ from atmo.riskseg.decision import decide
 pytestmark = pytest.mark.workflow
 
 ARGS = ("--configfile", "config/test.yaml", "--cores", "2")
-
-
-def _jobs(workdir: Path, *args: str) -> set[tuple[str, tuple]]:
-    proc = run_snakemake(workdir, [*ARGS, *args])
-    return {(rule, tuple(sorted(w.items()))) for rule, w in planned_jobs(proc.stdout + proc.stderr)}
 
 
 def test_every_variant_and_seed_has_a_model_and_georeferenced_probabilities(test_run: Path) -> None:
@@ -214,7 +209,7 @@ def test_editing_one_variant_reruns_only_its_jobs_and_the_report(test_run_copy: 
     wf = test_run_copy
     # v2's params are a merge (<<: *v25), its own mapping: editing it leaves the anchor's users alone
     edit_config(wf, lambda c: c["riskseg"]["variants"]["v2"]["params"].update(dropout=0.3))
-    jobs = _jobs(wf)
+    jobs = planned_rerun(wf)
     variants = {dict(wildcards)["variant"] for _, wildcards in jobs if "variant" in dict(wildcards)}
     assert variants == {"v2"}, jobs
     rules = {rule for rule, _ in jobs}
@@ -236,7 +231,7 @@ def test_editing_one_variant_reruns_only_its_jobs_and_the_report(test_run_copy: 
 def test_editing_an_ablations_seed_list_adds_only_its_jobs(test_run_copy: Path) -> None:
     wf = test_run_copy
     edit_config(wf, lambda c: c["riskseg"]["variants"]["v25_no_smote"].update(seeds=[1, 7]))
-    jobs = _jobs(wf)
+    jobs = planned_rerun(wf)
     models = {(rule, dict(w).get("seed")) for rule, w in jobs if rule in ("riskseg_train", "riskseg_predict")}
     assert models == {("riskseg_train", "7"), ("riskseg_predict", "7")}, jobs
     rules = {rule for rule, _ in jobs}

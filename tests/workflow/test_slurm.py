@@ -191,26 +191,47 @@ def jobs_run_by(record: dict[str, str]) -> set[Job]:
     return jobs_in_log(Path(record["StdOut"]).read_text(), local=True)
 
 
-# Test-only groups: the CPU jobs of each module before its training, and those after it, each in one
-# allocation (a group may not both feed and follow a job outside it, so "before" and "after" apart).
-# Each SLURM job costs two Snakemake start-ups (the batch script and its job step), about 6 s of CPU;
-# on the test machine's 2 cores that, not the work, is what ~45 small SLURM jobs spend their time on.
-# GPU jobs keep one allocation each, as on a real cluster; the shipped groups are checked by
-# test_the_real_profiles_groups_plan_a_valid_dag.
+# Test-only groups: the CPU jobs of each module before its training, its reference products, the
+# evaluation after it and its report, each in one allocation (a group may not both feed and follow a
+# job outside it, so these apart), and independent jobs of one group packed together
+# (:data:`TEST_GROUP_COMPONENTS`). Each SLURM job costs two Snakemake start-ups (the batch script and
+# its job step), several seconds of CPU: on the test machine's 2 cores that, not the work, is what
+# small SLURM jobs spend their time on. GPU jobs keep one allocation each, as on a real cluster; the
+# shipped groups are checked by test_the_real_profiles_groups_plan_a_valid_dag.
 TEST_GROUPS = {
     **dict.fromkeys(("cbh_flights", "cbh_geometry", "cbh_era5", "cbh_cache", "cbh_folds"), "cbh_data"),
     **dict.fromkeys(("cbh_baselines", "cbh_ridge", "cbh_gbdt", "cbh_oracle", "cbh_gbdt_pooled"), "cbh_eval"),
     **dict.fromkeys(("riskseg_scene", "riskseg_tiles", "riskseg_oversample"), "riskseg_data"),
+    **dict.fromkeys(
+        ("riskseg_baseline", "riskseg_oracle", "riskseg_reference_decision", "riskseg_reference_score"),
+        "riskseg_reference",
+    ),
     **dict.fromkeys(("riskseg_ensemble", "riskseg_crf", "riskseg_score"), "riskseg_eval"),
-    **dict.fromkeys(("downscale_baseline", "downscale_score"), "downscale_eval"),  # the report follows comparisons
+    **dict.fromkeys(("downscale_fields", "downscale_oracle"), "downscale_data"),
+    **dict.fromkeys(("downscale_baseline", "downscale_score"), "downscale_eval"),
+    **dict.fromkeys(
+        (
+            "comparisons",
+            "nowcast_table",
+            "nowcast_loss_shares",
+            "cbh_results",
+            "riskseg_results",
+            "downscale_results",
+            "downscale_write_up",
+        ),
+        "report",  # one per module: its comparisons and the tables that follow them
+    ),
 }
+# cbh_eval's baselines, ridge, trees and oracle are independent jobs per fold, all ready at once.
+TEST_GROUP_COMPONENTS = {"cbh_eval": 10}
 
 
 def groups_for_the_test(profile: dict) -> tuple[dict[str, str], dict[str, int]]:
-    """The profile's groups with :data:`TEST_GROUPS` laid over them, and the components of the groups left."""
+    """The profile's groups with :data:`TEST_GROUPS` laid over them, and the group components: the
+    profile's for the groups left, and :data:`TEST_GROUP_COMPONENTS`."""
     groups = {**profile["groups"], **TEST_GROUPS}
     components = {group: n for group, n in profile["group-components"].items() if group in groups.values()}
-    return groups, components
+    return groups, {**components, **TEST_GROUP_COMPONENTS}
 
 
 def write_test_profile(directory: Path, regroup: bool = True) -> Path:

@@ -1,4 +1,4 @@
-"""Flips and quarter turns of fields and of displacement fields (atmo.train.dihedral)."""
+"""Flips and quarter turns of fields and of displacement fields, and their inverses (atmo.train.dihedral)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ import pytest
 import torch
 
 from atmo.nowcast.models.advection import semi_lagrangian_warp
-from atmo.train.dihedral import DihedralOp, draw_dihedral, transform_field, transform_vectors
+from atmo.train.dihedral import (
+    SYMMETRIES,
+    DihedralOp,
+    draw_dihedral,
+    transform_field,
+    transform_vectors,
+    untransform_field,
+)
 
 ALL_OPS = [DihedralOp(bool(c), bool(r), k) for c, r, k in itertools.product((0, 1), (0, 1), range(4))]
 
@@ -43,3 +50,27 @@ def test_switched_off_parts_are_never_drawn() -> None:
     ops = {draw_dihedral(True, False, square=True) for _ in range(50)}
     assert {op.quarter_turns for op in ops} == {0} and len(ops) == 4
     assert {draw_dihedral(False, True, square=False) for _ in range(20)} == {DihedralOp()}
+
+
+def as_tuple(field: torch.Tensor) -> tuple[float, ...]:
+    return tuple(field.flatten().tolist())
+
+
+@pytest.mark.parametrize("op", ALL_OPS, ids=str)
+def test_untransform_undoes_every_op(op: DihedralOp) -> None:
+    field = torch.arange(2 * 3 * 4 * 4.0).view(2, 3, 4, 4)
+    assert torch.equal(untransform_field(transform_field(field, op), op), field)
+    oblong = torch.arange(12.0).view(3, 4)  # a turned oblong field changes shape and comes back
+    assert torch.equal(untransform_field(transform_field(oblong, op), op), oblong)
+
+
+def test_the_averaged_symmetries_are_the_eight_that_training_draws_from() -> None:
+    asymmetric = torch.arange(9.0).view(3, 3)
+    averaged = [as_tuple(transform_field(asymmetric, op)) for op in SYMMETRIES]
+    assert len(set(averaged)) == len(SYMMETRIES) == 8
+    torch.manual_seed(0)
+    drawn = {as_tuple(transform_field(asymmetric, draw_dihedral(True, True, square=True))) for _ in range(200)}
+    assert drawn == set(averaged)
+    # in the order TTA has always summed them (a float sum depends on it): turns, then turns after a column flip
+    turns = [asymmetric.rot90(k) for k in range(4)] + [asymmetric.flip(-1).rot90(k) for k in range(4)]
+    assert averaged == [as_tuple(turned) for turned in turns]

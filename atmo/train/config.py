@@ -33,7 +33,7 @@ class TrainConfig(settings_block("train")):
     def from_dict(cls, d: Mapping[str, Any] | None, where: str = "train") -> TrainConfig:
         """Build from a ``train:`` block; missing keys take their defaults.
 
-        ``where`` is the dotted config path of the block (``"cbh.train"``), used in error messages.
+        ``where`` is the dotted config path of the block (``"hail.train"``), used in error messages.
         Raises :class:`ConfigError` naming the key for unknown keys and invalid values.
         """
         return build_block(cls, d, where)

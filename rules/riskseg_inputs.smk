@@ -116,17 +116,14 @@ def _check_riskseg_names():
 
 
 def _check_riskseg_entries():
-    """Build every variant once on the meta device; window and tile sizes must fit its stride; build every baseline."""
-    from atmo.settings import build_block
-    from atmo.riskseg.baselines import (
-        BaselineSettings,
-    )  # scikit-learn: a second to import
+    """Build every variant once on the meta device; window and tile sizes must fit its stride.
+
+    (The baselines' and every other settings block are built with all modules' blocks, from spec.py.)
+    """
     from atmo.riskseg.training import build_variant_entry  # torch: seconds to import
     from atmo.train import check_entries
 
     block = config["riskseg"]
-    for name, spec in block.get("baselines", {}).items():
-        build_block(BaselineSettings, spec, f"riskseg.baselines.{name}")
     n_bands = (
         5 if block["source"] == "synthetic" else 1
     )  # the constructors accept any band count

@@ -3,7 +3,7 @@
 - Regression (the networks): Huber loss on cloud-base height in km, ``mean(h(pred - y))`` with
   ``h(e) = e^2 / 2`` for ``|e| <= delta`` and ``delta * (|e| - delta / 2)`` beyond, so a few labels
   far off (multi-layer cloud, lidar picking a lower layer) pull linearly, not quadratically. The
-  seed used ``delta = 0.5`` km. The logged extra is the mean absolute error ``mae_km``.
+  write-up used ``delta = 0.5`` km. The logged extra is the mean absolute error ``mae_km``.
 - Pretraining (MAE): ``masked_mse = sum_t mask_t * mean_p (pred_tp - target_tp)^2 / sum_t mask_t``,
   the squared error averaged over the masked patches only (``mask = 1``: hidden from the encoder).
 
@@ -20,22 +20,29 @@ from typing import Any
 import torch
 from torch import nn
 
+from atmo.settings import build_block, settings_block
 from atmo.train.device import to_device
 
 RegressionStep = Callable[[nn.Module, Mapping[str, Any], torch.device], tuple[torch.Tensor, dict[str, torch.Tensor]]]
+
+
+class CbhLossSettings(settings_block("cbh", "models.*.loss")):
+    """A network entry's ``loss`` block: the Huber delta in km."""
 
 
 class CbhLoss(nn.HuberLoss):
     """Huber loss of ``pred_km (B,)`` against ``cbh_km (B,)``, computed in float32 (see module docstring).
 
     Args:
-        delta: where the loss turns from quadratic to linear, km (> 0). The config's ``loss`` block.
+        loss: a network entry's ``loss`` block (a mapping, missing keys taking the schema's defaults,
+            or the built settings); its key, default and range are declared once, in the cbh schema.
+        where: the block's config path, named by the error a bad value raises.
     """
 
-    def __init__(self, delta: float = 0.5) -> None:
-        if not delta > 0:
-            raise ValueError(f"delta: expected > 0 km, got {delta!r}")
-        super().__init__(delta=float(delta))
+    def __init__(
+        self, loss: Mapping[str, Any] | CbhLossSettings | None = None, where: str = CbhLossSettings.WHERE
+    ) -> None:
+        super().__init__(delta=build_block(CbhLossSettings, loss, where).huber_delta)
 
     def forward(self, pred_km: torch.Tensor, cbh_km: torch.Tensor) -> torch.Tensor:
         return super().forward(pred_km.float(), cbh_km.float())

@@ -21,6 +21,7 @@ SETTINGS_BLOCKS: dict[str, str] = {
     "mae.encoders.*.view": "atmo.cbh.views:ViewSettings",
     "mae.train": "atmo.train.config:TrainConfig",
     "train": "atmo.train.config:TrainConfig",
+    "models.*.loss": "atmo.cbh.losses:CbhLossSettings",
     "bootstrap": "atmo.metrics.paired:BootstrapSettings",
 }
 

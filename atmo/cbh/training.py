@@ -33,7 +33,7 @@ from atmo.cbh.cache import CacheTable, read_cache_table
 from atmo.cbh.dataset import CbhDataset, MaeDataset
 from atmo.cbh.features import FeaturePreprocessor
 from atmo.cbh.folds import ValidationSettings, fold_indices, pretraining_indices, read_fold
-from atmo.cbh.losses import CbhLoss, mae_loss_step, regression_loss_step, regression_val_step
+from atmo.cbh.losses import CbhLoss, CbhLossSettings, mae_loss_step, regression_loss_step, regression_val_step
 from atmo.cbh.mae import ARCH as MAE_ARCH
 from atmo.cbh.mae import CBH_PRETRAIN, read_mae_checkpoint
 from atmo.cbh.models import CBH_MODELS, encoder_keywords, keywords_of_encoder, pretrained_registry
@@ -74,9 +74,9 @@ def build_variant_entry(
 
 
 def variant_loss(spec: Mapping[str, Any]) -> tuple[dict[str, Any], CbhLoss]:
-    """A network entry's ``loss`` block with its default filled in, and the criterion it makes."""
-    loss = {"huber_delta": 0.5, **spec.get("loss", {})}
-    return loss, CbhLoss(delta=loss["huber_delta"])
+    """A network entry's ``loss`` block with the schema's defaults filled in, and the criterion it makes."""
+    loss = {**asdict(CbhLossSettings()), **spec.get("loss", {})}
+    return loss, CbhLoss(loss)
 
 
 def physical_prior(table: CacheTable, split: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -56,6 +56,7 @@ import torch
 from torch import nn
 
 from atmo.downscale.likelihood import PixelDistribution
+from atmo.settings import build_block, settings_block
 from atmo.train.device import to_device
 
 #: Mean KL (nats) above which a latent dimension counts as active.
@@ -64,28 +65,32 @@ ACTIVE_KL_NATS = 0.01
 Step = Callable[[nn.Module, Mapping[str, Any], torch.device], Any]
 
 
+class TailLossSettings(settings_block("downscale", "variants.*.loss")):
+    """A variant's ``loss`` block: ``beta_kl``, ``w_max`` and ``tail_boost`` of the module docstring."""
+
+
 class TailWeightedLoss(nn.Module):
     """The loss of the module docstring; ``forward`` returns ``{"loss", "recon", "kl", "tail_mae"}``.
 
-    Args (the ``loss`` block of a ``downscale.variants`` entry, plus one data keyword):
-        w_max: cap of the per-pixel weight (>= 1).
-        tail_boost: weight added per ``y_ref`` of rain (>= 0; 0 gives the plain likelihood).
-        beta_kl: weight of the per-case KL against the per-case summed NLL (>= 0; 1 is the ELBO).
-        y_ref_mm: the reference intensity, the training fields' P99 in mm (> 0; data keyword).
+    Args:
+        loss: a variant's ``loss`` block (a mapping, missing keys taking the schema's defaults, or the
+            built settings); its keys, defaults and ranges are declared once, in the downscale schema.
+        y_ref_mm: the reference intensity, the training fields' P99 in mm (> 0), fixed by the data.
+        where: the block's config path, named by the error a bad value raises.
     """
 
-    def __init__(self, *, y_ref_mm: float, w_max: float = 10.0, tail_boost: float = 0.0, beta_kl: float = 0.01):
+    def __init__(
+        self,
+        loss: Mapping[str, Any] | TailLossSettings | None = None,
+        *,
+        y_ref_mm: float,
+        where: str = TailLossSettings.WHERE,
+    ) -> None:
         super().__init__()
-        checks = (
-            ("w_max", w_max, math.isfinite(w_max) and w_max >= 1, "expected a finite number >= 1"),
-            ("tail_boost", tail_boost, math.isfinite(tail_boost) and tail_boost >= 0, "expected >= 0"),
-            ("beta_kl", beta_kl, math.isfinite(beta_kl) and beta_kl >= 0, "expected >= 0"),
-            ("y_ref_mm", y_ref_mm, math.isfinite(y_ref_mm) and y_ref_mm > 0, "expected a positive intensity in mm"),
-        )
-        for name, value, ok, expected in checks:
-            if not ok:
-                raise ValueError(f"{name}: {expected}, got {value!r}")
-        self.w_max, self.tail_boost, self.beta_kl = float(w_max), float(tail_boost), float(beta_kl)
+        settings = build_block(TailLossSettings, loss, where)
+        if not (math.isfinite(y_ref_mm) and y_ref_mm > 0):
+            raise ValueError(f"y_ref_mm: expected a positive intensity in mm, got {y_ref_mm!r}")
+        self.w_max, self.tail_boost, self.beta_kl = settings.w_max, settings.tail_boost, settings.beta_kl
         self.y_ref_mm = float(y_ref_mm)
 
     def weights(self, y_mm: torch.Tensor) -> torch.Tensor:

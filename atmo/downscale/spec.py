@@ -15,6 +15,7 @@ SETTINGS_BLOCKS: dict[str, str] = {
     "url": "atmo.downscale.url_source:UrlSourceSettings",
     "split": "atmo.downscale.split:TimeSplitSettings",
     "train": "atmo.train.config:TrainConfig",
+    "variants.*.loss": "atmo.downscale.losses:TailLossSettings",
     "baselines": "atmo.downscale.baselines:BaselineSettings",
     "scoring": "atmo.downscale.scoring:ScoringSettings",
     "comparison": "atmo.downscale.comparison:ComparisonSettings",

@@ -70,7 +70,7 @@ def data_keywords(fields: DownscaleFields) -> dict[str, Any]:
 def variant_loss(spec: Mapping[str, Any], y_ref_mm: float) -> tuple[dict[str, Any], TailWeightedLoss]:
     """A variant's ``loss`` block with ``y_ref_mm`` added, and the criterion it makes."""
     loss = {**(spec.get("loss") or {}), "y_ref_mm": float(y_ref_mm)}
-    return loss, TailWeightedLoss(**loss)
+    return loss, TailWeightedLoss(spec.get("loss"), y_ref_mm=float(y_ref_mm))
 
 
 def build_variant_entry(

@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from atmo.downscale.losses import TailWeightedLoss
+from atmo.downscale.losses import TailLossSettings
 from atmo.downscale.models import ConditionalVAE, _inject_indices
 from atmo.errors import ConfigError
+from atmo.settings import build_block
 
 _NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
 
@@ -23,9 +24,8 @@ def _defaults(callable_: Callable[..., Any]) -> dict[str, Any]:
     return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
 
 
-# From the constructors themselves, so the table names what a job that omits a key really trained.
+# From the constructor itself, so the table names what a job that omits a key really trained.
 CVAE_DEFAULTS = _defaults(ConditionalVAE)
-LOSS_DEFAULTS = _defaults(TailWeightedLoss)
 
 
 def architecture(params: Mapping[str, Any]) -> str:
@@ -68,7 +68,8 @@ def variant_facts(name: str, spec: Mapping[str, Any], runs: Sequence[Mapping[str
     The active units are the mean over seeds; the exported epochs are listed per seed.
     """
     metrics = runs[0]
-    params, loss = spec.get("params") or {}, {**LOSS_DEFAULTS, **(spec.get("loss") or {})}
+    params = spec.get("params") or {}
+    loss = build_block(TailLossSettings, spec.get("loss"), f"downscale.variants.{name}.loss")  # what training used
     try:
         named = architecture(params)
     except ValueError as error:
@@ -81,9 +82,9 @@ def variant_facts(name: str, spec: Mapping[str, Any], runs: Sequence[Mapping[str
     return VariantFacts(
         name=name,
         architecture=named,
-        beta_kl=float(loss["beta_kl"]),
-        w_max=float(loss["w_max"]),
-        tail_boost=float(loss["tail_boost"]),
+        beta_kl=loss.beta_kl,
+        w_max=loss.w_max,
+        tail_boost=loss.tail_boost,
         latent_dim=int(latent_dim),
         active_units_kl=float(np.mean([run["latent_active_units_kl"] for run in runs])),
         active_units_burda=float(np.mean([run["latent_active_units_burda"] for run in runs])),

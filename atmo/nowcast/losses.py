@@ -28,11 +28,14 @@ loss each one is.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import nn
 
-from atmo.metrics.contingency import SEVIR_THRESHOLDS
 from atmo.nowcast.models.base import PhysicsTerms
+from atmo.settings import build_block, settings_block
 
 CODE_SCALE = 255.0
 
@@ -73,6 +76,10 @@ def smoothness_penalty(motion_px: torch.Tensor) -> torch.Tensor:
     return (d_rows**2).mean() + (d_cols**2).mean()
 
 
+class NowcastLossSettings(settings_block("nowcast", "models.*.loss")):
+    """A model entry's ``loss`` block: the terms' weights, the extreme threshold and the soft CSI's settings."""
+
+
 class NowcastLoss(nn.Module):
     """Weighted nowcast loss; ``forward(pred, target, physics=None) -> (total, parts)``.
 
@@ -83,46 +90,24 @@ class NowcastLoss(nn.Module):
     part is reported even when its weight is 0, so ablations can be compared on the same numbers.
 
     Args:
-        mse_weight, extreme_weight, csi_weight, physics_weight: weights of the four terms (>= 0).
-        advection_weight, smoothness_weight: weights inside the physics term (>= 0).
-        extreme_threshold_code: VIL code (0..254) from which a truth pixel counts as extreme.
-        csi_thresholds_code, csi_temperature_code: the soft CSI's thresholds and softness, VIL codes.
-        csi_per_lead: one soft CSI per threshold and lead (else per threshold, all leads pooled).
+        loss: the ``loss`` block (a mapping, missing keys taking the schema's defaults, or the built
+            settings); its keys, defaults and ranges are declared once, in the nowcast schema.
+        where: the block's config path, named by the error a bad value raises.
     """
 
     def __init__(
-        self,
-        mse_weight: float = 1.0,
-        extreme_weight: float = 2.0,
-        physics_weight: float = 0.1,
-        advection_weight: float = 1.0,
-        smoothness_weight: float = 1.0,
-        extreme_threshold_code: float = 181,
-        csi_weight: float = 0.1,
-        csi_thresholds_code: tuple[float, ...] = SEVIR_THRESHOLDS,
-        csi_temperature_code: float = 4.0,
-        csi_per_lead: bool = False,
+        self, loss: Mapping[str, Any] | NowcastLossSettings | None = None, where: str = NowcastLossSettings.WHERE
     ) -> None:
         super().__init__()
-        weights = {
-            "mse_weight": mse_weight,
-            "extreme_weight": extreme_weight,
-            "physics_weight": physics_weight,
-            "advection_weight": advection_weight,
-            "smoothness_weight": smoothness_weight,
-            "csi_weight": csi_weight,
-        }
-        negative = [name for name, value in weights.items() if value < 0]
-        if negative:
-            raise ValueError(f"loss weights must be >= 0: {', '.join(negative)}")
-        self.mse_weight, self.extreme_weight, self.physics_weight = mse_weight, extreme_weight, physics_weight
-        self.advection_weight, self.smoothness_weight = advection_weight, smoothness_weight
-        self.extreme_threshold = extreme_threshold_code / CODE_SCALE
-        if csi_temperature_code <= 0:
-            raise ValueError(f"csi_temperature_code must be > 0, got {csi_temperature_code}")
-        self.csi_weight, self.csi_temperature = csi_weight, csi_temperature_code / CODE_SCALE
-        self.csi_per_lead = csi_per_lead
-        self.register_buffer("csi_thresholds", torch.tensor(csi_thresholds_code, dtype=torch.float32) / CODE_SCALE)
+        settings = build_block(NowcastLossSettings, loss, where)
+        self.mse_weight, self.extreme_weight = settings.mse_weight, settings.extreme_weight
+        self.physics_weight = settings.physics_weight
+        self.advection_weight, self.smoothness_weight = settings.advection_weight, settings.smoothness_weight
+        self.extreme_threshold = settings.extreme_threshold_code / CODE_SCALE
+        self.csi_weight, self.csi_temperature = settings.csi_weight, settings.csi_temperature_code / CODE_SCALE
+        self.csi_per_lead = settings.csi_per_lead
+        thresholds = torch.tensor(settings.csi_thresholds_code, dtype=torch.float32) / CODE_SCALE
+        self.register_buffer("csi_thresholds", thresholds)
 
     def forward(
         self, pred: torch.Tensor, target: torch.Tensor, physics: PhysicsTerms | None = None

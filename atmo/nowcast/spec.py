@@ -20,6 +20,7 @@ SETTINGS_BLOCKS: dict[str, str] = {
     "split": "atmo.nowcast.split:SplitConfig",
     "cache": "atmo.nowcast.cache:CacheConfig",
     "augment": "atmo.nowcast.dataset:AugmentSettings",
+    "models.*.loss": "atmo.nowcast.losses:NowcastLossSettings",
     "train": "atmo.train.config:TrainConfig",
     "loss_choice": "atmo.nowcast.loss_choice:LossChoice",
     "scoring": "atmo.nowcast.scoring:ScoringConfig",

@@ -39,7 +39,7 @@ def nowcast_meta(spec: Mapping[str, Any], frames_in: int, frames_out: int) -> di
 def build_entry(spec: Mapping[str, Any], frames_in: int, frames_out: int) -> tuple[NowcastModel, NowcastLoss]:
     """What a training job builds from a model entry: the model and its loss (used to check the config)."""
     meta = nowcast_meta(spec, frames_in, frames_out)
-    return build_model(MODELS, MODULE, meta["arch"], meta["params"]), NowcastLoss(**meta["loss"])
+    return build_model(MODELS, MODULE, meta["arch"], meta["params"]), NowcastLoss(meta["loss"])
 
 
 class ValidationCsi:
@@ -114,7 +114,7 @@ def train_nowcast_model(
     train_set, val_set = NowcastDataset(train_cache, augment=settings), NowcastDataset(val_cache)
     # The augmentation enters the meta, and so the run's fingerprint: a run of other settings is not resumed.
     meta = {**nowcast_meta(spec, train_set.frames_in, train_set.frames_out), "augment": asdict(settings)}
-    criterion = NowcastLoss(**meta["loss"])
+    criterion = NowcastLoss(meta["loss"])
 
     validation_csi = ValidationCsi(val_set.frames_out)
 

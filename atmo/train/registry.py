@@ -25,6 +25,8 @@ Registry = Mapping[str, Callable[..., nn.Module]]
 
 _UNEXPECTED_KEYWORD = re.compile(r"unexpected keyword argument '(\w+)'")
 _NAMED_PARAMETER = re.compile(r"^(\w+): ")
+# A settings block built without its entry's path names the key under its generic ``<name>``.
+_GENERIC_KEY = re.compile(r"key '[^']*<name>\.([^']+)': (.*)$")
 
 
 def build_model(registry: Registry, module: str, arch: str, params: Mapping[str, Any]) -> nn.Module:
@@ -56,6 +58,9 @@ def check_entries(
 def _locate(where: str, entry: Mapping[str, Any], error: BaseException) -> tuple[str, str]:
     """The most precise config key ``error`` is about, and the error as one line."""
     message = " ".join(str(error).split()) or type(error).__name__
+    generic = _GENERIC_KEY.search(message) if isinstance(error, ConfigError) else None
+    if generic:
+        return f"{where}.{generic.group(1)}", generic.group(2)
     params, loss = entry.get("params", {}) or {}, entry.get("loss", {}) or {}
     named = _UNEXPECTED_KEYWORD.search(message) or _NAMED_PARAMETER.match(message)
     if named:

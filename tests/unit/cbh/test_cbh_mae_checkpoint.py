@@ -99,8 +99,8 @@ def test_mae_checkpoint_encoder_goes_into_every_wp4_variant(mae_path: Path) -> N
 
 def test_mae_checkpoint_wp4_training_keeps_the_pretrained_encoder(mae_path: Path, tmp_path: Path) -> None:
     arch = "attention"
-    meta = model_meta("cbh", arch, _wp4_params(arch, mae_path), loss={"delta": 0.5})
-    criterion = CbhLoss(**meta["loss"])
+    meta = model_meta("cbh", arch, _wp4_params(arch, mae_path), loss={"huber_delta": 0.5})
+    criterion = CbhLoss(meta["loss"])
     summary = train_job(
         registry=pretrained_registry(CBH_MODELS, mae_path, VIEW),
         meta=meta,

@@ -69,7 +69,7 @@ def test_models_encoder_stays_frozen_through_an_optimizer_step(arch: str) -> Non
     model.train()
     assert model.training and not model.encoder.training
     assert not any(p.requires_grad for p in model.encoder.parameters())
-    step = regression_loss_step(CbhLoss(delta=0.5))
+    step = regression_loss_step(CbhLoss({"huber_delta": 0.5}))
     loss, extras = step(model, _batch(), torch.device("cpu"))
     assert set(extras) == {"mae_km"} and isinstance(extras["mae_km"], torch.Tensor)
     loss.backward()
@@ -104,7 +104,7 @@ def test_models_refuse_settings_by_key() -> None:
     entries["attention"]["params"]["attention_heads"] = 5
     with pytest.raises(ConfigError, match=r"key 'cbh\.models\.attention\.params\.attention_heads'"):
         check_entries("cbh", entries, lambda entry: CBH_MODELS[entry["arch"]](**entry["params"]))
-    loss = CbhLoss(delta=0.5)
+    loss = CbhLoss({"huber_delta": 0.5})
     assert float(loss(torch.tensor([2.0]), torch.tensor([0.0]))) == pytest.approx(0.5 * (2.0 - 0.25))
-    with pytest.raises(ValueError, match=r"^delta: "):
-        CbhLoss(delta=0.0)
+    with pytest.raises(ConfigError, match=r"key 'cbh\.models\.concat\.loss\.huber_delta'"):
+        CbhLoss({"huber_delta": 0.0}, "cbh.models.concat.loss")

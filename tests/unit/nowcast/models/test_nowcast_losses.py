@@ -7,7 +7,9 @@ import math
 import pytest
 import torch
 
-from atmo.nowcast.losses import NowcastLoss, smoothness_penalty, soft_csi_loss
+from atmo.errors import ConfigError
+from atmo.metrics.contingency import SEVIR_THRESHOLDS
+from atmo.nowcast.losses import CODE_SCALE, NowcastLoss, smoothness_penalty, soft_csi_loss
 from atmo.nowcast.models import PhysicsTerms
 
 
@@ -28,9 +30,8 @@ def case() -> tuple[torch.Tensor, torch.Tensor, PhysicsTerms]:
 
 def test_parts_match_hand_computation(case) -> None:
     pred, target, physics = case
-    total, parts = NowcastLoss(
-        mse_weight=1, extreme_weight=2, physics_weight=0.5, advection_weight=1, smoothness_weight=3, csi_weight=0
-    )(pred, target, physics)
+    weights = {"mse_weight": 1, "extreme_weight": 2, "physics_weight": 0.5, "smoothness_weight": 3, "csi_weight": 0}
+    total, parts = NowcastLoss({**weights, "advection_weight": 1})(pred, target, physics)
     assert math.isclose(parts["mse"], 0.01, rel_tol=1e-5)
     assert math.isclose(parts["extreme"], 2 * 0.01 / 32, rel_tol=1e-5)
     assert math.isclose(parts["advection"], (0.4 + 0.8) / 32, rel_tol=1e-5)  # L1: signs do not cancel
@@ -56,8 +57,8 @@ def test_parts_match_hand_computation(case) -> None:
 )
 def test_each_weight_scales_its_part_only(case, weight: str, part: str) -> None:
     pred, target, physics = case
-    low_total, low = NowcastLoss(**{weight: 1.0})(pred, target, physics)
-    high_total, high = NowcastLoss(**{weight: 3.0})(pred, target, physics)
+    low_total, low = NowcastLoss({weight: 1.0})(pred, target, physics)
+    high_total, high = NowcastLoss({weight: 3.0})(pred, target, physics)
     unweighted = [k for k in low if k != "total" and not k.startswith("weighted_")]
     assert {k: low[k] for k in unweighted} == {k: high[k] for k in unweighted}
     assert math.isclose(high_total.item() - low_total.item(), 2.0 * low[part], rel_tol=1e-5)
@@ -65,7 +66,7 @@ def test_each_weight_scales_its_part_only(case, weight: str, part: str) -> None:
 
 def test_zero_weights_are_the_loss_ablations(case) -> None:
     pred, target, physics = case
-    total, parts = NowcastLoss(physics_weight=0.0, extreme_weight=0.0, csi_weight=0.0)(pred, target, physics)
+    total, parts = NowcastLoss({"physics_weight": 0.0, "extreme_weight": 0.0, "csi_weight": 0.0})(pred, target, physics)
     assert math.isclose(total.item(), parts["mse"], rel_tol=1e-6)
     assert parts["physics"] > 0 and parts["extreme"] > 0  # still reported for comparison
 
@@ -85,8 +86,8 @@ def test_physics_gradient_smooths_motion() -> None:
 
 
 def test_rejects_negative_weights_and_shape_mismatch() -> None:
-    with pytest.raises(ValueError, match="physics_weight"):
-        NowcastLoss(physics_weight=-1.0)
+    with pytest.raises(ConfigError, match=r"'nowcast\.models\.sgt\.loss\.physics_weight'"):
+        NowcastLoss({"physics_weight": -1.0}, "nowcast.models.sgt.loss")
     with pytest.raises(ValueError, match="differ in shape"):
         NowcastLoss()(torch.zeros(1, 2, 4, 4), torch.zeros(1, 3, 4, 4))
 
@@ -112,8 +113,8 @@ def test_soft_csi_gradient_grows_an_echo_that_fades_below_the_threshold() -> Non
 
 def test_csi_weight_adds_the_soft_csi_part(case) -> None:
     pred, target, physics = case
-    _, without = NowcastLoss(csi_weight=0)(pred, target, physics)
-    total, parts = NowcastLoss(csi_weight=0.5)(pred, target, physics)
+    _, without = NowcastLoss({"csi_weight": 0})(pred, target, physics)
+    total, parts = NowcastLoss({"csi_weight": 0.5})(pred, target, physics)
     assert "soft_csi" not in without and 0 < parts["soft_csi"] <= 1
     assert total.item() == pytest.approx(without["total"].item() + 0.5 * parts["soft_csi"].item(), rel=1e-6)
 
@@ -127,3 +128,8 @@ def test_per_lead_soft_csi_weighs_a_lead_with_few_hits_as_much_as_one_with_many(
     thresholds = torch.tensor([0.3])
     assert soft_csi_loss(pred, target, thresholds, 1e-3).item() == pytest.approx(1 - 16 / 17, abs=1e-4)
     assert soft_csi_loss(pred, target, thresholds, 1e-3, per_lead=True).item() == pytest.approx(0.5, abs=1e-4)
+
+
+def test_the_default_soft_csi_thresholds_are_the_benchmarks() -> None:
+    thresholds = NowcastLoss().csi_thresholds * CODE_SCALE
+    assert thresholds.round().tolist() == list(SEVIR_THRESHOLDS)

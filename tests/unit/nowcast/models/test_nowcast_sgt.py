@@ -141,7 +141,7 @@ def test_gnn_changes_the_forecast_of_storm_cells(storm_batch, monkeypatch: pytes
 def test_tiny_model_learns_the_storm_motion_of_a_fixed_batch(storm_batch) -> None:
     x, y, present = storm_batch([1, 2, 3, 1])
     model = StormGraphTransformer(4, 2, **TINY)
-    loss_fn = NowcastLoss(physics_weight=0.01)
+    loss_fn = NowcastLoss({"physics_weight": 0.01})
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
     for _ in range(20):

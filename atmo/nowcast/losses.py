@@ -29,13 +29,15 @@ loss each one is.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
-from atmo.nowcast.models.base import PhysicsTerms
 from atmo.settings import build_block, settings_block
+
+if TYPE_CHECKING:  # the models package imports torch_geometric, which warns on import: not at parse time
+    from atmo.nowcast.models.base import PhysicsTerms
 
 CODE_SCALE = 255.0
 

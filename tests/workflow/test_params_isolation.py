@@ -113,8 +113,13 @@ def test_editing_what_a_training_shows_or_keeps_reruns_nothing_and_the_next_trai
     model = "results/nowcast/models/unet/seed0/model.pt"
     run_snakemake(test_run_copy, ["--configfile", "config/test.yaml", "--cores", "2", "--", model])
     log = (test_run_copy / "results/logs/nowcast/nowcast_train/unet/seed0.log").read_text()
-    assert re.search(r"epoch 1/\d+: +\d+%\|", log), "progress: true must show the batch progress bar"
     metrics = json.loads((test_run_copy / model).with_name("metrics.json").read_text())
+    # progress: true in a log file: no carriage-return bar, one readable line per epoch
+    # (a line a minute within an epoch, never reached here: tests/unit/train/test_train_progress.py)
+    epochs = config["nowcast"]["train"]["epochs"]
+    assert "\r" not in log, "a progress bar was written to the log file"
+    per_epoch = re.findall(rf"epoch (\d+)/{epochs} train_loss=\S+ .* lr=", log)
+    assert per_epoch == [str(epoch) for epoch in range(1, epochs + 1)], log
     run = test_run_copy / model.replace("model.pt", "run")
     kept = {int(path.stem.removeprefix("epoch_")) for path in (run / "checkpoints").glob("epoch_*.pt")}
     assert kept == {config["nowcast"]["train"]["epochs"], metrics["best_epoch"]}, kept

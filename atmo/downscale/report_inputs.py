@@ -29,20 +29,12 @@ _METRICS_KEYS = ("latent_active_units_kl", "latent_active_units_burda")
 
 def read_scores(path: PathLike) -> dict[str, Any]:
     """One product's score JSON; :class:`InputError` if it is not one of :func:`score_samples`'s."""
-    scores = read_json_object(path, "downscale score JSON")
-    missing = [key for key in _SCORE_KEYS if key not in scores]
-    if missing:
-        raise InputError(path, f"not a downscale score file: key(s) {missing} missing")
-    return scores
+    return read_json_object(path, "downscale score file", required=_SCORE_KEYS)
 
 
 def read_metrics(path: PathLike) -> dict[str, Any]:
     """A variant's training ``metrics.json``; :class:`InputError` without the latent activity keys."""
-    metrics = read_json_object(path, "training metrics JSON")
-    missing = [key for key in _METRICS_KEYS if key not in metrics]
-    if missing:
-        raise InputError(path, f"not a downscale training metrics file: key(s) {missing} missing")
-    return metrics
+    return read_json_object(path, "downscale training metrics file", required=_METRICS_KEYS)
 
 
 def read_history(path: PathLike) -> pd.DataFrame:

@@ -38,7 +38,6 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 import atmo.publish as shared
-from atmo.errors import InputError
 from atmo.io.hdf5 import open_hdf5, require_dataset
 from atmo.io.metrics_json import read_json_object
 from atmo.metrics.contingency import threshold_label
@@ -391,11 +390,7 @@ def _common_thresholds(entries: Sequence[Row]) -> list[str]:
 
 def read_scores(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The score dict of one model from its JSON file; :class:`InputError` if missing or not a score file."""
-    scores = read_json_object(path, "score file")
-    absent = [key for key in ("thresholds", "n_leads") if key not in scores]
-    if absent:
-        raise InputError(path, f"not a nowcast score file: key(s) {absent} missing")
-    return scores
+    return read_json_object(path, "nowcast score file", required=("thresholds", "n_leads"))
 
 
 def write_report(

@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from atmo.errors import InputError
 from atmo.io.atomic import write_json, write_text
 from atmo.io.metrics_json import read_json_object
 from atmo.metrics.paired import LOSES, NO_SEPARATION, Resampling, paired_difference, seed_scores
@@ -210,11 +209,9 @@ def write_comparisons(
 
 def read_comparisons(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A ``comparisons.json``, checked for the keys the tables and the summary read."""
-    record = read_json_object(path, "comparisons JSON")
-    missing = [k for k in ("metric", "label", "entries", "comparisons", "headline", "units") if k not in record]
-    if missing:
-        raise InputError(path, f"not a comparisons JSON: lacks {missing}")
-    return record
+    return read_json_object(
+        path, "comparisons JSON", required=("metric", "label", "entries", "comparisons", "headline", "units")
+    )
 
 
 # -- seeds in score tables ---------------------------------------------------------------------------------------

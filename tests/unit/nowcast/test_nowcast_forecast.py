@@ -172,7 +172,7 @@ def test_report_bad_inputs_write_nothing(
     broken.write_text("{not json")
     with pytest.raises(InputError, match=r"broken\.json: not valid JSON"):
         report(caches, forecasts, {**score_files, "sgt": broken}, out)
-    with pytest.raises(InputError, match=r"missing\.json: score file does not exist"):
+    with pytest.raises(InputError, match=r"missing\.json: nowcast score file does not exist"):
         report(caches, forecasts, {**score_files, "sgt": tmp_path / "missing.json"}, out)
     short = tmp_path / "short.h5"  # forecasts of the 3-sample cache
     write_forecasts(caches["short"], short, baseline_predictor("persistence", T_OUT))

@@ -1,9 +1,6 @@
-"""What the workflow's central code needs from the nowcast experiment, declared once.
-
-Imported while Snakemake parses the workflow, so it is torch-free: classes are named as strings
-and imported only when checked (:mod:`atmo.settings.experiments`), behind the config-check cache.
-Its product names are built and parsed in :mod:`atmo.nowcast.products`, shared by its rules and
-its result code.
+"""What the workflow's central code needs from the nowcast experiment, declared once; the fields are
+described in :mod:`atmo.settings.experiments` and :mod:`atmo.summary.declared`. Torch-free: the
+rules import it at parse time. Its product names are in :mod:`atmo.nowcast.products`.
 """
 
 from __future__ import annotations
@@ -11,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-#: Config path inside ``nowcast`` (``*``: every named entry) -> ``"python.module:Class"``, the
-#: settings class that reads the block; the workflow builds each one at parse time.
+#: Config path inside ``nowcast`` -> the settings class that reads the block, built at parse time.
 SETTINGS_BLOCKS: dict[str, str] = {
     "synthetic": "atmo.nowcast.synthetic.sevir:SyntheticSevirConfig",
     "sevir": "atmo.nowcast.source:SevirConfig",

@@ -1,15 +1,11 @@
-"""What the workflow's central code needs from the riskseg experiment, declared once.
-
-Imported while Snakemake parses the workflow, so it is torch-free: classes are named as strings
-and imported only when checked (:mod:`atmo.settings.experiments`), behind the config-check cache.
-Its product names are built and parsed in :mod:`atmo.riskseg.products`, shared by its rules and
-its result code.
+"""What the workflow's central code needs from the riskseg experiment, declared once; the fields are
+described in :mod:`atmo.settings.experiments` and :mod:`atmo.summary.declared`. Torch-free: the
+rules import it at parse time. Its product names are in :mod:`atmo.riskseg.products`.
 """
 
 from __future__ import annotations
 
-#: Config path inside ``riskseg`` (``*``: every named entry) -> ``"python.module:Class"``, the
-#: settings class that reads the block; the workflow builds each one at parse time (a CRF entry's
+#: Config path inside ``riskseg`` -> the settings class that reads the block, built at parse time (a CRF entry's
 #: halo, for one, is otherwise read only after training and inference).
 SETTINGS_BLOCKS: dict[str, str] = {
     "synthetic": "atmo.riskseg.synthetic.scene:SyntheticSceneSettings",
